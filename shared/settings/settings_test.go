@@ -1,0 +1,102 @@
+package settings
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/studio-collab/collab/shared/fault"
+)
+
+func env(m map[string]string, asked map[string]bool) func(string) string {
+	return func(k string) string {
+		if asked != nil {
+			asked[k] = true
+		}
+		return m[k]
+	}
+}
+
+func TestLoad(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+		check   func(t *testing.T, c Config)
+	}{
+		{name: "azurite connection string", env: map[string]string{"AzureWebJobsStorage": "UseThis", "FUNCTIONS_CUSTOMHANDLER_PORT": "3456"},
+			check: func(t *testing.T, c Config) {
+				if c.Port != "3456" || c.Storage.ConnectionString != "UseThis" || c.InAzure || c.MaxBodyBytes != 1<<20 {
+					t.Fatalf("%+v", c)
+				}
+			}},
+		{name: "identity-based: URIs derived from the account", env: map[string]string{"AzureWebJobsStorage__accountName": "stcollab", "WEBSITE_INSTANCE_ID": "x"},
+			check: func(t *testing.T, c Config) {
+				if c.Storage.TableServiceURI != "https://stcollab.table.core.windows.net" || !c.InAzure || c.Port != "8080" {
+					t.Fatalf("%+v", c)
+				}
+			}},
+		{name: "identity-based: explicit URIs kept", env: map[string]string{"AzureWebJobsStorage__accountName": "a", "AzureWebJobsStorage__blobServiceUri": "https://b.example"},
+			check: func(t *testing.T, c Config) {
+				if c.Storage.BlobServiceURI != "https://b.example" || c.Storage.QueueServiceURI != "https://a.queue.core.windows.net" {
+					t.Fatalf("%+v", c.Storage)
+				}
+			}},
+		{name: "tunables", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_LOG_LEVEL": "debug", "COLLAB_MAX_BODY_BYTES": "10", "COLLAB_STORAGE_TIMEOUT": "300ms"},
+			check: func(t *testing.T, c Config) {
+				if c.LogLevel != slog.LevelDebug || c.MaxBodyBytes != 10 || c.StorageTimeout != 300*time.Millisecond {
+					t.Fatalf("%+v", c)
+				}
+			}},
+		{name: "no storage at all", env: map[string]string{}, wantErr: "storage is not configured"},
+		{name: "bad port", env: map[string]string{"AzureWebJobsStorage": "x", "FUNCTIONS_CUSTOMHANDLER_PORT": "http"}, wantErr: "not a port"},
+		{name: "bad credential kind", env: map[string]string{"AzureWebJobsStorage__accountName": "a", "AzureWebJobsStorage__credential": "connectionstring"}, wantErr: "only managedidentity"},
+		{name: "bad log level", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_LOG_LEVEL": "loud"}, wantErr: "COLLAB_LOG_LEVEL"},
+		{name: "bad body cap", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_MAX_BODY_BYTES": "-1"}, wantErr: "positive integer"},
+		{name: "bad timeout", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_STORAGE_TIMEOUT": "2"}, wantErr: "positive duration"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(env(c.env, nil))
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) || !fault.Is(err, fault.Invalid) {
+					t.Fatalf("err = %v, want Invalid containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.check(t, cfg)
+		})
+	}
+}
+
+func TestLoadReadsOnlyCatalogued(t *testing.T) {
+	asked := map[string]bool{}
+	_, _ = Load(env(map[string]string{"AzureWebJobsStorage": "x"}, asked))
+	_, _ = Load(env(map[string]string{"AzureWebJobsStorage__accountName": "a", "AzureWebJobsStorage__credential": "managedidentity"}, asked))
+	known := map[string]bool{}
+	for _, s := range Catalogue() {
+		if known[s.Name] {
+			t.Errorf("%s listed twice", s.Name)
+		}
+		known[s.Name] = true
+		switch s.Where {
+		case "local", "azure", "both", "platform":
+		default:
+			t.Errorf("%s: Where %q", s.Name, s.Where)
+		}
+	}
+	for name := range asked {
+		if !known[name] {
+			t.Errorf("Load reads %s, which is not in Catalogue", name)
+		}
+	}
+	for name := range known {
+		if !asked[name] {
+			t.Errorf("Catalogue lists %s, which Load never reads", name)
+		}
+	}
+}
