@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -207,17 +206,4 @@ func FindRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// ParseConnectionString splits a storage connection string into its fields
-// (keys are case-insensitive, as in the Azure SDKs).
-func ParseConnectionString(cs string) map[string]string {
-	out := map[string]string{}
-	for _, part := range strings.Split(cs, ";") {
-		k, v, ok := strings.Cut(part, "=")
-		if ok {
-			out[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
-		}
-	}
-	return out
 }

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/store/azurite"
+	"github.com/studio-collab/collab/shared/store/azuritetest"
+)
+
+func TestMain(m *testing.M) { azuritetest.Main(m) }
+
+// buildOnce builds the real handler binary once per test binary.
+var built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+func handlerBinary(tb testing.TB) string {
+	tb.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "collab-handler-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.path = filepath.Join(dir, "handler")
+		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
+		if err != nil {
+			built.err = err
+			tb.Logf("%s", out)
+		}
+	})
+	if built.err != nil {
+		tb.Fatalf("build handler: %v", built.err)
+	}
+	return built.path
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// handlerProcess is the real binary started as the Functions host starts it.
+type handlerProcess struct {
+	cmd  *exec.Cmd
+	base string
+	logs *strings.Builder
+	mu   *sync.Mutex
+}
+
+func startHandler(tb testing.TB, srv *azurite.Server, extraEnv ...string) *handlerProcess {
+	tb.Helper()
+	port := freePort(tb)
+	cmd := exec.Command(handlerBinary(tb))
+	cmd.Env = append(os.Environ(),
+		"FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port),
+		"AzureWebJobsStorage="+srv.ConnectionString(),
+		"COLLAB_STORAGE_TIMEOUT=1500ms",
+	)
+	cmd.Env = append(cmd.Env, extraEnv...)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	p := &handlerProcess{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), logs: &strings.Builder{}, mu: &sync.Mutex{}}
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.logs.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+	}()
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return p
+}
+
+func (p *handlerProcess) Logs() string { p.mu.Lock(); defer p.mu.Unlock(); return p.logs.String() }
+
+// waitHealthy polls /api/health until it answers 200 or the deadline passes.
+func (p *handlerProcess) waitHealthy(tb testing.TB, deadline time.Duration) time.Duration {
+	tb.Helper()
+	start := time.Now()
+	c := &http.Client{Timeout: 2 * time.Second}
+	for time.Since(start) < deadline {
+		resp, err := c.Get(p.base + "/api/health")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return time.Since(start)
+			}
+		}
+		time.Sleep(2 * time.Millisecond) // polling interval, not a wait for a condition
+	}
+	tb.Fatalf("handler not healthy within %v; logs:\n%s", deadline, p.Logs())
+	return 0
+}
+
+func get(t *testing.T, url string) (*http.Response, map[string]any) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp, body
+}
+
+func TestHealthFollowsStorage(t *testing.T) {
+	srv := azuritetest.Fresh(t)
+	h := startHandler(t, srv)
+	h.waitHealthy(t, 20*time.Second)
+
+	resp, body := get(t, h.base+"/api/health")
+	if resp.StatusCode != 200 || body["status"] != "ok" || body["storage"] != "ok" || body["version"] == "" {
+		t.Fatalf("health %d %v", resp.StatusCode, body)
+	}
+	if resp.Header.Get("X-Request-Id") == "" {
+		t.Fatal("no request id")
+	}
+
+	_ = srv.Stop()
+	// Within one request: the very next probe after the outage says 503.
+	start := time.Now()
+	resp, body = get(t, h.base+"/api/health")
+	took := time.Since(start)
+	if resp.StatusCode != 503 || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("after stopping Azurite: %d %q %v", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if body["type"] != httpapi.ProblemTypeBase+"unavailable" || !strings.Contains(body["detail"].(string), "tables") {
+		t.Fatalf("problem %v", body)
+	}
+	if took > 5*time.Second {
+		t.Fatalf("503 took %v: the storage timeout is not applied", took)
+	}
+}
+
+func TestConventionsOnTheRealBinary(t *testing.T) {
+	h := startHandler(t, azuritetest.Server(t))
+	h.waitHealthy(t, 20*time.Second)
+	cases := []struct {
+		method, path, body string
+		want               int
+		wantType           string
+	}{
+		{"GET", "/api/no-such-route", "", 404, "not-found"},
+		{"POST", "/api/health", "{}", 405, "method-not-allowed"},
+		{"POST", "/NoSuchFunction", "{}", 404, "not-found"},
+	}
+	for _, c := range cases {
+		req, _ := http.NewRequest(c.method, h.base+c.path, strings.NewReader(c.body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&p)
+		resp.Body.Close()
+		if resp.StatusCode != c.want || p["type"] != httpapi.ProblemTypeBase+c.wantType || resp.Header.Get("X-Request-Id") == "" {
+			t.Errorf("%s %s: %d %v", c.method, c.path, resp.StatusCode, p)
+		}
+	}
+	if !strings.Contains(h.Logs(), `"msg":"request"`) || !strings.Contains(h.Logs(), `"requestId"`) {
+		t.Fatalf("no JSON access log with request ids:\n%s", h.Logs())
+	}
+}
+
+func TestRefusesToStartMisconfigured(t *testing.T) {
+	cmd := exec.Command(handlerBinary(t))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(freePort(t))}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "storage is not configured") {
+		t.Fatalf("err %v, output %s", err, out)
+	}
+}
+
+// BenchmarkStartToFirstHealth measures what a cold start costs: from exec of
+// the handler to its first 200 on /api/health (which includes one storage
+// round trip per service), and the resident memory once it is idle.
+func BenchmarkStartToFirstHealth(b *testing.B) {
+	srv := azuritetest.Server(b)
+	var total time.Duration
+	var rssKiB int64
+	for i := 0; i < b.N; i++ {
+		h := startHandler(b, srv)
+		total += h.waitHealthy(b, 20*time.Second)
+		if i == b.N-1 {
+			time.Sleep(500 * time.Millisecond) // let start-up garbage settle before reading RSS
+			rssKiB = vmRSS(b, h.cmd.Process.Pid)
+		}
+		_ = h.cmd.Process.Kill()
+		_ = h.cmd.Wait()
+	}
+	b.ReportMetric(float64(total.Microseconds())/float64(b.N)/1000, "ms/start")
+	b.ReportMetric(float64(rssKiB)/1024, "MiB-idle-rss")
+	b.ReportMetric(0, "ns/op")
+}
+
+func vmRSS(tb testing.TB, pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			f := strings.Fields(line)
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			return n
+		}
+	}
+	tb.Fatal("no VmRSS")
+	return 0
+}

@@ -1,0 +1,110 @@
+// Command handler is the Azure Functions custom handler: one HTTP server that
+// the Functions host (or cmd/devhost locally) calls for every function.
+// main only reads the configuration, builds the adapters and the domain
+// services, registers the functions and serves (STYLE.md: one wiring place).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/fnhost"
+	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/settings"
+	"github.com/studio-collab/collab/shared/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, "handler:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string) error {
+	cfg, err := settings.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+
+	storeCfg, err := store.FromSettings(cfg.Storage)
+	if err != nil {
+		return err
+	}
+	account, err := store.Open(storeCfg)
+	if err != nil {
+		return err
+	}
+
+	api := httpapi.NewRouter(log, nil, cfg.MaxBodyBytes)
+	handlers.Register(api, handlers.Deps{
+		Health: handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout},
+	})
+	root := fnhost.NewRouter(api, log)
+
+	// Tables, containers and queues are provisioned by infra/ in Azure; the
+	// idempotent bootstrap makes a fresh Azurite usable. It runs in the
+	// background so that start-up stays fast; /api/health reports storage
+	// reachability independently of it.
+	go bootstrap(ctx, log, account)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:"+cfg.Port)
+	if err != nil {
+		return fmt.Errorf("listen on port %s: %w", cfg.Port, err)
+	}
+	srv := &http.Server{
+		Handler:           root,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("handler listening", "port", cfg.Port, "version", version, "inAzure", cfg.InAzure)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("handler stopped")
+	return nil
+}
+
+// bootstrap creates the storage every module declares, retrying while
+// storage is not reachable yet (Azurite may start after the handler).
+func bootstrap(ctx context.Context, log *slog.Logger, account *store.Account) {
+	layouts := handlers.StorageLayouts()
+	for attempt := 1; ; attempt++ {
+		err := account.Bootstrap(ctx, layouts...)
+		if err == nil {
+			log.Info("storage bootstrapped")
+			return
+		}
+		log.Warn("storage bootstrap failed; retrying", "attempt", attempt, "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(min(time.Duration(attempt)*time.Second, 30*time.Second)):
+		}
+	}
+}

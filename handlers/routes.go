@@ -1,0 +1,23 @@
+package handlers
+
+import (
+	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/store"
+)
+
+// Deps are the domain services the handlers call. Each later module adds its
+// service here; main builds them.
+type Deps struct {
+	Health Health
+}
+
+// Register declares every HTTP route of the service on rt.
+func Register(rt *httpapi.Router, d Deps) {
+	rt.Handle("GET /api/health", d.Health.serve, httpapi.Public())
+}
+
+// StorageLayouts lists the tables, containers and queues every module
+// declares, for the bootstrap at start-up and for the infra consistency test.
+func StorageLayouts() []store.Layout {
+	return nil
+}

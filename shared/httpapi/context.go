@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"regexp"
+)
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	loggerKey
+	bodyLimitKey
+)
+
+// RequestID returns the request id of the request the context belongs to.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+// Logger returns the request's logger (with its request id), or the default
+// logger outside a request.
+func Logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return slog.Default()
+}
+
+// WithRequest returns ctx carrying a request id and a logger that logs it;
+// used by the middleware and by non-HTTP invocations that want the same.
+func WithRequest(ctx context.Context, id string, log *slog.Logger) context.Context {
+	ctx = context.WithValue(ctx, requestIDKey, id)
+	return context.WithValue(ctx, loggerKey, log.With("requestId", id))
+}
+
+// A caller-supplied request id is echoed into logs and headers, so it must
+// be short and plain: no spaces, quotes or control characters.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+func acceptRequestID(s string) (string, bool) {
+	if requestIDPattern.MatchString(s) {
+		return s, true
+	}
+	return "", false
+}
+
+// NewRequestID returns a fresh random id (128 bits, hex).
+func NewRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,142 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+
+	"github.com/studio-collab/collab/shared/fault"
+)
+
+// ProblemTypeBase prefixes every problem type URI; docs/problems.md lists
+// them. The URIs are identifiers (RFC 9457 §3.1.1), stable across releases.
+const ProblemTypeBase = "https://studio-collab.dev/problems/"
+
+// Problem is an RFC 9457 problem details object. Extra members (the list of
+// conflicting paths, the field that failed, ...) go in Extensions and are
+// written at the top level of the JSON object, as the RFC asks.
+type Problem struct {
+	Type       string
+	Title      string
+	Status     int
+	Detail     string
+	Instance   string
+	RequestID  string
+	Extensions map[string]any
+}
+
+// MarshalJSON flattens Extensions beside the standard members; a standard
+// member always wins over an extension of the same name.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(p.Extensions)+6)
+	for k, v := range p.Extensions {
+		m[k] = v
+	}
+	m["type"] = p.Type
+	m["title"] = p.Title
+	m["status"] = p.Status
+	if p.Detail != "" {
+		m["detail"] = p.Detail
+	}
+	if p.Instance != "" {
+		m["instance"] = p.Instance
+	}
+	if p.RequestID != "" {
+		m["requestId"] = p.RequestID
+	}
+	return json.Marshal(m)
+}
+
+type problemType struct {
+	status int
+	title  string
+}
+
+// problemTypes is the one table from error kind to HTTP status. The problem
+// type URI is ProblemTypeBase + the kind's slug.
+var problemTypes = map[fault.Kind]problemType{
+	fault.Invalid:            {http.StatusBadRequest, "The request is not valid"},
+	fault.Unauthenticated:    {http.StatusUnauthorized, "Authentication is required"},
+	fault.Forbidden:          {http.StatusForbidden, "Not allowed"},
+	fault.NotFound:           {http.StatusNotFound, "Not found"},
+	fault.MethodNotAllowed:   {http.StatusMethodNotAllowed, "Method not allowed"},
+	fault.Conflict:           {http.StatusConflict, "Conflict with the current state"},
+	fault.PreconditionFailed: {http.StatusPreconditionFailed, "Precondition failed"},
+	fault.Locked:             {http.StatusLocked, "Locked"},
+	fault.TooLarge:           {http.StatusRequestEntityTooLarge, "Request too large"},
+	fault.Unprocessable:      {http.StatusUnprocessableEntity, "Request cannot be processed"},
+	fault.Unavailable:        {http.StatusServiceUnavailable, "Service unavailable"},
+	fault.Internal:           {http.StatusInternalServerError, "Internal error"},
+	fault.Other:              {http.StatusInternalServerError, "Internal error"},
+}
+
+// StatusOf is the HTTP status for an error.
+func StatusOf(err error) int { return typeOf(fault.KindOf(err)).status }
+
+func typeOf(k fault.Kind) problemType {
+	if pt, ok := problemTypes[k]; ok {
+		return pt
+	}
+	return problemTypes[fault.Internal]
+}
+
+// ProblemFor builds the problem for an error. Internal errors never expose
+// their cause: the detail is generic and the cause goes to the log only.
+func ProblemFor(r *http.Request, err error) Problem {
+	k := fault.KindOf(err)
+	if k == fault.Other {
+		k = fault.Internal
+	}
+	pt := typeOf(k)
+	p := Problem{
+		Type:      ProblemTypeBase + k.String(),
+		Title:     pt.title,
+		Status:    pt.status,
+		RequestID: RequestID(r.Context()),
+		Instance:  r.URL.Path,
+	}
+	if pt.status < 500 || k == fault.Unavailable {
+		p.Detail = fault.DetailOf(err)
+	}
+	if path := fault.PathOf(err); path != "" && pt.status < 500 {
+		p.Extensions = map[string]any{"path": path}
+	}
+	var ext interface{ ProblemExtensions() map[string]any }
+	if asExt(err, &ext) {
+		if p.Extensions == nil {
+			p.Extensions = map[string]any{}
+		}
+		for k, v := range ext.ProblemExtensions() {
+			p.Extensions[k] = v
+		}
+	}
+	return p
+}
+
+// Error writes err as a problem and logs it: server errors at error level
+// with the cause, client errors at debug level.
+func Error(w http.ResponseWriter, r *http.Request, err error) {
+	p := ProblemFor(r, err)
+	lvl := slog.LevelDebug
+	if p.Status >= 500 {
+		lvl = slog.LevelError
+	}
+	Logger(r.Context()).Log(r.Context(), lvl, "request failed", "status", p.Status, "error", err.Error())
+	WriteProblem(w, p)
+}
+
+// WriteProblem writes p with its status and the problem+json content type.
+func WriteProblem(w http.ResponseWriter, p Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Del("Content-Length")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// JSON writes v as a JSON answer with status.
+func JSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

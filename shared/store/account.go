@@ -1,0 +1,192 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+
+	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/settings"
+)
+
+// Config says how to reach storage: a connection string (Azurite), or the
+// three service URLs with a token credential (managed identity in Azure).
+type Config struct {
+	ConnectionString string
+	BlobServiceURL   string
+	QueueServiceURL  string
+	TableServiceURL  string
+	Credential       azcore.TokenCredential
+	// MaxRetries and TryTimeout bound the SDK's retries; callers still pass
+	// contexts with deadlines. Defaults: 2 retries, 15 s per try.
+	MaxRetries int32
+	TryTimeout time.Duration
+}
+
+// FromSettings turns the handler's storage settings into a Config, building
+// a managed identity credential when there is no connection string.
+func FromSettings(s settings.Storage) (Config, error) {
+	if s.ConnectionString != "" {
+		return Config{ConnectionString: s.ConnectionString}, nil
+	}
+	var opts azidentity.ManagedIdentityCredentialOptions
+	if s.ClientID != "" {
+		opts.ID = azidentity.ClientID(s.ClientID)
+	}
+	cred, err := azidentity.NewManagedIdentityCredential(&opts)
+	if err != nil {
+		return Config{}, fault.E("store.FromSettings", fault.Invalid, "managed identity", err)
+	}
+	return Config{BlobServiceURL: s.BlobServiceURI, QueueServiceURL: s.QueueServiceURI,
+		TableServiceURL: s.TableServiceURI, Credential: cred}, nil
+}
+
+// Account holds the three service clients. It is safe for concurrent use.
+type Account struct {
+	tables *aztables.ServiceClient
+	blobs  *azblob.Client
+	queues *azqueue.ServiceClient
+
+	mu         sync.Mutex
+	tableCache map[string]*Table
+	queueCache map[string]*Queue
+	contCache  map[string]*Container
+}
+
+// Open builds the clients. It makes no network call, so a handler starts
+// fast and an outage shows in Ping rather than at start-up.
+func Open(cfg Config) (*Account, error) {
+	const op = "store.Open"
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 2
+	}
+	if cfg.TryTimeout == 0 {
+		cfg.TryTimeout = 15 * time.Second
+	}
+	co := azcore.ClientOptions{Retry: policy.RetryOptions{
+		MaxRetries: cfg.MaxRetries, TryTimeout: cfg.TryTimeout,
+		RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
+	}}
+	a := &Account{tableCache: map[string]*Table{}, queueCache: map[string]*Queue{}, contCache: map[string]*Container{}}
+	var err error
+	if cfg.ConnectionString != "" {
+		cs, perr := parseConnectionString(cfg.ConnectionString)
+		if perr != nil {
+			return nil, fault.E(op, perr)
+		}
+		tcred, err1 := aztables.NewSharedKeyCredential(cs.account, cs.key)
+		bcred, err2 := azblob.NewSharedKeyCredential(cs.account, cs.key)
+		qcred, err3 := azqueue.NewSharedKeyCredential(cs.account, cs.key)
+		if err1 != nil || err2 != nil || err3 != nil {
+			return nil, fault.E(op, fault.Invalid, "the account key in the connection string is not valid base64")
+		}
+		if a.tables, err = aztables.NewServiceClientWithSharedKey(cs.table, tcred, &aztables.ClientOptions{ClientOptions: co}); err != nil {
+			return nil, fault.E(op, fault.Invalid, "table endpoint", err)
+		}
+		if a.blobs, err = azblob.NewClientWithSharedKeyCredential(cs.blob, bcred, &azblob.ClientOptions{ClientOptions: co}); err != nil {
+			return nil, fault.E(op, fault.Invalid, "blob endpoint", err)
+		}
+		if a.queues, err = azqueue.NewServiceClientWithSharedKeyCredential(cs.queue, qcred, &azqueue.ClientOptions{ClientOptions: co}); err != nil {
+			return nil, fault.E(op, fault.Invalid, "queue endpoint", err)
+		}
+		return a, nil
+	}
+	if cfg.Credential == nil || cfg.TableServiceURL == "" || cfg.BlobServiceURL == "" || cfg.QueueServiceURL == "" {
+		return nil, fault.E(op, fault.Invalid, "either a connection string or three service URLs and a credential are required")
+	}
+	if a.tables, err = aztables.NewServiceClient(cfg.TableServiceURL, cfg.Credential, &aztables.ClientOptions{ClientOptions: co}); err != nil {
+		return nil, fault.E(op, fault.Invalid, "table endpoint", err)
+	}
+	if a.blobs, err = azblob.NewClient(cfg.BlobServiceURL, cfg.Credential, &azblob.ClientOptions{ClientOptions: co}); err != nil {
+		return nil, fault.E(op, fault.Invalid, "blob endpoint", err)
+	}
+	if a.queues, err = azqueue.NewServiceClient(cfg.QueueServiceURL, cfg.Credential, &azqueue.ClientOptions{ClientOptions: co}); err != nil {
+		return nil, fault.E(op, fault.Invalid, "queue endpoint", err)
+	}
+	return a, nil
+}
+
+type connectionString struct {
+	account, key, blob, queue, table string
+}
+
+// parseConnectionString reads an Azure Storage connection string. Only the
+// explicit-endpoint form Azurite uses is accepted, plus the account form
+// (endpoints derived) for completeness; keys are case-insensitive.
+func parseConnectionString(s string) (connectionString, error) {
+	f := map[string]string{}
+	for _, part := range strings.Split(s, ";") {
+		k, v, ok := strings.Cut(part, "=")
+		if ok {
+			f[strings.ToLower(strings.TrimSpace(k))] = strings.TrimSpace(v)
+		}
+	}
+	cs := connectionString{account: f["accountname"], key: f["accountkey"],
+		blob: f["blobendpoint"], queue: f["queueendpoint"], table: f["tableendpoint"]}
+	if cs.account == "" || cs.key == "" {
+		return cs, fault.E("store.parseConnectionString", fault.Invalid, "the connection string needs AccountName and AccountKey")
+	}
+	proto := f["defaultendpointsprotocol"]
+	if proto == "" {
+		proto = "https"
+	}
+	suffix := f["endpointsuffix"]
+	if suffix == "" {
+		suffix = "core.windows.net"
+	}
+	def := func(v *string, svc string) {
+		if *v == "" {
+			*v = fmt.Sprintf("%s://%s.%s.%s", proto, cs.account, svc, suffix)
+		}
+	}
+	def(&cs.blob, "blob")
+	def(&cs.queue, "queue")
+	def(&cs.table, "table")
+	return cs, nil
+}
+
+// Ping makes one cheap call to each service, concurrently, and returns the
+// outcome per service ("tables", "blobs", "queues"); nil means it answered.
+func (a *Account) Ping(ctx context.Context) map[string]error {
+	type result struct {
+		svc string
+		err error
+	}
+	probes := map[string]func() error{
+		"tables": func() error {
+			_, err := a.tables.NewListTablesPager(&aztables.ListTablesOptions{Top: to.Ptr(int32(1))}).NextPage(ctx)
+			return err
+		},
+		"blobs": func() error {
+			_, err := a.blobs.NewListContainersPager(&azblob.ListContainersOptions{MaxResults: to.Ptr(int32(1))}).NextPage(ctx)
+			return err
+		},
+		"queues": func() error {
+			_, err := a.queues.NewListQueuesPager(&azqueue.ListQueuesOptions{MaxResults: to.Ptr(int32(1))}).NextPage(ctx)
+			return err
+		},
+	}
+	ch := make(chan result, len(probes))
+	for svc, probe := range probes {
+		go func() { ch <- result{svc, probe()} }()
+	}
+	out := make(map[string]error, len(probes))
+	for range probes {
+		r := <-ch
+		if r.err != nil {
+			r.err = mapErr("store.Ping", r.svc, r.err)
+		}
+		out[r.svc] = r.err
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/studio-collab/collab/shared/fault"
+)
+
+// Entity is one table row. Props hold the other properties with Go types
+// that round-trip exactly through the table service:
+//
+//	string, bool, int32 (Edm.Int32), int64 (Edm.Int64, no float rounding),
+//	float64 (Edm.Double), time.Time (Edm.DateTime, UTC, 100 ns precision),
+//	[]byte (Edm.Binary).
+//
+// An int is stored as int64. Reading returns exactly these types, with one
+// exception: Azurite drops the Edm.Double annotation of whole-valued doubles
+// (2.0 reads back as int32 2), so read floating-point properties with
+// Float64, which accepts any number.
+type Entity struct {
+	PartitionKey string
+	RowKey       string
+	ETag         string
+	Timestamp    time.Time
+	Props        map[string]any
+}
+
+// String returns a string property, "" when absent or of another type.
+func (e Entity) String(name string) string { s, _ := e.Props[name].(string); return s }
+
+// Int64 returns an integer property (int64 or int32), 0 when absent.
+func (e Entity) Int64(name string) int64 {
+	switch v := e.Props[name].(type) {
+	case int64:
+		return v
+	case int32:
+		return int64(v)
+	}
+	return 0
+}
+
+// Float64 returns a numeric property as float64, 0 when absent.
+func (e Entity) Float64(name string) float64 {
+	switch v := e.Props[name].(type) {
+	case float64:
+		return v
+	case int32:
+		return float64(v)
+	case int64:
+		return float64(v)
+	}
+	return 0
+}
+
+// Bool returns a bool property, false when absent.
+func (e Entity) Bool(name string) bool { b, _ := e.Props[name].(bool); return b }
+
+// Time returns a time property, the zero time when absent.
+func (e Entity) Time(name string) time.Time { t, _ := e.Props[name].(time.Time); return t }
+
+// Bytes returns a binary property, nil when absent.
+func (e Entity) Bytes(name string) []byte { b, _ := e.Props[name].([]byte); return b }
+
+const edmTimeLayout = "2006-01-02T15:04:05.0000000Z"
+
+func (e Entity) marshal() ([]byte, error) {
+	m := make(map[string]any, len(e.Props)*2+2)
+	m["PartitionKey"] = e.PartitionKey
+	m["RowKey"] = e.RowKey
+	for k, v := range e.Props {
+		if !propertyName.MatchString(k) || k == "PartitionKey" || k == "RowKey" || k == "Timestamp" || strings.HasPrefix(k, "odata") {
+			return nil, fault.E("store.Entity", fault.Invalid, fmt.Sprintf("property name %q is not allowed", k))
+		}
+		switch x := v.(type) {
+		case string, bool:
+			m[k] = x
+		case int32:
+			m[k] = x
+		case int:
+			m[k], m[k+"@odata.type"] = strconv.FormatInt(int64(x), 10), "Edm.Int64"
+		case int64:
+			m[k], m[k+"@odata.type"] = strconv.FormatInt(x, 10), "Edm.Int64"
+		case float64:
+			m[k], m[k+"@odata.type"] = x, "Edm.Double"
+		case time.Time:
+			m[k], m[k+"@odata.type"] = x.UTC().Format(edmTimeLayout), "Edm.DateTime"
+		case []byte:
+			m[k], m[k+"@odata.type"] = base64.StdEncoding.EncodeToString(x), "Edm.Binary"
+		case nil:
+			// absent
+		default:
+			return nil, fault.E("store.Entity", fault.Invalid, fmt.Sprintf("property %q has unsupported type %T", k, v))
+		}
+	}
+	return json.Marshal(m)
+}
+
+func unmarshalEntity(b []byte, etag string) (Entity, error) {
+	const op = "store.unmarshalEntity"
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return Entity{}, fault.E(op, fault.Internal, err)
+	}
+	e := Entity{ETag: etag, Props: map[string]any{}}
+	if etag == "" {
+		e.ETag, _ = raw["odata.etag"].(string)
+	}
+	for k, v := range raw {
+		if strings.HasPrefix(k, "odata.") || strings.Contains(k, "@odata.") {
+			continue
+		}
+		switch k {
+		case "PartitionKey":
+			e.PartitionKey, _ = v.(string)
+			continue
+		case "RowKey":
+			e.RowKey, _ = v.(string)
+			continue
+		case "Timestamp":
+			if s, ok := v.(string); ok {
+				e.Timestamp, _ = time.Parse(time.RFC3339Nano, s)
+			}
+			continue
+		}
+		typ, _ := raw[k+"@odata.type"].(string)
+		val, err := decodeProp(typ, v)
+		if err != nil {
+			return Entity{}, fault.E(op, fault.Internal, fmt.Sprintf("property %s", k), err)
+		}
+		e.Props[k] = val
+	}
+	return e, nil
+}
+
+func decodeProp(typ string, v any) (any, error) {
+	switch typ {
+	case "Edm.Int64":
+		s := fmt.Sprint(v)
+		return strconv.ParseInt(s, 10, 64)
+	case "Edm.DateTime":
+		s, _ := v.(string)
+		t, err := time.Parse(time.RFC3339Nano, s)
+		return t.UTC(), err
+	case "Edm.Binary":
+		s, _ := v.(string)
+		return base64.StdEncoding.DecodeString(s)
+	case "Edm.Double":
+		switch x := v.(type) {
+		case json.Number:
+			return x.Float64()
+		case string: // "NaN", "Infinity"
+			return strconv.ParseFloat(x, 64)
+		}
+		return nil, fmt.Errorf("Edm.Double of type %T", v)
+	case "Edm.Guid", "Edm.String", "":
+		if n, ok := v.(json.Number); ok {
+			if i, err := strconv.ParseInt(string(n), 10, 32); err == nil {
+				return int32(i), nil
+			}
+			return n.Float64()
+		}
+		return v, nil
+	case "Edm.Int32":
+		i, err := strconv.ParseInt(fmt.Sprint(v), 10, 32)
+		return int32(i), err
+	case "Edm.Boolean":
+		return v, nil
+	}
+	return v, nil
+}

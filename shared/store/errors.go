@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+
+	"github.com/studio-collab/collab/shared/fault"
+)
+
+// mapErr is the one place where SDK errors become fault kinds. what names
+// the object (table/key, container/blob, queue) for the logs.
+func mapErr(op, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		k := fault.Internal
+		switch {
+		case re.StatusCode == http.StatusNotFound:
+			k = fault.NotFound
+		case re.StatusCode == http.StatusPreconditionFailed:
+			k = fault.PreconditionFailed
+		case re.StatusCode == http.StatusConflict || re.ErrorCode == "PopReceiptMismatch":
+			// A pop receipt mismatch means another receiver holds the message now.
+			k = fault.Conflict
+		case re.StatusCode == http.StatusBadRequest || re.StatusCode == http.StatusRequestEntityTooLarge:
+			k = fault.Invalid
+		case re.StatusCode == http.StatusForbidden || re.StatusCode == http.StatusUnauthorized:
+			// Our own identity lacks a role: an operator problem, not the caller's.
+			k = fault.Internal
+		case re.StatusCode >= 500 || re.StatusCode == http.StatusTooManyRequests:
+			k = fault.Unavailable
+		}
+		return fault.E(op, k, fault.Path(what), errors.New(re.ErrorCode+" ("+http.StatusText(re.StatusCode)+")"))
+	}
+	if errors.Is(err, context.Canceled) {
+		return fault.E(op, fault.Unavailable, fault.Path(what), err)
+	}
+	// Timeouts, refused connections, DNS: the service is not reachable.
+	return fault.E(op, fault.Unavailable, fault.Path(what), err)
+}
+
+// errorCode returns the storage error code of err, or "".
+func errorCode(err error) string {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) {
+		return re.ErrorCode
+	}
+	return ""
+}
