@@ -49,6 +49,16 @@ func acceptRequestID(s string) (string, bool) {
 	return "", false
 }
 
+// IncomingRequestID returns the caller's X-Request-Id when it is well
+// formed, else a fresh id. The devhost uses it too, so one id follows a
+// request from the host through the handler.
+func IncomingRequestID(h interface{ Get(string) string }) string {
+	if id, ok := acceptRequestID(h.Get("X-Request-Id")); ok {
+		return id
+	}
+	return NewRequestID()
+}
+
 // NewRequestID returns a fresh random id (128 bits, hex).
 func NewRequestID() string {
 	var b [16]byte

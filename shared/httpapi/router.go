@@ -123,10 +123,7 @@ func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 // plain-text answers.
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	id, ok := acceptRequestID(r.Header.Get("X-Request-Id"))
-	if !ok {
-		id = NewRequestID()
-	}
+	id := IncomingRequestID(r.Header)
 	r = r.WithContext(WithRequest(r.Context(), id, rt.log))
 	w.Header().Set("X-Request-Id", id)
 	sw := &statusWriter{ResponseWriter: w}

@@ -1,0 +1,326 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/fnhost"
+	"github.com/studio-collab/collab/shared/fnhost/manifest"
+	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/store"
+)
+
+// Schedule is what the timer loop needs from a parsed schedule.
+type Schedule interface {
+	Next(after time.Time) (time.Time, bool)
+}
+
+// ScheduleParser parses a timer's schedule expression (NCRONTAB).
+type ScheduleParser func(expr string) (Schedule, error)
+
+// Options configure a Host.
+type Options struct {
+	App         *manifest.App
+	HandlerPath string              // the handler binary; relative paths resolve against App.Root
+	Getenv      func(string) string // the host's own environment (overrides local values); nil = os.Getenv
+	Environ     []string            // the base environment of the handler; nil = os.Environ()
+	Overrides   map[string]string   // set for the handler whatever the settings say (e.g. the Azurite connection string)
+	Output      io.Writer           // handler stdout/stderr; nil = os.Stderr
+	Log         *slog.Logger
+	// MinPoll and MaxPoll bound queue polling; MaxPoll defaults to host.json's
+	// maxPollingInterval capped at 2 s, so local runs feel immediate.
+	MinPoll, MaxPoll time.Duration
+	// Schedules parses timer schedules; nil leaves timers manual (admin API only).
+	Schedules ScheduleParser
+	Now       func() time.Time
+}
+
+// Host is a running devhost.
+type Host struct {
+	opt     Options
+	app     *manifest.App
+	proc    *process
+	log     *slog.Logger
+	client  *http.Client
+	account *store.Account // nil when no storage connection is configured
+
+	mu      sync.Mutex
+	timers  map[string]timerState
+	polling map[string]bool
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+type timerState struct {
+	mode string // "scheduled" | "manual"
+	last time.Time
+	next time.Time
+}
+
+// New prepares a host; Start runs it.
+func New(opt Options) (*Host, error) {
+	if opt.App == nil {
+		return nil, errors.New("devhost: no app")
+	}
+	if opt.Getenv == nil {
+		opt.Getenv = os.Getenv
+	}
+	if opt.Environ == nil {
+		opt.Environ = os.Environ()
+	}
+	if opt.Output == nil {
+		opt.Output = os.Stderr
+	}
+	if opt.Log == nil {
+		opt.Log = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.MinPoll == 0 {
+		opt.MinPoll = 100 * time.Millisecond
+	}
+	if opt.MaxPoll == 0 {
+		opt.MaxPoll = min(opt.App.Host.Queues.MaxPollingInterval, 2*time.Second)
+	}
+	path := opt.HandlerPath
+	if path == "" {
+		path = opt.App.Host.ExecutablePath
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(opt.App.Root, path)
+	}
+	h := &Host{opt: opt, app: opt.App, log: opt.Log, timers: map[string]timerState{}, polling: map[string]bool{},
+		client: &http.Client{Timeout: opt.App.Host.FunctionTimeout}}
+	env := mergeEnv(opt.Environ, opt.App.Values, opt.Overrides)
+	h.proc = newProcess(path, opt.App.Host.Arguments, opt.App.Root, env, opt.Output, opt.Log)
+	if cs := h.setting("AzureWebJobsStorage"); strings.Contains(cs, "AccountKey=") || strings.Contains(cs, "AccountName=") {
+		acct, err := store.Open(store.Config{ConnectionString: cs, MaxRetries: 1, TryTimeout: 10 * time.Second})
+		if err != nil {
+			return nil, fmt.Errorf("devhost: storage for queue triggers: %w", err)
+		}
+		h.account = acct
+	}
+	return h, nil
+}
+
+// setting reads a setting as the handler will see it.
+func (h *Host) setting(name string) string {
+	if v, ok := h.opt.Overrides[name]; ok {
+		return v
+	}
+	if v := h.opt.Getenv(name); v != "" {
+		return v
+	}
+	return h.app.Values[name]
+}
+
+func (h *Host) disabled(f *manifest.Function) bool {
+	getenv := func(k string) string {
+		if v, ok := h.opt.Overrides[k]; ok {
+			return v
+		}
+		return h.opt.Getenv(k)
+	}
+	return h.app.Disabled(f.Name, getenv)
+}
+
+// Start launches the handler, the queue pollers and the timers. They stop
+// when ctx ends; Wait then returns.
+func (h *Host) Start(ctx context.Context) error {
+	ctx, h.cancel = context.WithCancel(ctx)
+	h.wg.Add(1)
+	go func() { defer h.wg.Done(); h.proc.run(ctx) }()
+	for _, f := range h.app.Functions {
+		if h.disabled(f) {
+			h.log.Info("function disabled", "function", f.Name, "trigger", f.Kind)
+			continue
+		}
+		switch f.Kind {
+		case manifest.QueueTrigger:
+			if h.account == nil {
+				h.log.Warn("queue trigger not polled: AzureWebJobsStorage is not a storage connection string", "function", f.Name)
+				continue
+			}
+			if err := h.account.Bootstrap(ctx, store.Layout{Queues: []string{f.Queue, f.Queue + "-poison"}}); err != nil {
+				h.log.Warn("could not create trigger queues (will keep trying)", "function", f.Name, "error", err.Error())
+			}
+			h.mu.Lock()
+			h.polling[f.Name] = true
+			h.mu.Unlock()
+			h.wg.Add(1)
+			go func() { defer h.wg.Done(); h.poll(ctx, f) }()
+		case manifest.TimerTrigger:
+			h.startTimer(ctx, f)
+		case manifest.ServiceBusTrigger:
+			h.log.Info("Service Bus trigger is not polled locally (admin API only)", "function", f.Name)
+		}
+	}
+	return nil
+}
+
+// Close stops everything and waits for the handler to exit.
+func (h *Host) Close() {
+	if h.cancel != nil {
+		h.cancel()
+	}
+	h.wg.Wait()
+}
+
+// HandlerPID is the current handler process id, 0 while (re)starting.
+func (h *Host) HandlerPID() int { return h.proc.status().PID }
+
+// ServeHTTP serves the API routes by function.json and the admin API.
+func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/admin/") {
+		h.admin(w, r)
+		return
+	}
+	start := time.Now()
+	// One request id from here through the handler: set it on the request
+	// we forward, and on our own answers.
+	requestID := httpapi.IncomingRequestID(r.Header)
+	r.Header.Set("X-Request-Id", requestID)
+	m, found := h.app.MatchHTTP(r.Method, r.URL.Path, h.disabled)
+	switch {
+	case !found:
+		problem(w, r, fault.NotFound, fmt.Sprintf("no function serves %s %s", r.Method, r.URL.Path))
+		return
+	case m.Function == nil:
+		w.Header().Set("Allow", strings.Join(m.Allowed, ", "))
+		problem(w, r, fault.MethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(m.Allowed, ", ")))
+		return
+	}
+	base, err := h.proc.endpoint(r.Context(), 10*time.Second)
+	if err != nil {
+		problem(w, r, fault.Unavailable, "the handler is not running: "+err.Error())
+		return
+	}
+	target, _ := url.Parse(base)
+	invocationID := newID()
+	rec := &statusRecorder{ResponseWriter: w}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			pr.Out.URL.Path, pr.Out.URL.RawPath = r.URL.Path, r.URL.RawPath
+			pr.SetXForwarded()
+			pr.Out.Header.Set("X-Azure-Functions-InvocationId", invocationID)
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			resp.Header.Set("X-Request-Id", requestID)
+			return nil
+		},
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			problem(w, r, fault.Unavailable, "the handler did not answer: "+err.Error())
+		},
+	}
+	proxy.ServeHTTP(rec, r)
+	h.log.Info("invocation", "function", m.Function.Name, "trigger", "http", "method", r.Method, "path", r.URL.Path,
+		"status", rec.status(), "durationMs", time.Since(start).Milliseconds(), "invocationId", invocationID)
+}
+
+// invoke calls a non-HTTP function with the host's invocation body. trigger
+// is for the log line; metadata gets "sys" added.
+func (h *Host) invoke(ctx context.Context, f *manifest.Function, trigger string, data any, metadata map[string]any, extra ...any) error {
+	start := time.Now()
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	if metadata == nil {
+		metadata = map[string]any{}
+	}
+	metadata["sys"] = map[string]any{"MethodName": f.Name, "UtcNow": time.Now().UTC(), "RandGuid": newID()}
+	body, _ := json.Marshal(map[string]any{
+		"Data":     map[string]json.RawMessage{f.Binding: payload},
+		"Metadata": metadata,
+	})
+	status, err := h.post(ctx, f.Name, body)
+	args := []any{"function", f.Name, "trigger", trigger, "status", status, "durationMs", time.Since(start).Milliseconds()}
+	args = append(args, extra...)
+	if err != nil {
+		h.log.Warn("invocation", append(args, "error", err.Error())...)
+		return err
+	}
+	h.log.Info("invocation", args...)
+	return nil
+}
+
+func (h *Host) post(ctx context.Context, name string, body []byte) (int, error) {
+	base, err := h.proc.endpoint(ctx, 30*time.Second)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+name, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Azure-Functions-InvocationId", newID())
+	resp, err := h.client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("invoke %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		var ir fnhost.InvocationResponse
+		_ = json.Unmarshal(out, &ir)
+		return resp.StatusCode, fmt.Errorf("invoke %s: status %d: %s", name, resp.StatusCode, strings.Join(ir.Logs, "; "))
+	}
+	return resp.StatusCode, nil
+}
+
+// problem answers with the service's own problem types (shared/httpapi), so
+// a client cannot tell the devhost's 404 from the handler's.
+func problem(w http.ResponseWriter, r *http.Request, k fault.Kind, detail string) {
+	if w.Header().Get("X-Request-Id") == "" {
+		w.Header().Set("X-Request-Id", httpapi.IncomingRequestID(r.Header))
+	}
+	r = r.WithContext(httpapi.WithRequest(r.Context(), w.Header().Get("X-Request-Id"), slog.New(slog.DiscardHandler)))
+	httpapi.WriteProblem(w, httpapi.ProblemFor(r, fault.E("devhost", k, detail)))
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	s := hex.EncodeToString(b[:])
+	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(c int) {
+	if s.code == 0 {
+		s.code = c
+	}
+	s.ResponseWriter.WriteHeader(c)
+}
+
+func (s *statusRecorder) status() int {
+	if s.code == 0 {
+		return http.StatusOK
+	}
+	return s.code
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

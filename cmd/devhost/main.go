@@ -1,0 +1,211 @@
+// Command devhost is the local stand-in for the Azure Functions host (Core
+// Tools cannot be installed here). With -azurite and -maildev it is also what
+// `make run` uses to start the whole local stack and stop it on Ctrl-C.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/studio-collab/collab/cmd/devhost/host"
+	"github.com/studio-collab/collab/shared/fnhost/manifest"
+	"github.com/studio-collab/collab/shared/store/azurite"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "devhost:", err)
+		os.Exit(1)
+	}
+}
+
+type flags struct {
+	root, settings, handler string
+	port                    int
+	azurite, maildev        bool
+	azuritePortBase         int
+	smtpPort, mailWebPort   int
+	banner                  bool
+}
+
+func run() error {
+	var f flags
+	flag.StringVar(&f.root, "root", ".", "the function app root (host.json, functions/)")
+	flag.StringVar(&f.settings, "settings", "", "local settings file (default <root>/local.settings.json; missing = none)")
+	flag.StringVar(&f.handler, "handler", "", "handler binary (default host.json's defaultExecutablePath)")
+	flag.IntVar(&f.port, "port", 7071, "port to listen on (loopback)")
+	flag.BoolVar(&f.azurite, "azurite", false, "start Azurite (data in <root>/.azurite) and give its connection string to the handler")
+	flag.IntVar(&f.azuritePortBase, "azurite-port", 10000, "Azurite blob port; queue and table use the next two (0 = any free ports)")
+	flag.BoolVar(&f.maildev, "maildev", false, "start MailDev as the SMTP catcher")
+	flag.IntVar(&f.smtpPort, "smtp-port", 1025, "MailDev SMTP port")
+	flag.IntVar(&f.mailWebPort, "mail-web-port", 1080, "MailDev web UI port")
+	flag.BoolVar(&f.banner, "banner", false, "print where everything is once it is up")
+	flag.Parse()
+
+	root, err := filepath.Abs(f.root)
+	if err != nil {
+		return err
+	}
+	if f.settings == "" {
+		f.settings = filepath.Join(root, "local.settings.json")
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(f.port))
+	if err != nil {
+		return fmt.Errorf("port %d: %w (is another devhost running? use -port)", f.port, err)
+	}
+	overrides := map[string]string{}
+	var storageURLs string
+	if f.azurite {
+		opt := azurite.Options{Root: root, Location: filepath.Join(root, ".azurite"), Log: io.Discard}
+		if f.azuritePortBase > 0 {
+			opt.BlobPort, opt.QueuePort, opt.TablePort = f.azuritePortBase, f.azuritePortBase+1, f.azuritePortBase+2
+		}
+		az, err := azurite.Start(ctx, opt)
+		if err != nil {
+			return fmt.Errorf("%w (ports %d-%d busy? use -azurite-port 0)", err, f.azuritePortBase, f.azuritePortBase+2)
+		}
+		defer az.Stop()
+		overrides["AzureWebJobsStorage"] = az.ConnectionString()
+		storageURLs = fmt.Sprintf("blob http://127.0.0.1:%d  queue http://127.0.0.1:%d  table http://127.0.0.1:%d  (account %s, key generated for this run)",
+			az.BlobPort, az.QueuePort, az.TablePort, az.Account)
+	}
+	if f.maildev {
+		md, err := startMailDev(root, f.smtpPort, f.mailWebPort)
+		if err != nil {
+			return err
+		}
+		defer md.stop()
+		overrides["COLLAB_SMTP_HOST"] = "127.0.0.1"
+		overrides["COLLAB_SMTP_PORT"] = strconv.Itoa(f.smtpPort)
+	}
+
+	app, err := manifest.Load(root, f.settings, func(k string) string {
+		if v, ok := overrides[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	})
+	if err != nil {
+		return err
+	}
+	h, err := host.New(host.Options{App: app, HandlerPath: f.handler, Overrides: overrides, Log: log, Schedules: scheduleParser()})
+	if err != nil {
+		return err
+	}
+	if err := h.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+
+	if f.banner {
+		waitHealthy(ctx, f.port)
+		printBanner(os.Stdout, f, storageURLs, app)
+	}
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "devhost: stopping")
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdown)
+	h.Close()
+	return nil
+}
+
+// waitHealthy polls /api/health until it answers 200, for up to 30 s, so the
+// banner appears once the stack can actually be called.
+func waitHealthy(ctx context.Context, port int) {
+	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/api/health"
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func printBanner(w io.Writer, f flags, storage string, app *manifest.App) {
+	fmt.Fprintf(w, `
+  Studio Collaboration Services — local stack is up
+
+  API (devhost)      http://localhost:%d/api
+  Functions          http://localhost:%d/admin/functions   (%d functions)
+`, f.port, f.port, len(app.Functions))
+	if storage != "" {
+		fmt.Fprintf(w, "  Azurite            %s\n", storage)
+	}
+	if f.maildev {
+		fmt.Fprintf(w, "  MailDev (e-mail)   http://localhost:%d   SMTP 127.0.0.1:%d\n", f.mailWebPort, f.smtpPort)
+	}
+	fmt.Fprintf(w, `
+  Try:
+    curl -s localhost:%[1]d/api/health
+    curl -s localhost:%[1]d/api/nope          # a problem+json 404
+    curl -s -X POST localhost:%[1]d/admin/functions/<Name> -d '{"input":"..."}'   # fire a non-HTTP function
+
+  Ctrl-C stops everything.
+`, f.port)
+}
+
+type mailDev struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func startMailDev(root string, smtp, web int) (*mailDev, error) {
+	bin := filepath.Join(root, "node_modules", ".bin", "maildev")
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("maildev not installed (run npm ci): %w", err)
+	}
+	cmd := exec.Command(bin, "--ip", "127.0.0.1", "--smtp", strconv.Itoa(smtp), "--web", strconv.Itoa(web), "--silent")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start maildev: %w", err)
+	}
+	md := &mailDev{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(md.done) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(smtp), 200*time.Millisecond); err == nil {
+			c.Close()
+			return md, nil
+		}
+		select {
+		case <-md.done:
+			return nil, errors.New("maildev exited at start (ports busy? use -smtp-port / -mail-web-port)")
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	md.stop()
+	return nil, errors.New("maildev did not listen within 20 s")
+}
+
+func (m *mailDev) stop() {
+	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-m.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
+		<-m.done
+	}
+}

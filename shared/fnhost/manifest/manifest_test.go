@@ -1,0 +1,187 @@
+package manifest
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T) *App {
+	t.Helper()
+	app, err := Load("testdata/app", "testdata/app/local.settings.json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
+}
+
+func TestLoadReadsHostAndFunctions(t *testing.T) {
+	app := load(t)
+	h := app.Host
+	if h.ExecutablePath != "handler" || !h.ForwardHTTP || h.RoutePrefix != "api" || h.FunctionTimeout != 2*time.Minute {
+		t.Fatalf("host: %+v", h)
+	}
+	q := h.Queues
+	if q.MaxDequeueCount != 3 || q.VisibilityTimeout != 5*time.Second || q.BatchSize != 4 ||
+		q.MaxPollingInterval != 2500*time.Millisecond || q.MessageEncoding != "none" {
+		t.Fatalf("queues: %+v", q)
+	}
+	var names []string
+	for _, f := range app.Functions {
+		names = append(names, f.Name)
+	}
+	if strings.Join(names, ",") != "Files,Health,Items,ItemsNew,Tick,Work" {
+		t.Fatalf("functions %v", names)
+	}
+	if w := app.Function("Work"); w.Kind != QueueTrigger || w.Queue != "work-items" || w.Binding != "item" || w.Connection != "AzureWebJobsStorage" {
+		t.Fatalf("Work: %+v", w)
+	}
+	if tk := app.Function("Tick"); tk.Kind != TimerTrigger || tk.Schedule != "0 */5 * * * *" || !tk.RunOnStartup {
+		t.Fatalf("Tick: %+v", tk)
+	}
+	if hl := app.Function("Health"); hl.Route.Template != "Health" {
+		t.Fatalf("default route is the function name: %q", hl.Route.Template)
+	}
+}
+
+func TestSettingsAndDisabled(t *testing.T) {
+	env := map[string]string{"WorkQueue": "from-env", "AzureWebJobs.Work.Disabled": "1"}
+	app, err := Load("testdata/app", "testdata/app/local.settings.json", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Function("Work").Queue != "from-env" {
+		t.Fatal("the environment must win over local settings for %Setting% references")
+	}
+	getenv := func(k string) string { return env[k] }
+	cases := []struct {
+		name string
+		want bool
+	}{{"Tick", true}, {"Work", true}, {"Items", false}}
+	for _, c := range cases {
+		if got := app.Disabled(c.name, getenv); got != c.want {
+			t.Errorf("Disabled(%s) = %v", c.name, got)
+		}
+	}
+	env["AzureWebJobs.Tick.Disabled"] = "false"
+	if app.Disabled("Tick", getenv) {
+		t.Error("the environment must override local settings")
+	}
+	if _, err := Load("testdata/app", "", nil); err == nil || !strings.Contains(err.Error(), "% is not set") {
+		t.Fatalf("an unresolved setting must be an error naming it: %v", err)
+	}
+	if _, err := Load("testdata/bad", "", nil); err == nil || !strings.Contains(err.Error(), `unknown route constraint "number"`) {
+		t.Fatalf("unknown constraint: %v", err)
+	}
+}
+
+func TestRouteMatching(t *testing.T) {
+	app := load(t)
+	cases := []struct {
+		method, path string
+		wantFn       string
+		wantVals     map[string]string
+		wantAllowed  string
+		found        bool
+	}{
+		{"GET", "/api/items/42", "Items", map[string]string{"id": "42"}, "", true},
+		{"POST", "/API/Items/7", "Items", map[string]string{"id": "7"}, "", true},
+		{"GET", "/api/items/abc", "", nil, "", false},
+		{"GET", "/api/items/99999999999", "", nil, "", false}, // over int32
+		{"GET", "/api/items/new", "ItemsNew", map[string]string{}, "", true},
+		{"POST", "/api/items/new", "", nil, "GET", true},
+		{"DELETE", "/api/items/42", "", nil, "GET,POST", true},
+		{"DELETE", "/api/files/a/b/c.json", "Files", map[string]string{"path": "a/b/c.json"}, "", true},
+		{"GET", "/api/files", "Files", map[string]string{"path": ""}, "", true},
+		{"GET", "/api/health", "Health", map[string]string{}, "", true},
+		{"GET", "/api/nothing", "", nil, "", false},
+		{"GET", "/other/items/1", "", nil, "", false},
+		{"GET", "/api/items/42/extra", "", nil, "", false},
+	}
+	for _, c := range cases {
+		t.Run(c.method+" "+c.path, func(t *testing.T) {
+			m, found := app.MatchHTTP(c.method, c.path, nil)
+			if found != c.found {
+				t.Fatalf("found = %v", found)
+			}
+			got := ""
+			if m.Function != nil {
+				got = m.Function.Name
+			}
+			if got != c.wantFn || strings.Join(m.Allowed, ",") != c.wantAllowed {
+				t.Fatalf("fn %q allowed %v", got, m.Allowed)
+			}
+			for k, v := range c.wantVals {
+				if m.Values[k] != v {
+					t.Fatalf("values %v", m.Values)
+				}
+			}
+		})
+	}
+	// A skipped (disabled) function does not exist for routing.
+	// items/{id:int} cannot take "new", so nothing matches.
+	if m, found := app.MatchHTTP("GET", "/api/items/new", func(f *Function) bool { return f.Name == "ItemsNew" }); found {
+		t.Fatalf("a disabled function still routed: %+v", m)
+	}
+}
+
+func TestParseRoute(t *testing.T) {
+	cases := []struct {
+		tmpl, path string
+		ok         bool
+		vals       map[string]string
+		parseErr   string
+	}{
+		{tmpl: "a/{b?}", path: "a", ok: true, vals: map[string]string{}},
+		{tmpl: "a/{b?}", path: "a/x", ok: true, vals: map[string]string{"b": "x"}},
+		{tmpl: "u/{id:guid}", path: "u/0f8fad5b-d9cb-469f-a165-70867728950e", ok: true},
+		{tmpl: "u/{id:guid}", path: "u/nope", ok: false},
+		{tmpl: "n/{name:alpha:maxlength(3)}", path: "n/abc", ok: true},
+		{tmpl: "n/{name:alpha:maxlength(3)}", path: "n/abcd", ok: false},
+		{tmpl: "r/{v:regex(^v[0-9]+$)}", path: "r/V12", ok: true},
+		{tmpl: "b/{flag:bool}", path: "b/TRUE", ok: true},
+		{tmpl: "e/{x}", path: "e/a%20b", ok: true, vals: map[string]string{"x": "a b"}},
+		{tmpl: "a/{b?}/c", parseErr: "optional parameter must be last"},
+		{tmpl: "a/{*b}/c", parseErr: "catch-all parameter must be last"},
+		{tmpl: "a/{b}.{c}", parseErr: "not supported"},
+		{tmpl: "a/{b}/{B}", parseErr: "twice"},
+		{tmpl: "a//b", parseErr: "empty segment"},
+	}
+	for _, c := range cases {
+		t.Run(c.tmpl+" "+c.path, func(t *testing.T) {
+			r, err := ParseRoute(c.tmpl)
+			if c.parseErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.parseErr) {
+					t.Fatalf("err %v, want %q", err, c.parseErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals, ok := r.Match(c.path)
+			if ok != c.ok {
+				t.Fatalf("match = %v", ok)
+			}
+			for k, v := range c.vals {
+				if vals[k] != v {
+					t.Fatalf("values %v", vals)
+				}
+			}
+		})
+	}
+}
+
+func TestParseTimeSpan(t *testing.T) {
+	cases := map[string]time.Duration{"00:00:10": 10 * time.Second, "01:02:03.5": time.Hour + 2*time.Minute + 3500*time.Millisecond, "1.00:00:00": 24 * time.Hour}
+	for in, want := range cases {
+		if got, err := ParseTimeSpan(in); err != nil || got != want {
+			t.Errorf("%s: %v %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"10", "00:61:00", "aa:00:00", "00:00:60"} {
+		if _, err := ParseTimeSpan(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
