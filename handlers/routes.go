@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/store"
 )
@@ -15,6 +16,10 @@ type Deps struct {
 func Register(rt *httpapi.Router, d Deps) {
 	rt.Handle("GET /api/health", d.Health.serve, httpapi.Public())
 }
+
+// RegisterFunctions declares every non-HTTP function (timer, queue, Service
+// Bus triggers) on fr; each has a functions/<Name>/function.json.
+func RegisterFunctions(fr *fnhost.Router, d Deps) {}
 
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.

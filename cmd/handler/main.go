@@ -52,10 +52,12 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 
 	api := httpapi.NewRouter(log, nil, cfg.MaxBodyBytes)
-	handlers.Register(api, handlers.Deps{
+	deps := handlers.Deps{
 		Health: handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout},
-	})
+	}
+	handlers.Register(api, deps)
 	root := fnhost.NewRouter(api, log)
+	handlers.RegisterFunctions(root, deps)
 
 	// Tables, containers and queues are provisioned by infra/ in Azure; the
 	// idempotent bootstrap makes a fresh Azurite usable. It runs in the
