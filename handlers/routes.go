@@ -9,12 +9,14 @@ import (
 // Deps are the domain services the handlers call. Each later module adds its
 // service here; main builds them.
 type Deps struct {
-	Health Health
+	Health  Health
+	DevAuth DevAuth
 }
 
 // Register declares every HTTP route of the service on rt.
 func Register(rt *httpapi.Router, d Deps) {
 	rt.Handle("GET /api/health", d.Health.serve, httpapi.Public())
+	registerDevAuth(rt, d.DevAuth)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service

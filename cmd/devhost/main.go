@@ -39,6 +39,7 @@ type flags struct {
 	azuritePortBase         int
 	smtpPort, mailWebPort   int
 	banner                  bool
+	devAuth                 bool
 }
 
 func run() error {
@@ -53,6 +54,7 @@ func run() error {
 	flag.IntVar(&f.smtpPort, "smtp-port", 1025, "MailDev SMTP port")
 	flag.IntVar(&f.mailWebPort, "mail-web-port", 1080, "MailDev web UI port")
 	flag.BoolVar(&f.banner, "banner", false, "print where everything is once it is up")
+	flag.BoolVar(&f.devAuth, "dev-auth", false, "turn on the handler's dev token issuer at http://127.0.0.1:<port>/api/dev")
 	flag.Parse()
 
 	root, err := filepath.Abs(f.root)
@@ -71,6 +73,12 @@ func run() error {
 		return fmt.Errorf("port %d: %w (is another devhost running? use -port)", f.port, err)
 	}
 	overrides := map[string]string{}
+	if f.devAuth {
+		// The issuer URL must be where clients (and go-oidc discovery) reach
+		// it: through this devhost, on this port.
+		overrides["COLLAB_DEV_AUTH"] = "true"
+		overrides["COLLAB_DEV_ISSUER_URL"] = "http://127.0.0.1:" + strconv.Itoa(f.port) + "/api/dev"
+	}
 	var storageURLs string
 	if f.azurite {
 		opt := azurite.Options{Root: root, Location: filepath.Join(root, ".azurite"), Log: io.Discard}
@@ -156,6 +164,13 @@ func printBanner(w io.Writer, f flags, storage string, app *manifest.App) {
 	}
 	if f.maildev {
 		fmt.Fprintf(w, "  MailDev (e-mail)   http://localhost:%d   SMTP 127.0.0.1:%d\n", f.mailWebPort, f.smtpPort)
+	}
+	if f.devAuth {
+		fmt.Fprintf(w, `
+  Sign in (local dev issuer; any e-mail works):
+    TOKEN=$(curl -s -X POST localhost:%[1]d/api/dev/token -H 'Content-Type: application/json' \
+            -d '{"email":"alice@example.com"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+`, f.port)
 	}
 	fmt.Fprintf(w, `
   Try:

@@ -19,6 +19,7 @@ import (
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/store"
 )
@@ -51,9 +52,23 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 
-	api := httpapi.NewRouter(log, nil, cfg.MaxBodyBytes)
+	issuers := make([]identity.IssuerConfig, 0, len(cfg.Auth.Issuers)+1)
+	for _, u := range cfg.Auth.Issuers {
+		issuers = append(issuers, identity.IssuerConfig{URL: u, Audience: cfg.Auth.Audience})
+	}
+	var dev *identity.DevIssuer
+	if cfg.Auth.Dev {
+		if dev, err = identity.NewDevIssuer(cfg.Auth.DevURL, cfg.Auth.DevAudience, cfg.Auth.DevKeyFile, cfg.InAzure, nil); err != nil {
+			return err
+		}
+		issuers = append(issuers, dev.Config())
+	}
+	auth := identity.NewAuthenticator(issuers)
+
+	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
 	deps := handlers.Deps{
-		Health: handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout},
+		Health:  handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout},
+		DevAuth: handlers.DevAuth{Issuer: dev},
 	}
 	handlers.Register(api, deps)
 	root := fnhost.NewRouter(api, log)

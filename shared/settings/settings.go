@@ -35,6 +35,12 @@ func Catalogue() []Setting {
 		{"COLLAB_LOG_LEVEL", "debug | info | warn | error (default info)", "both"},
 		{"COLLAB_MAX_BODY_BYTES", "default request body cap in bytes (default 1 MiB)", "both"},
 		{"COLLAB_STORAGE_TIMEOUT", "deadline of one storage probe in the health check (default 2s)", "both"},
+		{"COLLAB_OIDC_ISSUERS", "comma-separated trusted token issuers, e.g. https://login.microsoftonline.com/<tenant>/v2.0", "azure"},
+		{"COLLAB_OIDC_AUDIENCE", "the audience tokens must carry (this API's app id URI or client id)", "azure"},
+		{"COLLAB_DEV_AUTH", "\"true\" turns on the local dev token issuer; refused in Azure", "local"},
+		{"COLLAB_DEV_ISSUER_URL", "the dev issuer's URL as clients reach it (default http://127.0.0.1:7071/api/dev)", "local"},
+		{"COLLAB_DEV_AUDIENCE", "audience of dev tokens (default api://studio-collab-dev)", "local"},
+		{"COLLAB_DEV_ISSUER_KEY_FILE", "PEM file of the dev issuer's key, created if missing (default .run/dev-issuer-key.pem)", "local"},
 	}
 }
 
@@ -48,6 +54,15 @@ type Config struct {
 	// StorageTimeout bounds each storage probe of /api/health, so that an
 	// outage answers 503 within one request instead of hanging on retries.
 	StorageTimeout time.Duration
+	Auth           Auth
+}
+
+// Auth configures who may call the API.
+type Auth struct {
+	Issuers                         []string // trusted OIDC issuers (Entra tenants)
+	Audience                        string
+	Dev                             bool // the local dev issuer
+	DevURL, DevAudience, DevKeyFile string
 }
 
 // Storage holds the storage connection: a connection string (Azurite), or
@@ -112,7 +127,35 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.StorageTimeout = d
 	}
+	c.Auth = Auth{
+		Audience:    getenv("COLLAB_OIDC_AUDIENCE"),
+		Dev:         strings.EqualFold(getenv("COLLAB_DEV_AUTH"), "true"),
+		DevURL:      orDefault(getenv("COLLAB_DEV_ISSUER_URL"), "http://127.0.0.1:7071/api/dev"),
+		DevAudience: orDefault(getenv("COLLAB_DEV_AUDIENCE"), "api://studio-collab-dev"),
+		DevKeyFile:  orDefault(getenv("COLLAB_DEV_ISSUER_KEY_FILE"), ".run/dev-issuer-key.pem"),
+	}
+	for _, iss := range strings.Split(getenv("COLLAB_OIDC_ISSUERS"), ",") {
+		if iss = strings.TrimSpace(iss); iss != "" {
+			if !strings.HasPrefix(iss, "https://") {
+				return c, fault.E("settings.Load", fault.Invalid, fmt.Sprintf("COLLAB_OIDC_ISSUERS: %q is not an https URL", iss))
+			}
+			c.Auth.Issuers = append(c.Auth.Issuers, iss)
+		}
+	}
+	if len(c.Auth.Issuers) > 0 && c.Auth.Audience == "" {
+		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_OIDC_AUDIENCE is required with COLLAB_OIDC_ISSUERS")
+	}
+	if c.Auth.Dev && c.InAzure {
+		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_DEV_AUTH=true is refused in Azure (WEBSITE_INSTANCE_ID is set): the dev issuer is for local use only")
+	}
 	return c, nil
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 // fillURIs derives the service URIs from the account name, the way the

@@ -49,6 +49,15 @@ func TestLoad(t *testing.T) {
 					t.Fatalf("%+v", c)
 				}
 			}},
+		{name: "auth settings", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "https://login.microsoftonline.com/t/v2.0, https://b", "COLLAB_OIDC_AUDIENCE": "api://x", "COLLAB_DEV_AUTH": "TRUE"},
+			check: func(t *testing.T, c Config) {
+				if len(c.Auth.Issuers) != 2 || c.Auth.Audience != "api://x" || !c.Auth.Dev || c.Auth.DevKeyFile == "" || c.Auth.DevURL != "http://127.0.0.1:7071/api/dev" {
+					t.Fatalf("%+v", c.Auth)
+				}
+			}},
+		{name: "dev auth refused in Azure", env: map[string]string{"AzureWebJobsStorage": "x", "WEBSITE_INSTANCE_ID": "i", "COLLAB_DEV_AUTH": "true"}, wantErr: "refused in Azure"},
+		{name: "issuer must be https", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "http://evil", "COLLAB_OIDC_AUDIENCE": "a"}, wantErr: "not an https URL"},
+		{name: "issuers need an audience", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "https://a"}, wantErr: "COLLAB_OIDC_AUDIENCE is required"},
 		{name: "no storage at all", env: map[string]string{}, wantErr: "storage is not configured"},
 		{name: "bad port", env: map[string]string{"AzureWebJobsStorage": "x", "FUNCTIONS_CUSTOMHANDLER_PORT": "http"}, wantErr: "not a port"},
 		{name: "bad credential kind", env: map[string]string{"AzureWebJobsStorage__accountName": "a", "AzureWebJobsStorage__credential": "connectionstring"}, wantErr: "only managedidentity"},

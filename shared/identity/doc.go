@@ -1,0 +1,16 @@
+// Package identity says who the caller is. It verifies bearer tokens with
+// go-oidc against configured issuers (an Entra ID tenant in Azure), through
+// OpenID discovery over HTTP, and maps their claims to a Principal. Locally,
+// a dev issuer signs tokens for any e-mail address; they go through exactly
+// the same verification path (discovery, JWKS, signature, audience, expiry).
+//
+// Invariants:
+//   - every failure to authenticate is a fault.Unauthenticated error with a
+//     detail saying why, never a 500; a discovery or key fetch that fails is
+//     fault.Unavailable (the issuer is down, not the token bad);
+//   - discovery is lazy and retried: an issuer that is down at start-up (the
+//     dev issuer is served by this very process) does not stop the service;
+//   - the dev issuer refuses to exist when the process runs in Azure;
+//   - user ids are namespaced: an Entra user is its object id (oid), a dev
+//     user is "dev-" + a hash of the e-mail, so two issuers never collide.
+package identity
