@@ -17,9 +17,12 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/identity"
+	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/store"
 )
@@ -65,10 +68,20 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	auth := identity.NewAuthenticator(issuers)
 
+	auditLog := audit.New(account.Table("audit"), nil)
+	plat := platform.New(platform.OpenTables(account), auditLog, nil)
+	if dev != nil {
+		// Locally anyone signed in through the dev issuer may bootstrap a subscription.
+		plat.CanCreateSubscriptions = func(platform.Caller) bool { return true }
+	}
+	auth.SetGate(handlers.Gate{Svc: plat})
+
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
 	deps := handlers.Deps{
 		Health:  handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout},
 		DevAuth: handlers.DevAuth{Issuer: dev},
+		Platform: handlers.Platform{Svc: plat, Audit: auditLog,
+			Idem: idempotency.New(account.Table("idempotency"))},
 	}
 	handlers.Register(api, deps)
 	root := fnhost.NewRouter(api, log)

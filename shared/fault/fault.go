@@ -25,6 +25,7 @@ const (
 	Unprocessable                  // well-formed but refers to something unusable
 	Unavailable                    // a dependency is down; retry later
 	Internal                       // a bug or an invariant broken on our side
+	Gone                           // existed, but is no longer usable (an expired invitation)
 )
 
 var kindNames = [...]string{
@@ -41,6 +42,7 @@ var kindNames = [...]string{
 	Unprocessable:      "unprocessable",
 	Unavailable:        "unavailable",
 	Internal:           "internal",
+	Gone:               "gone",
 }
 
 // String is the stable slug of the kind; problem type URIs are built from it.

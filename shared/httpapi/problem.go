@@ -67,6 +67,7 @@ var problemTypes = map[fault.Kind]problemType{
 	fault.Unprocessable:      {http.StatusUnprocessableEntity, "Request cannot be processed"},
 	fault.Unavailable:        {http.StatusServiceUnavailable, "Service unavailable"},
 	fault.Internal:           {http.StatusInternalServerError, "Internal error"},
+	fault.Gone:               {http.StatusGone, "No longer available"},
 	fault.Other:              {http.StatusInternalServerError, "Internal error"},
 }
 

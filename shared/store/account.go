@@ -31,6 +31,10 @@ type Config struct {
 	// contexts with deadlines. Defaults: 2 retries, 15 s per try.
 	MaxRetries int32
 	TryTimeout time.Duration
+	// TablePrefix is put before every table name (letters and digits only),
+	// so several isolated sets of tables can share one account: each test
+	// gets its own, for instance.
+	TablePrefix string
 }
 
 // FromSettings turns the handler's storage settings into a Config, building
@@ -57,6 +61,8 @@ type Account struct {
 	blobs  *azblob.Client
 	queues *azqueue.ServiceClient
 
+	tablePrefix string
+
 	mu         sync.Mutex
 	tableCache map[string]*Table
 	queueCache map[string]*Queue
@@ -77,7 +83,10 @@ func Open(cfg Config) (*Account, error) {
 		MaxRetries: cfg.MaxRetries, TryTimeout: cfg.TryTimeout,
 		RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
 	}}
-	a := &Account{tableCache: map[string]*Table{}, queueCache: map[string]*Queue{}, contCache: map[string]*Container{}}
+	if cfg.TablePrefix != "" && !tableName.MatchString(cfg.TablePrefix+"xyz") {
+		return nil, fault.E(op, fault.Invalid, "TablePrefix must be letters and digits, starting with a letter")
+	}
+	a := &Account{tableCache: map[string]*Table{}, queueCache: map[string]*Queue{}, contCache: map[string]*Container{}, tablePrefix: cfg.TablePrefix}
 	var err error
 	if cfg.ConnectionString != "" {
 		cs, perr := parseConnectionString(cfg.ConnectionString)

@@ -46,13 +46,20 @@ func (l Layout) Validate() error {
 // idempotent: what already exists is left as it is.
 func (a *Account) Bootstrap(ctx context.Context, layouts ...Layout) error {
 	for _, l := range layouts {
+		if a.tablePrefix != "" {
+			for i, t := range l.Tables {
+				if len(a.tablePrefix+t) > 63 {
+					return fault.E("store.Bootstrap", fault.Invalid, fmt.Sprintf("table %q with prefix is over 63 characters", l.Tables[i]))
+				}
+			}
+		}
 		if err := l.Validate(); err != nil {
 			return err
 		}
 	}
 	for _, l := range layouts {
 		for _, t := range l.Tables {
-			if _, err := a.tables.CreateTable(ctx, t, nil); err != nil && !alreadyExists(err) {
+			if _, err := a.tables.CreateTable(ctx, a.tablePrefix+t, nil); err != nil && !alreadyExists(err) {
 				return mapErr("store.Bootstrap", "table "+t, err)
 			}
 		}

@@ -445,6 +445,27 @@ func TestPingReportsOutageWithinDeadline(t *testing.T) {
 	}
 }
 
+func TestTablePrefixIsolates(t *testing.T) {
+	ctx := context.Background()
+	cs := azuritetest.Server(t).ConnectionString()
+	a1, _ := Open(Config{ConnectionString: cs, TablePrefix: "iso1"})
+	a2, _ := Open(Config{ConnectionString: cs, TablePrefix: "iso2"})
+	for _, a := range []*Account{a1, a2} {
+		if err := a.Bootstrap(ctx, Layout{Tables: []string{"things"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a1.Table("things").Insert(ctx, Entity{PartitionKey: "p", RowKey: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a2.Table("things").Get(ctx, "p", "r"); !fault.Is(err, fault.NotFound) {
+		t.Fatalf("a row of one prefix is visible through another: %v", err)
+	}
+	if _, err := Open(Config{ConnectionString: cs, TablePrefix: "bad-prefix"}); !fault.Is(err, fault.Invalid) {
+		t.Fatalf("bad prefix: %v", err)
+	}
+}
+
 func TestOpenRefusesBadConfig(t *testing.T) {
 	cases := []Config{
 		{ConnectionString: "AccountName=x"},

@@ -30,7 +30,7 @@ func (a *Account) Table(name string) *Table {
 	if t, ok := a.tableCache[name]; ok {
 		return t
 	}
-	t := &Table{name: name, client: a.tables.NewClient(name)}
+	t := &Table{name: a.tablePrefix + name, client: a.tables.NewClient(a.tablePrefix + name)}
 	a.tableCache[name] = t
 	return t
 }

@@ -1,0 +1,205 @@
+package idempotency
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/identity"
+	"github.com/studio-collab/collab/shared/store"
+)
+
+// Layout is the storage the records need.
+var Layout = store.Layout{Tables: []string{"idempotency"}}
+
+// PendingTTL is how long a pending record blocks its key.
+const PendingTTL = 2 * time.Minute
+
+// Table is what records need from a table.
+type Table interface {
+	Get(ctx context.Context, pk, rk string) (store.Entity, error)
+	Insert(ctx context.Context, e store.Entity) (string, error)
+	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
+	Delete(ctx context.Context, pk, rk, ifMatch string) error
+}
+
+// Keeper runs handlers at most once per key.
+type Keeper struct {
+	table Table
+	now   func() time.Time
+	poll  time.Duration
+}
+
+// New returns a Keeper on t.
+func New(t Table) *Keeper { return &Keeper{table: t, now: time.Now, poll: 50 * time.Millisecond} }
+
+// Wrap returns h made idempotent for requests that carry Idempotency-Key.
+// Requests without the header run as usual.
+func (k *Keeper) Wrap(h httpapi.HandlerFunc) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" {
+			return h(w, r)
+		}
+		if len(key) > 200 {
+			return fault.E("idempotency", fault.Invalid, "Idempotency-Key is longer than 200 characters")
+		}
+		body, err := httpapi.ReadBody(r)
+		if err != nil {
+			return err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		sum := sha256.Sum256(body)
+		bodyHash := hex.EncodeToString(sum[:])
+		caller, _ := identity.FromContext(r.Context())
+		scope := sha256.Sum256([]byte(caller.ID + "\x00" + r.Method + "\x00" + r.URL.Path))
+		pk, rk := hex.EncodeToString(scope[:16]), store.EncodeKey(key)
+
+		for attempt := 0; ; attempt++ {
+			_, err := k.table.Insert(r.Context(), store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{
+				"State": "pending", "BodyHash": bodyHash, "Created": k.now().UTC()}})
+			if err == nil {
+				return k.runAndRecord(w, r, h, pk, rk, bodyHash)
+			}
+			if !fault.Is(err, fault.Conflict) {
+				return err
+			}
+			rec, err := k.waitDone(r.Context(), pk, rk, bodyHash)
+			if err != nil {
+				return err
+			}
+			if rec == nil { // a stale pending record was cleared: try again
+				if attempt > 3 {
+					return fault.E("idempotency", fault.Conflict, "the request with this Idempotency-Key is still in progress")
+				}
+				continue
+			}
+			replay(w, *rec)
+			return nil
+		}
+	}
+}
+
+func (k *Keeper) runAndRecord(w http.ResponseWriter, r *http.Request, h httpapi.HandlerFunc, pk, rk, bodyHash string) error {
+	rec := &recorder{header: http.Header{}}
+	herr := h(rec, r)
+	status := rec.code
+	if herr != nil {
+		status = httpapi.StatusOf(herr)
+	}
+	if status >= 500 || status == 0 {
+		// Not recorded: the key may be retried, and the operation must be safe to retry.
+		_ = k.table.Delete(context.WithoutCancel(r.Context()), pk, rk, store.AnyETag)
+		if herr != nil {
+			return herr
+		}
+		copyOut(w, rec)
+		return nil
+	}
+	if herr != nil {
+		// Record the problem answer so a retry gets the same one.
+		pr := &recorder{header: http.Header{}}
+		httpapi.Error(pr, r, herr)
+		rec = pr
+	}
+	_, err := k.table.Update(context.WithoutCancel(r.Context()), store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{
+		"State": "done", "BodyHash": bodyHash, "Created": k.now().UTC(),
+		"Status": int32(rec.code), "ContentType": rec.header.Get("Content-Type"), "Location": rec.header.Get("Location"),
+		"ETagHeader": rec.header.Get("ETag"), "Body": rec.body.Bytes()}}, store.AnyETag)
+	if err != nil {
+		httpapi.Logger(r.Context()).Warn("idempotency record not saved", "error", err.Error())
+	}
+	copyOut(w, rec)
+	return nil
+}
+
+type record struct {
+	status                      int
+	contentType, location, etag string
+	body                        []byte
+}
+
+// waitDone polls a key's record until it is done (returned), the body
+// differs (422), or a stale pending record was removed (nil, nil).
+func (k *Keeper) waitDone(ctx context.Context, pk, rk, bodyHash string) (*record, error) {
+	deadline := k.now().Add(30 * time.Second)
+	for {
+		e, err := k.table.Get(ctx, pk, rk)
+		if fault.Is(err, fault.NotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if e.String("BodyHash") != bodyHash {
+			return nil, fault.E("idempotency", fault.Unprocessable, "this Idempotency-Key was used with a different request body")
+		}
+		if e.String("State") == "done" {
+			return &record{status: int(e.Int64("Status")), contentType: e.String("ContentType"), location: e.String("Location"),
+				etag: e.String("ETagHeader"), body: e.Bytes("Body")}, nil
+		}
+		if k.now().Sub(e.Time("Created")) > PendingTTL {
+			_ = k.table.Delete(ctx, pk, rk, e.ETag)
+			return nil, nil
+		}
+		if k.now().After(deadline) {
+			return nil, fault.E("idempotency", fault.Conflict, "the request with this Idempotency-Key is still in progress")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fault.E("idempotency", fault.Unavailable, ctx.Err())
+		case <-time.After(k.poll):
+		}
+	}
+}
+
+func replay(w http.ResponseWriter, rec record) {
+	if rec.contentType != "" {
+		w.Header().Set("Content-Type", rec.contentType)
+	}
+	if rec.location != "" {
+		w.Header().Set("Location", rec.location)
+	}
+	if rec.etag != "" {
+		w.Header().Set("ETag", rec.etag)
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	w.WriteHeader(rec.status)
+	_, _ = w.Write(rec.body)
+}
+
+type recorder struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.code == 0 {
+		r.code = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+func (r *recorder) WriteHeader(c int) {
+	if r.code == 0 {
+		r.code = c
+	}
+}
+
+func copyOut(w http.ResponseWriter, rec *recorder) {
+	for k, v := range rec.header {
+		w.Header()[k] = v
+	}
+	if rec.code == 0 {
+		rec.code = http.StatusOK
+	}
+	w.WriteHeader(rec.code)
+	_, _ = w.Write(rec.body.Bytes())
+}

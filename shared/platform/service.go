@@ -1,0 +1,554 @@
+package platform
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/store"
+)
+
+// Service is the platform's domain service.
+type Service struct {
+	t     Tables
+	audit *audit.Log
+	now   func() time.Time
+	// CanCreateSubscriptions decides who may bootstrap a subscription: any
+	// signed-in user when the dev issuer is on, else service principals with
+	// the Subscriptions.Create application role.
+	CanCreateSubscriptions func(c Caller) bool
+}
+
+// New returns the service.
+func New(t Tables, log *audit.Log, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{t: t, audit: log, now: now, CanCreateSubscriptions: func(c Caller) bool {
+		for _, r := range c.Roles {
+			if strings.EqualFold(r, "Subscriptions.Create") {
+				return true
+			}
+		}
+		return false
+	}}
+}
+
+func notFound(op, what string) error {
+	return fault.E(op, fault.NotFound, fmt.Sprintf("%s not found", what))
+}
+
+func forbidden(op, why string) error { return fault.E(op, fault.Forbidden, why) }
+
+func (s *Service) record(ctx context.Context, c Caller, scope, action, target string, before, after any) error {
+	who := c.Email
+	if who == "" {
+		who = c.Name
+	}
+	return s.audit.Record(ctx, scope, audit.Entry{Actor: actorID(c), ActorName: who, Action: action, Target: target, RequestID: requestIDOf(ctx)}, before, after)
+}
+
+func actorID(c Caller) string {
+	if c.UserID != "" {
+		return c.UserID
+	}
+	return "service:" + c.PrincipalID
+}
+
+type requestIDKey struct{}
+
+// WithRequestID lets audit entries carry the request id without this
+// package knowing about HTTP.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+func requestIDOf(ctx context.Context) string { id, _ := ctx.Value(requestIDKey{}).(string); return id }
+
+// ---- admission -------------------------------------------------------------
+
+type indexDoc struct {
+	Owner    bool   `json:"owner,omitempty"`
+	Disabled bool   `json:"disabled,omitempty"`
+	Sub      string `json:"sub,omitempty"`
+	Role     Role   `json:"role,omitempty"`
+}
+
+// Admit refuses a caller who is disabled in a subscription they belong to,
+// or whose e-mail is bound to another principal. It costs one partition
+// query plus one point read per subscription of the caller.
+func (s *Service) Admit(ctx context.Context, c Caller) error {
+	const op = "platform.Admit"
+	if c.Service || c.UserID == "" {
+		return nil
+	}
+	es, err := s.t.UserIndex.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(c.UserID)), 100)
+	if err != nil {
+		return fault.E(op, err)
+	}
+	for _, e := range es {
+		sub, _ := store.DecodeKey(e.RowKey)
+		var u User
+		etag, err := getDoc(ctx, s.t.Users, sub, c.UserID, &u)
+		if fault.Is(err, fault.NotFound) {
+			continue
+		}
+		if err != nil {
+			return fault.E(op, err)
+		}
+		if u.Disabled {
+			return fault.E(op, fault.Unauthenticated, "this user is disabled")
+		}
+		if u.PrincipalID != "" && u.PrincipalID != c.PrincipalID {
+			return fault.E(op, fault.Unauthenticated, "this e-mail address is bound to another identity")
+		}
+		if u.PrincipalID == "" && u.Status == StatusActive {
+			u.PrincipalID = c.PrincipalID // first sign-in binds the address
+			_, _ = s.putUser(ctx, u, etag)
+		}
+	}
+	return nil
+}
+
+// ---- subscriptions and users ----------------------------------------------
+
+// userRow is User with its principal id, which User does not marshal.
+type userRow struct {
+	User
+	Principal string `json:"principalId,omitempty"`
+}
+
+func (s *Service) getUser(ctx context.Context, sub, uid string) (User, error) {
+	var r userRow
+	etag, err := getDoc(ctx, s.t.Users, sub, uid, &r)
+	if err != nil {
+		return User{}, err
+	}
+	r.User.PrincipalID, r.User.ETag = r.Principal, etag
+	return r.User, nil
+}
+
+// putUser writes the user row (conditionally) and then its index row; the
+// user row is the truth, the index is derived and rewritten on every change.
+func (s *Service) putUser(ctx context.Context, u User, ifMatch string) (string, error) {
+	row := userRow{User: u, Principal: u.PrincipalID}
+	var etag string
+	var err error
+	if ifMatch == "" {
+		etag, err = insertDoc(ctx, s.t.Users, u.SubscriptionID, u.ID, row)
+	} else {
+		etag, err = updateDoc(ctx, s.t.Users, u.SubscriptionID, u.ID, row, ifMatch)
+	}
+	if err != nil {
+		return "", err
+	}
+	_, err = s.t.UserIndex.Upsert(ctx, docEntity(u.ID, u.SubscriptionID, indexDoc{Owner: u.SubscriptionOwner, Disabled: u.Disabled}, nil))
+	return etag, err
+}
+
+// subscriptionUser returns the caller's active membership of sub, or NotFound.
+func (s *Service) subscriptionUser(ctx context.Context, c Caller, sub string) (User, error) {
+	if c.UserID == "" {
+		return User{}, notFound("platform", "subscription "+sub)
+	}
+	u, err := s.getUser(ctx, sub, c.UserID)
+	if fault.Is(err, fault.NotFound) || (err == nil && u.Status != StatusActive) {
+		return User{}, notFound("platform", "subscription "+sub)
+	}
+	return u, err
+}
+
+// CreateSubscription bootstraps a customer; the caller becomes its owner.
+func (s *Service) CreateSubscription(ctx context.Context, c Caller, id, name string) (Subscription, error) {
+	const op = "platform.CreateSubscription"
+	if !s.CanCreateSubscriptions(c) {
+		return Subscription{}, forbidden(op, "creating subscriptions is reserved to the platform administrators")
+	}
+	if !slugPattern.MatchString(id) {
+		return Subscription{}, fault.E(op, fault.Invalid, "id must be 2–40 lower-case letters, digits and inner hyphens")
+	}
+	if strings.TrimSpace(name) == "" {
+		name = id
+	}
+	sub := Subscription{ID: id, Name: name, CreatedAt: s.now().UTC(), CreatedBy: actorID(c)}
+	if _, err := insertDoc(ctx, s.t.Subscriptions, "s", id, sub); err != nil {
+		if fault.Is(err, fault.Conflict) {
+			return Subscription{}, fault.E(op, fault.Conflict, "a subscription with this id exists")
+		}
+		return Subscription{}, fault.E(op, err)
+	}
+	if c.UserID != "" {
+		u := User{ID: c.UserID, SubscriptionID: id, Email: c.Email, Name: c.Name, SubscriptionOwner: true, Status: StatusActive, PrincipalID: c.PrincipalID}
+		if _, err := s.putUser(ctx, u, ""); err != nil {
+			return Subscription{}, fault.E(op, err)
+		}
+	}
+	return sub, s.record(ctx, c, audit.SubscriptionScope(id), "subscription.create", "subscriptions/"+id, nil, sub)
+}
+
+// GetSubscription shows a subscription to its users.
+func (s *Service) GetSubscription(ctx context.Context, c Caller, id string) (Subscription, error) {
+	if _, err := s.subscriptionUser(ctx, c, id); err != nil {
+		return Subscription{}, err
+	}
+	var sub Subscription
+	_, err := getDoc(ctx, s.t.Subscriptions, "s", id, &sub)
+	if fault.Is(err, fault.NotFound) {
+		return Subscription{}, notFound("platform.GetSubscription", "subscription "+id)
+	}
+	return sub, err
+}
+
+func (s *Service) requireSubscriptionOwner(ctx context.Context, c Caller, sub string) error {
+	u, err := s.subscriptionUser(ctx, c, sub)
+	if err != nil {
+		return err
+	}
+	if !u.SubscriptionOwner {
+		return forbidden("platform", "only Subscription Owners may do this")
+	}
+	return nil
+}
+
+// ListUsers is the Customer Portal's user list (Subscription Owners).
+func (s *Service) ListUsers(ctx context.Context, c Caller, sub string) ([]User, error) {
+	if err := s.requireSubscriptionOwner(ctx, c, sub); err != nil {
+		return nil, err
+	}
+	rows, etags, err := listDocs[userRow](ctx, s.t.Users, sub, 5000)
+	if err != nil {
+		return nil, fault.E("platform.ListUsers", err)
+	}
+	out := make([]User, len(rows))
+	for i, r := range rows {
+		out[i] = r.User
+		out[i].ETag = etags[i]
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Email < out[j].Email })
+	return out, nil
+}
+
+// Invite adds an invited user and returns the invitation with its token
+// (shown once). Re-inviting a pending address issues a new token.
+func (s *Service) Invite(ctx context.Context, c Caller, sub, email, name string, owner bool) (Invitation, error) {
+	const op = "platform.Invite"
+	if err := s.requireSubscriptionOwner(ctx, c, sub); err != nil {
+		return Invitation{}, err
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	if !emailPattern.MatchString(email) || len(email) > 254 {
+		return Invitation{}, fault.E(op, fault.Invalid, fmt.Sprintf("%q is not an e-mail address", email))
+	}
+	uid := UserID(email)
+	existing, err := s.getUser(ctx, sub, uid)
+	switch {
+	case err == nil && existing.Status == StatusActive:
+		return Invitation{}, fault.E(op, fault.Conflict, email+" is already a user of this subscription")
+	case err != nil && !fault.Is(err, fault.NotFound):
+		return Invitation{}, fault.E(op, err)
+	}
+	now := s.now().UTC()
+	u := User{ID: uid, SubscriptionID: sub, Email: email, Name: name, SubscriptionOwner: owner, Status: StatusInvited, InvitedBy: actorID(c), InvitedAt: now}
+	if err == nil {
+		_, err = s.putUser(ctx, u, existing.ETag)
+	} else {
+		_, err = s.putUser(ctx, u, "")
+	}
+	if err != nil {
+		return Invitation{}, fault.E(op, err)
+	}
+	var raw [24]byte
+	_, _ = rand.Read(raw[:])
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	inv := Invitation{SubscriptionID: sub, Email: email, ExpiresAt: now.Add(InvitationLifetime), InvitedBy: actorID(c)}
+	if _, err := insertDoc(ctx, s.t.Invitations, "i", tokenHash(token), inv); err != nil {
+		return Invitation{}, fault.E(op, err)
+	}
+	if err := s.record(ctx, c, audit.SubscriptionScope(sub), "user.invite", "users/"+uid, nil, u); err != nil {
+		return Invitation{}, err
+	}
+	inv.Token = token
+	return inv, nil
+}
+
+func tokenHash(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// AcceptInvitation activates the invited user; the caller's e-mail must be
+// the invited one.
+func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token string) (User, error) {
+	const op = "platform.AcceptInvitation"
+	var inv Invitation
+	ietag, err := getDoc(ctx, s.t.Invitations, "i", tokenHash(token), &inv)
+	if fault.Is(err, fault.NotFound) {
+		return User{}, notFound(op, "invitation")
+	}
+	if err != nil {
+		return User{}, fault.E(op, err)
+	}
+	if !strings.EqualFold(inv.Email, c.Email) {
+		return User{}, notFound(op, "invitation") // do not confirm it exists to someone else
+	}
+	if !inv.AcceptedAt.IsZero() {
+		return User{}, fault.E(op, fault.Conflict, "this invitation was already accepted")
+	}
+	if s.now().After(inv.ExpiresAt) {
+		return User{}, fault.E(op, fault.Gone, "this invitation expired; ask for a new one")
+	}
+	u, err := s.getUser(ctx, inv.SubscriptionID, c.UserID)
+	if err != nil {
+		return User{}, fault.E(op, err)
+	}
+	before := u
+	u.Status, u.PrincipalID = StatusActive, c.PrincipalID
+	if u.Name == "" {
+		u.Name = c.Name
+	}
+	inv.AcceptedAt = s.now().UTC()
+	if _, err := updateDoc(ctx, s.t.Invitations, "i", tokenHash(token), inv, ietag); err != nil {
+		return User{}, fault.E(op, err)
+	}
+	if u.ETag, err = s.putUser(ctx, u, u.ETag); err != nil {
+		return User{}, fault.E(op, err)
+	}
+	return u, s.record(ctx, c, audit.SubscriptionScope(u.SubscriptionID), "user.accept", "users/"+u.ID, before, u)
+}
+
+// UserPatch changes a subscription user; nil fields stay.
+type UserPatch struct {
+	Disabled          *bool `json:"disabled"`
+	SubscriptionOwner *bool `json:"subscriptionOwner"`
+}
+
+// PatchUser disables/enables a user or changes their ownership (Subscription
+// Owners). The last active owner cannot be disabled or demoted.
+func (s *Service) PatchUser(ctx context.Context, c Caller, sub, uid string, p UserPatch, ifMatch string) (User, error) {
+	const op = "platform.PatchUser"
+	if err := s.requireSubscriptionOwner(ctx, c, sub); err != nil {
+		return User{}, err
+	}
+	u, err := s.getUser(ctx, sub, uid)
+	if fault.Is(err, fault.NotFound) {
+		return User{}, notFound(op, "user "+uid)
+	}
+	if err != nil {
+		return User{}, fault.E(op, err)
+	}
+	if ifMatch != "" && ifMatch != u.ETag {
+		return User{}, fault.E(op, fault.PreconditionFailed, "the user changed since you read it")
+	}
+	before := u
+	if p.Disabled != nil {
+		u.Disabled = *p.Disabled
+	}
+	if p.SubscriptionOwner != nil {
+		u.SubscriptionOwner = *p.SubscriptionOwner
+	}
+	if before.SubscriptionOwner && !before.Disabled && (!u.SubscriptionOwner || u.Disabled) {
+		users, _, err := listDocs[userRow](ctx, s.t.Users, sub, 5000)
+		if err != nil {
+			return User{}, fault.E(op, err)
+		}
+		others := 0
+		for _, o := range users {
+			if o.ID != uid && o.SubscriptionOwner && !o.Disabled && o.Status == StatusActive {
+				others++
+			}
+		}
+		if others == 0 {
+			return User{}, fault.E(op, fault.Conflict, "the last active Subscription Owner cannot be disabled or demoted")
+		}
+	}
+	if u.ETag, err = s.putUser(ctx, u, u.ETag); err != nil {
+		return User{}, fault.E(op, err)
+	}
+	return u, s.record(ctx, c, audit.SubscriptionScope(sub), "user.patch", "users/"+uid, before, u)
+}
+
+// ---- projects ---------------------------------------------------------------
+
+// access is the caller's standing in a project.
+type access struct {
+	project  Project
+	role     Role // effective: owner for Subscription Owners
+	subOwner bool
+}
+
+func (s *Service) projectAccess(ctx context.Context, c Caller, pid string) (access, error) {
+	var a access
+	etag, err := getDoc(ctx, s.t.Projects, "p", pid, &a.project)
+	if fault.Is(err, fault.NotFound) {
+		return a, notFound("platform", "project "+pid)
+	}
+	if err != nil {
+		return a, err
+	}
+	a.project.ETag = etag
+	if c.UserID == "" {
+		return a, notFound("platform", "project "+pid)
+	}
+	u, err := s.subscriptionUser(ctx, c, a.project.SubscriptionID)
+	if err != nil {
+		return a, notFound("platform", "project "+pid)
+	}
+	if u.SubscriptionOwner {
+		a.role, a.subOwner = RoleOwner, true
+		return a, nil
+	}
+	var m Member
+	if _, err := getDoc(ctx, s.t.Members, pid, c.UserID, &m); err != nil {
+		if fault.Is(err, fault.NotFound) {
+			return a, notFound("platform", "project "+pid)
+		}
+		return a, err
+	}
+	a.role = m.Role
+	return a, nil
+}
+
+// RoleIn returns the caller's effective role in a project (for other
+// modules' authorization); NotFound when they cannot see it.
+func (s *Service) RoleIn(ctx context.Context, c Caller, pid string) (Role, error) {
+	a, err := s.projectAccess(ctx, c, pid)
+	return a.role, err
+}
+
+func (a access) require(min Role, what string) error {
+	rank := map[Role]int{RoleDeveloper: 1, RoleAdmin: 2, RoleOwner: 3}
+	if rank[a.role] < rank[min] {
+		return forbidden("platform", fmt.Sprintf("only project %ss may %s", min, what))
+	}
+	return nil
+}
+
+// ListProjects lists the subscription's projects the caller can open.
+func (s *Service) ListProjects(ctx context.Context, c Caller, sub string) ([]Project, error) {
+	u, err := s.subscriptionUser(ctx, c, sub)
+	if err != nil {
+		return nil, err
+	}
+	es, err := s.t.Projects.QueryAll(ctx, store.And(store.Eq("PartitionKey", "p"), store.Eq("Sub", sub)), 5000)
+	if err != nil {
+		return nil, fault.E("platform.ListProjects", err)
+	}
+	out := []Project{}
+	for _, e := range es {
+		var p Project
+		if err := jsonDoc(e, &p); err != nil {
+			return nil, err
+		}
+		p.ETag = e.ETag
+		if !u.SubscriptionOwner {
+			if _, err := s.t.Members.Get(ctx, store.EncodeKey(p.ID), store.EncodeKey(c.UserID)); err != nil {
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// CreateProject adds a project (Subscription Owners). Project ids are
+// global; a taken id is a Conflict.
+func (s *Service) CreateProject(ctx context.Context, c Caller, sub, id, name, desc string) (Project, error) {
+	const op = "platform.CreateProject"
+	if err := s.requireSubscriptionOwner(ctx, c, sub); err != nil {
+		return Project{}, err
+	}
+	if !slugPattern.MatchString(id) {
+		return Project{}, fault.E(op, fault.Invalid, "id must be 2–40 lower-case letters, digits and inner hyphens")
+	}
+	if name == "" {
+		name = id
+	}
+	p := Project{ID: id, SubscriptionID: sub, Name: name, Description: desc, CreatedAt: s.now().UTC()}
+	etag, err := s.t.Projects.Insert(ctx, docEntity("p", id, p, map[string]any{"Sub": sub}))
+	if fault.Is(err, fault.Conflict) {
+		return Project{}, fault.E(op, fault.Conflict, "a project with this id exists")
+	}
+	if err != nil {
+		return Project{}, fault.E(op, err)
+	}
+	p.ETag = etag
+	return p, s.record(ctx, c, audit.ProjectScope(id), "project.create", "projects/"+id, nil, p)
+}
+
+// GetProject shows a project to its members.
+func (s *Service) GetProject(ctx context.Context, c Caller, pid string) (Project, error) {
+	a, err := s.projectAccess(ctx, c, pid)
+	return a.project, err
+}
+
+// ProjectPatch changes a project; nil fields stay.
+type ProjectPatch struct {
+	Name        *string `json:"name"`
+	Description *string `json:"description"`
+}
+
+// PatchProject renames or redescribes a project (owners).
+func (s *Service) PatchProject(ctx context.Context, c Caller, pid string, p ProjectPatch, ifMatch string) (Project, error) {
+	const op = "platform.PatchProject"
+	a, err := s.projectAccess(ctx, c, pid)
+	if err != nil {
+		return Project{}, err
+	}
+	if err := a.require(RoleOwner, "change the project"); err != nil {
+		return Project{}, err
+	}
+	if ifMatch == "" {
+		ifMatch = a.project.ETag
+	}
+	before, after := a.project, a.project
+	if p.Name != nil {
+		if strings.TrimSpace(*p.Name) == "" {
+			return Project{}, fault.E(op, fault.Invalid, "name cannot be empty")
+		}
+		after.Name = *p.Name
+	}
+	if p.Description != nil {
+		after.Description = *p.Description
+	}
+	etag, err := s.t.Projects.Update(ctx, docEntity("p", pid, after, map[string]any{"Sub": after.SubscriptionID}), ifMatch)
+	if fault.Is(err, fault.PreconditionFailed) {
+		return Project{}, fault.E(op, fault.PreconditionFailed, "the project changed since you read it")
+	}
+	if err != nil {
+		return Project{}, fault.E(op, err)
+	}
+	after.ETag = etag
+	return after, s.record(ctx, c, audit.ProjectScope(pid), "project.patch", "projects/"+pid, before, after)
+}
+
+// DeleteProject removes a project (owners). Members, teams and environments
+// rows stay as orphans that nobody can reach; a cleanup job may sweep them.
+func (s *Service) DeleteProject(ctx context.Context, c Caller, pid, ifMatch string) error {
+	const op = "platform.DeleteProject"
+	a, err := s.projectAccess(ctx, c, pid)
+	if err != nil {
+		return err
+	}
+	if err := a.require(RoleOwner, "delete the project"); err != nil {
+		return err
+	}
+	if ifMatch == "" {
+		ifMatch = a.project.ETag
+	}
+	if err := s.t.Projects.Delete(ctx, store.EncodeKey("p"), store.EncodeKey(pid), ifMatch); err != nil {
+		return fault.E(op, err)
+	}
+	return s.record(ctx, c, audit.ProjectScope(pid), "project.delete", "projects/"+pid, a.project, nil)
+}
+
+func jsonDoc(e store.Entity, into any) error {
+	return jsonUnmarshal(e.String("Doc"), into)
+}

@@ -1,0 +1,160 @@
+package platform
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Role is a member's role in a project.
+type Role string
+
+// The roles, lowest first.
+const (
+	RoleDeveloper Role = "developer"
+	RoleAdmin     Role = "admin"
+	RoleOwner     Role = "owner"
+)
+
+func (r Role) valid() bool { return r == RoleDeveloper || r == RoleAdmin || r == RoleOwner }
+
+// Caller is who makes a request, as the platform sees them.
+type Caller struct {
+	PrincipalID string // from the token
+	UserID      string // UserID(Email); empty for service principals
+	Email       string
+	Name        string
+	Service     bool
+	Roles       []string // application roles of a service principal
+}
+
+// UserID is the stable id of an e-mail address.
+func UserID(email string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
+	return "u-" + hex.EncodeToString(sum[:8])
+}
+
+// Subscription is a customer.
+type Subscription struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	CreatedBy string    `json:"createdBy"`
+}
+
+// User is a person in a subscription (the Customer Portal's view).
+type User struct {
+	ID                string    `json:"id"`
+	SubscriptionID    string    `json:"subscriptionId"`
+	Email             string    `json:"email"`
+	Name              string    `json:"name,omitempty"`
+	SubscriptionOwner bool      `json:"subscriptionOwner"`
+	Disabled          bool      `json:"disabled"`
+	Status            string    `json:"status"` // "invited" | "active"
+	InvitedBy         string    `json:"invitedBy,omitempty"`
+	InvitedAt         time.Time `json:"invitedAt,omitzero"`
+	PrincipalID       string    `json:"-"`
+	ETag              string    `json:"-"`
+}
+
+// UserStatus values.
+const (
+	StatusInvited = "invited"
+	StatusActive  = "active"
+)
+
+// Invitation is a pending invitation; Token is only ever returned once, on
+// creation (the store keeps its hash).
+type Invitation struct {
+	Token          string    `json:"token,omitempty"`
+	SubscriptionID string    `json:"subscriptionId"`
+	Email          string    `json:"email"`
+	ExpiresAt      time.Time `json:"expiresAt"`
+	AcceptedAt     time.Time `json:"acceptedAt,omitzero"`
+	InvitedBy      string    `json:"invitedBy"`
+}
+
+// InvitationLifetime is how long an invitation can be accepted.
+const InvitationLifetime = 7 * 24 * time.Hour
+
+// Project is a project of a subscription.
+type Project struct {
+	ID             string    `json:"id"`
+	SubscriptionID string    `json:"subscriptionId"`
+	Name           string    `json:"name"`
+	Description    string    `json:"description,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	ETag           string    `json:"-"`
+}
+
+// Member is a user's role in a project.
+type Member struct {
+	ProjectID string `json:"projectId"`
+	UserID    string `json:"userId"`
+	Email     string `json:"email"`
+	Role      Role   `json:"role"`
+	ETag      string `json:"-"`
+}
+
+// Team is a Collaboration Team: a named group of project members.
+type Team struct {
+	ProjectID string   `json:"projectId"`
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Members   []string `json:"members"`
+	ETag      string   `json:"-"`
+}
+
+// Environment kinds and statuses.
+const (
+	KindDevelopment = "development"
+	KindTest        = "test"
+	KindProduction  = "production"
+
+	EnvRunning     = "running"
+	EnvMaintenance = "maintenance"
+	EnvDegraded    = "degraded"
+)
+
+// Environment is one of a project's environments.
+type Environment struct {
+	ProjectID     string `json:"projectId"`
+	Name          string `json:"name"`
+	Kind          string `json:"kind"`
+	WorkPortalURL string `json:"workPortalUrl,omitempty"`
+	SchedulerURL  string `json:"schedulerUrl,omitempty"`
+	Status        string `json:"status"`
+	ETag          string `json:"-"`
+}
+
+// Me is what GET /api/me shows.
+type Me struct {
+	ID            string           `json:"id"`
+	Email         string           `json:"email"`
+	Name          string           `json:"name,omitempty"`
+	Service       bool             `json:"service,omitempty"`
+	Subscriptions []MySubscription `json:"subscriptions"`
+	Projects      []MyProject      `json:"projects"`
+}
+
+// MySubscription is a subscription the caller belongs to.
+type MySubscription struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Owner bool   `json:"owner"`
+}
+
+// MyProject is a project the caller can open, with their effective role.
+type MyProject struct {
+	ID             string `json:"id"`
+	SubscriptionID string `json:"subscriptionId"`
+	Name           string `json:"name"`
+	Role           Role   `json:"role"`
+}
+
+var (
+	slugPattern  = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])?$`)
+	emailPattern = regexp.MustCompile(`^[^@\s<>"',;]+@[^@\s<>"',;]+\.[^@\s<>"',;]+$`)
+)
