@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"time"
+
 	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
@@ -32,4 +34,27 @@ func RegisterFunctions(fr *fnhost.Router, d Deps) {}
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
 	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout}
+}
+
+// Services are the domain services built on one storage account; main and
+// the tests build them the same way.
+type Services struct {
+	Platform *platform.Service
+	Audit    *audit.Log
+	Idem     *idempotency.Keeper
+}
+
+// NewServices builds the services on acct; now is the clock (nil = time.Now).
+func NewServices(acct *store.Account, now func() time.Time) Services {
+	log := audit.New(acct.Table("audit"), now)
+	return Services{
+		Platform: platform.New(platform.OpenTables(acct), log, now),
+		Audit:    log,
+		Idem:     idempotency.New(acct.Table("idempotency")),
+	}
+}
+
+// Deps returns the handlers' dependencies for these services.
+func (s Services) Deps(health Health, dev DevAuth) Deps {
+	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem}}
 }

@@ -17,10 +17,8 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
-	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
-	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/settings"
@@ -68,21 +66,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	auth := identity.NewAuthenticator(issuers)
 
-	auditLog := audit.New(account.Table("audit"), nil)
-	plat := platform.New(platform.OpenTables(account), auditLog, nil)
+	svcs := handlers.NewServices(account, nil)
 	if dev != nil {
 		// Locally anyone signed in through the dev issuer may bootstrap a subscription.
-		plat.CanCreateSubscriptions = func(platform.Caller) bool { return true }
+		svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
 	}
-	auth.SetGate(handlers.Gate{Svc: plat})
+	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
-	deps := handlers.Deps{
-		Health:  handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout},
-		DevAuth: handlers.DevAuth{Issuer: dev},
-		Platform: handlers.Platform{Svc: plat, Audit: auditLog,
-			Idem: idempotency.New(account.Table("idempotency"))},
-	}
+	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout}, handlers.DevAuth{Issuer: dev})
 	handlers.Register(api, deps)
 	root := fnhost.NewRouter(api, log)
 	handlers.RegisterFunctions(root, deps)

@@ -1,0 +1,154 @@
+// Package handlertest runs the whole HTTP API in-process for tests of the
+// handlers and of the clients (the collab CLI): the real router, services
+// and Azurite storage (one prefix of tables per server), and the dev issuer
+// served by the same server, so tokens go through discovery over HTTP.
+package handlertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/identity"
+	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azuritetest"
+)
+
+// Audience is the dev tokens' audience on a test server.
+const Audience = "api://test"
+
+// API is a running API.
+type API struct {
+	Srv    *httptest.Server
+	URL    string
+	Issuer *identity.DevIssuer
+	Clock  *atomic.Int64 // offset added to time.Now, in nanoseconds
+
+	mu     sync.Mutex
+	tokens map[string]string
+}
+
+var seq atomic.Int64
+
+// Start runs the API until the test ends. The caller's package must use
+// azuritetest.Main in its TestMain.
+func Start(t testing.TB) *API {
+	t.Helper()
+	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
+		TablePrefix: fmt.Sprintf("h%d", seq.Add(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.Bootstrap(context.Background(), handlers.StorageLayouts()...); err != nil {
+		t.Fatal(err)
+	}
+	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}}
+	a.Srv = httptest.NewUnstartedServer(nil)
+	a.URL = "http://" + a.Srv.Listener.Addr().String()
+	a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := identity.NewAuthenticator([]identity.IssuerConfig{a.Issuer.Config()}, identity.WithClock(a.Now), identity.WithDiscoveryRetry(0))
+	svcs := handlers.NewServices(acct, a.Now)
+	svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
+	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
+	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), auth, 0)
+	handlers.Register(rt, svcs.Deps(handlers.Health{Storage: acct, Timeout: 2 * time.Second}, handlers.DevAuth{Issuer: a.Issuer}))
+	a.Srv.Config.Handler = rt
+	a.Srv.Start()
+	t.Cleanup(a.Srv.Close)
+	return a
+}
+
+// Now is the server's clock.
+func (a *API) Now() time.Time { return time.Now().Add(time.Duration(a.Clock.Load())) }
+
+// ForgetTokens drops cached tokens (after moving the clock past their expiry).
+func (a *API) ForgetTokens() { a.mu.Lock(); a.tokens = map[string]string{}; a.mu.Unlock() }
+
+// Token returns a dev token for email, fetched once.
+func (a *API) Token(t testing.TB, email string) string {
+	t.Helper()
+	a.mu.Lock()
+	tok, ok := a.tokens[email]
+	a.mu.Unlock()
+	if ok {
+		return tok
+	}
+	resp, body := a.Call(t, "", "POST", "/api/dev/token", map[string]string{"email": email}, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("token for %s: %d %v", email, resp.StatusCode, body)
+	}
+	tok = body["access_token"].(string)
+	a.mu.Lock()
+	a.tokens[email] = tok
+	a.mu.Unlock()
+	return tok
+}
+
+// Call sends a request; who is an e-mail (a dev token is used), a raw
+// "Bearer ..." header, or "" for anonymous. The body is JSON-encoded.
+func (a *API) Call(t testing.TB, who, method, path string, body any, hdr map[string]string) (*http.Response, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, a.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	switch {
+	case strings.HasPrefix(who, "Bearer "):
+		req.Header.Set("Authorization", who)
+	case who != "":
+		req.Header.Set("Authorization", "Bearer "+a.Token(t, who))
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := a.Srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	if m == nil {
+		m = map[string]any{"_raw": string(raw)}
+	}
+	return resp, m
+}
+
+// Must is Call that fails the test unless the status is want.
+func (a *API) Must(t testing.TB, who, method, path string, body any, want int) map[string]any {
+	t.Helper()
+	resp, m := a.Call(t, who, method, path, body, nil)
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s as %s: %d, want %d: %v", method, path, who, resp.StatusCode, want, m)
+	}
+	return m
+}
+
+// Invite has owner invite email to sub and the invitee accept.
+func (a *API) Invite(t testing.TB, owner, sub, email string) {
+	t.Helper()
+	inv := a.Must(t, owner, "POST", "/api/subscriptions/"+sub+"/users", map[string]any{"email": email}, 201)
+	a.Must(t, email, "POST", "/api/invitations/"+inv["token"].(string)+"/accept", nil, 200)
+}
