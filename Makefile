@@ -38,7 +38,7 @@ local.settings.json:
 	cp local.settings.json.example $@
 
 run: build local.settings.json
-	./bin/devhost -root . -port $(PORT) -handler bin/handler -azurite -maildev -dev-auth -banner
+	./bin/devhost -root . -port $(PORT) -handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner
 
 test: deps
 	$(GO) vet $(GO_PKGS)

@@ -25,6 +25,16 @@ func commands() map[string]command {
 			fmt.Fprintln(out, version)
 			return 0
 		}},
+		"login":    {"sign in: --email (local dev issuer) or --tenant/--client-id/--scope (Entra ID)", runLogin},
+		"logout":   {"forget the saved token", runLogout},
+		"token":    {"print the saved access token (for curl)", runToken},
+		"whoami":   {"who you are, your subscriptions and projects", runWhoami},
+		"projects": {"the projects you can open [--subscription S]", runProjects},
+		"members":  {"a project's members: members <project>", runMembers},
+		"teams":    {"a project's Collaboration Teams: teams <project>", runTeams},
+		"envs":     {"a project's environments: envs <project>", runEnvs},
+		"users":    {"a subscription's users (Customer Portal): users <subscription>", runUsers},
+		"dev":      {"local development helpers: dev seed", runDev},
 	}
 }
 

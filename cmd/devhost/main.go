@@ -40,6 +40,7 @@ type flags struct {
 	smtpPort, mailWebPort   int
 	banner                  bool
 	devAuth                 bool
+	seedWith                string
 }
 
 func run() error {
@@ -54,6 +55,7 @@ func run() error {
 	flag.IntVar(&f.smtpPort, "smtp-port", 1025, "MailDev SMTP port")
 	flag.IntVar(&f.mailWebPort, "mail-web-port", 1080, "MailDev web UI port")
 	flag.BoolVar(&f.banner, "banner", false, "print where everything is once it is up")
+	flag.StringVar(&f.seedWith, "seed-with", "", "once healthy, run `<this collab binary> dev seed --api <devhost>` to seed the demo")
 	flag.BoolVar(&f.devAuth, "dev-auth", false, "turn on the handler's dev token issuer at http://127.0.0.1:<port>/api/dev")
 	flag.Parse()
 
@@ -123,8 +125,17 @@ func run() error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 
-	if f.banner {
+	if f.banner || f.seedWith != "" {
 		waitHealthy(ctx, f.port)
+	}
+	if f.seedWith != "" {
+		seed := exec.CommandContext(ctx, f.seedWith, "dev", "seed", "--api", "http://127.0.0.1:"+strconv.Itoa(f.port))
+		seed.Stdout, seed.Stderr = os.Stdout, os.Stderr
+		if err := seed.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "devhost: seeding the demo failed:", err)
+		}
+	}
+	if f.banner {
 		printBanner(os.Stdout, f, storageURLs, app)
 	}
 	<-ctx.Done()
@@ -167,9 +178,21 @@ func printBanner(w io.Writer, f flags, storage string, app *manifest.App) {
 	}
 	if f.devAuth {
 		fmt.Fprintf(w, `
-  Sign in (local dev issuer; any e-mail works):
-    TOKEN=$(curl -s -X POST localhost:%[1]d/api/dev/token -H 'Content-Type: application/json' \
-            -d '{"email":"alice@example.com"}' | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  Demo (subscription demo, project claims): alice (owner), bob (developer), carol (admin)
+  A token for each (local dev issuer; any e-mail works):
+    ALICE=$(bin/collab login --api http://localhost:%[1]d --email alice@example.com >/dev/null && bin/collab token)
+    BOB=$(bin/collab login --api http://localhost:%[1]d --email bob@example.com >/dev/null && bin/collab token)
+    CAROL=$(bin/collab login --api http://localhost:%[1]d --email carol@example.com >/dev/null && bin/collab token)
+  or: curl -s -X POST localhost:%[1]d/api/dev/token -H 'Content-Type: application/json' -d '{"email":"bob@example.com"}'
+
+  One call per area:
+    curl -s localhost:%[1]d/api/me -H "Authorization: Bearer $BOB"
+    curl -s localhost:%[1]d/api/subscriptions/demo/users -H "Authorization: Bearer $ALICE"   # Customer Portal
+    curl -s localhost:%[1]d/api/projects/claims/members -H "Authorization: Bearer $CAROL"
+    curl -s localhost:%[1]d/api/projects/claims/teams -H "Authorization: Bearer $BOB"
+    curl -s localhost:%[1]d/api/projects/claims/environments -H "Authorization: Bearer $BOB"
+    curl -s localhost:%[1]d/api/projects/claims/audit -H "Authorization: Bearer $ALICE"
+  The CLI: bin/collab whoami | projects | members claims | teams claims | envs claims | users demo
 `, f.port)
 	}
 	fmt.Fprintf(w, `

@@ -70,7 +70,11 @@ type handlerProcess struct {
 
 func startHandler(tb testing.TB, srv *azurite.Server, extraEnv ...string) *handlerProcess {
 	tb.Helper()
-	port := freePort(tb)
+	return startHandlerOn(tb, freePort(tb), srv, extraEnv...)
+}
+
+func startHandlerOn(tb testing.TB, port int, srv *azurite.Server, extraEnv ...string) *handlerProcess {
+	tb.Helper()
 	cmd := exec.Command(handlerBinary(tb))
 	cmd.Env = append(os.Environ(),
 		"FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port),
@@ -185,6 +189,57 @@ func TestConventionsOnTheRealBinary(t *testing.T) {
 	}
 	if !strings.Contains(h.Logs(), `"msg":"request"`) || !strings.Contains(h.Logs(), `"requestId"`) {
 		t.Fatalf("no JSON access log with request ids:\n%s", h.Logs())
+	}
+}
+
+// TestDevSignInThroughTheBinary checks main's wiring: the dev issuer served
+// by the handler itself, tokens verified by discovery over HTTP against that
+// same process, the platform behind them.
+func TestDevSignInThroughTheBinary(t *testing.T) {
+	port := freePort(t)
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	h := startHandlerOn(t, port, azuritetest.Server(t), "COLLAB_DEV_AUTH=true",
+		"COLLAB_DEV_ISSUER_URL="+base+"/api/dev", "COLLAB_DEV_ISSUER_KEY_FILE="+filepath.Join(t.TempDir(), "k.pem"))
+	h.waitHealthy(t, 20*time.Second)
+	resp, err := http.Post(base+"/api/dev/token", "application/json", strings.NewReader(`{"email":"wire@example.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token: %d", resp.StatusCode)
+	}
+	call := func(auth string) (int, map[string]any) {
+		req, _ := http.NewRequest("GET", base+"/api/me", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if code, m := call("Bearer " + tok.AccessToken); code != 200 || m["email"] != "wire@example.com" {
+		t.Fatalf("/api/me with a dev token: %d %v", code, m)
+	}
+	if code, _ := call(""); code != 401 {
+		t.Fatalf("/api/me anonymous: %d", code)
+	}
+	// Dev auth is refused outright in Azure.
+	cmd := exec.Command(handlerBinary(t))
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(freePort(t)),
+		"AzureWebJobsStorage=" + azuritetest.Server(t).ConnectionString(), "COLLAB_DEV_AUTH=true", "WEBSITE_INSTANCE_ID=abc"}
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "refused in Azure") {
+		t.Fatalf("dev auth in Azure: %v %s", err, out)
 	}
 }
 

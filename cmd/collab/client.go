@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// client calls the API with the saved token.
+type client struct {
+	api, token string
+	http       *http.Client
+}
+
+func newClient(c config) *client {
+	return &client{api: strings.TrimSuffix(c.API, "/"), token: c.Token, http: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// apiError is a problem+json answer, printed as one readable line.
+type apiError struct {
+	Status int
+	Title  string
+	Detail string
+}
+
+func (e *apiError) Error() string {
+	if e.Detail != "" {
+		return fmt.Sprintf("%s (%d): %s", e.Title, e.Status, e.Detail)
+	}
+	return fmt.Sprintf("%s (%d)", e.Title, e.Status)
+}
+
+// do sends body as JSON (nil: none) and decodes a 2xx answer into out (nil:
+// discard). headers may carry Idempotency-Key and the like.
+func (c *client) do(method, path string, body, out any, headers ...string) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.api+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach %s: %w (is `make run` up?)", c.api, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if resp.StatusCode >= 300 {
+		e := &apiError{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
+		var p struct{ Title, Detail string }
+		if json.Unmarshal(raw, &p) == nil && p.Title != "" {
+			e.Title, e.Detail = p.Title, p.Detail
+		}
+		if resp.StatusCode == http.StatusUnauthorized && e.Detail == "" {
+			e.Detail = "sign in with `collab login`"
+		}
+		return e
+	}
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("unexpected answer from %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// list follows cursors and returns every item of a list endpoint.
+func list[T any](c *client, path string) ([]T, error) {
+	var all []T
+	cursor := ""
+	for {
+		p := path
+		if cursor != "" {
+			sep := "?"
+			if strings.Contains(p, "?") {
+				sep = "&"
+			}
+			p += sep + "cursor=" + cursor
+		}
+		var page struct {
+			Items []T    `json:"items"`
+			Next  string `json:"next"`
+		}
+		if err := c.do("GET", p, nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Items...)
+		if page.Next == "" {
+			return all, nil
+		}
+		cursor = page.Next
+	}
+}
