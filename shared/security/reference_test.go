@@ -1,0 +1,231 @@
+package security
+
+import (
+	"fmt"
+	"math/rand"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// referenceLevel is a deliberately naive reading of DESIGN §4.3, written
+// without the trie: for the path and then each parent, scan every entry.
+func referenceLevel(entries []Entry, developerDefault Level, s Subject, path string) Level {
+	if s.Role == RoleOwner {
+		return Full
+	}
+	for p := path; ; {
+		var own Level
+		var teamLevels []Level
+		for _, en := range entries {
+			if en.Path != p {
+				continue
+			}
+			kind, id := en.Principal.Split()
+			if kind == "user" && id == s.UserID {
+				own = en.Level
+			}
+			if kind == "team" && slices.Contains(s.Teams, id) {
+				teamLevels = append(teamLevels, en.Level)
+			}
+		}
+		if own != None {
+			return own
+		}
+		if len(teamLevels) > 0 {
+			if slices.Contains(teamLevels, Deny) {
+				return Deny
+			}
+			return slices.Max(teamLevels)
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	if strings.HasPrefix(path, "security") {
+		return Deny
+	}
+	if s.Role == RoleAdmin {
+		return Full
+	}
+	if developerDefault == Deny {
+		return Deny
+	}
+	return Modify
+}
+
+// randomPath picks from a small vocabulary so entries and checks collide.
+func randomPath(rng *rand.Rand) string {
+	switch rng.Intn(5) {
+	case 0, 1:
+		p := "applications"
+		if rng.Intn(8) > 0 {
+			p += fmt.Sprintf("/app%d", rng.Intn(4))
+			if rng.Intn(3) > 0 {
+				p += fmt.Sprintf("/processes/p%d", rng.Intn(4))
+				if rng.Intn(2) == 0 {
+					p += fmt.Sprintf("/versions/v%d", rng.Intn(3))
+				}
+				if rng.Intn(3) == 0 {
+					p += fmt.Sprintf("/forms/f%d", rng.Intn(2))
+				}
+			}
+		}
+		return p
+	case 2:
+		p := "entities"
+		if rng.Intn(6) > 0 {
+			p += "/" + []string{"application", "master", "parameter"}[rng.Intn(3)]
+			if rng.Intn(3) > 0 {
+				p += fmt.Sprintf("/e%d", rng.Intn(4))
+			}
+		}
+		return p
+	case 3:
+		p := "rules"
+		if rng.Intn(6) > 0 {
+			p += "/" + []string{"application", "functions", "expressions"}[rng.Intn(3)]
+			if rng.Intn(3) > 0 {
+				p += fmt.Sprintf("/r%d", rng.Intn(4))
+			}
+		}
+		return p
+	default:
+		return "security/" + []string{"authentication", "authorization", "ldap"}[rng.Intn(3)]
+	}
+}
+
+func randomEntries(rng *rand.Rand, n int) []Entry {
+	seen := map[string]bool{}
+	var out []Entry
+	for len(out) < n {
+		p := randomPath(rng)
+		var pr Principal
+		if rng.Intn(2) == 0 {
+			pr = User(fmt.Sprintf("u%d", rng.Intn(6)))
+		} else {
+			pr = Team(fmt.Sprintf("t%d", rng.Intn(5)))
+		}
+		if seen[p+"|"+string(pr)] {
+			continue // one entry per (path, principal), as storage keeps them
+		}
+		seen[p+"|"+string(pr)] = true
+		l := Level(1 + rng.Intn(3))
+		if IsMainNode(p) {
+			l = Deny
+		}
+		out = append(out, Entry{Path: p, Principal: pr, Level: l})
+	}
+	return out
+}
+
+func randomSubject(rng *rand.Rand) Subject {
+	s := Subject{UserID: fmt.Sprintf("u%d", rng.Intn(6)), Role: []Role{RoleDeveloper, RoleDeveloper, RoleAdmin, RoleOwner}[rng.Intn(4)]}
+	for t := 0; t < 5; t++ {
+		if rng.Intn(3) == 0 {
+			s.Teams = append(s.Teams, fmt.Sprintf("t%d", t))
+		}
+	}
+	return s
+}
+
+// TestCompiledMatchesReference: 1,000 random trees x 25 checks each, compiled
+// evaluator against the naive reference; zero disagreements.
+func TestCompiledMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewSource(20261124))
+	checks := 0
+	for tree := 0; tree < 1000; tree++ {
+		entries := randomEntries(rng, rng.Intn(30))
+		settings := Settings{DeveloperDefault: []Level{Modify, Deny}[rng.Intn(2)]}
+		ix, err := Build(entries, settings, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := 0; c < 25; c++ {
+			s, p := randomSubject(rng), randomPath(rng)
+			got := ix.Decide(s, p)
+			want := referenceLevel(entries, settings.DeveloperDefault, s, p)
+			if got.Level != want {
+				t.Fatalf("tree %d: %+v on %s: compiled %v (%s), reference %v\nentries: %v", tree, s, p, got.Level, got.Explain(), want, entries)
+			}
+			checks++
+		}
+	}
+	t.Logf("%d random checks, 0 disagreements", checks)
+}
+
+// benchModel is the scale: 100,000 objects, 10,000 entries, 100 teams.
+func benchModel(b *testing.B) (*Index, []string, []Subject) {
+	rng := rand.New(rand.NewSource(7))
+	objects := make([]string, 0, 100000)
+	for a := 0; len(objects) < 100000; a++ {
+		app := fmt.Sprintf("applications/app%03d", a%200)
+		objects = append(objects, fmt.Sprintf("%s/processes/p%03d/versions/v%d/forms/f%d", app, (a/200)%100, a%5, a%7))
+		if a%4 == 0 {
+			objects = append(objects, fmt.Sprintf("entities/master/e%05d/attributes/a%d", a, a%9))
+		}
+		if a%9 == 0 {
+			objects = append(objects, fmt.Sprintf("rules/functions/fn%05d", a))
+		}
+	}
+	entries := make([]Entry, 0, 10000)
+	seen := map[string]bool{}
+	for len(entries) < 10000 {
+		obj := objects[rng.Intn(len(objects))]
+		segs := strings.Split(obj, "/")
+		p := strings.Join(segs[:2+rng.Intn(len(segs)-1)], "/") // the object or one of its ancestors
+		var pr Principal
+		if rng.Intn(3) == 0 {
+			pr = User(fmt.Sprintf("u%04d", rng.Intn(2000)))
+		} else {
+			pr = Team(fmt.Sprintf("team%03d", rng.Intn(100)))
+		}
+		if seen[p+string(pr)] {
+			continue
+		}
+		seen[p+string(pr)] = true
+		entries = append(entries, Entry{Path: p, Principal: pr, Level: Level(1 + rng.Intn(3))})
+	}
+	ix, err := Build(entries, Settings{}, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	subjects := make([]Subject, 64)
+	for i := range subjects {
+		s := Subject{UserID: fmt.Sprintf("u%04d", rng.Intn(2000)), Role: RoleDeveloper}
+		for len(s.Teams) < 5 {
+			s.Teams = append(s.Teams, fmt.Sprintf("team%03d", rng.Intn(100)))
+		}
+		subjects[i] = s
+	}
+	return ix, objects, subjects
+}
+
+// BenchmarkCheck: one check on the model (target < 1 µs, 0 allocs).
+func BenchmarkCheck(b *testing.B) {
+	ix, objects, subjects := benchModel(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	allowed := 0
+	for i := 0; i < b.N; i++ {
+		if ok, _ := ix.Check(subjects[i&63], objects[(i*7919)%len(objects)], Edit); ok {
+			allowed++
+		}
+	}
+	_ = allowed
+}
+
+// BenchmarkBuild: compiling 10,000 entries (paid when entries change).
+func BenchmarkBuild(b *testing.B) {
+	ix, _, _ := benchModel(b)
+	entries := ix.Entries()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Build(entries, Settings{}, "v"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
