@@ -46,6 +46,8 @@ test: deps
 
 bench: deps
 	$(GO) test $(BENCH_FLAGS) $(GO_PKGS)
+	@echo "--- Studio Security: compiled evaluator vs Casbin on the same model (bench/security, its own module)"
+	cd bench/security && $(GO) test -run TestCasbinAgrees -bench . -benchmem -benchtime 2s .
 
 # The layout the Functions host and `func azure functionapp publish` / azd expect:
 # host.json, one top-level folder per function, and the handler binary.
