@@ -8,6 +8,7 @@ import (
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -17,6 +18,7 @@ type Deps struct {
 	Health   Health
 	DevAuth  DevAuth
 	Platform Platform
+	Security Security
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -24,6 +26,7 @@ func Register(rt *httpapi.Router, d Deps) {
 	rt.Handle("GET /api/health", d.Health.serve, httpapi.Public())
 	registerDevAuth(rt, d.DevAuth)
 	register(rt, d.Platform)
+	registerSecurity(rt, d.Security)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service
@@ -33,7 +36,7 @@ func RegisterFunctions(fr *fnhost.Router, d Deps) {}
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
-	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout}
+	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -42,6 +45,7 @@ type Services struct {
 	Platform *platform.Service
 	Audit    *audit.Log
 	Idem     *idempotency.Keeper
+	ACL      *acl.Service
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
@@ -51,10 +55,12 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 		Platform: platform.New(platform.OpenTables(acct), log, now),
 		Audit:    log,
 		Idem:     idempotency.New(acct.Table("idempotency")),
+		ACL:      acl.New(acct.Container("security"), log),
 	}
 }
 
 // Deps returns the handlers' dependencies for these services.
 func (s Services) Deps(health Health, dev DevAuth) Deps {
-	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem}}
+	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
+		Security: Security{Platform: s.Platform, ACL: s.ACL}}
 }

@@ -36,6 +36,7 @@ type API struct {
 	URL    string
 	Issuer *identity.DevIssuer
 	Clock  *atomic.Int64 // offset added to time.Now, in nanoseconds
+	Prefix string        // the storage names' prefix; StartOn(t, Prefix) shares it
 
 	mu     sync.Mutex
 	tokens map[string]string
@@ -43,19 +44,23 @@ type API struct {
 
 var seq atomic.Int64
 
-// Start runs the API until the test ends. The caller's package must use
-// azuritetest.Main in its TestMain.
-func Start(t testing.TB) *API {
+// Start runs the API on storage of its own until the test ends. The
+// caller's package must use azuritetest.Main in its TestMain.
+func Start(t testing.TB) *API { return StartOn(t, fmt.Sprintf("h%d", seq.Add(1))) }
+
+// StartOn runs another instance on the storage named by prefix (another
+// API's Prefix): two handler instances sharing one storage account.
+func StartOn(t testing.TB, prefix string) *API {
 	t.Helper()
 	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
-		TablePrefix: fmt.Sprintf("h%d", seq.Add(1))})
+		NamePrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := acct.Bootstrap(context.Background(), handlers.StorageLayouts()...); err != nil {
 		t.Fatal(err)
 	}
-	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}}
+	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix}
 	a.Srv = httptest.NewUnstartedServer(nil)
 	a.URL = "http://" + a.Srv.Listener.Addr().String()
 	a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)

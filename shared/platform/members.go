@@ -465,3 +465,18 @@ func (s *Service) CanReadProjectAudit(ctx context.Context, c Caller, pid string)
 func (s *Service) CanReadSubscriptionAudit(ctx context.Context, c Caller, sub string) error {
 	return s.requireSubscriptionOwner(ctx, c, sub)
 }
+
+// SubjectOf returns a user's effective role in a project (owner for a
+// Subscription Owner) and the teams they belong to there, for Studio
+// Security. NotFound when they are not in the project.
+func (s *Service) SubjectOf(ctx context.Context, pid, uid string) (Role, []string, error) {
+	a, err := s.projectAccess(ctx, Caller{UserID: uid}, pid)
+	if err != nil {
+		return "", nil, err
+	}
+	teams, err := s.TeamsOf(ctx, pid, uid)
+	if err != nil {
+		return "", nil, fault.E("platform.SubjectOf", err)
+	}
+	return a.role, teams, nil
+}

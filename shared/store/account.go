@@ -31,10 +31,11 @@ type Config struct {
 	// contexts with deadlines. Defaults: 2 retries, 15 s per try.
 	MaxRetries int32
 	TryTimeout time.Duration
-	// TablePrefix is put before every table name (letters and digits only),
-	// so several isolated sets of tables can share one account: each test
-	// gets its own, for instance.
-	TablePrefix string
+	// NamePrefix is put before every table and container name (letters and
+	// digits, starting with a letter; lower-cased for containers), so several
+	// isolated sets of storage can share one account: each test gets its own,
+	// for instance. Queues are not prefixed (the Functions host names them).
+	NamePrefix string
 }
 
 // FromSettings turns the handler's storage settings into a Config, building
@@ -83,10 +84,10 @@ func Open(cfg Config) (*Account, error) {
 		MaxRetries: cfg.MaxRetries, TryTimeout: cfg.TryTimeout,
 		RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
 	}}
-	if cfg.TablePrefix != "" && !tableName.MatchString(cfg.TablePrefix+"xyz") {
-		return nil, fault.E(op, fault.Invalid, "TablePrefix must be letters and digits, starting with a letter")
+	if cfg.NamePrefix != "" && !tableName.MatchString(cfg.NamePrefix+"xyz") {
+		return nil, fault.E(op, fault.Invalid, "NamePrefix must be letters and digits, starting with a letter")
 	}
-	a := &Account{tableCache: map[string]*Table{}, queueCache: map[string]*Queue{}, contCache: map[string]*Container{}, tablePrefix: cfg.TablePrefix}
+	a := &Account{tableCache: map[string]*Table{}, queueCache: map[string]*Queue{}, contCache: map[string]*Container{}, tablePrefix: cfg.NamePrefix}
 	var err error
 	if cfg.ConnectionString != "" {
 		cs, perr := parseConnectionString(cfg.ConnectionString)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -30,7 +31,8 @@ func (a *Account) Container(name string) *Container {
 	if c, ok := a.contCache[name]; ok {
 		return c
 	}
-	c := &Container{name: name, client: a.blobs.ServiceClient().NewContainerClient(name)}
+	full := strings.ToLower(a.tablePrefix) + name
+	c := &Container{name: full, client: a.blobs.ServiceClient().NewContainerClient(full)}
 	a.contCache[name] = c
 	return c
 }
@@ -41,6 +43,10 @@ type PutOptions struct {
 	// CreateOnly refuses to overwrite (If-None-Match: *): an existing blob is
 	// a Conflict. Content-addressed writes use it to stay idempotent.
 	CreateOnly bool
+	// IfMatch replaces the blob only if its ETag is still this one: a stale
+	// ETag is PreconditionFailed. A single conditional write, so a whole
+	// document (an ACL) changes atomically.
+	IfMatch string
 }
 
 // BlobInfo describes a stored blob.
@@ -59,6 +65,8 @@ func (c *Container) Put(ctx context.Context, name string, data []byte, opt PutOp
 	}
 	if opt.CreateOnly {
 		uo.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfNoneMatch: to.Ptr(azcore.ETagAny)}}
+	} else if opt.IfMatch != "" {
+		uo.AccessConditions = &blob.AccessConditions{ModifiedAccessConditions: &blob.ModifiedAccessConditions{IfMatch: to.Ptr(azcore.ETag(opt.IfMatch))}}
 	}
 	resp, err := c.client.NewBlockBlobClient(name).Upload(ctx, streaming.NopCloser(bytes.NewReader(data)), uo)
 	if err != nil {

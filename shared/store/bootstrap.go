@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/studio-collab/collab/shared/fault"
 )
@@ -64,7 +65,7 @@ func (a *Account) Bootstrap(ctx context.Context, layouts ...Layout) error {
 			}
 		}
 		for _, c := range l.Containers {
-			if _, err := a.blobs.CreateContainer(ctx, c, nil); err != nil && !alreadyExists(err) {
+			if _, err := a.blobs.CreateContainer(ctx, strings.ToLower(a.tablePrefix)+c, nil); err != nil && !alreadyExists(err) {
 				return mapErr("store.Bootstrap", "container "+c, err)
 			}
 		}

@@ -281,6 +281,24 @@ func TestBlobs(t *testing.T) {
 	if _, err := c.Put(ctx, "sha/abc", []byte("other"), PutOptions{CreateOnly: true}); !fault.Is(err, fault.Conflict) {
 		t.Fatalf("create-only second put: want Conflict, got %v", err)
 	}
+	// Conditional replace: the current ETag wins, a stale one is refused.
+	doc1, err := c.Put(ctx, "acl/p1", []byte("v1"), PutOptions{CreateOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc2, err := c.Put(ctx, "acl/p1", []byte("v2"), PutOptions{IfMatch: doc1.ETag})
+	if err != nil || doc2.ETag == doc1.ETag {
+		t.Fatalf("conditional replace: %v", err)
+	}
+	if _, err := c.Put(ctx, "acl/p1", []byte("v3"), PutOptions{IfMatch: doc1.ETag}); !fault.Is(err, fault.PreconditionFailed) {
+		t.Fatalf("stale If-Match: want PreconditionFailed, got %v", err)
+	}
+	if b, _, _ := c.Get(ctx, "acl/p1"); string(b) != "v2" {
+		t.Fatalf("stale write applied: %q", b)
+	}
+	if st, err := c.Stat(ctx, "acl/p1"); err != nil || st.ETag != doc2.ETag {
+		t.Fatalf("Stat ETag %q, want %q (%v)", st.ETag, doc2.ETag, err)
+	}
 	got, gi, err := c.Get(ctx, "sha/abc")
 	if err != nil || !bytes.Equal(got, data) || gi.ContentType != "application/json" {
 		t.Fatalf("get: %q %+v %v", got, gi, err)
@@ -445,11 +463,11 @@ func TestPingReportsOutageWithinDeadline(t *testing.T) {
 	}
 }
 
-func TestTablePrefixIsolates(t *testing.T) {
+func TestNamePrefixIsolates(t *testing.T) {
 	ctx := context.Background()
 	cs := azuritetest.Server(t).ConnectionString()
-	a1, _ := Open(Config{ConnectionString: cs, TablePrefix: "iso1"})
-	a2, _ := Open(Config{ConnectionString: cs, TablePrefix: "iso2"})
+	a1, _ := Open(Config{ConnectionString: cs, NamePrefix: "iso1"})
+	a2, _ := Open(Config{ConnectionString: cs, NamePrefix: "iso2"})
 	for _, a := range []*Account{a1, a2} {
 		if err := a.Bootstrap(ctx, Layout{Tables: []string{"things"}}); err != nil {
 			t.Fatal(err)
@@ -461,7 +479,7 @@ func TestTablePrefixIsolates(t *testing.T) {
 	if _, err := a2.Table("things").Get(ctx, "p", "r"); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("a row of one prefix is visible through another: %v", err)
 	}
-	if _, err := Open(Config{ConnectionString: cs, TablePrefix: "bad-prefix"}); !fault.Is(err, fault.Invalid) {
+	if _, err := Open(Config{ConnectionString: cs, NamePrefix: "bad-prefix"}); !fault.Is(err, fault.Invalid) {
 		t.Fatalf("bad prefix: %v", err)
 	}
 }
