@@ -1,0 +1,162 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/studio-collab/collab/shared/platform"
+)
+
+// principalArg accepts user:<e-mail> as a convenience and turns it into the
+// user's id; user:<id> and team:<id> pass through.
+func principalArg(s string) string {
+	if kind, v, ok := strings.Cut(s, ":"); ok && kind == "user" && strings.Contains(v, "@") {
+		return "user:" + platform.UserID(v)
+	}
+	return s
+}
+
+// userArg accepts an e-mail or a user id.
+func userArg(s string) string {
+	if strings.Contains(s, "@") {
+		return platform.UserID(s)
+	}
+	return s
+}
+
+func runSecurity(args []string, stdout, stderr io.Writer) int {
+	usage := "usage: collab security ls|grant|revoke|check|explain <project> ..."
+	if len(args) == 0 {
+		return usageErr(stderr, usage)
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("security "+sub, flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	path := fs.String("path", "", "ls: entries at this path")
+	subtree := fs.Bool("subtree", false, "ls: include entries below --path")
+	action := fs.String("action", "modify", "check: view, modify or manage")
+	user := fs.String("user", "", "check, explain: another user (e-mail or id; owners and admins)")
+	prefix := fs.String("prefix", "", "explain: only nodes under this path")
+	pos, ok := parse(fs, args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	need := map[string]int{"ls": 1, "grant": 4, "revoke": 3, "check": 2, "explain": 1}
+	n, known := need[sub]
+	if !known {
+		return usageErr(stderr, usage)
+	}
+	if len(pos) != n {
+		return usageErr(stderr, map[string]string{
+			"ls":      "usage: collab security ls <project> [--path P [--subtree]] [--json]",
+			"grant":   "usage: collab security grant <project> <path> <user:e-mail|user:id|team:id> <deny|modify|full>",
+			"revoke":  "usage: collab security revoke <project> <path> <principal>",
+			"check":   "usage: collab security check <project> <path> [--action view|modify|manage] [--user U]",
+			"explain": "usage: collab security explain <project> [--prefix P] [--user U]",
+		}[sub])
+	}
+	c, code := signedIn(stderr)
+	if c == nil {
+		return code
+	}
+	base := "/api/projects/" + url.PathEscape(pos[0]) + "/security"
+	switch sub {
+	case "ls":
+		var out struct {
+			Entries []struct{ Path, Principal, Level string }
+			Version string
+		}
+		q := url.Values{}
+		if *path != "" {
+			q.Set("path", *path)
+		}
+		if *subtree {
+			q.Set("subtree", "true")
+		}
+		if err := c.do("GET", base+"/entries?"+q.Encode(), nil, &out); err != nil {
+			return fail(stderr, err)
+		}
+		if *asJSON {
+			return printJSON(stdout, out)
+		}
+		rows := [][]string{}
+		for _, e := range out.Entries {
+			rows = append(rows, []string{e.Path, e.Principal, e.Level})
+		}
+		return table(stdout, "PATH\tPRINCIPAL\tLEVEL", rows)
+	case "grant":
+		body := map[string]string{"path": pos[1], "principal": principalArg(pos[2]), "level": pos[3]}
+		if err := c.do("PUT", base+"/entries", body, nil); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "granted %s %s on %s\n", body["principal"], pos[3], pos[1])
+		return exitOK
+	case "revoke":
+		q := url.Values{"path": {pos[1]}, "principal": {principalArg(pos[2])}}
+		if err := c.do("DELETE", base+"/entries?"+q.Encode(), nil, nil); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "revoked %s on %s\n", principalArg(pos[2]), pos[1])
+		return exitOK
+	case "check":
+		body := map[string]string{"path": pos[1], "action": *action}
+		if *user != "" {
+			body["user"] = userArg(*user)
+		}
+		var r struct {
+			Allowed   bool
+			Level     string
+			DecidedBy map[string]any
+		}
+		if err := c.do("POST", base+"/check", body, &r); err != nil {
+			return fail(stderr, err)
+		}
+		if *asJSON {
+			return printJSON(stdout, r)
+		}
+		verdict := "denied"
+		if r.Allowed {
+			verdict = "allowed"
+		}
+		fmt.Fprintf(stdout, "%s: %s on %s (level %s; %s)\n", verdict, *action, pos[1], r.Level, describe(r.DecidedBy))
+		return exitOK
+	default: // explain
+		q := url.Values{}
+		if *prefix != "" {
+			q.Set("prefix", *prefix)
+		}
+		if *user != "" {
+			q.Set("user", userArg(*user))
+		}
+		var out struct {
+			User, Role string
+			Nodes      []struct{ Path, Level, Explanation string }
+		}
+		if err := c.do("GET", base+"/effective?"+q.Encode(), nil, &out); err != nil {
+			return fail(stderr, err)
+		}
+		if *asJSON {
+			return printJSON(stdout, out)
+		}
+		fmt.Fprintf(stdout, "%s (%s)\n", out.User, out.Role)
+		rows := [][]string{}
+		for _, n := range out.Nodes {
+			rows = append(rows, []string{n.Path, n.Level, n.Explanation})
+		}
+		return table(stdout, "PATH\tLEVEL\tWHY", rows)
+	}
+}
+
+func describe(d map[string]any) string {
+	switch {
+	case d["owner"] == true:
+		return "owners have Full Control"
+	case d["default"] != nil:
+		return fmt.Sprintf("no entry on the path: %v default", d["default"])
+	default:
+		return fmt.Sprintf("decided by %v on %v", d["principal"], d["path"])
+	}
+}
