@@ -25,6 +25,10 @@ type Health struct {
 	Version string
 	Storage StoragePinger
 	Timeout time.Duration
+	// Ready (optional) reports whether start-up work (the storage bootstrap)
+	// has finished; until it has, the service is not healthy, so probes and
+	// the devhost do not send traffic that would meet missing tables.
+	Ready func() error
 }
 
 type healthBody struct {
@@ -34,6 +38,12 @@ type healthBody struct {
 }
 
 func (h Health) serve(w http.ResponseWriter, r *http.Request) error {
+	if h.Ready != nil {
+		if err := h.Ready(); err != nil {
+			w.Header().Set("Cache-Control", "no-store")
+			return fault.E("handlers.Health", fault.Unavailable, err.Error())
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.Timeout)
 	defer cancel()
 	results := h.Storage.Ping(ctx)

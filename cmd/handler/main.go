@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -74,7 +75,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
-	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout}, handlers.DevAuth{Issuer: dev})
+	var bootstrapped atomic.Bool
+	ready := func() error {
+		if !bootstrapped.Load() {
+			return errors.New("storage bootstrap has not completed yet")
+		}
+		return nil
+	}
+	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout, Ready: ready}, handlers.DevAuth{Issuer: dev})
 	handlers.Register(api, deps)
 	root := fnhost.NewRouter(api, log)
 	handlers.RegisterFunctions(root, deps)
@@ -83,7 +91,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// idempotent bootstrap makes a fresh Azurite usable. It runs in the
 	// background so that start-up stays fast; /api/health reports storage
 	// reachability independently of it.
-	go bootstrap(ctx, log, account)
+	go func() {
+		if bootstrap(ctx, log, account) {
+			bootstrapped.Store(true)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:"+cfg.Port)
 	if err != nil {
@@ -113,20 +125,21 @@ func run(ctx context.Context, getenv func(string) string) error {
 }
 
 // bootstrap creates the storage every module declares, retrying while
-// storage is not reachable yet (Azurite may start after the handler).
-func bootstrap(ctx context.Context, log *slog.Logger, account *store.Account) {
+// storage is not reachable yet (Azurite may start after the handler). It
+// reports whether it completed.
+func bootstrap(ctx context.Context, log *slog.Logger, account *store.Account) bool {
 	layouts := handlers.StorageLayouts()
 	for attempt := 1; ; attempt++ {
 		err := account.Bootstrap(ctx, layouts...)
 		if err == nil {
 			log.Info("storage bootstrapped")
-			return
+			return true
 		}
 		log.Warn("storage bootstrap failed; retrying", "attempt", attempt, "error", err.Error())
 		select {
 		case <-ctx.Done():
-			return
-		case <-time.After(min(time.Duration(attempt)*time.Second, 30*time.Second)):
+			return false
+		case <-time.After(min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second)):
 		}
 	}
 }

@@ -1,8 +1,8 @@
 package store
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -20,6 +20,10 @@ func mapErr(op, what string, err error) error {
 	if errors.As(err, &re) {
 		k := fault.Internal
 		switch {
+		case re.ErrorCode == "TableNotFound" || re.ErrorCode == "ContainerNotFound" || re.ErrorCode == "QueueNotFound":
+			// A missing table is not a missing object: storage is not
+			// bootstrapped (yet). Retryable, and never a 404 to a caller.
+			return fault.E(op, fault.Unavailable, "storage is not ready", fmt.Errorf("%s: %s", what, re.ErrorCode))
 		case re.StatusCode == http.StatusNotFound:
 			k = fault.NotFound
 		case re.StatusCode == http.StatusPreconditionFailed:
@@ -35,13 +39,12 @@ func mapErr(op, what string, err error) error {
 		case re.StatusCode >= 500 || re.StatusCode == http.StatusTooManyRequests:
 			k = fault.Unavailable
 		}
-		return fault.E(op, k, fault.Path(what), errors.New(re.ErrorCode+" ("+http.StatusText(re.StatusCode)+")"))
+		// what (table, key, blob name) goes into the cause, for the logs; never
+		// into fault.Path, which callers may see.
+		return fault.E(op, k, fmt.Errorf("%s: %s (%s)", what, re.ErrorCode, http.StatusText(re.StatusCode)))
 	}
-	if errors.Is(err, context.Canceled) {
-		return fault.E(op, fault.Unavailable, fault.Path(what), err)
-	}
-	// Timeouts, refused connections, DNS: the service is not reachable.
-	return fault.E(op, fault.Unavailable, fault.Path(what), err)
+	// Canceled, timeouts, refused connections, DNS: the service is not reachable.
+	return fault.E(op, fault.Unavailable, fmt.Errorf("%s: %w", what, err))
 }
 
 // errorCode returns the storage error code of err, or "".

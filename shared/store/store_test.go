@@ -463,6 +463,24 @@ func TestPingReportsOutageWithinDeadline(t *testing.T) {
 	}
 }
 
+// TestMissingStorageIsUnavailable: a table that was never bootstrapped is
+// "storage not ready" (503, retryable), not "no such object" (404), and
+// store errors carry no path a caller could see.
+func TestMissingStorageIsUnavailable(t *testing.T) {
+	ctx := context.Background()
+	a, _ := fresh(t)
+	_, err := a.Table("neverbootstrapped").Get(ctx, "p", "r")
+	if !fault.Is(err, fault.Unavailable) || fault.PathOf(err) != "" || fault.DetailOf(err) != "storage is not ready" {
+		t.Fatalf("missing table: kind %v path %q detail %q", fault.KindOf(err), fault.PathOf(err), fault.DetailOf(err))
+	}
+	if _, _, err := a.Container("neverbootstrapped").Get(ctx, "x"); !fault.Is(err, fault.Unavailable) {
+		t.Fatalf("missing container: %v", err)
+	}
+	if _, err := a.Table("neverbootstrapped").Insert(ctx, Entity{PartitionKey: "p", RowKey: "r"}); !fault.Is(err, fault.Unavailable) {
+		t.Fatalf("insert into a missing table: %v", err)
+	}
+}
+
 func TestNamePrefixIsolates(t *testing.T) {
 	ctx := context.Background()
 	cs := azuritetest.Server(t).ConnectionString()
