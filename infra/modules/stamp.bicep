@@ -1,0 +1,234 @@
+// One region of the service: network, monitoring, identities, storage,
+// Service Bus, Key Vault, private DNS and endpoints, the Function App, the
+// gateway, optionally the firewall, role assignments and alerts.
+param environmentName string
+param location string
+param tags object
+param addressSpace string
+param serviceBusSku string
+param deployFirewall bool
+param tlsCertificateSecretId string
+param storageTables array
+param storageContainers array
+param storageQueues array
+
+module network 'network.bicep' = {
+  name: 'network'
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+    addressSpace: addressSpace
+    deployFirewall: deployFirewall
+  }
+}
+
+module monitoring 'monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+  }
+}
+
+resource appIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${environmentName}-func-${location}'
+  location: location
+  tags: tags
+}
+
+resource gatewayIdentity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${environmentName}-agw-${location}'
+  location: location
+  tags: tags
+}
+
+module storage 'storage.bicep' = {
+  name: 'storage'
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    tables: storageTables
+    containers: storageContainers
+    queues: storageQueues
+  }
+}
+
+module serviceBus 'servicebus.bicep' = {
+  name: 'servicebus'
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+    sku: serviceBusSku
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module vault 'keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module privateDns 'privatedns.bicep' = {
+  name: 'privatedns'
+  params: {
+    vnetId: network.outputs.vnetId
+    tags: tags
+    includeServiceBus: serviceBusSku == 'Premium'
+  }
+}
+
+var storageEndpoints = [
+  {
+    group: 'blob'
+    zone: privateDns.outputs.blobZoneId
+  }
+  {
+    group: 'table'
+    zone: privateDns.outputs.tableZoneId
+  }
+  {
+    group: 'queue'
+    zone: privateDns.outputs.queueZoneId
+  }
+]
+
+module storagePe 'privateendpoint.bicep' = [for e in storageEndpoints: {
+  name: 'pe-storage-${e.group}'
+  params: {
+    name: 'pe-${environmentName}-st-${e.group}-${location}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.endpointsSubnetId
+    targetId: storage.outputs.id
+    groupId: e.group
+    privateDnsZoneId: e.zone
+  }
+}]
+
+module vaultPe 'privateendpoint.bicep' = {
+  name: 'pe-vault'
+  params: {
+    name: 'pe-${environmentName}-kv-${location}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.endpointsSubnetId
+    targetId: vault.outputs.id
+    groupId: 'vault'
+    privateDnsZoneId: privateDns.outputs.vaultZoneId
+  }
+}
+
+module serviceBusPe 'privateendpoint.bicep' = if (serviceBusSku == 'Premium') {
+  name: 'pe-servicebus'
+  params: {
+    name: 'pe-${environmentName}-sb-${location}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.endpointsSubnetId
+    targetId: serviceBus.outputs.id
+    groupId: 'namespace'
+    privateDnsZoneId: privateDns.outputs.serviceBusZoneId
+  }
+}
+
+module roles 'roles.bicep' = {
+  name: 'roles'
+  params: {
+    principalId: appIdentity.properties.principalId
+    gatewayPrincipalId: gatewayIdentity.properties.principalId
+    storageName: storage.outputs.name
+    serviceBusName: serviceBus.outputs.name
+    vaultName: vault.outputs.name
+  }
+}
+
+module functionApp 'functionapp.bicep' = {
+  name: 'functionapp'
+  dependsOn: [
+    roles
+    storagePe
+  ]
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+    identityId: appIdentity.id
+    identityClientId: appIdentity.properties.clientId
+    functionsSubnetId: network.outputs.functionsSubnetId
+    storageName: storage.outputs.name
+    blobEndpoint: storage.outputs.blobEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
+    vaultName: vault.outputs.name
+    appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+  }
+}
+
+module functionPe 'privateendpoint.bicep' = {
+  name: 'pe-functions'
+  params: {
+    name: 'pe-${environmentName}-func-${location}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.endpointsSubnetId
+    targetId: functionApp.outputs.id
+    groupId: 'sites'
+    privateDnsZoneId: privateDns.outputs.sitesZoneId
+  }
+}
+
+module gateway 'appgateway.bicep' = {
+  name: 'appgateway'
+  dependsOn: [
+    functionPe
+    roles
+  ]
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+    subnetId: network.outputs.gatewaySubnetId
+    backendHostName: functionApp.outputs.defaultHostName
+    identityId: gatewayIdentity.id
+    tlsCertificateSecretId: tlsCertificateSecretId
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module firewall 'firewall.bicep' = if (deployFirewall) {
+  name: 'firewall'
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+    subnetId: network.outputs.firewallSubnetId
+    functionsSubnetPrefix: network.outputs.functionsSubnetPrefix
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module alerts 'alerts.bicep' = {
+  name: 'alerts'
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+    functionAppId: functionApp.outputs.id
+    serviceBusId: serviceBus.outputs.id
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+output gatewayFqdn string = gateway.outputs.fqdn
+output functionAppName string = functionApp.outputs.name
