@@ -24,14 +24,21 @@ type Platform struct {
 	Idem  *idempotency.Keeper
 }
 
-// CallerOf maps the authenticated principal to the platform's caller.
-func CallerOf(r *http.Request) (context.Context, platform.Caller) {
-	p, _ := identity.FromContext(r.Context())
+// callerOf maps a principal to the platform's caller: people by their
+// e-mail's user id, service principals by their roles.
+func callerOf(p identity.Principal) platform.Caller {
 	c := platform.Caller{PrincipalID: p.ID, Email: p.Email, Name: p.Name, Service: p.Service, Roles: p.Roles}
 	if !p.Service && p.Email != "" {
 		c.UserID = platform.UserID(p.Email)
 	}
-	return platform.WithRequestID(r.Context(), httpapi.RequestID(r.Context())), c
+	return c
+}
+
+// CallerOf returns the request's caller and a context carrying its request
+// id for the audit log.
+func CallerOf(r *http.Request) (context.Context, platform.Caller) {
+	p, _ := identity.FromContext(r.Context())
+	return platform.WithRequestID(r.Context(), httpapi.RequestID(r.Context())), callerOf(p)
 }
 
 // Gate adapts the platform's admission check to identity.Gate.
@@ -39,11 +46,7 @@ type Gate struct{ Svc *platform.Service }
 
 // Admit refuses disabled users on every request.
 func (g Gate) Admit(ctx context.Context, p identity.Principal) error {
-	c := platform.Caller{PrincipalID: p.ID, Email: p.Email, Service: p.Service}
-	if !p.Service && p.Email != "" {
-		c.UserID = platform.UserID(p.Email)
-	}
-	return g.Svc.Admit(ctx, c)
+	return g.Svc.Admit(ctx, callerOf(p))
 }
 
 // listPage is the shape of every list answer: items plus an opaque cursor.
