@@ -1,8 +1,11 @@
 package main
 
-import "github.com/studio-collab/collab/cmd/devhost/host"
+import (
+	"github.com/studio-collab/collab/cmd/devhost/host"
+	"github.com/studio-collab/collab/shared/ncrontab"
+)
 
-// scheduleParser returns the NCRONTAB parser timers are fired with. Until
-// the programmed-jobs issue adds shared/ncrontab, timers are manual: they are
-// listed by GET /admin/functions and fired with POST /admin/functions/{name}.
-func scheduleParser() host.ScheduleParser { return nil }
+// scheduleParser reads timer schedules as the Functions host does (NCRONTAB).
+func scheduleParser() host.ScheduleParser {
+	return func(expr string) (host.Schedule, error) { return ncrontab.Parse(expr) }
+}

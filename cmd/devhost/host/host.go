@@ -91,7 +91,17 @@ func New(opt Options) (*Host, error) {
 		opt.Log = slog.Default()
 	}
 	if opt.Now == nil {
-		opt.Now = time.Now
+		// Timers read their schedule in UTC, as the Functions host does,
+		// unless WEBSITE_TIME_ZONE names an IANA zone.
+		loc := time.UTC
+		tz := opt.Getenv("WEBSITE_TIME_ZONE")
+		if tz == "" {
+			tz = opt.App.Values["WEBSITE_TIME_ZONE"]
+		}
+		if l, err := time.LoadLocation(tz); tz != "" && err == nil {
+			loc = l
+		}
+		opt.Now = func() time.Time { return time.Now().In(loc) }
 	}
 	if opt.MinPoll == 0 {
 		opt.MinPoll = 100 * time.Millisecond
