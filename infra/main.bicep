@@ -70,6 +70,9 @@ var storageTables = [
   'environments'
   'audit'
   'idempotency'
+  'jobs'
+  'jobruns'
+  'notifications'
 ]
 var storageContainers = [
   'security'

@@ -40,6 +40,15 @@ type API struct {
 
 	mu     sync.Mutex
 	tokens map[string]string
+	svcs   handlers.Services
+}
+
+// Tick runs one JobsTick round on this instance, as the timer would.
+func (a *API) Tick(t testing.TB) {
+	t.Helper()
+	if err := a.svcs.Jobs.Tick(context.Background(), handlers.JobsTickInterval); err != nil {
+		t.Fatalf("tick: %v", err)
+	}
 }
 
 var seq atomic.Int64
@@ -69,6 +78,7 @@ func StartOn(t testing.TB, prefix string) *API {
 	}
 	auth := identity.NewAuthenticator([]identity.IssuerConfig{a.Issuer.Config()}, identity.WithClock(a.Now), identity.WithDiscoveryRetry(0))
 	svcs := handlers.NewServices(acct, a.Now)
+	a.svcs = svcs
 	svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
 	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), auth, 0)

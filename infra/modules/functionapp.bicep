@@ -78,6 +78,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.Subscriptions.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Projects.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Invitations.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.Schedules.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.JobsTick.Disabled', value: 'false' }
         { name: 'AzureWebJobs.DevToken.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DevDiscovery.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DeployRequests.Disabled', value: 'false' }

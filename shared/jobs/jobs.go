@@ -232,3 +232,48 @@ func due(j Job, now time.Time, tick time.Duration) ([]time.Time, error) {
 	}
 	return append(missed, fresh...), nil
 }
+
+// Delete removes a job definition (its run history stays for the record).
+func (r *Runner) Delete(ctx context.Context, j Job) error {
+	pk, rk := jobKey(j)
+	if d, ok := r.JobTable.(interface {
+		Delete(ctx context.Context, pk, rk, ifMatch string) error
+	}); ok {
+		return d.Delete(ctx, pk, rk, j.ETag)
+	}
+	return fault.E("jobs.Delete", fault.Internal, "the job table cannot delete")
+}
+
+// List returns the jobs of an environment.
+func (r *Runner) List(ctx context.Context, project, env string) ([]Job, error) {
+	es, err := r.JobTable.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(project+"/"+env)), 0)
+	if err != nil {
+		return nil, fault.E("jobs.List", err)
+	}
+	out := make([]Job, 0, len(es))
+	for _, e := range es {
+		var j Job
+		if err := decode(e, &j); err != nil {
+			return nil, err
+		}
+		j.ETag = e.ETag
+		out = append(out, j)
+	}
+	return out, nil
+}
+
+// RunNow queues an immediate run of j: a run row due now, which the next
+// tick on any instance takes over (so it survives this request's instance).
+func (r *Runner) RunNow(ctx context.Context, j Job) (Run, error) {
+	now := r.Now().UTC().Truncate(time.Second)
+	run := Run{Occurrence: now, Status: StatusRetrying, Attempt: 0, NextAttempt: now, Instance: r.Instance}
+	etag, err := r.RunTable.Insert(ctx, entity(runPK(j), runRK(now), run))
+	if fault.Is(err, fault.Conflict) {
+		return Run{}, fault.E("jobs.RunNow", fault.Conflict, "a run of this job is already due this second")
+	}
+	if err != nil {
+		return Run{}, fault.E("jobs.RunNow", err)
+	}
+	run.ETag = etag
+	return run, nil
+}

@@ -219,9 +219,9 @@ func TestCatchUpAfterDowntime(t *testing.T) {
 		bound  int
 		want   int
 	}{
-		{CatchUpNone, 0, 1}, // only the occurrence that is due now
-		{CatchUpLast, 0, 2}, // the latest missed one, and the one due now
-		{CatchUpAll, 3, 4},  // the 3 latest missed ones (bound), and the one due now
+		{CatchUpNone, 0, 1},   // only the occurrence that is due now
+		{CatchUpLast, 0, 2},   // the latest missed one, and the one due now
+		{CatchUpAll, 3, 4},    // the 3 latest missed ones (bound), and the one due now
 		{CatchUpAll, 100, 10}, // all ten (00:01 ... 00:10, the last one due now)
 	}
 	for _, tc := range cases {

@@ -33,9 +33,6 @@ func (r *Runner) Tick(ctx context.Context, tick time.Duration) error {
 			continue
 		}
 		j.ETag = e.ETag
-		if !j.Enabled {
-			continue
-		}
 		if err := r.tickJob(ctx, j, tick); err != nil {
 			errs = append(errs, fmt.Errorf("job %s/%s/%s: %w", j.Project, j.Env, j.Name, err))
 		}
@@ -44,6 +41,9 @@ func (r *Runner) Tick(ctx context.Context, tick time.Duration) error {
 }
 
 func (r *Runner) tickJob(ctx context.Context, j Job, tick time.Duration) error {
+	if !j.Enabled {
+		return r.takeOver(ctx, j) // a queued manual run still runs
+	}
 	now := r.Now()
 	occ, err := due(j, now, tick)
 	if err != nil {

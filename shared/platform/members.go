@@ -480,3 +480,15 @@ func (s *Service) SubjectOf(ctx context.Context, pid, uid string) (Role, []strin
 	}
 	return a.role, teams, nil
 }
+
+// Environment reads an environment without a caller, for the service's own
+// work (the job runner calling an environment's Scheduler).
+func (s *Service) Environment(ctx context.Context, pid, name string) (Environment, error) {
+	var e Environment
+	etag, err := getDoc(ctx, s.t.Environments, pid, name, &e)
+	if fault.Is(err, fault.NotFound) {
+		return Environment{}, notFound("platform.Environment", "environment "+name)
+	}
+	e.ETag = etag
+	return e, err
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+)
+
+type jobView struct {
+	Name, Schedule, TimeZone, Action, Target string
+	Enabled                                  bool
+	ConsecutiveFailures                      int
+}
+
+type runView struct {
+	Occurrence time.Time
+	Status     string
+	Attempt    int
+	Duration   time.Duration
+	Error      string
+}
+
+func runJobs(args []string, stdout, stderr io.Writer) int {
+	usage := "usage: collab jobs ls|add|run|runs <project> <env> ..."
+	if len(args) == 0 {
+		return usageErr(stderr, usage)
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	schedule := fs.String("schedule", "", "add: NCRONTAB schedule")
+	tz := fs.String("tz", "UTC", "add: IANA time zone")
+	action := fs.String("action", "http", "add: http (the environment's Scheduler endpoint) or a built-in")
+	target := fs.String("target", "", "add: path on the Scheduler endpoint")
+	retries := fs.Int("retries", 0, "add: retries after a failure")
+	pos, ok := parse(fs, args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	need := map[string]int{"ls": 2, "add": 3, "run": 3, "runs": 3}
+	if n, known := need[sub]; !known || len(pos) != n {
+		return usageErr(stderr, map[string]string{
+			"ls":   "usage: collab jobs ls <project> <env> [--json]",
+			"add":  "usage: collab jobs add <project> <env> <name> --schedule \"<expr>\" [--tz Zone] [--action http|purge-idempotency|audit-retention] [--target /path] [--retries N]",
+			"run":  "usage: collab jobs run <project> <env> <name>",
+			"runs": "usage: collab jobs runs <project> <env> <name> [--json]",
+		}[sub]+"\n"+usage)
+	}
+	c, code := signedIn(stderr)
+	if c == nil {
+		return code
+	}
+	base := "/api/projects/" + url.PathEscape(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/jobs"
+	switch sub {
+	case "ls":
+		js, err := list[jobView](c, base)
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if *asJSON {
+			return printJSON(stdout, js)
+		}
+		rows := [][]string{}
+		for _, j := range js {
+			rows = append(rows, []string{j.Name, j.Schedule, j.TimeZone, j.Action + " " + j.Target, fmt.Sprint(j.Enabled), fmt.Sprint(j.ConsecutiveFailures)})
+		}
+		return table(stdout, "JOB\tSCHEDULE\tZONE\tACTION\tENABLED\tFAILURES", rows)
+	case "add":
+		if *schedule == "" {
+			return usageErr(stderr, "jobs add needs --schedule")
+		}
+		body := map[string]any{"name": pos[2], "schedule": *schedule, "timeZone": *tz, "action": *action, "target": *target, "retries": *retries}
+		if err := c.do("POST", base, body, nil); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "added job %s (%s, %s)\n", pos[2], *schedule, *tz)
+		return exitOK
+	case "run":
+		if err := c.do("POST", base+"/"+url.PathEscape(pos[2])+"/run", nil, nil); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "queued a run of %s; the next tick (within 15 s) performs it\n", pos[2])
+		return exitOK
+	default:
+		rs, err := list[runView](c, base+"/"+url.PathEscape(pos[2])+"/runs")
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if *asJSON {
+			return printJSON(stdout, rs)
+		}
+		rows := [][]string{}
+		for _, r := range rs {
+			rows = append(rows, []string{r.Occurrence.Format(time.RFC3339), r.Status, fmt.Sprint(r.Attempt), r.Duration.Round(time.Millisecond).String(), r.Error})
+		}
+		return table(stdout, "OCCURRENCE\tSTATUS\tATTEMPT\tDURATION\tERROR", rows)
+	}
+}
