@@ -35,7 +35,7 @@ func registerJobs(rt *httpapi.Router, j Jobs) {
 
 // tick is the JobsTick timer function.
 func (j Jobs) tick(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
-	return nil, nil, j.Runner.Tick(ctx, JobsTickInterval)
+	return nil, nil, j.Runner.Tick(jobs.WithRequestID(ctx, "tick:"+inv.Sys().RandGuid), JobsTickInterval)
 }
 
 // access checks the environment exists for a member, and for writes that
@@ -256,7 +256,7 @@ func (j Jobs) run(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	run, err := j.Runner.RunNow(ctx, jb)
+	run, err := j.Runner.RunNow(jobs.WithRequestID(ctx, httpapi.RequestID(r.Context())), jb)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,10 @@ func TestJobsOverHTTP(t *testing.T) {
 	}
 	// Run now (even while disabled): queued, performed by the next tick on
 	// the environment's Scheduler, recorded in the history.
-	a.Must(t, carol, "POST", base+"/nightly-close/run", nil, 202)
+	queued := a.Must(t, carol, "POST", base+"/nightly-close/run", nil, 202)
+	if queued["requestId"] == nil || queued["requestId"] == "" {
+		t.Fatalf("queued run without the request id: %v", queued)
+	}
 	a.Tick(t)
 	mu.Lock()
 	got := append([]string(nil), calls...)

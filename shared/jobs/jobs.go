@@ -68,8 +68,18 @@ type Run struct {
 	Instance    string        `json:"instance"`
 	LeaseUntil  time.Time     `json:"leaseUntil,omitzero"`
 	NextAttempt time.Time     `json:"nextAttempt,omitzero"`
+	RequestID   string        `json:"requestId,omitempty"` // the tick or request that performed the last attempt
 	ETag        string        `json:"-"`
 }
+
+type requestIDKey struct{}
+
+// WithRequestID tags the runs a tick or a request performs with its id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+func requestID(ctx context.Context) string { id, _ := ctx.Value(requestIDKey{}).(string); return id }
 
 // Executor performs a job's action; an error fails the attempt.
 type Executor func(ctx context.Context, j Job, occurrence time.Time) error
@@ -266,7 +276,7 @@ func (r *Runner) List(ctx context.Context, project, env string) ([]Job, error) {
 // tick on any instance takes over (so it survives this request's instance).
 func (r *Runner) RunNow(ctx context.Context, j Job) (Run, error) {
 	now := r.Now().UTC().Truncate(time.Second)
-	run := Run{Occurrence: now, Status: StatusRetrying, Attempt: 0, NextAttempt: now, Instance: r.Instance}
+	run := Run{Occurrence: now, Status: StatusRetrying, Attempt: 0, NextAttempt: now, Instance: r.Instance, RequestID: requestID(ctx)}
 	etag, err := r.RunTable.Insert(ctx, entity(runPK(j), runRK(now), run))
 	if fault.Is(err, fault.Conflict) {
 		return Run{}, fault.E("jobs.RunNow", fault.Conflict, "a run of this job is already due this second")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -70,7 +71,7 @@ func TestExactlyOnceAcrossInstances(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := r.Tick(ctx, 15*time.Second); err != nil {
+				if err := r.Tick(WithRequestID(ctx, fmt.Sprintf("tick-%s-%d", r.Instance, tick)), 15*time.Second); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -92,7 +93,7 @@ func TestExactlyOnceAcrossInstances(t *testing.T) {
 	}
 	instancesUsed := map[string]int{}
 	for _, run := range runs {
-		if run.Status != StatusSucceeded || run.Attempt != 1 {
+		if run.Status != StatusSucceeded || run.Attempt != 1 || !strings.HasPrefix(run.RequestID, "tick-"+run.Instance+"-") {
 			t.Fatalf("run %+v", run)
 		}
 		instancesUsed[run.Instance]++

@@ -87,7 +87,7 @@ func (r *Runner) claimAndRun(ctx context.Context, j Job, t time.Time) error {
 			return nil
 		}
 	}
-	run := Run{Occurrence: t, Status: StatusRunning, Attempt: 1, Started: now, Instance: r.Instance, LeaseUntil: now.Add(r.lease(j))}
+	run := Run{Occurrence: t, Status: StatusRunning, Attempt: 1, Started: now, Instance: r.Instance, LeaseUntil: now.Add(r.lease(j)), RequestID: requestID(ctx)}
 	etag, err := r.RunTable.Insert(ctx, entity(runPK(j), runRK(t), run))
 	if fault.Is(err, fault.Conflict) {
 		return nil // another instance claimed it: at most once
@@ -128,7 +128,7 @@ func (r *Runner) takeOver(ctx context.Context, j Job) error {
 			continue
 		}
 		run.Status, run.Attempt, run.Instance = StatusRunning, run.Attempt+1, r.Instance
-		run.Started, run.LeaseUntil, run.NextAttempt = now, now.Add(r.lease(j)), time.Time{}
+		run.Started, run.LeaseUntil, run.NextAttempt, run.RequestID = now, now.Add(r.lease(j)), time.Time{}, requestID(ctx)
 		etag, err := r.RunTable.Update(ctx, entity(runPK(j), runRK(run.Occurrence), run), run.ETag)
 		if fault.Is(err, fault.PreconditionFailed) {
 			continue // another instance took it
