@@ -1,0 +1,95 @@
+package idempotency
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azuritetest"
+)
+
+func TestMain(m *testing.M) { azuritetest.Main(m) }
+
+// TestStalePendingRecordIsCleared: a request that died after claiming its key
+// (a pending record, no answer) blocks the key only for PendingTTL; then a
+// retry runs the handler and records its answer.
+func TestStalePendingRecordIsCleared(t *testing.T) {
+	ctx := context.Background()
+	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: "idem1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.Bootstrap(ctx, Layout); err != nil {
+		t.Fatal(err)
+	}
+	k := New(acct.Table("idempotency"))
+	k.poll = 5 * time.Millisecond
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	advance := func(d time.Duration) { clock.Add(int64(d)) }
+	k.now = now
+	var calls atomic.Int64
+	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, 0)
+	rt.Handle("POST /api/things", k.Wrap(func(w http.ResponseWriter, r *http.Request) error {
+		httpapi.JSON(w, http.StatusCreated, map[string]int64{"n": calls.Add(1)})
+		return nil
+	}), httpapi.Public())
+	srv := httptest.NewServer(rt)
+	defer srv.Close()
+	post := func() (int, string) {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/things", strings.NewReader(`{"a":1}`))
+		req.Header.Set("Idempotency-Key", "k1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// Simulate the dead request: its pending record, under the same scope
+	// as an anonymous caller's POST /api/things.
+	code, first := post()
+	if code != 201 || calls.Load() != 1 {
+		t.Fatalf("first: %d %s", code, first)
+	}
+	// Overwrite the record as if a second request had died holding it.
+	es, _ := acct.Table("idempotency").QueryAll(ctx, store.Filter{}, 0)
+	if len(es) != 1 {
+		t.Fatalf("%d records", len(es))
+	}
+	e := es[0]
+	e.Props = map[string]any{"State": "pending", "BodyHash": e.String("BodyHash"), "Created": now().UTC()}
+	if _, err := acct.Table("idempotency").Update(ctx, e, store.AnyETag); err != nil {
+		t.Fatal(err)
+	}
+	// Within the TTL a retry waits, then gives up with 409 (the deadline is
+	// 30 s of the Keeper's clock: move it past that while it polls).
+	go func() {
+		time.Sleep(50 * time.Millisecond) // let the retry start polling
+		advance(31 * time.Second)
+	}()
+	if code, body := post(); code != 409 || !strings.Contains(body, "still in progress") {
+		t.Fatalf("retry within the TTL: %d %s", code, body)
+	}
+	// After the TTL the stale record is cleared and the handler runs again.
+	advance(PendingTTL)
+	code, body := post()
+	if code != 201 || calls.Load() != 2 || !strings.Contains(body, fmt.Sprint(`"n":2`)) {
+		t.Fatalf("retry after the TTL: %d %s (calls %d)", code, body, calls.Load())
+	}
+	// And now it is recorded: the next retry replays it.
+	if code, again := post(); code != 201 || again != body || calls.Load() != 2 {
+		t.Fatalf("replay: %d %s", code, again)
+	}
+}
