@@ -24,7 +24,7 @@ func TestMain(m *testing.M) { azuritetest.Main(m) }
 // retry runs the handler and records its answer.
 func TestStalePendingRecordIsCleared(t *testing.T) {
 	ctx := context.Background()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: "idem1"})
+	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idem%d", time.Now().UnixNano()%1e9)})
 	if err != nil {
 		t.Fatal(err)
 	}
