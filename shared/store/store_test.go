@@ -484,8 +484,9 @@ func TestMissingStorageIsUnavailable(t *testing.T) {
 func TestNamePrefixIsolates(t *testing.T) {
 	ctx := context.Background()
 	cs := azuritetest.Server(t).ConnectionString()
-	a1, _ := Open(Config{ConnectionString: cs, NamePrefix: "iso1"})
-	a2, _ := Open(Config{ConnectionString: cs, NamePrefix: "iso2"})
+	n := nameSeq.Add(1)
+	a1, _ := Open(Config{ConnectionString: cs, NamePrefix: fmt.Sprintf("iso%da", n)})
+	a2, _ := Open(Config{ConnectionString: cs, NamePrefix: fmt.Sprintf("iso%db", n)})
 	for _, a := range []*Account{a1, a2} {
 		if err := a.Bootstrap(ctx, Layout{Tables: []string{"things"}}); err != nil {
 			t.Fatal(err)
