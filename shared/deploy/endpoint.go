@@ -1,0 +1,53 @@
+package deploy
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/studio-collab/collab/shared/fault"
+)
+
+// armSiteID is an App Service site (or slot) resource id: what ARM restarts.
+var armSiteID = regexp.MustCompile(`(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[A-Za-z0-9._()-]{1,90}/providers/Microsoft\.Web/sites/[A-Za-z0-9-]{2,60}(/slots/[A-Za-z0-9-]{1,59})?$`)
+
+// Validate checks an endpoint's settings: http(s) URLs with a host, and an
+// App Service site resource id for ARM.
+func (e Endpoint) Validate() error {
+	for name, u := range map[string]string{"healthUrl": e.HealthURL, "restartUrl": e.RestartURL} {
+		if u == "" {
+			continue
+		}
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
+			return fault.E("deploy.Endpoint", fault.Invalid, name+" must be an http(s) URL without credentials")
+		}
+	}
+	if e.ARMResourceID != "" && !armSiteID.MatchString(e.ARMResourceID) {
+		return fault.E("deploy.Endpoint", fault.Invalid,
+			"armResourceId must be /subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Web/sites/{name}[/slots/{slot}]")
+	}
+	return nil
+}
+
+// HealthTarget is the URL probed for health, "" when there is none.
+func (e Endpoint) HealthTarget() string {
+	if e.HealthURL != "" {
+		return e.HealthURL
+	}
+	if e.BaseURL != "" {
+		return strings.TrimSuffix(e.BaseURL, "/") + "/health"
+	}
+	return ""
+}
+
+// RestartTarget is the URL POSTed to restart, "" when there is none.
+func (e Endpoint) RestartTarget() string {
+	if e.RestartURL != "" {
+		return e.RestartURL
+	}
+	if e.BaseURL != "" {
+		return strings.TrimSuffix(e.BaseURL, "/") + "/restart"
+	}
+	return ""
+}

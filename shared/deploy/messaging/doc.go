@@ -1,0 +1,13 @@
+// Package messaging carries deployment messages (deploy.Queue): a Storage
+// queue locally (Azurite; the DeployRequestsLocal trigger) and a Service Bus
+// queue in Azure (sessions keyed by environment, duplicate detection by
+// message id, scheduled messages; the DeployRequests trigger). Both pass the
+// one contract in deploy/deploytest.
+//
+// Invariants: a message is never delivered before its NotBefore (a Storage
+// queue's delay is rounded up to the second and capped at its 7-day limit,
+// which only makes a wake-up early, and the worker treats early wake-ups as
+// no-ops); the body reaches the worker byte for byte; the id, session and
+// properties travel with it (as Service Bus metadata, or in the local
+// envelope).
+package messaging

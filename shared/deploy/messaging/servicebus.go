@@ -1,0 +1,71 @@
+package messaging
+
+import (
+	"context"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+
+	"github.com/studio-collab/collab/shared/deploy"
+	"github.com/studio-collab/collab/shared/fault"
+)
+
+// SBSender is what the Service Bus adapter needs (*azservicebus.Sender has
+// it); tests record the messages instead of sending them.
+type SBSender interface {
+	SendMessage(ctx context.Context, message *azservicebus.Message, options *azservicebus.SendMessageOptions) error
+}
+
+// ServiceBus is the Azure deploy.Queue.
+type ServiceBus struct {
+	S SBSender
+}
+
+// Send sends m as BuildMessage builds it.
+func (b ServiceBus) Send(ctx context.Context, m deploy.Message) error {
+	if err := b.S.SendMessage(ctx, BuildMessage(m), nil); err != nil {
+		return fault.E("messaging.ServiceBus", fault.Unavailable, "sending to Service Bus", err)
+	}
+	return nil
+}
+
+// BuildMessage maps a deployment message onto Service Bus: MessageID for
+// duplicate detection, SessionID (the environment) for ordered, exclusive
+// processing per environment, ScheduledEnqueueTime for NotBefore, the
+// properties as application properties, and the kind as the subject.
+func BuildMessage(m deploy.Message) *azservicebus.Message {
+	id, session := m.ID, m.SessionID
+	ct := "application/json"
+	msg := &azservicebus.Message{MessageID: &id, SessionID: &session, Body: append([]byte(nil), m.Body...), ContentType: &ct,
+		ApplicationProperties: map[string]any{}}
+	for k, v := range m.Properties {
+		msg.ApplicationProperties[k] = v
+	}
+	if kind := m.Properties["kind"]; kind != "" {
+		msg.Subject = &kind
+	}
+	if !m.NotBefore.IsZero() {
+		at := m.NotBefore.UTC()
+		msg.ScheduledEnqueueTime = &at
+	}
+	return msg
+}
+
+// DialServiceBus opens a sender on the deployment queue of a namespace
+// (e.g. sb-x.servicebus.windows.net) with a token credential: the managed
+// identity in Azure (Azure Service Bus Data Sender).
+func DialServiceBus(namespace string, cred azcore.TokenCredential) (*ServiceBus, func(context.Context) error, error) {
+	c, err := azservicebus.NewClient(namespace, cred, nil)
+	if err != nil {
+		return nil, nil, fault.E("messaging.DialServiceBus", fault.Invalid, err)
+	}
+	s, err := c.NewSender(deploy.QueueName, nil)
+	if err != nil {
+		return nil, nil, fault.E("messaging.DialServiceBus", fault.Invalid, err)
+	}
+	closeAll := func(ctx context.Context) error {
+		_ = s.Close(ctx)
+		return c.Close(ctx)
+	}
+	return &ServiceBus{S: s}, closeAll, nil
+}
