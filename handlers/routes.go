@@ -8,6 +8,10 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/deploy"
+	"github.com/studio-collab/collab/shared/deploy/devfeed"
+	"github.com/studio-collab/collab/shared/deploy/messaging"
+	"github.com/studio-collab/collab/shared/deploy/portal"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/idempotency"
@@ -25,6 +29,7 @@ type Deps struct {
 	Platform Platform
 	Security Security
 	Jobs     Jobs
+	Deploy   Deploy
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -34,18 +39,20 @@ func Register(rt *httpapi.Router, d Deps) {
 	register(rt, d.Platform)
 	registerSecurity(rt, d.Security)
 	registerJobs(rt, d.Jobs)
+	registerDeploy(rt, d.Deploy)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service
 // Bus triggers) on fr; each has a functions/<Name>/function.json.
 func RegisterFunctions(fr *fnhost.Router, d Deps) {
 	fr.Handle("JobsTick", d.Jobs.tick)
+	registerDeployFunctions(fr, d.Deploy)
 }
 
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
-	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout}
+	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout, deploy.Layout, devfeed.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -56,6 +63,8 @@ type Services struct {
 	Idem     *idempotency.Keeper
 	ACL      *acl.Service
 	Jobs     *jobs.Runner
+	Deploy   *deploy.Service
+	DevFeed  *devfeed.Feed // the catalog's stand-in until issue 6 is wired
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
@@ -89,6 +98,19 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 			return err
 		},
 	}
+	// Deployments: the dev change feed stands in for the catalog (issue 6:
+	// replace with an adapter of catalog.Service.Changes, and have the
+	// catalog's Committed hook call s.Deploy.Request); notices go to the
+	// notifications table until the e-mail outbox is wired (issue 8). The
+	// queue is the local Storage queue; main swaps in Service Bus in Azure.
+	s.DevFeed = &devfeed.Feed{T: acct.Table("devchanges"), Now: now}
+	s.Deploy = deploy.New(deploy.OpenTables(acct), now, instanceName())
+	s.Deploy.Changes = s.DevFeed
+	s.Deploy.Directory = deployDirectory{s.Platform}
+	s.Deploy.Notifier = deploy.TableNotifier{T: acct.Table("notifications"), Now: now}
+	s.Deploy.Queue = messaging.StorageQueue{Q: acct.Queue(deploy.QueueName), Now: now}
+	s.Deploy.Runtime = portal.NewClient(nil)
+	s.Jobs.Executors["reconcile-windows"] = func(ctx context.Context, _ jobs.Job, _ time.Time) error { return s.Deploy.Reconcile(ctx) }
 	return s
 }
 
@@ -101,5 +123,14 @@ func instanceName() string {
 // Deps returns the handlers' dependencies for these services.
 func (s Services) Deps(health Health, dev DevAuth) Deps {
 	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
-		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs}}
+		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs},
+		Deploy: Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit, Feed: devFeed(s, dev)}}
+}
+
+// devFeed is the dev change feed when the dev issuer is on, else nil.
+func devFeed(s Services, dev DevAuth) *devfeed.Feed {
+	if dev.Issuer == nil {
+		return nil
+	}
+	return s.DevFeed
 }

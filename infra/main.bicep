@@ -73,6 +73,11 @@ var storageTables = [
   'jobs'
   'jobruns'
   'notifications'
+  'deployenvs'
+  'deployments'
+  'deploypending'
+  'windows'
+  'devchanges'
 ]
 var storageContainers = [
   'security'

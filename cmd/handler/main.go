@@ -17,7 +17,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/deploy/messaging"
+	"github.com/studio-collab/collab/shared/deploy/portal"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
@@ -73,6 +77,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 		svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
 	}
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
+	closeDeploy, err := azureDeployments(cfg, svcs)
+	if err != nil {
+		return err
+	}
+	defer closeDeploy()
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
 	var bootstrapped atomic.Bool
@@ -142,4 +151,40 @@ func bootstrap(ctx context.Context, log *slog.Logger, account *store.Account) bo
 		case <-time.After(min(time.Duration(attempt)*200*time.Millisecond, 5*time.Second)):
 		}
 	}
+}
+
+// azureDeployments points deployments at Azure when configured: messages to
+// the Service Bus queue instead of the local Storage queue, and Work Portal
+// restarts through Azure Resource Manager, both with the managed identity.
+// Locally it changes nothing.
+func azureDeployments(cfg settings.Config, svcs handlers.Services) (func(), error) {
+	if cfg.ServiceBus.Namespace == "" && !cfg.InAzure {
+		return func() {}, nil
+	}
+	var opts azidentity.ManagedIdentityCredentialOptions
+	if cfg.ServiceBus.ClientID != "" {
+		opts.ID = azidentity.ClientID(cfg.ServiceBus.ClientID)
+	}
+	cred, err := azidentity.NewManagedIdentityCredential(&opts)
+	if err != nil {
+		return nil, fmt.Errorf("managed identity for deployments: %w", err)
+	}
+	arm, err := portal.NewARM(cred, portal.ARMOptions{})
+	if err != nil {
+		return nil, err
+	}
+	svcs.Deploy.Runtime = portal.NewClient(arm)
+	if cfg.ServiceBus.Namespace == "" {
+		return func() {}, nil
+	}
+	sb, closeSB, err := messaging.DialServiceBus(cfg.ServiceBus.Namespace, cred)
+	if err != nil {
+		return nil, err
+	}
+	svcs.Deploy.Queue = sb
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = closeSB(ctx)
+	}, nil
 }

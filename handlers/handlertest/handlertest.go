@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/platform"
@@ -82,8 +83,12 @@ func StartOn(t testing.TB, prefix string) *API {
 	svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
 	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), auth, 0)
-	handlers.Register(rt, svcs.Deps(handlers.Health{Storage: acct, Timeout: 2 * time.Second}, handlers.DevAuth{Issuer: a.Issuer}))
-	a.Srv.Config.Handler = rt
+	deps := svcs.Deps(handlers.Health{Storage: acct, Timeout: 2 * time.Second}, handlers.DevAuth{Issuer: a.Issuer})
+	handlers.Register(rt, deps)
+	// The non-HTTP functions answer POST /<Name>, as in cmd/handler (Invoke).
+	root := fnhost.NewRouter(rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	handlers.RegisterFunctions(root, deps)
+	a.Srv.Config.Handler = root
 	a.Srv.Start()
 	t.Cleanup(a.Srv.Close)
 	return a
@@ -166,4 +171,25 @@ func (a *API) Invite(t testing.TB, owner, sub, email string) {
 	t.Helper()
 	inv := a.Must(t, owner, "POST", "/api/subscriptions/"+sub+"/users", map[string]any{"email": email}, 201)
 	a.Must(t, email, "POST", "/api/invitations/"+inv["token"].(string)+"/accept", nil, 200)
+}
+
+// Services are this instance's domain services (tests tune or drive them).
+func (a *API) Services() handlers.Services { return a.svcs }
+
+// Invoke calls a non-HTTP function as the Functions host does: POST
+// /<name> with the invocation body (data: binding name -> payload; a string
+// is sent as the JSON string the host sends for queue messages). It returns
+// the status and the decoded response.
+func (a *API) Invoke(t testing.TB, name string, data map[string]any) (int, fnhost.InvocationResponse) {
+	t.Helper()
+	req := map[string]any{"Data": data, "Metadata": map[string]any{"sys": map[string]any{"MethodName": name, "UtcNow": a.Now().UTC(), "RandGuid": fmt.Sprint(seq.Add(1))}}}
+	b, _ := json.Marshal(req)
+	resp, err := a.Srv.Client().Post(a.URL+"/"+name, "application/json", strings.NewReader(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out fnhost.InvocationResponse
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }

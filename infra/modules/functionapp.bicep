@@ -84,6 +84,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.DevDiscovery.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DeployRequests.Disabled', value: 'false' }
         { name: 'AzureWebJobs.DeployRequestsLocal.Disabled', value: 'true' }
+        { name: 'AzureWebJobs.WindowsReconcile.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.DevChanges.Disabled', value: 'true' }
       ]
     }
     functionAppConfig: {

@@ -77,8 +77,8 @@ func (s *Service) Window(ctx context.Context, project, env, id string) (Window, 
 // Reschedule moves a window that has not opened yet to start at start
 // (admins and owners decide; the handler checks). An announced window goes
 // back to scheduled and is announced again for its new time. ifMatch, when
-// given, must be the window's ETag.
-func (s *Service) Reschedule(ctx context.Context, project, env, id string, start time.Time, ifMatch string) (Window, error) {
+// given, must be the window's ETag; by (who asked) goes into the history.
+func (s *Service) Reschedule(ctx context.Context, project, env, id string, start time.Time, ifMatch, by string) (Window, error) {
 	const op = "deploy.Reschedule"
 	now := s.Now()
 	if !start.After(now) {
@@ -98,7 +98,7 @@ func (s *Service) Reschedule(ctx context.Context, project, env, id string, start
 		if w.State != Scheduled && w.State != Announced {
 			return w, fault.E(op, fault.Conflict, fmt.Sprintf("window %s is %s; only a scheduled or announced window can be moved", id, w.State))
 		}
-		nw, err := s.reschedule(ctx, w, start, "rescheduled")
+		nw, err := s.reschedule(ctx, w, start, "rescheduled by "+by)
 		if err == errLost {
 			if ifMatch != "" {
 				return w, fault.E(op, fault.PreconditionFailed, "the window changed since you read it")
@@ -142,8 +142,9 @@ func (s *Service) reschedule(ctx context.Context, w Window, start time.Time, why
 }
 
 // Cancel cancels a window that has not started applying. Its changes keep
-// waiting, for the policy's next time after the cancelled one.
-func (s *Service) Cancel(ctx context.Context, project, env, id string) (Window, error) {
+// waiting, for the policy's next time after the cancelled one; by (who
+// asked) goes into the history.
+func (s *Service) Cancel(ctx context.Context, project, env, id, by string) (Window, error) {
 	const op = "deploy.Cancel"
 	for attempt := 0; attempt < 20; attempt++ {
 		w, err := s.Window(ctx, project, env, id)
@@ -157,7 +158,7 @@ func (s *Service) Cancel(ctx context.Context, project, env, id string) (Window, 
 		default:
 			return w, fault.E(op, fault.Conflict, fmt.Sprintf("window %s is %s and can no longer be cancelled", id, w.State))
 		}
-		nw, err := s.move(ctx, w, Cancelled, "cancelled by an administrator", nil)
+		nw, err := s.move(ctx, w, Cancelled, "cancelled by "+by, nil)
 		if err == errLost {
 			continue
 		}
@@ -175,8 +176,9 @@ func (s *Service) Cancel(ctx context.Context, project, env, id string) (Window, 
 // OpenNow opens the environment's next window at once (planning one if
 // changes wait without a window): it is announced and opened here, and a
 // message wakes a worker to apply and restart (the reconciler does it within
-// a minute if that message is lost).
-func (s *Service) OpenNow(ctx context.Context, project, env string) (Window, error) {
+// a minute if that message is lost). by (who asked) is recorded on the
+// window.
+func (s *Service) OpenNow(ctx context.Context, project, env, by string) (Window, error) {
 	const op = "deploy.OpenNow"
 	for attempt := 0; attempt < 20; attempt++ {
 		st, err := s.state(ctx, project, env)
@@ -205,7 +207,7 @@ func (s *Service) OpenNow(ctx context.Context, project, env string) (Window, err
 		if w.State == Scheduled || w.State == Announced {
 			now := s.Now()
 			_, err = s.move(ctx, w, w.State, "", func(nw *Window) {
-				nw.Start, nw.End = now.UTC(), now.Add(w.End.Sub(w.Start)).UTC()
+				nw.Start, nw.End, nw.OpenedNowBy = now.UTC(), now.Add(w.End.Sub(w.Start)).UTC(), by
 				if nw.AnnounceAt.After(now) {
 					nw.AnnounceAt = now.UTC()
 				}

@@ -178,7 +178,7 @@ func TestAdministratorActions(t *testing.T) {
 	}
 	t.Run("cancelling a scheduled window tells nobody; the changes wait for the policy's time after it", func(t *testing.T) {
 		w, win := setup(t)
-		got, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID)
+		got, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID, "carol@example.com")
 		must(t, err)
 		eq(t, "state", got.State, deploy.Cancelled)
 		eqList(t, "notices", w.noticeIDs("test"), nil)
@@ -187,17 +187,17 @@ func TestAdministratorActions(t *testing.T) {
 			t.Fatalf("next window %+v", st.Window)
 		}
 		// Cancelling again answers the same; an unknown window is not found.
-		again, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID)
+		again, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID, "carol@example.com")
 		must(t, err)
 		eq(t, "again", again.State, deploy.Cancelled)
-		if _, err := w.svc().Cancel(t.Context(), "claims", "test", "w999999"); err == nil || !strings.Contains(err.Error(), "not found") {
+		if _, err := w.svc().Cancel(t.Context(), "claims", "test", "w999999", "carol@example.com"); err == nil || !strings.Contains(err.Error(), "not found") {
 			t.Fatalf("unknown window: %v", err)
 		}
 	})
 	t.Run("cancelling an announced window tells the users it is off", func(t *testing.T) {
 		w, win := setup(t)
 		w.minutes(win.AnnounceAt)
-		_, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID)
+		_, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID, "carol@example.com")
 		must(t, err)
 		eqList(t, "notices", w.noticeIDs("test"), []string{"window-announced:claims:test:w000001", "window-ended:claims:test:w000001"})
 	})
@@ -207,7 +207,7 @@ func TestAdministratorActions(t *testing.T) {
 		w.clock.set(win.Start)
 		must(t, w.svc().Drive(t.Context(), "claims", "test", win.ID, deploy.Open))
 		eq(t, "status when open", w.status("test").Status, "maintenance")
-		_, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID)
+		_, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID, "carol@example.com")
 		must(t, err)
 		eq(t, "status after", w.status("test").Status, "running")
 		eqList(t, "platform status", w.dir.history("test"), []string{"maintenance", "running"})
@@ -216,22 +216,22 @@ func TestAdministratorActions(t *testing.T) {
 		w, win := setup(t)
 		w.minutes(win.Start.Add(5 * time.Minute))
 		eq(t, "state", w.window("test", win.ID).State, deploy.Completed)
-		if _, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID); err == nil || !strings.Contains(err.Error(), "can no longer be cancelled") {
+		if _, err := w.svc().Cancel(t.Context(), "claims", "test", win.ID, "carol@example.com"); err == nil || !strings.Contains(err.Error(), "can no longer be cancelled") {
 			t.Fatalf("cancelling a completed window: %v", err)
 		}
 	})
 	t.Run("rescheduling a scheduled window moves it", func(t *testing.T) {
 		w, win := setup(t)
 		to := start.Add(3 * time.Hour)
-		got, err := w.svc().Reschedule(t.Context(), "claims", "test", win.ID, to, "")
+		got, err := w.svc().Reschedule(t.Context(), "claims", "test", win.ID, to, "", "carol@example.com")
 		must(t, err)
 		eq(t, "start", got.Start, to)
 		eq(t, "end", got.End, to.Add(30*time.Minute))
 		eq(t, "announce", got.AnnounceAt, to.Add(-time.Hour))
-		if _, err := w.svc().Reschedule(t.Context(), "claims", "test", win.ID, to, "stale-etag"); err == nil || !strings.Contains(err.Error(), "changed since you read it") {
+		if _, err := w.svc().Reschedule(t.Context(), "claims", "test", win.ID, to, "stale-etag", "carol@example.com"); err == nil || !strings.Contains(err.Error(), "changed since you read it") {
 			t.Fatalf("stale If-Match: %v", err)
 		}
-		if _, err := w.svc().Reschedule(t.Context(), "claims", "test", win.ID, start.Add(-time.Minute), ""); err == nil || !strings.Contains(err.Error(), "future") {
+		if _, err := w.svc().Reschedule(t.Context(), "claims", "test", win.ID, start.Add(-time.Minute), "", "carol@example.com"); err == nil || !strings.Contains(err.Error(), "future") {
 			t.Fatalf("a past start: %v", err)
 		}
 		w.minutes(to.Add(5 * time.Minute))
@@ -240,7 +240,7 @@ func TestAdministratorActions(t *testing.T) {
 	t.Run("rescheduling an announced window announces it again for its new time", func(t *testing.T) {
 		w, win := setup(t)
 		w.minutes(win.AnnounceAt)
-		got, err := w.svc().Reschedule(t.Context(), "claims", "test", win.ID, sat.AddDate(0, 0, 1), "")
+		got, err := w.svc().Reschedule(t.Context(), "claims", "test", win.ID, sat.AddDate(0, 0, 1), "", "carol@example.com")
 		must(t, err)
 		eq(t, "state", got.State, deploy.Scheduled)
 		eq(t, "revision", got.Revision, 1)
@@ -249,7 +249,7 @@ func TestAdministratorActions(t *testing.T) {
 	})
 	t.Run("open now announces and opens at once; the message completes it", func(t *testing.T) {
 		w, win := setup(t)
-		got, err := w.svc().OpenNow(t.Context(), "claims", "test")
+		got, err := w.svc().OpenNow(t.Context(), "claims", "test", "carol@example.com")
 		must(t, err)
 		eq(t, "id", got.ID, win.ID)
 		eq(t, "state", got.State, deploy.Open)
@@ -257,7 +257,7 @@ func TestAdministratorActions(t *testing.T) {
 		w.pump(0)
 		eq(t, "state after the message", w.window("test", win.ID).State, deploy.Completed)
 		eq(t, "status after", w.status("test").Status, "running")
-		if _, err := w.svc().OpenNow(t.Context(), "claims", "test"); err == nil || !strings.Contains(err.Error(), "nothing is waiting") {
+		if _, err := w.svc().OpenNow(t.Context(), "claims", "test", "carol@example.com"); err == nil || !strings.Contains(err.Error(), "nothing is waiting") {
 			t.Fatalf("open now with nothing waiting: %v", err)
 		}
 	})

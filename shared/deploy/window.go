@@ -79,12 +79,14 @@ type Window struct {
 	Restarted      []string      `json:"restarted,omitempty"`
 	HealthDeadline time.Time     `json:"healthDeadline,omitzero"`
 	// The holder of a window in applying or restarting, and until when.
-	Holder     string       `json:"holder,omitempty"`
-	LeaseUntil time.Time    `json:"leaseUntil,omitzero"`
-	Attempt    int          `json:"attempt,omitempty"`
-	FailedIn   string       `json:"failedIn,omitempty"`
-	Error      string       `json:"error,omitempty"`
-	History    []Transition `json:"history"`
+	Holder     string    `json:"holder,omitempty"`
+	LeaseUntil time.Time `json:"leaseUntil,omitzero"`
+	Attempt    int       `json:"attempt,omitempty"`
+	FailedIn   string    `json:"failedIn,omitempty"`
+	// OpenedNowBy is who opened the window ahead of its time, if anyone.
+	OpenedNowBy string       `json:"openedNowBy,omitempty"`
+	Error       string       `json:"error,omitempty"`
+	History     []Transition `json:"history"`
 	// Notices owed by the transitions so far, and those already queued.
 	Owed []string `json:"owed,omitempty"`
 	Sent []string `json:"sent,omitempty"`

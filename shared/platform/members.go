@@ -492,3 +492,78 @@ func (s *Service) Environment(ctx context.Context, pid, name string) (Environmen
 	e.ETag = etag
 	return e, err
 }
+
+// ---- for deployments (the service's own work, no caller) --------------------
+
+// EnvironmentsOf lists a project's environments without a caller, for the
+// deployment worker that fans a commit out to each of them.
+func (s *Service) EnvironmentsOf(ctx context.Context, pid string) ([]Environment, error) {
+	es, etags, err := listDocs[Environment](ctx, s.t.Environments, pid, 100)
+	if err != nil {
+		return nil, fault.E("platform.EnvironmentsOf", err)
+	}
+	for i := range es {
+		es[i].ETag = etags[i]
+	}
+	return es, nil
+}
+
+// MembersOf lists a project's members without a caller, for the notices
+// the deployment worker sends to an environment's users. Disabled users are
+// left out: they no longer use the environment.
+func (s *Service) MembersOf(ctx context.Context, pid string) ([]Member, error) {
+	const op = "platform.MembersOf"
+	var p Project
+	if _, err := getDoc(ctx, s.t.Projects, "p", pid, &p); err != nil {
+		return nil, fault.E(op, err)
+	}
+	ms, _, err := listDocs[Member](ctx, s.t.Members, pid, 5000)
+	if err != nil {
+		return nil, fault.E(op, err)
+	}
+	active := ms[:0]
+	for _, m := range ms {
+		u, err := s.getUser(ctx, p.SubscriptionID, m.UserID)
+		if err != nil && !fault.Is(err, fault.NotFound) {
+			return nil, fault.E(op, err)
+		}
+		if err == nil && !u.Disabled {
+			active = append(active, m)
+		}
+	}
+	sort.Slice(active, func(i, j int) bool { return active[i].Email < active[j].Email })
+	return active, nil
+}
+
+// SetEnvironmentStatus records the status the deployment worker computed
+// (running, maintenance, degraded), with a conditional write. It is not
+// audited: it follows the windows, which keep their own history.
+func (s *Service) SetEnvironmentStatus(ctx context.Context, pid, name, status string) error {
+	const op = "platform.SetEnvironmentStatus"
+	for attempt := 0; attempt < 10; attempt++ {
+		var e Environment
+		etag, err := getDoc(ctx, s.t.Environments, pid, name, &e)
+		if fault.Is(err, fault.NotFound) {
+			return notFound(op, "environment "+name)
+		}
+		if err != nil {
+			return fault.E(op, err)
+		}
+		if e.Status == status {
+			return nil
+		}
+		e.Status = status
+		if err := e.validate(); err != nil {
+			return err
+		}
+		_, err = updateDoc(ctx, s.t.Environments, pid, name, e, etag)
+		if fault.Is(err, fault.PreconditionFailed) {
+			continue
+		}
+		if err != nil {
+			return fault.E(op, err)
+		}
+		return nil
+	}
+	return fault.E(op, fault.Unavailable, "the environment is changing too fast; retry")
+}

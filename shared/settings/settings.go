@@ -41,6 +41,8 @@ func Catalogue() []Setting {
 		{"COLLAB_DEV_ISSUER_URL", "the dev issuer's URL as clients reach it (default http://127.0.0.1:7071/api/dev)", "local"},
 		{"COLLAB_DEV_AUDIENCE", "audience of dev tokens (default api://studio-collab-dev)", "local"},
 		{"COLLAB_DEV_ISSUER_KEY_FILE", "PEM file of the dev issuer's key, created if missing (default .run/dev-issuer-key.pem)", "local"},
+		{"ServiceBusConnection__fullyQualifiedNamespace", "Service Bus namespace of the deployment queue; set in Azure, where deployment messages go to Service Bus (locally: the Storage queue)", "azure"},
+		{"ServiceBusConnection__clientId", "client id of the user-assigned identity that sends to Service Bus and restarts Work Portals through ARM", "azure"},
 	}
 }
 
@@ -55,6 +57,15 @@ type Config struct {
 	// outage answers 503 within one request instead of hanging on retries.
 	StorageTimeout time.Duration
 	Auth           Auth
+	// ServiceBus is where deployment messages go in Azure; empty locally.
+	ServiceBus ServiceBus
+}
+
+// ServiceBus is the deployment queue's namespace and the identity used for
+// it (and for ARM restarts of Work Portals).
+type ServiceBus struct {
+	Namespace string
+	ClientID  string
 }
 
 // Auth configures who may call the API.
@@ -145,6 +156,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if len(c.Auth.Issuers) > 0 && c.Auth.Audience == "" {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_OIDC_AUDIENCE is required with COLLAB_OIDC_ISSUERS")
 	}
+	c.ServiceBus = ServiceBus{Namespace: getenv("ServiceBusConnection__fullyQualifiedNamespace"), ClientID: getenv("ServiceBusConnection__clientId")}
 	if c.Auth.Dev && c.InAzure {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_DEV_AUTH=true is refused in Azure (WEBSITE_INSTANCE_ID is set): the dev issuer is for local use only")
 	}

@@ -1,0 +1,396 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/deploy"
+	"github.com/studio-collab/collab/shared/deploy/devfeed"
+	"github.com/studio-collab/collab/shared/deploy/messaging"
+	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/fnhost"
+	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/platform"
+)
+
+// Deploy serves an environment's deployments, maintenance windows and
+// policy, the deployment triggers, and (locally) the dev change feed.
+type Deploy struct {
+	Platform *platform.Service
+	Svc      *deploy.Service
+	Audit    *audit.Log
+	// Feed is the dev change feed, nil unless the dev issuer is on: then
+	// POST /api/dev/projects/{p}/changes plays the catalog's check-in.
+	Feed *devfeed.Feed
+}
+
+func registerDeploy(rt *httpapi.Router, d Deploy) {
+	const env = "/api/projects/{p}/environments/{env}"
+	rt.Handle("GET "+env+"/status", d.status)
+	rt.Handle("GET "+env+"/deployments", d.history)
+	rt.Handle("GET "+env+"/windows", d.windows)
+	rt.Handle("POST "+env+"/windows/open-now", d.openNow)
+	rt.Handle("GET "+env+"/windows/{id}", d.window)
+	rt.Handle("PATCH "+env+"/windows/{id}", d.reschedule)
+	rt.Handle("POST "+env+"/windows/{id}/cancel", d.cancel)
+	rt.Handle("GET "+env+"/maintenance-policy", d.policy)
+	rt.Handle("PUT "+env+"/maintenance-policy", d.putPolicy)
+	rt.Handle("GET "+env+"/runtime", d.runtime)
+	rt.Handle("PUT "+env+"/runtime", d.putRuntime)
+	rt.Handle("POST /api/dev/projects/{p}/changes", d.devChanges)
+}
+
+// registerDeployFunctions: the two deployment triggers share one handler
+// (the unused one is disabled by AzureWebJobs.<Name>.Disabled), and the
+// minute timer reconciles.
+func registerDeployFunctions(fr *fnhost.Router, d Deploy) {
+	fr.Handle("DeployRequests", d.message)
+	fr.Handle("DeployRequestsLocal", d.message)
+	fr.Handle("WindowsReconcile", d.reconcile)
+}
+
+// message is a deployment message from Service Bus (the body as is) or from
+// the local Storage queue (the local envelope around it).
+func (d Deploy) message(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
+	text, err := inv.Text("message")
+	if err != nil {
+		return nil, nil, err
+	}
+	body := []byte(text)
+	if inv.Function == "DeployRequestsLocal" {
+		m, err := messaging.DecodeLocal(text)
+		if err != nil {
+			return nil, nil, err
+		}
+		body = m.Body
+	}
+	return nil, nil, d.Svc.Handle(ctx, body)
+}
+
+// reconcile is the WindowsReconcile timer function.
+func (d Deploy) reconcile(ctx context.Context, _ *fnhost.Invocation) (map[string]any, any, error) {
+	return nil, nil, d.Svc.Reconcile(ctx)
+}
+
+// access checks that the caller sees the environment (404 otherwise) and,
+// for writes, is an admin or owner of the project.
+func (d Deploy) access(r *http.Request, write bool) (context.Context, platform.Caller, error) {
+	ctx, c := CallerOf(r)
+	if _, err := d.Platform.GetEnvironment(ctx, c, r.PathValue("p"), r.PathValue("env")); err != nil {
+		return ctx, c, err
+	}
+	if write {
+		role, err := d.Platform.RoleIn(ctx, c, r.PathValue("p"))
+		if err != nil {
+			return ctx, c, err
+		}
+		if role != platform.RoleAdmin && role != platform.RoleOwner {
+			return ctx, c, fault.E("handlers.deploy", fault.Forbidden, "only admins and owners change maintenance windows and policies")
+		}
+	}
+	return ctx, c, nil
+}
+
+// record audits an administrator's change.
+func (d Deploy) record(ctx context.Context, r *http.Request, c platform.Caller, action string, before, after any) error {
+	if d.Audit == nil {
+		return nil
+	}
+	return d.Audit.Record(ctx, audit.ProjectScope(r.PathValue("p")), audit.Entry{Actor: c.UserID, ActorName: c.Email, Action: action,
+		Target: "environments/" + r.PathValue("env") + "/" + action, RequestID: httpapi.RequestID(r.Context())}, before, after)
+}
+
+func (d Deploy) status(w http.ResponseWriter, r *http.Request) error {
+	ctx, _, err := d.access(r, false)
+	if err != nil {
+		return err
+	}
+	st, err := d.Svc.Status(ctx, r.PathValue("p"), r.PathValue("env"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.JSON(w, http.StatusOK, st)
+	return nil
+}
+
+func (d Deploy) history(w http.ResponseWriter, r *http.Request) error {
+	ctx, _, err := d.access(r, false)
+	if err != nil {
+		return err
+	}
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
+			return fault.E("handlers.deploy", fault.Invalid, "limit must be 1..1000")
+		}
+	}
+	items, next, err := d.Svc.History(ctx, r.PathValue("p"), r.PathValue("env"), r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, listPage[deploy.HistoryEntry]{Items: items, Next: next})
+	return nil
+}
+
+func (d Deploy) windows(w http.ResponseWriter, r *http.Request) error {
+	ctx, _, err := d.access(r, false)
+	if err != nil {
+		return err
+	}
+	ws, err := d.Svc.Windows(ctx, r.PathValue("p"), r.PathValue("env"))
+	// Newest first: the page key counts down with the window id.
+	return writeList(w, r, ws, err, func(x deploy.Window) string { return invertID(x.ID) })
+}
+
+// invertID makes newer window ids sort first under paginate's ascending key.
+func invertID(id string) string {
+	b := []byte(id)
+	for i := range b {
+		b[i] = 0xFF - b[i]
+	}
+	return string(b)
+}
+
+func (d Deploy) window(w http.ResponseWriter, r *http.Request) error {
+	ctx, _, err := d.access(r, false)
+	if err != nil {
+		return err
+	}
+	win, err := d.Svc.Window(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("id"))
+	return writeWindow(w, win, err)
+}
+
+func writeWindow(w http.ResponseWriter, win deploy.Window, err error) error {
+	if err != nil {
+		return err
+	}
+	withETag(w, win.ETag)
+	httpapi.JSON(w, http.StatusOK, win)
+	return nil
+}
+
+func (d Deploy) reschedule(w http.ResponseWriter, r *http.Request) error {
+	var req struct {
+		Start string `json:"start"`
+	}
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	start, err := time.Parse(time.RFC3339, req.Start)
+	if err != nil {
+		return fault.E("handlers.deploy", fault.Invalid, "start must be an RFC 3339 time")
+	}
+	ctx, c, err := d.access(r, true)
+	if err != nil {
+		return err
+	}
+	win, err := d.Svc.Reschedule(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("id"), start, r.Header.Get("If-Match"), c.Email)
+	if err == nil {
+		err = d.record(ctx, r, c, "window.reschedule", nil, map[string]any{"window": win.ID, "start": win.Start})
+	}
+	return writeWindow(w, win, err)
+}
+
+func (d Deploy) cancel(w http.ResponseWriter, r *http.Request) error {
+	ctx, c, err := d.access(r, true)
+	if err != nil {
+		return err
+	}
+	win, err := d.Svc.Cancel(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("id"), c.Email)
+	if err == nil {
+		err = d.record(ctx, r, c, "window.cancel", nil, map[string]any{"window": win.ID})
+	}
+	return writeWindow(w, win, err)
+}
+
+func (d Deploy) openNow(w http.ResponseWriter, r *http.Request) error {
+	ctx, c, err := d.access(r, true)
+	if err != nil {
+		return err
+	}
+	win, err := d.Svc.OpenNow(ctx, r.PathValue("p"), r.PathValue("env"), c.Email)
+	if err == nil {
+		err = d.record(ctx, r, c, "window.open-now", nil, map[string]any{"window": win.ID})
+	}
+	return writeWindow(w, win, err)
+}
+
+// policyView is a policy and whether it is the default.
+type policyView struct {
+	deploy.Policy
+	Default bool `json:"default"`
+}
+
+func (d Deploy) policy(w http.ResponseWriter, r *http.Request) error {
+	ctx, _, err := d.access(r, false)
+	if err != nil {
+		return err
+	}
+	p, def, err := d.Svc.Policy(ctx, r.PathValue("p"), r.PathValue("env"))
+	if err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, policyView{Policy: p, Default: def})
+	return nil
+}
+
+func (d Deploy) putPolicy(w http.ResponseWriter, r *http.Request) error {
+	var p deploy.Policy
+	if err := httpapi.DecodeJSON(r, &p); err != nil {
+		return err
+	}
+	ctx, c, err := d.access(r, true)
+	if err != nil {
+		return err
+	}
+	before, _, err := d.Svc.Policy(ctx, r.PathValue("p"), r.PathValue("env"))
+	if err != nil {
+		return err
+	}
+	if p, err = d.Svc.PutPolicy(ctx, r.PathValue("p"), r.PathValue("env"), p); err != nil {
+		return err
+	}
+	if err := d.record(ctx, r, c, "maintenance-policy.put", before, p); err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, policyView{Policy: p})
+	return nil
+}
+
+func (d Deploy) runtime(w http.ResponseWriter, r *http.Request) error {
+	ctx, _, err := d.access(r, true)
+	if err != nil {
+		return err
+	}
+	rc, err := d.Svc.RuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"))
+	if err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, rc)
+	return nil
+}
+
+func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {
+	var rc deploy.RuntimeConfig
+	if err := httpapi.DecodeJSON(r, &rc); err != nil {
+		return err
+	}
+	ctx, c, err := d.access(r, true)
+	if err != nil {
+		return err
+	}
+	before, err := d.Svc.RuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"))
+	if err != nil {
+		return err
+	}
+	if rc, err = d.Svc.PutRuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"), rc); err != nil {
+		return err
+	}
+	if err := d.record(ctx, r, c, "runtime.put", before, rc); err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, rc)
+	return nil
+}
+
+// devChanges commits changes to the dev change feed and requests their
+// deployment, as a catalog check-in and its Committed hook will (dev only:
+// 404 unless the dev issuer is on; any project member may).
+func (d Deploy) devChanges(w http.ResponseWriter, r *http.Request) error {
+	if d.Feed == nil {
+		return fault.E("handlers.devChanges", fault.NotFound, "the dev change feed is off (COLLAB_DEV_AUTH)")
+	}
+	var req struct {
+		Changes []struct {
+			Path string `json:"path"`
+			Op   string `json:"op"`
+		} `json:"changes"`
+	}
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	ctx, c := CallerOf(r)
+	if _, err := d.Platform.RoleIn(ctx, c, r.PathValue("p")); err != nil {
+		return err
+	}
+	var cs []deploy.Change
+	for _, ch := range req.Changes {
+		if !validObjectPath(ch.Path) {
+			return fault.E("handlers.devChanges", fault.Invalid, "each path is 1 to 16 segments of [A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+		}
+		cs = append(cs, deploy.Change{Path: ch.Path, Op: ch.Op})
+	}
+	seq, err := d.Feed.Append(ctx, r.PathValue("p"), c.Email, cs)
+	if err != nil {
+		return err
+	}
+	resp := map[string]any{"seq": seq}
+	if err := d.Svc.Request(ctx, r.PathValue("p"), seq); err != nil {
+		// The request is recorded; the reconciler takes it within a minute.
+		resp["warning"] = fault.DetailOf(err)
+	}
+	httpapi.JSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+// validObjectPath checks a catalog path as DESIGN §4.2 writes it.
+func validObjectPath(p string) bool {
+	if p == "" || len(p) > 1024 {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(p); {
+		j := i
+		for j < len(p) && p[j] != '/' {
+			c := p[j]
+			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || (j > i && (c == '.' || c == '_' || c == '-'))
+			if !ok {
+				return false
+			}
+			j++
+		}
+		if j == i || j-i > 128 {
+			return false
+		}
+		n++
+		i = j + 1
+		if j == len(p)-1 {
+			return false // a trailing slash
+		}
+	}
+	return n <= 16
+}
+
+// deployDirectory is the platform as deploy.Directory.
+type deployDirectory struct{ p *platform.Service }
+
+func (d deployDirectory) Environments(ctx context.Context, project string) ([]string, error) {
+	es, err := d.p.EnvironmentsOf(ctx, project)
+	names := make([]string, 0, len(es))
+	for _, e := range es {
+		names = append(names, e.Name)
+	}
+	return names, err
+}
+
+func (d deployDirectory) Environment(ctx context.Context, project, env string) (deploy.EnvInfo, error) {
+	e, err := d.p.Environment(ctx, project, env)
+	return deploy.EnvInfo{WorkPortalURL: e.WorkPortalURL, SchedulerURL: e.SchedulerURL, Status: e.Status}, err
+}
+
+func (d deployDirectory) Members(ctx context.Context, project string) ([]deploy.Member, error) {
+	ms, err := d.p.MembersOf(ctx, project)
+	out := make([]deploy.Member, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, deploy.Member{Email: m.Email, Owner: m.Role == platform.RoleOwner})
+	}
+	return out, err
+}
+
+func (d deployDirectory) SetStatus(ctx context.Context, project, env, status string) error {
+	return d.p.SetEnvironmentStatus(ctx, project, env, status)
+}
