@@ -147,4 +147,7 @@ func TestClientAgainstTheStandIn(t *testing.T) {
 
 type recordingARM struct{ ids []string }
 
-func (r *recordingARM) Restart(_ context.Context, id string) error { r.ids = append(r.ids, id); return nil }
+func (r *recordingARM) Restart(_ context.Context, id string) error {
+	r.ids = append(r.ids, id)
+	return nil
+}
