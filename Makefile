@@ -7,6 +7,7 @@ VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 DIST        ?= dist
 PORT        ?= 7071
+STANDIN_PORT ?= 7072
 TEST_FLAGS  ?= -race -timeout 30m
 BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -benchtime 1s
 GO_PKGS     := ./...
@@ -38,7 +39,7 @@ local.settings.json:
 	cp local.settings.json.example $@
 
 run: build local.settings.json
-	./bin/devhost -root . -port $(PORT) -handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner
+	./bin/devhost -root . -port $(PORT) -handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner -workportal-standin $(STANDIN_PORT)
 
 test: deps
 	$(GO) vet $(GO_PKGS)

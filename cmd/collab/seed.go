@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/studio-collab/collab/shared/platform"
 )
@@ -34,11 +35,15 @@ func tolerate(err error, statuses ...int) error {
 }
 
 func runDev(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "commit" {
+		return runDevCommit(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "seed" {
-		return usageErr(stderr, "usage: collab dev seed [--api URL]")
+		return usageErr(stderr, "usage: collab dev seed [--api URL] [--workportal URL] | dev commit <project> <path>...")
 	}
 	fs := flag.NewFlagSet("dev seed", flag.ContinueOnError)
 	api := fs.String("api", "", "API base URL (default: the saved one, else "+defaultAPI+")")
+	workPortal := fs.String("workportal", "", "the Work Portal stand-in's URL: point the demo environments at it")
 	if _, ok := parse(fs, args[1:], stderr); !ok {
 		return exitUsage
 	}
@@ -46,13 +51,13 @@ func runDev(args []string, stdout, stderr io.Writer) int {
 	if *api != "" {
 		cfg.API = *api
 	}
-	if err := seed(cfg.API, stdout); err != nil {
+	if err := seed(cfg.API, *workPortal, stdout); err != nil {
 		return fail(stderr, fmt.Errorf("seeding the demo: %w", err))
 	}
 	return exitOK
 }
 
-func seed(api string, out io.Writer) error {
+func seed(api, workPortal string, out io.Writer) error {
 	as := map[string]*client{}
 	for _, email := range []string{demoAlice, demoBob, demoCarol} {
 		var tok struct {
@@ -113,6 +118,7 @@ func seed(api string, out io.Writer) error {
 			return alice.do("PUT", "/api/projects/claims/teams/finance/members/"+platform.UserID(demoBob), nil, nil)
 		}},
 	}
+	steps = append(steps, deploySeedSteps(alice, workPortal)...)
 	for _, s := range steps {
 		if err := s.run(); err != nil {
 			return fmt.Errorf("%s: %w", s.what, err)
@@ -120,4 +126,37 @@ func seed(api string, out io.Writer) error {
 		fmt.Fprintln(out, "seeded:", s.what)
 	}
 	return nil
+}
+
+// seedStep is one step of the seed (the same type as seed's own steps).
+type seedStep = struct {
+	what string
+	run  func() error
+}
+
+// demoPolicy is the development environment's maintenance policy in the
+// demo: a window every five minutes, announced two minutes before, so the
+// whole flow shows within minutes of a check-in.
+var demoPolicy = map[string]any{"schedules": []string{"0 */5 * * * *"}, "timeZone": "UTC", "durationMinutes": 10, "noticeMinutes": 2}
+
+// deploySeedSteps (issue: deployments) give development the demo policy and,
+// with a stand-in URL, point both environments' Work Portal and Scheduler at
+// the stand-in (under /claims/<env>/portal and /claims/<env>/scheduler).
+func deploySeedSteps(alice *client, workPortal string) []seedStep {
+	steps := []seedStep{{"development maintenance policy: every 5 minutes, 2 minutes' notice", func() error {
+		return alice.do("PUT", "/api/projects/claims/environments/development/maintenance-policy", demoPolicy, nil)
+	}}}
+	if workPortal == "" {
+		return steps
+	}
+	base := strings.TrimSuffix(workPortal, "/")
+	return append(steps, seedStep{"environments pointed at the Work Portal stand-in " + base, func() error {
+		for _, env := range []string{"development", "test"} {
+			body := map[string]string{"workPortalUrl": base + "/claims/" + env + "/portal", "schedulerUrl": base + "/claims/" + env + "/scheduler"}
+			if err := alice.do("PATCH", "/api/projects/claims/environments/"+env, body, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}})
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/cmd/devhost/host"
+	"github.com/studio-collab/collab/shared/deploy/standin"
 	"github.com/studio-collab/collab/shared/fnhost/manifest"
 	"github.com/studio-collab/collab/shared/store/azurite"
 )
@@ -41,6 +42,7 @@ type flags struct {
 	banner                  bool
 	devAuth                 bool
 	seedWith                string
+	standinPort             int
 }
 
 func run() error {
@@ -57,6 +59,7 @@ func run() error {
 	flag.BoolVar(&f.banner, "banner", false, "print where everything is once it is up")
 	flag.StringVar(&f.seedWith, "seed-with", "", "once healthy, run `<this collab binary> dev seed --api <devhost>` to seed the demo")
 	flag.BoolVar(&f.devAuth, "dev-auth", false, "turn on the handler's dev token issuer at http://127.0.0.1:<port>/api/dev")
+	flag.IntVar(&f.standinPort, "workportal-standin", 0, "serve the Work Portal STAND-IN (not the Work Portal) on this loopback port, and point the seeded demo environments at it (0 = off)")
 	flag.Parse()
 
 	root, err := filepath.Abs(f.root)
@@ -128,15 +131,35 @@ func run() error {
 	if f.banner || f.seedWith != "" {
 		waitHealthy(ctx, f.port)
 	}
+	standinURL := ""
+	if f.standinPort > 0 {
+		sln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(f.standinPort))
+		if err != nil {
+			return fmt.Errorf("work portal stand-in port %d: %w (use -workportal-standin with another port)", f.standinPort, err)
+		}
+		// Unhealthy for 3 s after a restart, so a window's health wait shows.
+		ssrv := &http.Server{Handler: standin.New(3*time.Second, nil), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = ssrv.Serve(sln) }()
+		defer ssrv.Close()
+		standinURL = "http://127.0.0.1:" + strconv.Itoa(f.standinPort)
+	}
 	if f.seedWith != "" {
-		seed := exec.CommandContext(ctx, f.seedWith, "dev", "seed", "--api", "http://127.0.0.1:"+strconv.Itoa(f.port))
+		seedArgs := []string{"dev", "seed", "--api", "http://127.0.0.1:" + strconv.Itoa(f.port)}
+		if standinURL != "" {
+			seedArgs = append(seedArgs, "--workportal", standinURL)
+		}
+		seed := exec.CommandContext(ctx, f.seedWith, seedArgs...)
 		seed.Stdout, seed.Stderr = os.Stdout, os.Stderr
 		if err := seed.Run(); err != nil {
 			fmt.Fprintln(os.Stderr, "devhost: seeding the demo failed:", err)
 		}
 	}
 	if f.banner {
-		printBanner(os.Stdout, f, storageURLs, app)
+		printBanner(os.Stdout, f, storageURLs, app, func(w io.Writer) {
+			if standinURL != "" {
+				printDeployBanner(w, f.port, standinURL)
+			}
+		})
 	}
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "devhost: stopping")
@@ -163,7 +186,7 @@ func waitHealthy(ctx context.Context, port int) {
 	}
 }
 
-func printBanner(w io.Writer, f flags, storage string, app *manifest.App) {
+func printBanner(w io.Writer, f flags, storage string, app *manifest.App, more func(io.Writer)) {
 	fmt.Fprintf(w, `
   Studio Collaboration Services — local stack is up
 
@@ -195,6 +218,7 @@ func printBanner(w io.Writer, f flags, storage string, app *manifest.App) {
   The CLI: bin/collab whoami | projects | members claims | teams claims | envs claims | users demo
 `, f.port)
 	}
+	more(w)
 	fmt.Fprintf(w, `
   Try:
     curl -s localhost:%[1]d/api/health
@@ -246,4 +270,19 @@ func (m *mailDev) stop() {
 		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
 		<-m.done
 	}
+}
+
+// printDeployBanner shows the deployment demo: the stand-in and the commands
+// that walk a hot change and a window through.
+func printDeployBanner(w io.Writer, port int, standinURL string) {
+	fmt.Fprintf(w, `
+  Deployments (docs/deployments.md)
+  Work Portal STAND-IN %[2]s   (GET / shows what each stand-in component received)
+    bin/collab login --api http://localhost:%[1]d --email carol@example.com
+    bin/collab dev commit claims applications/claims/processes/intake/versions/1/forms/main   # hot: live at once
+    bin/collab dev commit claims entities/application/Claim/attributes/amount                 # waits for a window
+    bin/collab env status claims development     # development's demo policy: a window every 5 minutes
+    bin/collab env windows claims development
+    bin/collab env open-now claims development   # or wait for the window
+`, port, standinURL)
 }

@@ -229,6 +229,7 @@ func (s *Service) restart(ctx context.Context, w Window) error {
 			return err
 		}
 		if err := s.Sleep(ctx, s.HealthInterval); err != nil {
+			s.release(ctx, w)
 			return err
 		}
 		if now = s.Now(); w.LeaseUntil.Sub(now) < s.Lease/2 {
@@ -237,6 +238,17 @@ func (s *Service) restart(ctx context.Context, w Window) error {
 			}
 		}
 	}
+}
+
+// release gives up the lease of a window this worker stops working on (its
+// context ended: a reconcile round's budget), so the next round takes it
+// over at once instead of after the lease. Best effort: the lease expires
+// anyway.
+func (s *Service) release(ctx context.Context, w Window) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	now := s.Now()
+	_, _ = s.move(ctx, w, w.State, "", func(nw *Window) { nw.LeaseUntil = now })
 }
 
 func componentName(c string) string {

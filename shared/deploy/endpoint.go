@@ -31,23 +31,15 @@ func (e Endpoint) Validate() error {
 }
 
 // HealthTarget is the URL probed for health, "" when there is none.
-func (e Endpoint) HealthTarget() string {
-	if e.HealthURL != "" {
-		return e.HealthURL
-	}
-	if e.BaseURL != "" {
-		return strings.TrimSuffix(e.BaseURL, "/") + "/health"
-	}
-	return ""
-}
+func (e Endpoint) HealthTarget() string { return e.url(e.HealthURL, "/health") }
 
 // RestartTarget is the URL POSTed to restart, "" when there is none.
-func (e Endpoint) RestartTarget() string {
-	if e.RestartURL != "" {
-		return e.RestartURL
+func (e Endpoint) RestartTarget() string { return e.url(e.RestartURL, "/restart") }
+
+// url is the configured URL, else the base URL with suffix, else "".
+func (e Endpoint) url(configured, suffix string) string {
+	if configured != "" || e.BaseURL == "" {
+		return configured
 	}
-	if e.BaseURL != "" {
-		return strings.TrimSuffix(e.BaseURL, "/") + "/restart"
-	}
-	return ""
+	return strings.TrimSuffix(e.BaseURL, "/") + suffix
 }

@@ -89,6 +89,17 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		// The round's budget ran out: work cut short continues at the next
+		// round (under a released or expiring lease); that is not a failure.
+		kept := errs[:0]
+		for _, err := range errs {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				kept = append(kept, err)
+			}
+		}
+		errs = kept
+	}
 	return errors.Join(errs...)
 }
 

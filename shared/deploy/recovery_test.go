@@ -313,3 +313,43 @@ func TestRaceTwoInstances(t *testing.T) {
 		eq(t, env+" status", st.Status, "running")
 	}
 }
+
+// TestReconcileBudget: a round that runs out of its budget while a restarted
+// Work Portal is still coming up is not a failure; it releases the window,
+// and the next round (another instance) takes it over at once and finishes
+// it without restarting again.
+func TestReconcileBudget(t *testing.T) {
+	w := newWorld(t, 2)
+	w.portal.RestartDelay = 2 * time.Minute
+	_, err := w.svc().PutPolicy(t.Context(), "claims", "test", saturdayPolicy)
+	must(t, err)
+	w.commit(entityPath)
+	w.pump(0)
+	w.clock.set(sat.Add(-30 * time.Second))
+	w.tick(0) // announced; the other environment's work is done too
+	w.clock.set(sat)
+	slow := w.svcs[0]
+	slow.ReconcileBudget = 300 * time.Millisecond
+	slow.Sleep = func(ctx context.Context, d time.Duration) error {
+		w.clock.advance(d)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond): // a real pause, so the budget runs out
+			return nil
+		}
+	}
+	if err := slow.Reconcile(t.Context()); err != nil {
+		t.Fatalf("a round cut by its budget failed: %v", err)
+	}
+	cut := w.window("test", "w000001")
+	eq(t, "state after the cut", cut.State, deploy.Restarting)
+	if cut.LeaseUntil.After(w.clock.now()) {
+		t.Fatalf("the lease was kept until %v (now %v)", cut.LeaseUntil, w.clock.now())
+	}
+	w.tick(1)
+	final := w.window("test", "w000001")
+	eq(t, "state", final.State, deploy.Completed)
+	eq(t, "attempt", final.Attempt, 2)
+	eq(t, "restarts", w.portal.Get(w.prefix("test", "portal")).Restarts, 1)
+}

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// multi is a repeatable string flag (--schedule a --schedule b).
+type multi []string
+
+func (m *multi) String() string     { return strings.Join(*m, ", ") }
+func (m *multi) Set(s string) error { *m = append(*m, s); return nil }
+
+type envStatusView struct {
+	Status string
+	Window *struct {
+		ID, State  string
+		Start, End time.Time
+	}
+	ExpectedEnd                                   *time.Time
+	DeployedSeq, AppliedSeq, ClassifiedSeq        int64
+	PendingHot, PendingRestart, PendingParameters int
+	Impacts                                       []string
+	Degraded, LastError                           string
+}
+
+type windowView struct {
+	ID, State, Error, FailedIn string
+	Start, End                 time.Time
+	Impacts                    []string
+	TargetSeq                  int64
+}
+
+type deploymentView struct {
+	Seq                 int64
+	Status, CommittedBy string
+	Hot, Restart        int
+	Impacts             []string
+}
+
+type policyView struct {
+	Schedules       []string `json:"schedules"`
+	TimeZone        string   `json:"timeZone"`
+	DurationMinutes int      `json:"durationMinutes"`
+	NoticeMinutes   int      `json:"noticeMinutes"`
+	Default         bool     `json:"default,omitempty"`
+}
+
+func runEnv(args []string, stdout, stderr io.Writer) int {
+	usage := "usage: collab env status|windows|deployments|policy|open-now|cancel|reschedule <project> <env> ..."
+	if len(args) == 0 {
+		return usageErr(stderr, usage)
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("env "+sub, flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	var schedules multi
+	fs.Var(&schedules, "schedule", "policy: an NCRONTAB start time (repeat for several)")
+	tz := fs.String("tz", "", "policy: IANA time zone")
+	duration := fs.Int("duration", 0, "policy: window length in minutes")
+	notice := fs.Int("notice", -1, "policy: notice period in minutes")
+	startAt := fs.String("start", "", "reschedule: the new start (RFC 3339)")
+	pos, ok := parse(fs, args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	need := map[string]int{"status": 2, "windows": 2, "deployments": 2, "policy": 2, "open-now": 2, "cancel": 3, "reschedule": 3}
+	if n, known := need[sub]; !known || len(pos) != n {
+		return usageErr(stderr, map[string]string{
+			"status":      "usage: collab env status <project> <env> [--json]",
+			"windows":     "usage: collab env windows <project> <env> [--json]",
+			"deployments": "usage: collab env deployments <project> <env> [--json]",
+			"policy":      "usage: collab env policy <project> <env> [--schedule \"<expr>\"]... [--tz Zone] [--duration MIN] [--notice MIN]",
+			"open-now":    "usage: collab env open-now <project> <env>",
+			"cancel":      "usage: collab env cancel <project> <env> <window>",
+			"reschedule":  "usage: collab env reschedule <project> <env> <window> --start <RFC 3339>",
+		}[sub]+"\n"+usage)
+	}
+	c, code := signedIn(stderr)
+	if c == nil {
+		return code
+	}
+	base := "/api/projects/" + url.PathEscape(pos[0]) + "/environments/" + url.PathEscape(pos[1])
+	switch sub {
+	case "status":
+		var st envStatusView
+		if err := c.do("GET", base+"/status", nil, &st); err != nil {
+			return fail(stderr, err)
+		}
+		if *asJSON {
+			return printJSON(stdout, st)
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", pos[1], st.Status)
+		if st.ExpectedEnd != nil {
+			fmt.Fprintf(stdout, "  in maintenance until %s\n", st.ExpectedEnd.Local().Format(time.RFC3339))
+		}
+		if st.Degraded != "" {
+			fmt.Fprintf(stdout, "  degraded: %s\n", st.Degraded)
+		}
+		fmt.Fprintf(stdout, "  deployed seq %d (hot changes live through %d, classified through %d)\n", st.DeployedSeq, st.AppliedSeq, st.ClassifiedSeq)
+		fmt.Fprintf(stdout, "  pending: %d hot, %d restart, %d parameters %s\n", st.PendingHot, st.PendingRestart, st.PendingParameters, strings.Join(st.Impacts, " "))
+		if w := st.Window; w != nil {
+			fmt.Fprintf(stdout, "  window %s %s: %s to %s\n", w.ID, w.State, w.Start.Local().Format(time.RFC3339), w.End.Local().Format(time.RFC3339))
+		}
+		if st.LastError != "" {
+			fmt.Fprintf(stdout, "  last error: %s\n", st.LastError)
+		}
+		return exitOK
+	case "windows":
+		ws, err := list[windowView](c, base+"/windows")
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if *asJSON {
+			return printJSON(stdout, ws)
+		}
+		rows := [][]string{}
+		for _, w := range ws {
+			errText := w.Error
+			if w.FailedIn != "" {
+				errText = w.FailedIn + ": " + errText
+			}
+			rows = append(rows, []string{w.ID, w.State, w.Start.Local().Format(time.RFC3339), w.End.Local().Format(time.RFC3339), strings.Join(w.Impacts, " "), errText})
+		}
+		return table(stdout, "WINDOW\tSTATE\tSTART\tEND\tIMPACTS\tERROR", rows)
+	case "deployments":
+		ds, err := list[deploymentView](c, base+"/deployments")
+		if err != nil {
+			return fail(stderr, err)
+		}
+		if *asJSON {
+			return printJSON(stdout, ds)
+		}
+		rows := [][]string{}
+		for _, d := range ds {
+			rows = append(rows, []string{fmt.Sprint(d.Seq), d.Status, fmt.Sprint(d.Hot), fmt.Sprint(d.Restart), strings.Join(d.Impacts, " "), d.CommittedBy})
+		}
+		return table(stdout, "SEQ\tSTATUS\tHOT\tRESTART\tIMPACTS\tBY", rows)
+	case "policy":
+		var p policyView
+		if err := c.do("GET", base+"/maintenance-policy", nil, &p); err != nil {
+			return fail(stderr, err)
+		}
+		if len(schedules) > 0 || *tz != "" || *duration > 0 || *notice >= 0 {
+			if len(schedules) > 0 {
+				p.Schedules = schedules
+			}
+			if *tz != "" {
+				p.TimeZone = *tz
+			}
+			if *duration > 0 {
+				p.DurationMinutes = *duration
+			}
+			if *notice >= 0 {
+				p.NoticeMinutes = *notice
+			}
+			p.Default = false
+			body := map[string]any{"schedules": p.Schedules, "timeZone": p.TimeZone, "durationMinutes": p.DurationMinutes, "noticeMinutes": p.NoticeMinutes}
+			if err := c.do("PUT", base+"/maintenance-policy", body, &p); err != nil {
+				return fail(stderr, err)
+			}
+		}
+		if *asJSON {
+			return printJSON(stdout, p)
+		}
+		def := ""
+		if p.Default {
+			def = " (the default)"
+		}
+		fmt.Fprintf(stdout, "%s maintenance policy%s: %s in %s, %d minutes, announced %d minutes before\n", pos[1], def, strings.Join(p.Schedules, " | "), p.TimeZone, p.DurationMinutes, p.NoticeMinutes)
+		return exitOK
+	case "open-now":
+		var w windowView
+		if err := c.do("POST", base+"/windows/open-now", nil, &w); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "window %s is %s; a worker applies and restarts now (the reconciler within a minute)\n", w.ID, w.State)
+		return exitOK
+	case "cancel":
+		var w windowView
+		if err := c.do("POST", base+"/windows/"+url.PathEscape(pos[2])+"/cancel", nil, &w); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "window %s is %s\n", w.ID, w.State)
+		return exitOK
+	default:
+		t, err := time.Parse(time.RFC3339, *startAt)
+		if err != nil {
+			return usageErr(stderr, "env reschedule needs --start <RFC 3339>, e.g. 2026-11-28T02:00:00-05:00")
+		}
+		var w windowView
+		if err := c.do("PATCH", base+"/windows/"+url.PathEscape(pos[2]), map[string]string{"start": t.Format(time.RFC3339)}, &w); err != nil {
+			return fail(stderr, err)
+		}
+		fmt.Fprintf(stdout, "window %s is %s, from %s\n", w.ID, w.State, w.Start.Local().Format(time.RFC3339))
+		return exitOK
+	}
+}
+
+// runDevCommit commits changes to the dev change feed (the catalog's
+// stand-in) and requests their deployment: collab dev commit <project> <path>...
+func runDevCommit(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("dev commit", flag.ContinueOnError)
+	del := fs.Bool("delete", false, "the changes are deletes")
+	pos, ok := parse(fs, args, stderr)
+	if !ok {
+		return exitUsage
+	}
+	if len(pos) < 2 {
+		return usageErr(stderr, "usage: collab dev commit <project> <path>... [--delete]")
+	}
+	c, code := signedIn(stderr)
+	if c == nil {
+		return code
+	}
+	op := "put"
+	if *del {
+		op = "delete"
+	}
+	var changes []map[string]string
+	for _, p := range pos[1:] {
+		changes = append(changes, map[string]string{"path": p, "op": op})
+	}
+	var out struct {
+		Seq     int64  `json:"seq"`
+		Warning string `json:"warning"`
+	}
+	if err := c.do("POST", "/api/dev/projects/"+url.PathEscape(pos[0])+"/changes", map[string]any{"changes": changes}, &out); err != nil {
+		return fail(stderr, err)
+	}
+	fmt.Fprintf(stdout, "committed seq %d (%d changes); deployment requested for every environment\n", out.Seq, len(changes))
+	if out.Warning != "" {
+		fmt.Fprintln(stderr, "warning:", out.Warning)
+	}
+	return exitOK
+}
