@@ -62,11 +62,37 @@ func (s *Service) Windows(ctx context.Context, project, env string) ([]Window, e
 		out = append(out, w)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
+	st, err := s.state(ctx, project, env)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i] = withPending(out[i], st)
+	}
 	return out, nil
+}
+
+// withPending shows, on the environment's window that has not frozen its
+// changes yet, what it will take if it started now.
+func withPending(w Window, st EnvState) Window {
+	if w.ID == st.WindowID && stateOrder[w.State] < stateOrder[Applying] {
+		w.Impacts, w.Changes, w.Parameters = st.Impacts(), st.PendingRestart, st.Params
+	}
+	return w
 }
 
 // Window reads one window; NotFound names it.
 func (s *Service) Window(ctx context.Context, project, env, id string) (Window, error) {
+	w, err := s.named(ctx, project, env, id)
+	if err != nil {
+		return w, err
+	}
+	st, err := s.state(ctx, project, env)
+	return withPending(w, st), err
+}
+
+// named reads a window as stored; NotFound names it.
+func (s *Service) named(ctx context.Context, project, env, id string) (Window, error) {
 	w, err := s.window(ctx, project, env, id)
 	if fault.Is(err, fault.NotFound) {
 		return w, fault.E("deploy.Window", fault.NotFound, "window "+id+" not found")
@@ -88,7 +114,7 @@ func (s *Service) Reschedule(ctx context.Context, project, env, id string, start
 		return Window{}, fault.E(op, fault.Invalid, "start must be within a year")
 	}
 	for attempt := 0; attempt < 20; attempt++ {
-		w, err := s.Window(ctx, project, env, id)
+		w, err := s.named(ctx, project, env, id)
 		if err != nil {
 			return w, err
 		}
@@ -147,7 +173,7 @@ func (s *Service) reschedule(ctx context.Context, w Window, start time.Time, why
 func (s *Service) Cancel(ctx context.Context, project, env, id, by string) (Window, error) {
 	const op = "deploy.Cancel"
 	for attempt := 0; attempt < 20; attempt++ {
-		w, err := s.Window(ctx, project, env, id)
+		w, err := s.named(ctx, project, env, id)
 		if err != nil {
 			return w, err
 		}

@@ -79,6 +79,9 @@ func (s *Service) Drive(ctx context.Context, project, env, id, limit string) err
 			}
 		}
 		if err != nil && err != errLost {
+			if ctx.Err() != nil {
+				s.release(ctx, project, env, id, token)
+			}
 			return err
 		}
 	}
@@ -229,7 +232,6 @@ func (s *Service) restart(ctx context.Context, w Window) error {
 			return err
 		}
 		if err := s.Sleep(ctx, s.HealthInterval); err != nil {
-			s.release(ctx, w)
 			return err
 		}
 		if now = s.Now(); w.LeaseUntil.Sub(now) < s.Lease/2 {
@@ -240,13 +242,16 @@ func (s *Service) restart(ctx context.Context, w Window) error {
 	}
 }
 
-// release gives up the lease of a window this worker stops working on (its
-// context ended: a reconcile round's budget), so the next round takes it
-// over at once instead of after the lease. Best effort: the lease expires
-// anyway.
-func (s *Service) release(ctx context.Context, w Window) {
+// release gives up this drive's lease when its context ended (a reconcile
+// round's budget), so the next round takes the window over at once instead
+// of after the lease. Best effort: the lease expires anyway.
+func (s *Service) release(ctx context.Context, project, env, id, token string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	w, err := s.window(ctx, project, env, id)
+	if err != nil || w.Holder != token || (w.State != Applying && w.State != Restarting) {
+		return
+	}
 	now := s.Now()
 	_, _ = s.move(ctx, w, w.State, "", func(nw *Window) { nw.LeaseUntil = now })
 }

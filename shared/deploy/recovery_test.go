@@ -320,7 +320,7 @@ func TestRaceTwoInstances(t *testing.T) {
 // it without restarting again.
 func TestReconcileBudget(t *testing.T) {
 	w := newWorld(t, 2)
-	w.portal.RestartDelay = 2 * time.Minute
+	w.portal.RestartDelay = 4 * time.Minute
 	_, err := w.svc().PutPolicy(t.Context(), "claims", "test", saturdayPolicy)
 	must(t, err)
 	w.commit(entityPath)
@@ -329,7 +329,7 @@ func TestReconcileBudget(t *testing.T) {
 	w.tick(0) // announced; the other environment's work is done too
 	w.clock.set(sat)
 	slow := w.svcs[0]
-	slow.ReconcileBudget = 300 * time.Millisecond
+	slow.ReconcileBudget = 600 * time.Millisecond
 	slow.Sleep = func(ctx context.Context, d time.Duration) error {
 		w.clock.advance(d)
 		select {
