@@ -55,12 +55,12 @@ func runJobs(args []string, stdout, stderr io.Writer) int {
 	base := "/api/projects/" + url.PathEscape(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/jobs"
 	switch sub {
 	case "ls":
+		if *asJSON {
+			return printRawList(stdout, stderr, c, base)
+		}
 		js, err := list[jobView](c, base)
 		if err != nil {
 			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, js)
 		}
 		rows := [][]string{}
 		for _, j := range js {
@@ -84,12 +84,12 @@ func runJobs(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "queued a run of %s; the next tick (within 15 s) performs it\n", pos[2])
 		return exitOK
 	default:
+		if *asJSON {
+			return printRawList(stdout, stderr, c, base+"/"+url.PathEscape(pos[2])+"/runs")
+		}
 		rs, err := list[runView](c, base+"/"+url.PathEscape(pos[2])+"/runs")
 		if err != nil {
 			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, rs)
 		}
 		rows := [][]string{}
 		for _, r := range rs {
