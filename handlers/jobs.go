@@ -22,6 +22,16 @@ type Jobs struct {
 // JobsTickInterval is the JobsTick timer's period (functions/JobsTick).
 const JobsTickInterval = 15 * time.Second
 
+// SystemJobs are the service's housekeeping jobs (DESIGN §4.6), created in
+// the system scope at start-up (jobs.Runner.EnsureSystem) and run by
+// JobsTick like any other job. Their actions are executors of NewServices.
+func SystemJobs() []jobs.Job {
+	return []jobs.Job{
+		{Name: "purge-idempotency", Schedule: "0 7 * * * *", Action: "purge-idempotency", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
+		{Name: "audit-retention", Schedule: "0 30 3 * * *", Action: "audit-retention", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
+	}
+}
+
 func registerJobs(rt *httpapi.Router, j Jobs) {
 	rt.Handle("POST /api/schedules/preview", j.preview)
 	rt.Handle("GET /api/projects/{p}/environments/{env}/jobs", j.list)
@@ -113,6 +123,9 @@ func (req jobRequest) apply(jb *jobs.Job) error {
 			return fault.E("handlers.jobs", fault.Invalid, "backoffSeconds is 0..86400")
 		}
 		jb.Backoff = time.Duration(*req.BackoffSec) * time.Second
+	}
+	if jb.Action != jobs.ActionHTTP {
+		return fault.E("handlers.jobs", fault.Invalid, "action must be http (a call to the environment's Scheduler); the built-in jobs are the service's own")
 	}
 	switch jb.Overlap {
 	case "", jobs.OverlapSkip, jobs.OverlapAllow:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -15,7 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/jobs"
+	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azurite"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -290,4 +294,35 @@ func vmRSS(tb testing.TB, pid int) int64 {
 	}
 	tb.Fatal("no VmRSS")
 	return 0
+}
+
+// TestSystemJobsAtStartUp: once storage is bootstrapped, two handlers
+// starting together create the housekeeping jobs in the system scope, once.
+func TestSystemJobsAtStartUp(t *testing.T) {
+	srv := azuritetest.Fresh(t)
+	a, b := startHandler(t, srv), startHandler(t, srv)
+	a.waitHealthy(t, 20*time.Second)
+	b.waitHealthy(t, 20*time.Second)
+	acct, err := store.Open(store.Config{ConnectionString: srv.ConnectionString()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := &jobs.Runner{JobTable: acct.Table("jobs")}
+	want := handlers.SystemJobs()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list, err := runner.List(context.Background(), jobs.SystemProject, jobs.SystemEnv)
+		if err == nil && len(list) == len(want) {
+			for i, j := range list {
+				if !j.Enabled || j.Owner != "service" {
+					t.Fatalf("system job %d: %+v", i, j)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("system jobs after start-up: %d, want %d (%v); logs:\n%s", len(list), len(want), err, a.Logs())
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not a wait for a condition
+	}
 }

@@ -94,6 +94,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	go func() {
 		if bootstrap(ctx, log, account) {
 			bootstrapped.Store(true)
+			if err := svcs.Jobs.EnsureSystem(ctx, handlers.SystemJobs()); err != nil {
+				log.Error("system jobs", "error", err.Error())
+			}
 		}
 	}()
 
