@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/studio-collab/collab/shared/envconfig"
@@ -106,4 +107,18 @@ func mapErr(op string, id envconfig.SecretID, err error) error {
 		return fault.E(op, k, fmt.Errorf("secret %s: Key Vault %d %s", id, re.StatusCode, re.ErrorCode))
 	}
 	return fault.E(op, fault.Unavailable, "Key Vault is not reachable", fmt.Errorf("secret %s: %w", id, err))
+}
+
+// NewManagedIdentity returns a Vault reached with the app's managed
+// identity (clientID of a user-assigned identity; "" for system-assigned).
+func NewManagedIdentity(vaultURL, clientID string) (*Vault, error) {
+	var opts azidentity.ManagedIdentityCredentialOptions
+	if clientID != "" {
+		opts.ID = azidentity.ClientID(clientID)
+	}
+	cred, err := azidentity.NewManagedIdentityCredential(&opts)
+	if err != nil {
+		return nil, fault.E("keyvault.NewManagedIdentity", fault.Internal, err)
+	}
+	return New(vaultURL, cred, nil)
 }
