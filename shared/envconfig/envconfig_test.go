@@ -412,3 +412,9 @@ func TestWrongKeyFailsLoudly(t *testing.T) {
 		t.Fatal("the error shows the value")
 	}
 }
+
+// The deployment module calls every registered Applier in a window's
+// applying step (its contract, issue 7); the Service is one.
+var _ interface {
+	ApplyPending(ctx context.Context, project, env string) error
+} = (*envconfig.Service)(nil)
