@@ -59,6 +59,7 @@ type RefusedError struct {
 	Why  string
 }
 
+// Error names the address and why it is refused (never credentials).
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("address %s is refused (%s)", e.Addr, e.Why)
 }
@@ -131,6 +132,8 @@ func (d dialer) control(_, address string, _ syscall.RawConn) error {
 	return d.policy.Check(ap.Addr())
 }
 
+// DialContext resolves address and connects to the first acceptable IP;
+// the Control hook refuses any other.
 func (d dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {

@@ -61,12 +61,15 @@ type callError struct {
 	cause  error
 }
 
+// Error is the reason and the cause, for the logs.
 func (e *callError) Error() string {
 	if e.cause == nil {
 		return e.reason
 	}
 	return e.reason + ": " + e.cause.Error()
 }
+
+// Unwrap exposes the cause to errors.Is/As.
 func (e *callError) Unwrap() error { return e.cause }
 
 // ProblemExtensions adds "reason" to the problem (shared/httpapi).
