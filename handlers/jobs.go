@@ -51,20 +51,8 @@ func (j Jobs) tick(ctx context.Context, inv *fnhost.Invocation) (map[string]any,
 // access checks the environment exists for a member, and for writes that
 // the caller is an admin or owner.
 func (j Jobs) access(r *http.Request, write bool) (context.Context, error) {
-	ctx, c := CallerOf(r)
-	if _, err := j.Platform.GetEnvironment(ctx, c, r.PathValue("p"), r.PathValue("env")); err != nil {
-		return ctx, err
-	}
-	if write {
-		role, err := j.Platform.RoleIn(ctx, c, r.PathValue("p"))
-		if err != nil {
-			return ctx, err
-		}
-		if role != platform.RoleAdmin && role != platform.RoleOwner {
-			return ctx, fault.E("handlers.jobs", fault.Forbidden, "only admins and owners change or run jobs")
-		}
-	}
-	return ctx, nil
+	ctx, _, err := envAccess(r, j.Platform, write, "change or run jobs")
+	return ctx, err
 }
 
 type jobRequest struct {

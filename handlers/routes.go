@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/connector"
+	"github.com/studio-collab/collab/shared/envconfig"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/idempotency"
@@ -25,6 +27,9 @@ type Deps struct {
 	Platform Platform
 	Security Security
 	Jobs     Jobs
+	// The Management Console's parameters and the connectors.
+	Params     Params
+	Connectors Connectors
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -34,6 +39,8 @@ func Register(rt *httpapi.Router, d Deps) {
 	register(rt, d.Platform)
 	registerSecurity(rt, d.Security)
 	registerJobs(rt, d.Jobs)
+	registerParams(rt, d.Params)
+	registerConnectors(rt, d.Connectors)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service
@@ -45,7 +52,8 @@ func RegisterFunctions(fr *fnhost.Router, d Deps) {
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
-	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout}
+	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
+		envconfig.Layout, connector.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -56,6 +64,10 @@ type Services struct {
 	Idem     *idempotency.Keeper
 	ACL      *acl.Service
 	Jobs     *jobs.Runner
+	// Params are the environments' parameters; main sets Params.Secrets
+	// (and, once deployments are wired, Params.Restarts).
+	Params     *envconfig.Service
+	Connectors *connector.Service
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
@@ -89,6 +101,9 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 			return err
 		},
 	}
+	s.Params = envconfig.New(acct.Table("parameters"), log, now)
+	s.Connectors = connector.New(acct.Table("connectors"), s.Params, log, now)
+	s.Connectors.Logger = httpapi.Logger
 	return s
 }
 
@@ -101,5 +116,6 @@ func instanceName() string {
 // Deps returns the handlers' dependencies for these services.
 func (s Services) Deps(health Health, dev DevAuth) Deps {
 	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
-		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs}}
+		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs},
+		Params: Params{Platform: s.Platform, Svc: s.Params}, Connectors: Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem}}
 }

@@ -73,6 +73,8 @@ var storageTables = [
   'jobs'
   'jobruns'
   'notifications'
+  'parameters'
+  'connectors'
 ]
 var storageContainers = [
   'security'

@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"jobs":     {"programmed jobs: jobs ls|add|run|runs <project> <env> ...", runJobs},
 		"schedule": {"offline: schedule next \"<expr>\" [--from T] [--tz Zone] [--count N]", runSchedule},
 		"security": {"Studio Security: security ls|grant|revoke|check|explain <project> ...", runSecurity},
+		"params":   {"environment parameters: params ls|get|set|rm <project> <env> ...", runParams},
 	}
 }
 

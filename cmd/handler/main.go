@@ -18,6 +18,9 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/envconfig"
+	"github.com/studio-collab/collab/shared/envconfig/keyvault"
+	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
@@ -73,6 +76,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 		svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
 	}
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
+	if svcs.Params.Secrets, err = paramSecrets(cfg, log); err != nil {
+		return err
+	}
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
 	var bootstrapped atomic.Bool
@@ -125,6 +131,22 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	log.Info("handler stopped")
 	return nil
+}
+
+// paramSecrets picks where secret parameters are sealed: the Key Vault in
+// Azure, the local key otherwise; with neither, secret parameters are
+// refused (503) rather than stored in clear.
+func paramSecrets(cfg settings.Config, log *slog.Logger) (envconfig.Secrets, error) {
+	switch {
+	case cfg.Params.VaultURI != "":
+		log.Info("secret parameters are sealed in Key Vault", "vault", cfg.Params.VaultURI)
+		return keyvault.NewManagedIdentity(cfg.Params.VaultURI, cfg.Storage.ClientID)
+	case cfg.Params.LocalKey != nil:
+		log.Info("secret parameters are sealed with the local key", "keyId", localvault.KeyID(cfg.Params.LocalKey))
+		return localvault.New(cfg.Params.LocalKey)
+	}
+	log.Warn("no COLLAB_PARAMS_KEY or COLLAB_PARAMS_VAULT_URI: secret parameters are refused")
+	return nil, nil
 }
 
 // bootstrap creates the storage every module declares, retrying while

@@ -6,6 +6,7 @@ package handlertest
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +21,8 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/envconfig/envconfigtest"
+	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/platform"
@@ -41,6 +44,40 @@ type API struct {
 	mu     sync.Mutex
 	tokens map[string]string
 	svcs   handlers.Services
+
+	// Restarts records the restart-needing changes the parameters queue
+	// (the deployment module's entry point, until it is wired).
+	Restarts *envconfigtest.RestartRecorder
+	logs     *logBuffer
+}
+
+// logBuffer keeps every log line of the server (debug level and up), so
+// tests can assert what is never logged.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// Logs returns everything the server logged so far.
+func (a *API) Logs() string {
+	a.logs.mu.Lock()
+	defer a.logs.mu.Unlock()
+	return a.logs.b.String()
+}
+
+// ApplyPending runs the parameters' part of a maintenance window's applying
+// step for an environment, as the deployment module will.
+func (a *API) ApplyPending(t testing.TB, project, env string) {
+	t.Helper()
+	if err := a.svcs.Params.ApplyPending(context.Background(), project, env); err != nil {
+		t.Fatalf("apply pending: %v", err)
+	}
 }
 
 // Tick runs one JobsTick round on this instance, as the timer would.
@@ -66,10 +103,10 @@ func StartOn(t testing.TB, prefix string) *API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := acct.Bootstrap(context.Background(), handlers.StorageLayouts()...); err != nil {
+	if err := acct.Bootstrap(context.Background(), append(handlers.StorageLayouts(), envconfigtest.Layout)...); err != nil {
 		t.Fatal(err)
 	}
-	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix}
+	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix, logs: &logBuffer{}}
 	a.Srv = httptest.NewUnstartedServer(nil)
 	a.URL = "http://" + a.Srv.Listener.Addr().String()
 	a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
@@ -80,13 +117,28 @@ func StartOn(t testing.TB, prefix string) *API {
 	svcs := handlers.NewServices(acct, a.Now)
 	a.svcs = svcs
 	svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
+	// Secret parameters: a fresh local key per server; restart-needing
+	// changes: a table-backed recorder shared by servers on one prefix.
+	vault, err := localvault.New(testKey(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Restarts = &envconfigtest.RestartRecorder{Table: acct.Table("restartlog")}
+	svcs.Params.Secrets, svcs.Params.Restarts = vault, a.Restarts
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
-	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), auth, 0)
+	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), auth, 0)
 	handlers.Register(rt, svcs.Deps(handlers.Health{Storage: acct, Timeout: 2 * time.Second}, handlers.DevAuth{Issuer: a.Issuer}))
 	a.Srv.Config.Handler = rt
 	a.Srv.Start()
 	t.Cleanup(a.Srv.Close)
 	return a
+}
+
+// testKey is the parameters' key of the servers sharing a storage prefix
+// (derived from it, so StartOn instances open each other's secrets).
+func testKey(prefix string) []byte {
+	k := sha256.Sum256([]byte("handlertest parameters key " + prefix))
+	return k[:]
 }
 
 // Now is the server's clock.

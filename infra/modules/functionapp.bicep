@@ -14,6 +14,7 @@ param queueEndpoint string
 param tableEndpoint string
 param serviceBusNamespace string
 param vaultName string
+param paramsVaultName string
 param appInsightsConnectionString string
 
 var kv = 'VaultName=${vaultName}'
@@ -73,6 +74,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_OIDC_AUDIENCE', value: 'api://studio-collab-${environmentName}' }
         { name: 'COLLAB_SMTP_PASSWORD', value: '@Microsoft.KeyVault(${kv};SecretName=smtp-password)' }
         { name: 'COLLAB_EMAIL_TOKEN_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-token-keys)' }
+        { name: 'COLLAB_PARAMS_VAULT_URI', value: 'https://${paramsVaultName}${environment().suffixes.keyvaultDns}/' }
         { name: 'AzureWebJobs.Health.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Me.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Subscriptions.Disabled', value: 'false' }

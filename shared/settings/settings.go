@@ -1,8 +1,10 @@
 package settings
 
 import (
+	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +43,8 @@ func Catalogue() []Setting {
 		{"COLLAB_DEV_ISSUER_URL", "the dev issuer's URL as clients reach it (default http://127.0.0.1:7071/api/dev)", "local"},
 		{"COLLAB_DEV_AUDIENCE", "audience of dev tokens (default api://studio-collab-dev)", "local"},
 		{"COLLAB_DEV_ISSUER_KEY_FILE", "PEM file of the dev issuer's key, created if missing (default .run/dev-issuer-key.pem)", "local"},
+		{"COLLAB_PARAMS_KEY", "base64 AES-256 key (32 bytes) sealing secret parameters locally; make run generates one into local.settings.json (never committed)", "local"},
+		{"COLLAB_PARAMS_VAULT_URI", "Key Vault (https://<vault>.vault.azure.net/) holding secret parameters, reached with the app's managed identity", "azure"},
 	}
 }
 
@@ -55,6 +59,15 @@ type Config struct {
 	// outage answers 503 within one request instead of hanging on retries.
 	StorageTimeout time.Duration
 	Auth           Auth
+	// Params says where secret parameters are sealed.
+	Params Params
+}
+
+// Params configures the sealing of secret parameters: a Key Vault in Azure,
+// an AES-256 key locally; with neither, secret parameters are refused.
+type Params struct {
+	LocalKey []byte // 32 bytes
+	VaultURI string
 }
 
 // Auth configures who may call the API.
@@ -144,6 +157,19 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if len(c.Auth.Issuers) > 0 && c.Auth.Audience == "" {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_OIDC_AUDIENCE is required with COLLAB_OIDC_ISSUERS")
+	}
+	if v := getenv("COLLAB_PARAMS_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(k) != 32 {
+			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_PARAMS_KEY must be 32 bytes, base64-encoded (make run generates one)")
+		}
+		c.Params.LocalKey = k
+	}
+	if v := getenv("COLLAB_PARAMS_VAULT_URI"); v != "" {
+		if u, err := url.Parse(v); err != nil || u.Scheme != "https" || u.Host == "" {
+			return c, fault.E("settings.Load", fault.Invalid, fmt.Sprintf("COLLAB_PARAMS_VAULT_URI: %q is not an https URL", v))
+		}
+		c.Params.VaultURI = v
 	}
 	if c.Auth.Dev && c.InAzure {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_DEV_AUTH=true is refused in Azure (WEBSITE_INSTANCE_ID is set): the dev issuer is for local use only")
