@@ -92,7 +92,9 @@ type ForbiddenError struct{ Paths []string }
 func (e *ForbiddenError) Error() string { return fmt.Sprintf("%d path(s) not allowed", len(e.Paths)) }
 
 // ProblemExtensions puts the list in the problem answer.
-func (e *ForbiddenError) ProblemExtensions() map[string]any { return map[string]any{"forbidden": e.Paths} }
+func (e *ForbiddenError) ProblemExtensions() map[string]any {
+	return map[string]any{"forbidden": e.Paths}
+}
 
 // Forbidden is the error for a check-in or lock refused on paths.
 func Forbidden(paths []string) error {
@@ -271,7 +273,9 @@ func (s *Service) writeHead(ctx context.Context, project string, h head, next he
 	return next, nil
 }
 
-func lostRace(err error) bool { return fault.Is(err, fault.PreconditionFailed) || fault.Is(err, fault.Conflict) }
+func lostRace(err error) bool {
+	return fault.Is(err, fault.PreconditionFailed) || fault.Is(err, fault.Conflict)
+}
 
 // Head is the project's applied head: the last commit readers see. A commit
 // left claimed by a claimant whose lease ran out is rolled forward first.

@@ -44,7 +44,9 @@ func (l storedLock) public() Lock {
 // LockedError lists the locks of others that refused an operation (423).
 type LockedError struct{ Locked []Lock }
 
-func (e *LockedError) Error() string { return fmt.Sprintf("%d path(s) locked by others", len(e.Locked)) }
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("%d path(s) locked by others", len(e.Locked))
+}
 
 // ProblemExtensions puts the list in the problem answer.
 func (e *LockedError) ProblemExtensions() map[string]any { return map[string]any{"locked": e.Locked} }
