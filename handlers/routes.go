@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/catalog"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/idempotency"
@@ -25,6 +26,7 @@ type Deps struct {
 	Platform Platform
 	Security Security
 	Jobs     Jobs
+	Catalog  Catalog
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -34,6 +36,7 @@ func Register(rt *httpapi.Router, d Deps) {
 	register(rt, d.Platform)
 	registerSecurity(rt, d.Security)
 	registerJobs(rt, d.Jobs)
+	registerCatalog(rt, d.Catalog)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service
@@ -45,7 +48,7 @@ func RegisterFunctions(fr *fnhost.Router, d Deps) {
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
-	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout}
+	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout, catalog.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -56,6 +59,7 @@ type Services struct {
 	Idem     *idempotency.Keeper
 	ACL      *acl.Service
 	Jobs     *jobs.Runner
+	Catalog  *catalog.Service
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
@@ -66,6 +70,7 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 		Audit:    log,
 		Idem:     idempotency.New(acct.Table("idempotency")),
 		ACL:      acl.New(acct.Container("security"), log),
+		Catalog:  catalog.New(catalog.OpenTables(acct), acct.Container("catalog"), now),
 	}
 	if now == nil {
 		now = time.Now
@@ -88,6 +93,11 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 			_, err := jobs.PurgeOlder(ctx, auditTable, "Timestamp", occ.Add(-400*24*time.Hour), 5000)
 			return err
 		},
+		// Expired check-out locks count for nothing already; the sweep keeps the lock documents small.
+		"expire-locks": func(ctx context.Context, _ jobs.Job, _ time.Time) error {
+			_, err := s.Catalog.SweepLocks(ctx)
+			return err
+		},
 	}
 	return s
 }
@@ -101,5 +111,6 @@ func instanceName() string {
 // Deps returns the handlers' dependencies for these services.
 func (s Services) Deps(health Health, dev DevAuth) Deps {
 	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
-		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs}}
+		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs},
+		Catalog: Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem}}
 }

@@ -73,9 +73,16 @@ var storageTables = [
   'jobs'
   'jobruns'
   'notifications'
+  'catalogheads'
+  'catalogobjects'
+  'cataloghistory'
+  'catalogfeed'
+  'catalogkeys'
+  'cataloglocks'
 ]
 var storageContainers = [
   'security'
+  'catalog'
 ]
 var storageQueues = [
   'outbox'
