@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"jobs":     {"programmed jobs: jobs ls|add|run|runs <project> <env> ...", runJobs},
 		"schedule": {"offline: schedule next \"<expr>\" [--from T] [--tz Zone] [--count N]", runSchedule},
 		"security": {"Studio Security: security ls|grant|revoke|check|explain <project> ...", runSecurity},
+		"clone":    {"working copy: clone <project> [dir] (resumes an interrupted clone)", runClone}, "status": {"working copy: what push would send [-C dir]", runStatus}, "pull": {"working copy: bring in others' commits (resumable) [-C dir]", runPull}, "push": {"working copy: push -m \"message\" [-C dir]", runPush}, "log": {"working copy: log [path] [-n N] [-C dir]", runLog}, "lock": {"working copy: lock <path> [--ttl 1h] [-C dir]", runLock}, "unlock": {"working copy: unlock <path> [-C dir]", runUnlock},
 	}
 }
 
