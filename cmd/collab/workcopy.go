@@ -158,7 +158,9 @@ func openWorkCopy(dir string, stdout, stderr io.Writer) (*workCopy, int) {
 	return w, exitOK
 }
 
-func (w *workCopy) base() string { return "/api/projects/" + url.PathEscape(w.state.Project) + "/catalog" }
+func (w *workCopy) base() string {
+	return "/api/projects/" + url.PathEscape(w.state.Project) + "/catalog"
+}
 
 // request sends a request and returns the status and body; a problem
 // answer is returned as is (the caller reads its extensions).
@@ -387,8 +389,22 @@ func (w *workCopy) pull() int {
 			continue // our own push, already in place
 		}
 		if had {
-			if local, err := os.ReadFile(filepath.Join(w.dir, fileOf(c.Path, old.ContentType))); err == nil && hashBytes(local) != old.SHA256 {
-				fmt.Fprintf(w.out, "conflict: %s changed on the server (v%d by %s) and here: kept your file; push will report it\n", c.Path, c.Version, c.CommittedBy)
+			mine := filepath.Join(w.dir, fileOf(c.Path, old.ContentType))
+			if local, err := os.ReadFile(mine); err == nil && hashBytes(local) != old.SHA256 {
+				// Both changed it: keep the local file, put the server's
+				// version beside it, and base the next push on the server's.
+				theirs := []byte{}
+				if c.Op == "put" {
+					if theirs, err = os.ReadFile(w.meta("objects/" + c.SHA256)); err != nil {
+						return fail(w.errw, err)
+					}
+				}
+				if err := os.WriteFile(mine+theirsExt, theirs, 0o644); err != nil {
+					return fail(w.errw, err)
+				}
+				fmt.Fprintf(w.out, "conflict: %s changed on the server (v%d by %s) and here: kept your file; theirs is in %s — merge, delete it, then push\n",
+					c.Path, c.Version, c.CommittedBy, fileOf(c.Path, old.ContentType)+theirsExt)
+				w.state.Objects[c.Path] = wcObject{Version: c.Version, SHA256: c.SHA256, Kind: c.Kind, ContentType: old.ContentType}
 				continue
 			}
 			_ = os.Remove(filepath.Join(w.dir, fileOf(c.Path, old.ContentType)))
@@ -424,8 +440,18 @@ type localChange struct {
 	base                        wcObject
 }
 
-// scan compares the files with the state: added, modified and deleted objects.
+// theirsExt marks the server's version of a file both sides changed.
+const theirsExt = ".theirs"
+
+// scan compares the files with the state: added, modified and deleted
+// objects, and the conflicts not merged yet (*.theirs files).
 func (w *workCopy) scan() ([]localChange, error) {
+	changes, _, err := w.scanAll()
+	return changes, err
+}
+
+func (w *workCopy) scanAll() ([]localChange, []string, error) {
+	var unmerged []string
 	seen := map[string]bool{}
 	var out []localChange
 	err := filepath.WalkDir(w.dir, func(p string, d fs.DirEntry, err error) error {
@@ -440,6 +466,10 @@ func (w *workCopy) scan() ([]localChange, error) {
 			return nil
 		}
 		ext := filepath.Ext(rel)
+		if ext == theirsExt {
+			unmerged = append(unmerged, rel)
+			return nil
+		}
 		path := filepath.ToSlash(strings.TrimSuffix(rel, ext))
 		if security.ValidatePath(path) != nil {
 			fmt.Fprintf(w.errw, "collab: ignoring %s: not an object path\n", rel)
@@ -465,7 +495,7 @@ func (w *workCopy) scan() ([]localChange, error) {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].path < out[j].path })
-	return out, err
+	return out, unmerged, err
 }
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
@@ -478,11 +508,14 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	if w == nil {
 		return code
 	}
-	changes, err := w.scan()
+	changes, unmerged, err := w.scanAll()
 	if err != nil {
 		return fail(stderr, err)
 	}
 	fmt.Fprintf(stdout, "project %s at commit %d, %d objects\n", w.state.Project, w.state.Head, len(w.state.Objects))
+	for _, u := range unmerged {
+		fmt.Fprintf(stdout, "U %s (merge it into your file, then delete it)\n", u)
+	}
 	if len(changes) == 0 {
 		fmt.Fprintln(stdout, "nothing to push")
 	}
@@ -511,9 +544,12 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 	if w == nil {
 		return code
 	}
-	changes, err := w.scan()
+	changes, unmerged, err := w.scanAll()
 	if err != nil {
 		return fail(stderr, err)
+	}
+	if len(unmerged) > 0 {
+		return fail(stderr, fmt.Errorf("merge the server's versions first, then delete: %s", strings.Join(unmerged, ", ")))
 	}
 	if len(changes) == 0 {
 		fmt.Fprintln(stdout, "nothing to push")

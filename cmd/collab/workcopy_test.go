@@ -90,6 +90,14 @@ func TestWorkingCopy(t *testing.T) {
 	if got := read(t, filepath.Join(b, intake)); !strings.Contains(got, "reject") {
 		t.Fatalf("bob's edit was overwritten: %q", got)
 	}
+	if got := read(t, filepath.Join(b, intake+".theirs")); !strings.Contains(got, "pay") {
+		t.Fatalf("the server's version beside it: %q", got)
+	}
+	must(t, 0, "U "+intake+".theirs", "status", "-C", b)
+	must(t, 1, "merge the server's versions first", "push", "-C", b, "-m", "reject")
+	write(t, filepath.Join(b, intake), `{"steps":["receive","triage","pay","reject"]}`)
+	os.Remove(filepath.Join(b, intake+".theirs"))
+	must(t, 0, "pushed commit 4: 1 change(s)", "push", "-C", b, "-m", "merged: reject after pay")
 	// Locks.
 	must(t, 0, "locked applications/claims", "lock", "-C", b, "applications/claims")
 	must(t, 0, "", "login", "--api", api.URL, "--email", "alice@example.com")
@@ -100,12 +108,15 @@ func TestWorkingCopy(t *testing.T) {
 	// A delete; the log.
 	os.Remove(filepath.Join(a, "entities", "master", "customer.json"))
 	must(t, 0, "D entities/master/customer", "status", "-C", a)
-	must(t, 0, "pushed commit 4: 2 change(s)", "push", "-C", a, "-m", "drop customer")
-	out = must(t, 0, "commit 4", "log", "-C", a)
+	// Alice's blocked edit meets Bob's merge: she keeps hers.
+	must(t, 0, "conflict: applications/claims/processes/intake changed on the server (v4 by bob@example.com)", "pull", "-C", a)
+	os.Remove(filepath.Join(a, intake+".theirs"))
+	must(t, 0, "pushed commit 5: 2 change(s)", "push", "-C", a, "-m", "drop customer")
+	out = must(t, 0, "commit 5", "log", "-C", a)
 	if !strings.Contains(out, "drop customer") || !strings.Contains(out, "commit 1") {
 		t.Fatalf("log: %s", out)
 	}
-	out = must(t, 0, "v4  commit 4", "log", "-C", a, "applications/claims/processes/intake")
+	out = must(t, 0, "v5  commit 5", "log", "-C", a, "applications/claims/processes/intake")
 	if !strings.Contains(out, "v2  commit 2") || !strings.Contains(out, "bob@example.com") {
 		t.Fatalf("log path: %s", out)
 	}
