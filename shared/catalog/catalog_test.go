@@ -197,3 +197,33 @@ func TestValidation(t *testing.T) {
 		}
 	}
 }
+
+// TestCommittedHook: the hook hears every acknowledged commit, and a hook
+// that panics does not fail the check-in.
+func TestCommittedHook(t *testing.T) {
+	w := newWorld(t)
+	s := w.instance()
+	ctx := context.Background()
+	var heard []int64
+	s.Committed = func(_ context.Context, project string, seq int64) {
+		heard = append(heard, seq)
+		if seq == 2 {
+			panic("a broken hook")
+		}
+	}
+	for i := int64(0); i < 3; i++ {
+		if _, err := s.Checkin(ctx, catalog.CheckinRequest{Project: "hook", Author: alice,
+			Changes: []catalog.ChangeRequest{put(t, s, "hook", "rules/functions/f", i, fmt.Sprint(i))}}); err != nil {
+			t.Fatalf("check-in %d: %v", i+1, err)
+		}
+	}
+	if fmt.Sprint(heard) != "[1 2 3]" {
+		t.Fatalf("heard %v", heard)
+	}
+	// A refused check-in is not announced.
+	_, _ = s.Checkin(ctx, catalog.CheckinRequest{Project: "hook", Author: alice,
+		Changes: []catalog.ChangeRequest{put(t, s, "hook", "rules/functions/f", 0, "stale")}})
+	if len(heard) != 3 {
+		t.Fatalf("heard %v", heard)
+	}
+}
