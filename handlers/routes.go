@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/catalog"
 	"github.com/studio-collab/collab/shared/connector"
 	"github.com/studio-collab/collab/shared/envconfig"
 	"github.com/studio-collab/collab/shared/fnhost"
@@ -30,6 +31,7 @@ type Deps struct {
 	// The Management Console's parameters and the connectors.
 	Params     Params
 	Connectors Connectors
+	Catalog    Catalog
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -41,6 +43,7 @@ func Register(rt *httpapi.Router, d Deps) {
 	registerJobs(rt, d.Jobs)
 	registerParams(rt, d.Params)
 	registerConnectors(rt, d.Connectors)
+	registerCatalog(rt, d.Catalog)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service
@@ -53,7 +56,7 @@ func RegisterFunctions(fr *fnhost.Router, d Deps) {
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
 	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
-		envconfig.Layout, connector.Layout}
+		envconfig.Layout, connector.Layout, catalog.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -68,6 +71,7 @@ type Services struct {
 	// (and, once deployments are wired, Params.Restarts).
 	Params     *envconfig.Service
 	Connectors *connector.Service
+	Catalog    *catalog.Service
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
@@ -78,6 +82,7 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 		Audit:    log,
 		Idem:     idempotency.New(acct.Table("idempotency")),
 		ACL:      acl.New(acct.Container("security"), log),
+		Catalog:  catalog.New(catalog.OpenTables(acct), acct.Container("catalog"), now),
 	}
 	if now == nil {
 		now = time.Now
@@ -100,6 +105,11 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 			_, err := jobs.PurgeOlder(ctx, auditTable, "Timestamp", occ.Add(-400*24*time.Hour), 5000)
 			return err
 		},
+		// Expired check-out locks count for nothing already; the sweep keeps the lock documents small.
+		"expire-locks": func(ctx context.Context, _ jobs.Job, _ time.Time) error {
+			_, err := s.Catalog.SweepLocks(ctx)
+			return err
+		},
 	}
 	s.Params = envconfig.New(acct.Table("parameters"), log, now)
 	s.Connectors = connector.New(acct.Table("connectors"), s.Params, log, now)
@@ -117,5 +127,6 @@ func instanceName() string {
 func (s Services) Deps(health Health, dev DevAuth) Deps {
 	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
 		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs},
-		Params: Params{Platform: s.Platform, Svc: s.Params}, Connectors: Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem}}
+		Params: Params{Platform: s.Platform, Svc: s.Params}, Connectors: Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem},
+		Catalog: Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem}}
 }

@@ -75,9 +75,16 @@ var storageTables = [
   'notifications'
   'parameters'
   'connectors'
+  'catalogheads'
+  'catalogobjects'
+  'cataloghistory'
+  'catalogfeed'
+  'catalogkeys'
+  'cataloglocks'
 ]
 var storageContainers = [
   'security'
+  'catalog'
 ]
 var storageQueues = [
   'outbox'
