@@ -18,11 +18,11 @@ var (
 	attributionStart = regexp.MustCompile(`(?i)^(on|le|am|el|il|op|em|den)\s.{4,}`)
 	attributionEnd   = regexp.MustCompile(`(?i)(wrote|a écrit|schrieb|escribió|ha scritto|schreef|escreveu|skrev)\s*:\s*$`)
 	cutLines         = []*regexp.Regexp{
-		regexp.MustCompile(`(?i)^-{2,}\s*original message\s*-{2,}`),            // Outlook (classic)
-		regexp.MustCompile(`(?i)^-{2,}\s*forwarded message\s*-{2,}`),           // Gmail forward
-		regexp.MustCompile(`(?i)^begin forwarded message:`),                    // Apple Mail forward
-		regexp.MustCompile(`^_{10,}\s*$`),                                      // Outlook (web, mobile) rule before the header block
-		regexp.MustCompile(`^-- ?$`),                                           // RFC 3676 signature delimiter
+		regexp.MustCompile(`(?i)^-{2,}\s*original message\s*-{2,}`),                // Outlook (classic)
+		regexp.MustCompile(`(?i)^-{2,}\s*forwarded message\s*-{2,}`),               // Gmail forward
+		regexp.MustCompile(`(?i)^begin forwarded message:`),                        // Apple Mail forward
+		regexp.MustCompile(`^_{10,}\s*$`),                                          // Outlook (web, mobile) rule before the header block
+		regexp.MustCompile(`^-- ?$`),                                               // RFC 3676 signature delimiter
 		regexp.MustCompile(`(?i)^(sent from my |get outlook for |envoyé de mon )`), // mobile signatures
 	}
 	// An Outlook header block: "From: …" followed within three lines by

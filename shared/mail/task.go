@@ -139,7 +139,9 @@ const MaxTaskLifetime = 366 * 24 * time.Hour
 // validate checks and normalizes a spec.
 func (t *Tasks) validate(s *TaskSpec) error {
 	const op = "mail.Register"
-	bad := func(format string, args ...any) error { return fault.E(op, fault.Invalid, fmt.Sprintf(format, args...)) }
+	bad := func(format string, args ...any) error {
+		return fault.E(op, fault.Invalid, fmt.Sprintf(format, args...))
+	}
 	if !taskIDPattern.MatchString(s.TaskID) {
 		return bad("taskId is 1-128 letters, digits and . _ : -, starting with a letter or digit")
 	}

@@ -41,8 +41,8 @@ type Config struct {
 	Port     int
 	Username string // empty: no AUTH
 	Password string
-	Security string        // StartTLS (default), TLS or None
-	Timeout  time.Duration // per connection and command; default 30 s
+	Security string         // StartTLS (default), TLS or None
+	Timeout  time.Duration  // per connection and command; default 30 s
 	RootCAs  *x509.CertPool // nil: the system roots (tests pass their own)
 	HELO     string         // the name to greet with; default go-mail's (the host name)
 }
