@@ -150,3 +150,11 @@ func (r *rig) auditOutcomes(scope string) []string {
 	}
 	return out
 }
+
+func jsonRound(in any, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, out)
+}
