@@ -12,6 +12,7 @@ import (
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/jobs"
+	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/store"
@@ -25,6 +26,7 @@ type Deps struct {
 	Platform Platform
 	Security Security
 	Jobs     Jobs
+	Mail     Mail
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -34,18 +36,20 @@ func Register(rt *httpapi.Router, d Deps) {
 	register(rt, d.Platform)
 	registerSecurity(rt, d.Security)
 	registerJobs(rt, d.Jobs)
+	registerMail(rt, d.Mail)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service
 // Bus triggers) on fr; each has a functions/<Name>/function.json.
 func RegisterFunctions(fr *fnhost.Router, d Deps) {
 	fr.Handle("JobsTick", d.Jobs.tick)
+	registerMailFunctions(fr, d.Mail)
 }
 
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
-	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout}
+	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout, mail.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -56,6 +60,7 @@ type Services struct {
 	Idem     *idempotency.Keeper
 	ACL      *acl.Service
 	Jobs     *jobs.Runner
+	Mail     MailServices
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
@@ -70,7 +75,9 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 	if now == nil {
 		now = time.Now
 	}
-	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), NotifyTable: acct.Table("notifications"),
+	s.Mail = newMail(acct, log, now)
+	s.Platform.Outbox = s.Mail.Outbox
+	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), Notify: s.Mail.Outbox,
 		Instance: instanceName(), Now: now}
 	idem, auditTable := acct.Table("idempotency"), acct.Table("audit")
 	s.Jobs.Executors = map[string]jobs.Executor{
@@ -101,5 +108,7 @@ func instanceName() string {
 // Deps returns the handlers' dependencies for these services.
 func (s Services) Deps(health Health, dev DevAuth) Deps {
 	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
-		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs}}
+		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs},
+		Mail: Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
+			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, InboundSecret: s.Mail.InboundSecret}}
 }

@@ -73,6 +73,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 		svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
 	}
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
+	if err := svcs.Mail.Configure(cfg.Mail, cfg.InAzure); err != nil {
+		return err
+	}
+	svcs.Platform.PublicURL = cfg.Mail.PublicURL
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
 	var bootstrapped atomic.Bool

@@ -1,9 +1,11 @@
 package mail_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/studio-collab/collab/shared/mail"
@@ -24,6 +26,16 @@ func FuzzInbound(f *testing.F) {
 	}
 	f.Add([]byte("From: a@b.c\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nContent-Type: multipart/alternative; boundary=y\r\n\r\n--y\r\n\r\nApprove\r\n--y--\r\n--x--\r\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		// A watchdog turns a hang into a recorded failure with its input.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				panic(fmt.Sprintf("FuzzInbound: hung on %q", raw))
+			}
+		}()
 		p, err := mail.Parse(raw)
 		if err != nil {
 			return

@@ -64,6 +64,19 @@ func TestLoad(t *testing.T) {
 		{name: "bad log level", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_LOG_LEVEL": "loud"}, wantErr: "COLLAB_LOG_LEVEL"},
 		{name: "bad body cap", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_MAX_BODY_BYTES": "-1"}, wantErr: "positive integer"},
 		{name: "bad timeout", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_STORAGE_TIMEOUT": "2"}, wantErr: "positive duration"},
+		{name: "mail settings", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_SMTP_HOST": "smtp.example.com", "COLLAB_SMTP_PORT": "465",
+			"COLLAB_SMTP_TLS": "TLS", "COLLAB_SMTP_TIMEOUT": "5s", "COLLAB_INBOUND_REQUIRE_AUTH": "true", "COLLAB_PUBLIC_URL": "https://c.example/"},
+			check: func(t *testing.T, c Config) {
+				m := c.Mail
+				if m.SMTPHost != "smtp.example.com" || m.SMTPPort != 465 || m.SMTPSecurity != "tls" || m.SMTPTimeout != 5*time.Second ||
+					!m.InboundRequireAuth || m.PublicURL != "https://c.example" || m.IMAP.Mailbox != "INBOX" || m.IMAP.Security != "tls" {
+					t.Fatalf("%+v", m)
+				}
+			}},
+		{name: "SMTP in clear refused in Azure", env: map[string]string{"AzureWebJobsStorage": "x", "WEBSITE_INSTANCE_ID": "i", "COLLAB_SMTP_TLS": "none"}, wantErr: "refused in Azure"},
+		{name: "bad SMTP mode", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_SMTP_TLS": "ssl3"}, wantErr: "starttls, tls or none"},
+		{name: "bad SMTP port", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_SMTP_PORT": "smtp"}, wantErr: "not a port"},
+		{name: "bad reply domain", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_EMAIL_REPLY_DOMAIN": "a@b"}, wantErr: "domain name"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
