@@ -151,11 +151,11 @@ func TestEmailTaskAccess(t *testing.T) {
 		path string
 		want int
 	}{
-		{workPortal(t, a), envBase + "/email-tasks", 403},                                                 // a service without the role
+		{workPortal(t, a), envBase + "/email-tasks", 403},                                                  // a service without the role
 		{workPortal(t, a, "WorkPortal.Invoke"), "/api/projects/claims/environments/nope/email-tasks", 404}, // no such environment
-		{bob, envBase + "/email-tasks", 403},                                                              // developers
-		{olga, envBase + "/email-tasks", 404},                                                             // another subscription
-		{carol, envBase + "/email-tasks", 201},                                                            // admins may, to try it locally
+		{bob, envBase + "/email-tasks", 403},                                                               // developers
+		{olga, envBase + "/email-tasks", 404},                                                              // another subscription
+		{carol, envBase + "/email-tasks", 201},                                                             // admins may, to try it locally
 	}
 	for i, c := range cases {
 		resp, body := a.Call(t, c.who, "POST", c.path, taskSpec("t"+string(rune('a'+i)), "http://127.0.0.1:9/cb"), nil)
