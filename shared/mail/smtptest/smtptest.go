@@ -95,23 +95,44 @@ func Start(t testing.TB, opt Options) *Server {
 		t.Fatal(err)
 	}
 	s.Port = s.ln.Addr().(*net.TCPAddr).Port
-	go func() { _ = s.srv.Serve(s.ln) }()
-	t.Cleanup(func() { s.Stop() })
+	go func() { _ = s.srv.Serve(&outageListener{Listener: s.ln, s: s}) }()
+	t.Cleanup(func() { _ = s.srv.Close() })
 	return s
+}
+
+// outageListener keeps the port while the server is stopped and drops
+// every connection at once: an outage that no other test's server can
+// answer for by reusing the port.
+type outageListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *outageListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.s.mu.Lock()
+		down := l.s.stopped
+		l.s.mu.Unlock()
+		if !down {
+			return c, nil
+		}
+		_ = c.Close()
+	}
 }
 
 // Addr is host:port.
 func (s *Server) Addr() string { return net.JoinHostPort(s.Host, strconv.Itoa(s.Port)) }
 
-// Stop closes the server: connections are refused from now on (an outage).
+// Stop makes the server drop every new connection at once (an outage); it
+// keeps its port, so the outage is not healed by another server taking it.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	stopped := s.stopped
 	s.stopped = true
 	s.mu.Unlock()
-	if !stopped {
-		_ = s.srv.Close()
-	}
 }
 
 // FailNext makes the next n messages be refused after their content with
