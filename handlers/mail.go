@@ -42,6 +42,10 @@ type Mail struct {
 	Inbound   *mail.Inbound
 	Callbacks *mail.Callbacks
 	Poller    *imapinbox.Poller // nil or without a host: no polling
+	// Scan reads the notifications table across projects (OutboxRedrive).
+	Scan interface {
+		QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
+	}
 	// InboundSecret authenticates the provider's webhook; empty refuses it.
 	InboundSecret string
 }
@@ -59,6 +63,20 @@ func registerMailFunctions(fr *fnhost.Router, m Mail) {
 	fr.Handle("OutboxSend", m.outboxSend)
 	fr.Handle("EmailCallback", m.emailCallback)
 	fr.Handle("InboxPoll", m.inboxPoll)
+	fr.Handle("OutboxRedrive", m.outboxRedrive)
+}
+
+// RedriveAge is how long a notification may sit queued and untouched before
+// OutboxRedrive queues its message again.
+const RedriveAge = 5 * time.Minute
+
+// outboxRedrive is the OutboxRedrive timer function.
+func (m Mail) outboxRedrive(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
+	n, err := m.Outbox.Redrive(ctx, m.Scan, m.Outbox.Now().Add(-RedriveAge), 1000)
+	if n > 0 {
+		inv.Logf("outbox redrive: %d notifications queued again", n)
+	}
+	return nil, nil, err
 }
 
 // adminOf checks that the caller is an admin or owner of the project.
@@ -333,6 +351,7 @@ type MailServices struct {
 	Inbound   *mail.Inbound
 	Callbacks *mail.Callbacks
 	Poller    *imapinbox.Poller
+	Scan      *store.Table // the notifications table, for OutboxRedrive
 	// InboundSecret authenticates the inbound webhook (COLLAB_INBOUND_SECRET).
 	InboundSecret string
 }
@@ -351,6 +370,7 @@ func newMail(acct *store.Account, log *audit.Log, now func() time.Time) MailServ
 		Inbound:   &mail.Inbound{Tasks: tasks, Callbacks: acct.Queue(mail.CallbackQueue), Audit: log, Now: now},
 		Callbacks: &mail.Callbacks{Tasks: tasks, Client: mail.CallbackClient(10*time.Second, false), Now: now},
 		Poller:    &imapinbox.Poller{},
+		Scan:      acct.Table("notifications"),
 	}
 }
 

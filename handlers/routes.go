@@ -110,5 +110,5 @@ func (s Services) Deps(health Health, dev DevAuth) Deps {
 	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
 		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs},
 		Mail: Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
-			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, InboundSecret: s.Mail.InboundSecret}}
+			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret}}
 }

@@ -105,6 +105,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.EmailCallback.Disabled', value: 'false' }
         { name: 'AzureWebJobs.InboundEmail.Disabled', value: 'false' }
         { name: 'AzureWebJobs.InboxPoll.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.OutboxRedrive.Disabled', value: 'false' }
         { name: 'AzureWebJobs.DevToken.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DevDiscovery.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DeployRequests.Disabled', value: 'false' }

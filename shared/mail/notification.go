@@ -298,3 +298,38 @@ func decodeRecord(e store.Entity) (Record, error) {
 	r.ETag = e.ETag
 	return r, nil
 }
+
+// Redrive puts a message on the outbox again for every notification that
+// is still queued and was last touched before olderThan: a row whose
+// Enqueue stopped between the row and the message (and whose caller never
+// retried), or whose message was lost (poisoned while storage was down).
+// The sender's claim makes a redriven duplicate harmless. It returns how
+// many it requeued; at most limit per run.
+func (o *Outbox) Redrive(ctx context.Context, scan interface {
+	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
+}, olderThan time.Time, limit int) (int, error) {
+	const op = "mail.Redrive"
+	es, err := scan.QueryAll(ctx, store.Eq("Status", StatusQueued), limit)
+	if err != nil {
+		return 0, fault.E(op, err)
+	}
+	n := 0
+	for _, e := range es {
+		rec, err := decodeRecord(e)
+		if err != nil {
+			return n, err
+		}
+		if !rec.UpdatedAt.Before(olderThan) {
+			continue
+		}
+		if err := o.send(ctx, Ref{Project: rec.Project, ID: rec.ID}, 0); err != nil {
+			return n, fault.E(op, err)
+		}
+		rec.Enqueued, rec.UpdatedAt = true, o.now()
+		if e, err := recordEntity(rec); err == nil {
+			_, _ = o.Table.Update(ctx, e, rec.ETag) // a lost race means the sender moved it on
+		}
+		n++
+	}
+	return n, nil
+}

@@ -322,3 +322,37 @@ func TestMaxAttemptsIsTheHostsDequeueCount(t *testing.T) {
 		t.Fatalf("host.json maxDequeueCount %d, mail.DefaultMaxAttempts %d", n, mail.DefaultMaxAttempts)
 	}
 }
+
+// TestRedriveRequeuesStrandedNotifications: a row whose message never went
+// out (the caller gave up after the queue failed) is requeued by the sweep
+// once it is old enough, and then sent once; recent and finished rows are
+// left alone.
+func TestRedriveRequeuesStrandedNotifications(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	broken := &mail.Outbox{Table: r.outbox.Table, Queue: &failingQueue{Queue: r.queue, fails: 1}, Now: r.clock.now}
+	if err := broken.Enqueue(ctx, notice("stranded")); err == nil {
+		t.Fatal("expected the queue failure")
+	}
+	r.sendOnce("fine")
+	if errs := r.drain(nil); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	scan := r.acct.Table("notifications")
+	if n, err := r.outbox.Redrive(ctx, scan, r.clock.now().Add(-time.Minute), 100); err != nil || n != 0 {
+		t.Fatalf("a fresh row was redriven: %d %v", n, err)
+	}
+	r.clock.advance(2 * time.Minute)
+	if n, err := r.outbox.Redrive(ctx, scan, r.clock.now().Add(-time.Minute), 100); err != nil || n != 1 {
+		t.Fatalf("redriven %d, %v; want the stranded one", n, err)
+	}
+	if errs := r.drain(nil); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	if got := r.record("claims", "stranded"); got.Status != mail.StatusSent {
+		t.Fatalf("%+v", got)
+	}
+	if d := r.smtp.Deliveries(); len(d) != 2 {
+		t.Fatalf("deliveries %v", d)
+	}
+}
