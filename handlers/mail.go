@@ -60,8 +60,8 @@ func registerMail(rt *httpapi.Router, m Mail) {
 }
 
 func registerMailFunctions(fr *fnhost.Router, m Mail) {
-	fr.Handle("OutboxSend", m.outboxSend)
-	fr.Handle("EmailCallback", m.emailCallback)
+	fr.Handle("OutboxSend", queueFunc(func(ctx context.Context, ref mail.Ref, n int64) error { return m.Sender.Process(ctx, ref, n) }))
+	fr.Handle("EmailCallback", queueFunc(func(ctx context.Context, ref mail.CallbackRef, n int64) error { return m.Callbacks.Deliver(ctx, ref, n) }))
 	fr.Handle("InboxPoll", m.inboxPoll)
 	fr.Handle("OutboxRedrive", m.outboxRedrive)
 }
@@ -308,26 +308,18 @@ func readForm(body []byte, boundary string, msg *mail.InboundMessage) error {
 	return nil
 }
 
-// outboxSend is the OutboxSend queue function.
-func (m Mail) outboxSend(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
-	var ref mail.Ref
-	if err := inv.Bind("msg", &ref); err != nil {
-		return nil, nil, err
+// queueFunc adapts a queue consumer to a queue-triggered function: the
+// message (binding "msg") decoded into T and the host's dequeue count.
+func queueFunc[T any](consume func(ctx context.Context, msg T, dequeueCount int64) error) fnhost.Func {
+	return func(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
+		var msg T
+		if err := inv.Bind("msg", &msg); err != nil {
+			return nil, nil, err
+		}
+		var meta fnhost.QueueMetadata
+		_ = inv.Meta(&meta)
+		return nil, nil, consume(ctx, msg, meta.DequeueCount)
 	}
-	var meta fnhost.QueueMetadata
-	_ = inv.Meta(&meta)
-	return nil, nil, m.Sender.Process(ctx, ref, meta.DequeueCount)
-}
-
-// emailCallback is the EmailCallback queue function.
-func (m Mail) emailCallback(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
-	var ref mail.CallbackRef
-	if err := inv.Bind("msg", &ref); err != nil {
-		return nil, nil, err
-	}
-	var meta fnhost.QueueMetadata
-	_ = inv.Meta(&meta)
-	return nil, nil, m.Callbacks.Deliver(ctx, ref, meta.DequeueCount)
 }
 
 // inboxPoll is the InboxPoll timer function; without an IMAP host it does
