@@ -61,7 +61,9 @@ func registerMail(rt *httpapi.Router, m Mail) {
 
 func registerMailFunctions(fr *fnhost.Router, m Mail) {
 	fr.Handle("OutboxSend", queueFunc(func(ctx context.Context, ref mail.Ref, n int64) error { return m.Sender.Process(ctx, ref, n) }))
-	fr.Handle("EmailCallback", queueFunc(func(ctx context.Context, ref mail.CallbackRef, n int64) error { return m.Callbacks.Deliver(ctx, ref, n) }))
+	fr.Handle("EmailCallback", queueFunc(func(ctx context.Context, ref mail.CallbackRef, n int64) error {
+		return m.Callbacks.Deliver(ctx, ref, n)
+	}))
 	fr.Handle("InboxPoll", m.inboxPoll)
 	fr.Handle("OutboxRedrive", m.outboxRedrive)
 }
