@@ -7,6 +7,10 @@ VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 DIST        ?= dist
 PORT        ?= 7071
+# Ports of the local stack, for running beside another `make run`: AZURITE_PORT=0 picks free ones.
+AZURITE_PORT  ?= 10000
+SMTP_PORT     ?= 1025
+MAIL_WEB_PORT ?= 1080
 TEST_FLAGS  ?= -race -timeout 30m
 BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -benchtime 1s
 GO_PKGS     := ./...
@@ -47,7 +51,8 @@ params-key: local.settings.json
 	  mv local.settings.json.tmp local.settings.json && echo "generated COLLAB_PARAMS_KEY in local.settings.json"; }
 
 run: build local.settings.json params-key
-	./bin/devhost -root . -port $(PORT) -handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner
+	./bin/devhost -root . -port $(PORT) -azurite-port $(AZURITE_PORT) -smtp-port $(SMTP_PORT) -mail-web-port $(MAIL_WEB_PORT) \
+		-handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner
 
 test: deps
 	$(GO) vet $(GO_PKGS)

@@ -25,7 +25,7 @@ const (
 // Portal's identity), with or without the Connectors.Invoke role.
 func workPortal(t *testing.T, a *handlertest.API, oid string, roles ...string) string {
 	t.Helper()
-	tok, err := a.Issuer.IssueRaw(map[string]any{"oid": oid, "roles": roles, "idtyp": "app"}, oid, handlertest.Audience, time.Now(), time.Hour)
+	tok, err := a.Issuer.IssueRaw(map[string]any{"oid": oid, "roles": roles, "idtyp": "app"}, oid, handlertest.Audience, a.Now(), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

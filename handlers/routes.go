@@ -15,6 +15,7 @@ import (
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/jobs"
+	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/store"
@@ -32,6 +33,7 @@ type Deps struct {
 	Params     Params
 	Connectors Connectors
 	Catalog    Catalog
+	Mail       Mail
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -44,19 +46,21 @@ func Register(rt *httpapi.Router, d Deps) {
 	registerParams(rt, d.Params)
 	registerConnectors(rt, d.Connectors)
 	registerCatalog(rt, d.Catalog)
+	registerMail(rt, d.Mail)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service
 // Bus triggers) on fr; each has a functions/<Name>/function.json.
 func RegisterFunctions(fr *fnhost.Router, d Deps) {
 	fr.Handle("JobsTick", d.Jobs.tick)
+	registerMailFunctions(fr, d.Mail)
 }
 
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
 	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
-		envconfig.Layout, connector.Layout, catalog.Layout}
+		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -72,6 +76,7 @@ type Services struct {
 	Params     *envconfig.Service
 	Connectors *connector.Service
 	Catalog    *catalog.Service
+	Mail       MailServices
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
@@ -87,7 +92,9 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 	if now == nil {
 		now = time.Now
 	}
-	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), NotifyTable: acct.Table("notifications"),
+	s.Mail = newMail(acct, log, now)
+	s.Platform.Outbox = s.Mail.Outbox
+	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), Notify: s.Mail.Outbox,
 		Instance: instanceName(), Now: now}
 	idem, auditTable := acct.Table("idempotency"), acct.Table("audit")
 	s.Jobs.Executors = map[string]jobs.Executor{
@@ -128,5 +135,7 @@ func (s Services) Deps(health Health, dev DevAuth) Deps {
 	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
 		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs},
 		Params: Params{Platform: s.Platform, Svc: s.Params}, Connectors: Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem},
-		Catalog: Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem}}
+		Catalog: Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
+		Mail: Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
+			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret}}
 }

@@ -470,3 +470,31 @@ func TestAzureYAML(t *testing.T) {
 		t.Fatalf("main.parameters.json: %v", err)
 	}
 }
+
+// TestSecretsAreKeyVaultReferences: every password, key and secret the
+// handler reads is a Key Vault reference in the app settings (never a
+// value), resolved with the app's user-assigned identity, which holds Key
+// Vault Secrets User on the vault.
+func TestSecretsAreKeyVaultReferences(t *testing.T) {
+	got := appSettings(t)
+	n := 0
+	for _, s := range settings.Catalogue() {
+		if !regexp.MustCompile(`(PASSWORD|_KEYS|_SECRET)$`).MatchString(s.Name) || (s.Where != "azure" && s.Where != "both") {
+			continue
+		}
+		n++
+		if v := fmt.Sprint(got[s.Name]); !strings.Contains(v, "@Microsoft.KeyVault(") {
+			t.Errorf("%s = %s, want a Key Vault reference", s.Name, v)
+		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d secret settings found", n)
+	}
+	site := resourcesOf(parsed(t, "modules/functionapp.bicep"), "Microsoft.Web/sites")[0]
+	if v, ok := Get(site.Body, "properties.keyVaultReferenceIdentity"); !ok || fmt.Sprint(v) == "" {
+		t.Error("the Function App resolves Key Vault references with its system identity, which it does not have: set keyVaultReferenceIdentity")
+	}
+	if !strings.Contains(string(parsed(t, "modules/roles.bicep").Src), "roles.keyVaultSecretsUser") {
+		t.Error("the app identity has no Key Vault Secrets User role")
+	}
+}

@@ -44,6 +44,22 @@ param serviceHostName string = 'collab'
 @description('Key Vault secret id (versionless URI) of the TLS certificate of the gateways HTTPS listener; operators upload it before the first deployment.')
 param tlsCertificateSecretId string
 
+@description('E-mail: SMTP relay (host, port, tls starttls|tls, username), From, the reply domain routed to the inbound webhook or mailbox, the public URL of links, whether replies need a DKIM/SPF pass, and the optional IMAP mailbox (empty host: no polling). Passwords, keys and the webhook secret are Key Vault secrets (infra/README.md).')
+param mail object = {
+  smtpHost: ''
+  smtpPort: '587'
+  smtpTls: 'starttls'
+  smtpUsername: ''
+  from: 'Studio Collaboration <noreply@${serviceHostName}.example.com>'
+  replyDomain: 'reply.${serviceHostName}.example.com'
+  publicUrl: 'https://${serviceHostName}.example.com'
+  inboundRequireAuth: 'true'
+  imapHost: ''
+  imapPort: '993'
+  imapUsername: ''
+  imapMailbox: 'INBOX'
+}
+
 @description('Address space of each region, one /16 per region in the order of regions.')
 param addressSpaces array = [
   '10.40.0.0/16'
@@ -81,6 +97,7 @@ var storageTables = [
   'catalogfeed'
   'catalogkeys'
   'cataloglocks'
+  'emailtasks'
 ]
 var storageContainers = [
   'security'
@@ -89,6 +106,7 @@ var storageContainers = [
 var storageQueues = [
   'outbox'
   'deployrequests'
+  'emailcallbacks'
 ]
 
 resource globalRg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -117,6 +135,7 @@ module stamps 'modules/stamp.bicep' = [for (region, i) in regions: {
     storageTables: storageTables
     storageContainers: storageContainers
     storageQueues: storageQueues
+    mail: mail
   }
 }]
 

@@ -82,6 +82,7 @@ func run() error {
 		overrides["COLLAB_DEV_ISSUER_URL"] = "http://127.0.0.1:" + strconv.Itoa(f.port) + "/api/dev"
 	}
 	var storageURLs string
+	var inbound devMail
 	if f.azurite {
 		opt := azurite.Options{Root: root, Location: filepath.Join(root, ".azurite"), Log: io.Discard}
 		if f.azuritePortBase > 0 {
@@ -102,8 +103,9 @@ func run() error {
 			return err
 		}
 		defer md.stop()
-		overrides["COLLAB_SMTP_HOST"] = "127.0.0.1"
-		overrides["COLLAB_SMTP_PORT"] = strconv.Itoa(f.smtpPort)
+		if inbound, err = mailOverrides(root, f.port, f.smtpPort, overrides); err != nil {
+			return err
+		}
 	}
 
 	app, err := manifest.Load(root, f.settings, func(k string) string {
@@ -136,7 +138,7 @@ func run() error {
 		}
 	}
 	if f.banner {
-		printBanner(os.Stdout, f, storageURLs, app)
+		printBanner(os.Stdout, f, storageURLs, app, inbound)
 	}
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "devhost: stopping")
@@ -149,6 +151,8 @@ func run() error {
 
 // waitHealthy polls /api/health until it answers 200, for up to 30 s, so the
 // banner appears once the stack can actually be called.
+func itoa(n int) string { return strconv.Itoa(n) }
+
 func waitHealthy(ctx context.Context, port int) {
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/api/health"
 	deadline := time.Now().Add(30 * time.Second)
@@ -163,7 +167,7 @@ func waitHealthy(ctx context.Context, port int) {
 	}
 }
 
-func printBanner(w io.Writer, f flags, storage string, app *manifest.App) {
+func printBanner(w io.Writer, f flags, storage string, app *manifest.App, inbound devMail) {
 	fmt.Fprintf(w, `
   Studio Collaboration Services — local stack is up
 
@@ -175,6 +179,7 @@ func printBanner(w io.Writer, f flags, storage string, app *manifest.App) {
 	}
 	if f.maildev {
 		fmt.Fprintf(w, "  MailDev (e-mail)   http://localhost:%d   SMTP 127.0.0.1:%d\n", f.mailWebPort, f.smtpPort)
+		fmt.Fprintf(w, "  Inbound e-mail     POST http://localhost:%d/api/inbound-email   user inbound, password %s (.run/mail-dev.json)\n", f.port, inbound.InboundSecret)
 	}
 	if f.devAuth {
 		fmt.Fprintf(w, `

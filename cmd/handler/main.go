@@ -79,6 +79,10 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if svcs.Params.Secrets, err = paramSecrets(cfg, log); err != nil {
 		return err
 	}
+	if err := svcs.Mail.Configure(cfg.Mail, cfg.InAzure); err != nil {
+		return err
+	}
+	svcs.Platform.PublicURL = cfg.Mail.PublicURL
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
 	var bootstrapped atomic.Bool

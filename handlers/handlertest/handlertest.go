@@ -23,9 +23,12 @@ import (
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/shared/envconfig/envconfigtest"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
+	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
+	"github.com/studio-collab/collab/shared/mail/smtptest"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -49,6 +52,12 @@ type API struct {
 	// (the deployment module's entry point, until it is wired).
 	Restarts *envconfigtest.RestartRecorder
 	logs     *logBuffer
+	// SMTP receives every e-mail this instance sends; Outbox and Callbacks
+	// are this storage prefix's queues (queues are not prefixed in Azure, so
+	// tests give each server its own).
+	SMTP      *smtptest.Server
+	Outbox    *store.Queue
+	Callbacks *store.Queue
 }
 
 // logBuffer keeps every log line of the server (debug level and up), so
@@ -79,6 +88,12 @@ func (a *API) ApplyPending(t testing.TB, project, env string) {
 		t.Fatalf("apply pending: %v", err)
 	}
 }
+
+// InboundSecret is the inbound webhook's secret on a test server.
+const InboundSecret = "inbound-test-secret"
+
+// MailKeys are the reply token and callback keys of a test server.
+const MailKeys = "t1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 // Tick runs one JobsTick round on this instance, as the timer would.
 func (a *API) Tick(t testing.TB) {
@@ -115,6 +130,19 @@ func StartOn(t testing.TB, prefix string) *API {
 	}
 	auth := identity.NewAuthenticator([]identity.IssuerConfig{a.Issuer.Config()}, identity.WithClock(a.Now), identity.WithDiscoveryRetry(0))
 	svcs := handlers.NewServices(acct, a.Now)
+	qs := store.Layout{Queues: []string{strings.ToLower(prefix) + "-outbox", strings.ToLower(prefix) + "-callbacks"}}
+	if err := acct.Bootstrap(context.Background(), qs); err != nil {
+		t.Fatal(err)
+	}
+	a.Outbox, a.Callbacks = acct.Queue(qs.Queues[0]), acct.Queue(qs.Queues[1])
+	svcs.Mail.Outbox.Queue, svcs.Mail.Inbound.Callbacks = a.Outbox, a.Callbacks
+	a.SMTP = smtptest.Start(t, smtptest.Options{})
+	if err := svcs.Mail.Configure(settings.Mail{SMTPHost: a.SMTP.Host, SMTPPort: a.SMTP.Port, SMTPSecurity: "none", SMTPTimeout: 5 * time.Second,
+		From: "Studio Collaboration <noreply@collab.test>", ReplyDomain: "reply.collab.test", TokenKeys: MailKeys, CallbackKeys: MailKeys,
+		InboundSecret: InboundSecret, PublicURL: a.URL}, false); err != nil {
+		t.Fatal(err)
+	}
+	svcs.Platform.PublicURL = a.URL
 	a.svcs = svcs
 	svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
 	// Secret parameters: a fresh local key per server; restart-needing
@@ -126,9 +154,15 @@ func StartOn(t testing.TB, prefix string) *API {
 	a.Restarts = &envconfigtest.RestartRecorder{Table: acct.Table("restartlog")}
 	svcs.Params.Secrets, svcs.Params.Restarts = vault, a.Restarts
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
-	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug})), auth, 0)
-	handlers.Register(rt, svcs.Deps(handlers.Health{Storage: acct, Timeout: 2 * time.Second}, handlers.DevAuth{Issuer: a.Issuer}))
-	a.Srv.Config.Handler = rt
+	log := slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rt := httpapi.NewRouter(log, auth, 0)
+	deps := svcs.Deps(handlers.Health{Storage: acct, Timeout: 2 * time.Second}, handlers.DevAuth{Issuer: a.Issuer})
+	handlers.Register(rt, deps)
+	// Non-HTTP functions answer POST /<Name> with the host's invocation body,
+	// as in the handler binary.
+	root := fnhost.NewRouter(rt, log)
+	handlers.RegisterFunctions(root, deps)
+	a.Srv.Config.Handler = root
 	a.Srv.Start()
 	t.Cleanup(a.Srv.Close)
 	return a
@@ -218,4 +252,52 @@ func (a *API) Invite(t testing.TB, owner, sub, email string) {
 	t.Helper()
 	inv := a.Must(t, owner, "POST", "/api/subscriptions/"+sub+"/users", map[string]any{"email": email}, 201)
 	a.Must(t, email, "POST", "/api/invitations/"+inv["token"].(string)+"/accept", nil, 200)
+}
+
+// Invoke calls a non-HTTP function the way the Functions host does (binding
+// "msg" for queue triggers) and returns the HTTP status of the invocation.
+func (a *API) Invoke(t testing.TB, name string, data any, meta map[string]any) int {
+	t.Helper()
+	payload, _ := json.Marshal(data)
+	body, _ := json.Marshal(map[string]any{"Data": map[string]json.RawMessage{"msg": payload}, "Metadata": meta})
+	resp, err := a.Srv.Client().Post(a.URL+"/"+name, "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Deliver plays the host's queue trigger once over q for function name:
+// every visible message is invoked with its dequeue count, deleted when the
+// invocation succeeds, and made visible again when it fails (the host's
+// retry, which the next Deliver performs). It returns the statuses.
+func (a *API) Deliver(t testing.TB, q *store.Queue, name string) []int {
+	t.Helper()
+	var out []int
+	var failed []store.Message
+	defer func() {
+		for _, m := range failed {
+			_, _ = q.SetVisibility(context.Background(), m, 0)
+		}
+	}()
+	for {
+		msgs, err := q.Receive(context.Background(), 32, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			return out
+		}
+		for _, m := range msgs {
+			status := a.Invoke(t, name, m.Text, map[string]any{"DequeueCount": m.DequeueCount, "Id": m.ID})
+			out = append(out, status)
+			if status == http.StatusOK {
+				_ = q.Delete(context.Background(), m)
+			} else {
+				failed = append(failed, m)
+			}
+		}
+	}
 }

@@ -11,6 +11,7 @@ param tlsCertificateSecretId string
 param storageTables array
 param storageContainers array
 param storageQueues array
+param mail object
 
 module network 'network.bicep' = {
   name: 'network'
@@ -200,6 +201,7 @@ module functionApp 'functionapp.bicep' = {
     vaultName: vault.outputs.name
     paramsVaultName: paramsVault.outputs.name
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    mail: mail
   }
 }
 

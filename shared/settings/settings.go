@@ -45,6 +45,25 @@ func Catalogue() []Setting {
 		{"COLLAB_DEV_ISSUER_KEY_FILE", "PEM file of the dev issuer's key, created if missing (default .run/dev-issuer-key.pem)", "local"},
 		{"COLLAB_PARAMS_KEY", "base64 AES-256 key (32 bytes) sealing secret parameters locally; make run generates one into local.settings.json (never committed)", "local"},
 		{"COLLAB_PARAMS_VAULT_URI", "Key Vault (https://<vault>.vault.azure.net/) holding secret parameters, reached with the app's managed identity", "azure"},
+		{"COLLAB_SMTP_HOST", "SMTP server of outbound mail; empty: notifications wait in the outbox", "both"},
+		{"COLLAB_SMTP_PORT", "SMTP port (default 587 for starttls, 465 for tls, 25 for none)", "both"},
+		{"COLLAB_SMTP_TLS", "starttls (default) | tls (implicit, port 465) | none (loopback MailDev only; refused in Azure)", "both"},
+		{"COLLAB_SMTP_USERNAME", "SMTP AUTH user; empty: no AUTH", "both"},
+		{"COLLAB_SMTP_PASSWORD", "SMTP AUTH password; a Key Vault reference in Azure", "both"},
+		{"COLLAB_SMTP_TIMEOUT", "SMTP connection and command timeout (default 30s)", "both"},
+		{"COLLAB_SMTP_FROM", "From of every notification, e.g. Studio Collaboration <noreply@collab.example.com>", "both"},
+		{"COLLAB_EMAIL_REPLY_DOMAIN", "domain of task reply addresses (reply+<token>@<domain>), routed to the inbound webhook or mailbox", "both"},
+		{"COLLAB_EMAIL_TOKEN_KEYS", "reply token keys kid:base64[,kid:base64], the first signs; a Key Vault reference in Azure", "both"},
+		{"COLLAB_EMAIL_CALLBACK_KEYS", "task callback signing keys kid:base64[,...], the first signs; a Key Vault reference in Azure", "both"},
+		{"COLLAB_INBOUND_SECRET", "shared secret of the inbound e-mail webhook (basic auth password or X-Inbound-Secret); a Key Vault reference in Azure", "both"},
+		{"COLLAB_INBOUND_REQUIRE_AUTH", "\"true\": replies need the provider's DKIM or SPF pass, aligned with From", "both"},
+		{"COLLAB_PUBLIC_URL", "base URL of links in e-mails (invitations), e.g. https://collab.example.com", "both"},
+		{"COLLAB_IMAP_HOST", "IMAP server of the task reply mailbox (InboxPoll); empty: no polling", "both"},
+		{"COLLAB_IMAP_PORT", "IMAP port (default 993 for tls, 143 otherwise)", "both"},
+		{"COLLAB_IMAP_TLS", "tls (default) | starttls | none (loopback only; refused in Azure)", "both"},
+		{"COLLAB_IMAP_USERNAME", "IMAP user", "both"},
+		{"COLLAB_IMAP_PASSWORD", "IMAP password; a Key Vault reference in Azure", "both"},
+		{"COLLAB_IMAP_MAILBOX", "mailbox to poll (default INBOX)", "both"},
 	}
 }
 
@@ -61,6 +80,7 @@ type Config struct {
 	Auth           Auth
 	// Params says where secret parameters are sealed.
 	Params Params
+	Mail   Mail
 }
 
 // Params configures the sealing of secret parameters: a Key Vault in Azure,
@@ -68,6 +88,24 @@ type Config struct {
 type Params struct {
 	LocalKey []byte // 32 bytes
 	VaultURI string
+}
+
+// Mail configures e-mail out (SMTP) and in (webhook, IMAP); secrets are
+// Key Vault references in Azure, resolved by App Service before we read them.
+type Mail struct {
+	SMTPHost, SMTPUsername, SMTPPassword, SMTPSecurity string
+	SMTPPort                                           int
+	SMTPTimeout                                        time.Duration
+	From, ReplyDomain, PublicURL                       string
+	TokenKeys, CallbackKeys, InboundSecret             string
+	InboundRequireAuth                                 bool
+	IMAP                                               IMAP
+}
+
+// IMAP is the optional task reply mailbox.
+type IMAP struct {
+	Host, Username, Password, Security, Mailbox string
+	Port                                        int
 }
 
 // Auth configures who may call the API.
@@ -171,6 +209,9 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.Params.VaultURI = v
 	}
+	if err := c.loadMail(getenv); err != nil {
+		return c, err
+	}
 	if c.Auth.Dev && c.InAzure {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_DEV_AUTH=true is refused in Azure (WEBSITE_INSTANCE_ID is set): the dev issuer is for local use only")
 	}
@@ -205,5 +246,57 @@ func (s *Storage) fillURIs() error {
 		return fault.E("settings.Load", fault.Invalid,
 			"storage is not configured: set AzureWebJobsStorage (Azurite) or AzureWebJobsStorage__accountName / __*ServiceUri (managed identity)")
 	}
+	return nil
+}
+
+func (c *Config) loadMail(getenv func(string) string) error {
+	bad := func(what string) error { return fault.E("settings.Load", fault.Invalid, what) }
+	port := func(name string) (int, error) {
+		v := getenv(name)
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			return 0, bad(name + " is not a port")
+		}
+		return int(n), nil
+	}
+	m := Mail{SMTPHost: getenv("COLLAB_SMTP_HOST"), SMTPUsername: getenv("COLLAB_SMTP_USERNAME"), SMTPPassword: getenv("COLLAB_SMTP_PASSWORD"),
+		SMTPSecurity: orDefault(strings.ToLower(getenv("COLLAB_SMTP_TLS")), "starttls"), SMTPTimeout: 30 * time.Second,
+		From:        orDefault(getenv("COLLAB_SMTP_FROM"), "Studio Collaboration <noreply@collab.localhost>"),
+		ReplyDomain: orDefault(strings.ToLower(getenv("COLLAB_EMAIL_REPLY_DOMAIN")), "reply.collab.localhost"),
+		PublicURL:   strings.TrimRight(orDefault(getenv("COLLAB_PUBLIC_URL"), "http://localhost:7071"), "/"),
+		TokenKeys:   getenv("COLLAB_EMAIL_TOKEN_KEYS"), CallbackKeys: getenv("COLLAB_EMAIL_CALLBACK_KEYS"),
+		InboundSecret: getenv("COLLAB_INBOUND_SECRET"), InboundRequireAuth: strings.EqualFold(getenv("COLLAB_INBOUND_REQUIRE_AUTH"), "true"),
+		IMAP: IMAP{Host: getenv("COLLAB_IMAP_HOST"), Username: getenv("COLLAB_IMAP_USERNAME"), Password: getenv("COLLAB_IMAP_PASSWORD"),
+			Security: orDefault(strings.ToLower(getenv("COLLAB_IMAP_TLS")), "tls"), Mailbox: orDefault(getenv("COLLAB_IMAP_MAILBOX"), "INBOX")}}
+	var err error
+	if m.SMTPPort, err = port("COLLAB_SMTP_PORT"); err != nil {
+		return err
+	}
+	if m.IMAP.Port, err = port("COLLAB_IMAP_PORT"); err != nil {
+		return err
+	}
+	if v := getenv("COLLAB_SMTP_TIMEOUT"); v != "" {
+		if m.SMTPTimeout, err = time.ParseDuration(v); err != nil || m.SMTPTimeout <= 0 {
+			return bad("COLLAB_SMTP_TIMEOUT must be a positive duration")
+		}
+	}
+	for name, v := range map[string]string{"COLLAB_SMTP_TLS": m.SMTPSecurity, "COLLAB_IMAP_TLS": m.IMAP.Security} {
+		switch v {
+		case "starttls", "tls":
+		case "none":
+			if c.InAzure {
+				return bad(name + "=none is refused in Azure: mail credentials and content would cross the network in clear")
+			}
+		default:
+			return bad(name + " is starttls, tls or none")
+		}
+	}
+	if strings.ContainsAny(m.ReplyDomain, "@<> \t\r\n") {
+		return bad("COLLAB_EMAIL_REPLY_DOMAIN is a domain name")
+	}
+	c.Mail = m
 	return nil
 }
