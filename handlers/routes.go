@@ -25,6 +25,7 @@ type Deps struct {
 	Platform Platform
 	Security Security
 	Jobs     Jobs
+	Console  *Console // nil: the console's routes answer 404
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -34,6 +35,7 @@ func Register(rt *httpapi.Router, d Deps) {
 	register(rt, d.Platform)
 	registerSecurity(rt, d.Security)
 	registerJobs(rt, d.Jobs)
+	registerConsole(rt, d.Console)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service

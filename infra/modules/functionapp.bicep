@@ -15,6 +15,8 @@ param tableEndpoint string
 param serviceBusNamespace string
 param vaultName string
 param appInsightsConnectionString string
+@description('The web console\'s app registration; empty turns its Entra sign-in off.')
+param consoleClientId string
 
 var kv = 'VaultName=${vaultName}'
 
@@ -84,6 +86,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.DevDiscovery.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DeployRequests.Disabled', value: 'false' }
         { name: 'AzureWebJobs.DeployRequestsLocal.Disabled', value: 'true' }
+        { name: 'COLLAB_CONSOLE_AUTHORITY', value: empty(consoleClientId) ? '' : '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
+        { name: 'COLLAB_CONSOLE_CLIENT_ID', value: consoleClientId }
+        { name: 'COLLAB_CONSOLE_SCOPES', value: 'api://studio-collab-${environmentName}/user_impersonation' }
+        { name: 'AzureWebJobs.Console.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.ConsoleConfig.Disabled', value: 'false' }
       ]
     }
     functionAppConfig: {

@@ -11,6 +11,7 @@ param tlsCertificateSecretId string
 param storageTables array
 param storageContainers array
 param storageQueues array
+param consoleClientId string
 
 module network 'network.bicep' = {
   name: 'network'
@@ -172,6 +173,7 @@ module functionApp 'functionapp.bicep' = {
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     vaultName: vault.outputs.name
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    consoleClientId: consoleClientId
   }
 }
 

@@ -41,6 +41,10 @@ func Catalogue() []Setting {
 		{"COLLAB_DEV_ISSUER_URL", "the dev issuer's URL as clients reach it (default http://127.0.0.1:7071/api/dev)", "local"},
 		{"COLLAB_DEV_AUDIENCE", "audience of dev tokens (default api://studio-collab-dev)", "local"},
 		{"COLLAB_DEV_ISSUER_KEY_FILE", "PEM file of the dev issuer's key, created if missing (default .run/dev-issuer-key.pem)", "local"},
+		{"COLLAB_CONSOLE_AUTHORITY", "the web console's Entra ID authority for sign-in (authorization code + PKCE), e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty = no Entra sign-in", "azure"},
+		{"COLLAB_CONSOLE_CLIENT_ID", "client id of the console's Entra app registration (a single-page application with the console's /console/auth redirect URI)", "azure"},
+		{"COLLAB_CONSOLE_SCOPES", "space-separated scopes the console asks for, e.g. api://<app>/user_impersonation", "azure"},
+		{"COLLAB_CONSOLE_DEMO_USERS", "comma-separated e-mails the console's dev sign-in offers (make run: the seeded demo users)", "local"},
 	}
 }
 
@@ -55,6 +59,15 @@ type Config struct {
 	// outage answers 503 within one request instead of hanging on retries.
 	StorageTimeout time.Duration
 	Auth           Auth
+	Console        Console
+}
+
+// Console configures the web console's sign-in.
+type Console struct {
+	Authority string   // Entra ID authority (https); empty = Entra sign-in off
+	ClientID  string   // the console's app registration
+	Scopes    []string // what the console asks the authority for
+	DemoUsers []string // e-mails offered by the dev sign-in
 }
 
 // Auth configures who may call the API.
@@ -145,6 +158,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if len(c.Auth.Issuers) > 0 && c.Auth.Audience == "" {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_OIDC_AUDIENCE is required with COLLAB_OIDC_ISSUERS")
 	}
+	if err := c.loadConsole(getenv); err != nil {
+		return c, err
+	}
 	if c.Auth.Dev && c.InAzure {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_DEV_AUTH=true is refused in Azure (WEBSITE_INSTANCE_ID is set): the dev issuer is for local use only")
 	}
@@ -178,6 +194,31 @@ func (s *Storage) fillURIs() error {
 	if s.BlobServiceURI == "" || s.QueueServiceURI == "" || s.TableServiceURI == "" {
 		return fault.E("settings.Load", fault.Invalid,
 			"storage is not configured: set AzureWebJobsStorage (Azurite) or AzureWebJobsStorage__accountName / __*ServiceUri (managed identity)")
+	}
+	return nil
+}
+
+// loadConsole reads the console's sign-in settings: the authority must be
+// https and comes with a client id and at least one scope, or not at all.
+func (c *Config) loadConsole(getenv func(string) string) error {
+	c.Console = Console{
+		Authority: strings.TrimRight(strings.TrimSpace(getenv("COLLAB_CONSOLE_AUTHORITY")), "/"),
+		ClientID:  strings.TrimSpace(getenv("COLLAB_CONSOLE_CLIENT_ID")),
+		Scopes:    strings.Fields(getenv("COLLAB_CONSOLE_SCOPES")),
+	}
+	for _, e := range strings.Split(getenv("COLLAB_CONSOLE_DEMO_USERS"), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			c.Console.DemoUsers = append(c.Console.DemoUsers, e)
+		}
+	}
+	if c.Console.Authority == "" {
+		return nil
+	}
+	if !strings.HasPrefix(c.Console.Authority, "https://") {
+		return fault.E("settings.Load", fault.Invalid, fmt.Sprintf("COLLAB_CONSOLE_AUTHORITY: %q is not an https URL", c.Console.Authority))
+	}
+	if c.Console.ClientID == "" || len(c.Console.Scopes) == 0 {
+		return fault.E("settings.Load", fault.Invalid, "COLLAB_CONSOLE_CLIENT_ID and COLLAB_CONSOLE_SCOPES are required with COLLAB_CONSOLE_AUTHORITY")
 	}
 	return nil
 }
