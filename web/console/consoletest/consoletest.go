@@ -22,6 +22,7 @@ import (
 
 	"github.com/chromedp/cdproto/audits"
 	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -88,6 +89,7 @@ type Browser struct {
 
 	mu       sync.Mutex
 	problems []string
+	front    *Tab // the tab brought to the front last
 }
 
 // New starts Chromium for t with the flags the project fixed (headless, no
@@ -102,6 +104,19 @@ func New(t testing.TB, base string) *Browser {
 			t.Errorf("browser: %s", p)
 		}
 	})
+	// Not t.TempDir: Chromium's helpers may still be writing the profile
+	// for a moment after the browser exits, and TempDir's cleanup fails the
+	// test on that. This one is removed once they are done.
+	profile, err := os.MkdirTemp("", "consoletest-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for os.RemoveAll(profile) != nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond) // retrying a removal, not waiting for a condition
+		}
+	})
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(ChromiumPath),
 		chromedp.Headless,
@@ -114,7 +129,7 @@ func New(t testing.TB, base string) *Browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
@@ -217,7 +232,7 @@ func (tab *Tab) Run(actions ...chromedp.Action) {
 	if err := chromedp.Run(ctx, actions...); err != nil {
 		var body string
 		diag, stop := context.WithTimeout(tab.ctx, 3*time.Second)
-		_ = chromedp.Run(diag, chromedp.Evaluate(`document.body ? document.body.innerText.slice(0, 3000) : ''`, &body))
+		_ = chromedp.Run(diag, chromedp.Evaluate(`(document.getElementById('main') || document.body).innerText.slice(-4000)`, &body))
 		stop()
 		tab.t.Fatalf("%s: %v\n--- page text:\n%s", tab.Name, err, body)
 	}
@@ -240,7 +255,8 @@ func (tab *Tab) Eval(expr string, out any) {
 func (tab *Tab) WaitJS(expr string) {
 	tab.t.Helper()
 	var ok any
-	tab.Run(chromedp.Poll(expr, &ok, chromedp.WithPollingTimeout(tab.b.Timeout-time.Second)))
+	// An interval, not animation frames: a background tab paints none.
+	tab.Run(chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(tab.b.Timeout-time.Second)))
 }
 
 // WaitText waits until the main region shows text.
@@ -248,6 +264,15 @@ func (tab *Tab) WaitText(text string) {
 	tab.t.Helper()
 	tab.WaitJS(fmt.Sprintf(`(document.getElementById('main') || document.body).innerText.includes(%s)`, jsString(text)))
 }
+
+// WaitAnnounced waits until the live status region has said text.
+func (tab *Tab) WaitAnnounced(text string) {
+	tab.t.Helper()
+	tab.WaitJS(fmt.Sprintf(`(document.getElementById('status') || {textContent: ''}).textContent.includes(%s)`, jsString(text)))
+}
+
+// Nav clicks the navigation's link named name.
+func (tab *Tab) Nav(name string) { tab.t.Helper(); tab.ClickIn("#nav", name) }
 
 // WaitGone waits until the main region no longer shows text.
 func (tab *Tab) WaitGone(text string) {
@@ -293,7 +318,9 @@ func (tab *Tab) find(kind, name, scope string) string {
   const kind = %s, name = %s, scope = %s;
   const norm = (s) => s.replace(/\s+/g, ' ').replace(/\s*\*$/, '').trim();
   let roots = [document];
-  if (scope) {
+  if (scope.startsWith('#')) {
+    roots = [...document.querySelectorAll(scope)];
+  } else if (scope) {
     roots = [...document.querySelectorAll('section, form')].filter((s) => {
       const hd = s.querySelector('h2, h3');
       return hd && norm(hd.textContent) === scope;
@@ -335,8 +362,8 @@ func (tab *Tab) find(kind, name, scope string) string {
 		if time.Now().After(deadline) {
 			tab.t.Fatalf("%s: %s (in %q)\n--- page text:\n%s", tab.Name, sel, scope, tab.Text())
 		}
-		// The screen may still be rendering: ask again after the next frame.
-		tab.nextFrame()
+		// The screen may still be rendering: ask again a little later.
+		tab.pause()
 	}
 }
 
@@ -344,10 +371,25 @@ func (tab *Tab) find(kind, name, scope string) string {
 func (tab *Tab) Click(name string) { tab.t.Helper(); tab.ClickIn("", name) }
 
 // ClickIn clicks the button or link named name inside the section or form
-// titled scope.
+// titled scope (or, when scope starts with #, inside that element).
 func (tab *Tab) ClickIn(scope, name string) {
 	tab.t.Helper()
-	tab.Run(chromedp.Click(tab.find("action", name, scope), chromedp.ByQuery))
+	sel := tab.find("action", name, scope)
+	tab.toFront()
+	tab.Run(chromedp.Click(sel, chromedp.ByQuery))
+}
+
+// toFront brings the tab to the front: input events sent to a background
+// tab are not delivered.
+func (tab *Tab) toFront() {
+	tab.t.Helper()
+	tab.b.mu.Lock()
+	front := tab.b.front == tab
+	tab.b.front = tab
+	tab.b.mu.Unlock()
+	if !front {
+		tab.Run(page.BringToFront())
+	}
 }
 
 // Fill types value into the field labelled label (in scope, may be "").
@@ -356,6 +398,7 @@ func (tab *Tab) Fill(scope, label, value string) {
 	sel := tab.find("control", label, scope)
 	var cleared bool
 	tab.Eval(fmt.Sprintf(`(() => { const c = document.querySelector(%s); c.value = ''; c.focus(); return true; })()`, jsString(sel)), &cleared)
+	tab.toFront()
 	tab.Run(chromedp.SendKeys(sel, value, chromedp.ByQuery))
 }
 
@@ -381,7 +424,9 @@ func (tab *Tab) Choose(scope, label, value string) {
 // Check ticks the checkbox labelled label.
 func (tab *Tab) Check(scope, label string) {
 	tab.t.Helper()
-	tab.Run(chromedp.Click(tab.find("control", label, scope), chromedp.ByQuery))
+	sel := tab.find("control", label, scope)
+	tab.toFront()
+	tab.Run(chromedp.Click(sel, chromedp.ByQuery))
 }
 
 // FieldError is the problem shown next to the field labelled label.
@@ -436,6 +481,7 @@ func ScreenshotDir(t testing.TB) string {
 func (tab *Tab) Screenshot(name string) string {
 	tab.t.Helper()
 	var png []byte
+	tab.toFront()
 	tab.nextFrame() // let the last change paint
 	tab.Run(chromedp.FullScreenshot(&png, 100))
 	path := filepath.Join(ScreenshotDir(tab.t), name+".png")
@@ -445,7 +491,15 @@ func (tab *Tab) Screenshot(name string) string {
 	return path
 }
 
-// nextFrame waits until the page has painted another frame.
+// pause lets the page run for 50 ms (between two polls of a condition).
+func (tab *Tab) pause() {
+	tab.t.Helper()
+	var ok bool
+	tab.Run(chromedp.Evaluate(`new Promise((r) => setTimeout(() => r(true), 50))`, &ok,
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+}
+
+// nextFrame waits until the page (in front) has painted another frame.
 func (tab *Tab) nextFrame() {
 	tab.t.Helper()
 	var ok bool

@@ -185,7 +185,7 @@ export async function render(root, ctx) {
     const grant = form({
       legend: 'Grant',
       fields: [
-        { name: 'path', label: 'Path', value: path, required: true, matches: /path|segment|main node/i },
+        { name: 'path', label: 'Path', value: path, required: true, matches: /^path|segment/i },
         { name: 'principal', label: 'Who', type: 'select', options: principals, matches: /principal/i },
         { name: 'level', label: 'Level', type: 'select', value: MAIN_NODES.has(path) ? 'deny' : 'modify', options: LEVELS.map((l) => ({ value: l, label: l })), matches: /level|only deny/i },
       ],
