@@ -159,6 +159,32 @@ func (b *Browser) TakeProblems() []string {
 	return p
 }
 
+// WaitProblems waits until the problems reported include every one of
+// wants (substrings), through tab, then returns them all and forgets them;
+// for the tests that provoke a violation on purpose.
+func (b *Browser) WaitProblems(tab *Tab, wants ...string) []string {
+	b.t.Helper()
+	deadline := time.Now().Add(b.Timeout)
+	for {
+		b.mu.Lock()
+		all := strings.ToLower(strings.Join(b.problems, "\n"))
+		b.mu.Unlock()
+		missing := ""
+		for _, w := range wants {
+			if !strings.Contains(all, strings.ToLower(w)) {
+				missing = w
+			}
+		}
+		if missing == "" {
+			return b.TakeProblems()
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("no problem mentioning %q was reported; got:\n%s", missing, all)
+		}
+		tab.pause()
+	}
+}
+
 // Tab is one tab: its own session (sessionStorage), viewport and events.
 type Tab struct {
 	b    *Browser
@@ -255,8 +281,21 @@ func (tab *Tab) Eval(expr string, out any) {
 func (tab *Tab) WaitJS(expr string) {
 	tab.t.Helper()
 	var ok any
-	// An interval, not animation frames: a background tab paints none.
-	tab.Run(chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(tab.b.Timeout-time.Second)))
+	deadline := time.Now().Add(tab.b.Timeout)
+	for {
+		// An interval, not animation frames: a background tab paints none.
+		ctx, cancel := context.WithDeadline(tab.ctx, deadline)
+		err := chromedp.Run(ctx, chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(50*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return
+		}
+		// A navigation (a sign-in redirect) ends the page the poll ran in:
+		// poll again in the new one.
+		if !(strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) || time.Now().After(deadline) {
+			tab.t.Fatalf("%s: waiting for %s: %v\n--- page text:\n%s", tab.Name, expr, err, tab.Text())
+		}
+	}
 }
 
 // WaitText waits until the main region shows text.
@@ -419,6 +458,19 @@ func (tab *Tab) Choose(scope, label, value string) {
 	if res != "ok" {
 		tab.t.Fatalf("%s: %s in %q", tab.Name, res, label)
 	}
+}
+
+// Key types keys (e.g. "\t", "\r") into whatever has the focus.
+func (tab *Tab) Key(keys string) {
+	tab.t.Helper()
+	tab.toFront()
+	tab.Run(chromedp.KeyEvent(keys))
+}
+
+// EvalAwait evaluates an expression that yields a promise, into out.
+func (tab *Tab) EvalAwait(expr string, out any) {
+	tab.t.Helper()
+	tab.Run(chromedp.Evaluate(expr, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
 }
 
 // Check ticks the checkbox labelled label.

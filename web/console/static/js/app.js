@@ -180,7 +180,7 @@ async function render(moved) {
 // In-console links change the screen without reloading the page.
 document.addEventListener('click', (ev) => {
   const a = ev.target.closest('a[href]');
-  if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  if (!a || (a.getAttribute('href') || '').startsWith('#') || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
   const url = new URL(a.href, location.href);
   if (url.origin !== location.origin || !(url.pathname === '/' || url.pathname.startsWith('/console'))) return;
   ev.preventDefault();

@@ -206,7 +206,7 @@ export function pageOf(items, cursor, size) {
  * detail starting with the field's name, or the field's own "matches"),
  * else above the form; the first field in error takes the focus.
  */
-export function form({ fields, submitLabel, busyLabel, submit, legend, class: cls }) {
+export function form({ fields, submitLabel, busyLabel, submit, legend, class: cls, extra }) {
   const controls = {};
   const formError = h('div', { class: 'form-error', hidden: true });
   const rows = fields.map((f) => {
@@ -224,6 +224,7 @@ export function form({ fields, submitLabel, busyLabel, submit, legend, class: cl
       input = h('input', { id, name: f.name, type: f.type || 'text', value: f.value || '', required: f.required,
         autocomplete: f.autocomplete || 'off', 'aria-describedby': described, placeholder: f.placeholder, spellcheck: 'false' });
     }
+    if (f.type !== 'select' && f.type !== 'checkbox') input.defaultValue = f.value || ''; // what reset() restores
     const err = h('p', { id: errId, class: 'field-error', hidden: true });
     controls[f.name] = { input, err, f };
     const label = h('label', { for: id }, f.label, f.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null);
@@ -235,7 +236,7 @@ export function form({ fields, submitLabel, busyLabel, submit, legend, class: cl
   const btn = h('button', { type: 'submit', class: 'btn btn-primary' }, submitLabel);
   const busy = h('span', { class: 'busy', hidden: true, role: 'status' });
   const el = h('form', { class: cls || 'form', novalidate: true },
-    legend ? h('h3', { class: 'form-title' }, legend) : null, formError, h('div', { class: 'fields' }, rows), h('div', { class: 'actions' }, btn, busy));
+    legend ? h('h3', { class: 'form-title' }, legend) : null, formError, h('div', { class: 'fields' }, rows), h('div', { class: 'actions' }, btn, extra || null, busy));
 
   function clear() {
     formError.hidden = true;

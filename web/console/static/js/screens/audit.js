@@ -35,16 +35,17 @@ export async function render(root, ctx) {
         { label: 'When', render: (e) => time(e.at) },
         { label: 'Who', render: (e) => e.actorName || e.actor },
         { label: 'Action', render: (e) => h('code', {}, e.action) },
-        { label: 'Target', render: (e) => e.target },
+        { label: 'Target', render: (e) => e.target, class: 'col-id' },
         {
           label: 'Details',
+          class: 'col-wide',
           render: (e) => (e.before || e.after
             ? h('details', {}, h('summary', {}, 'Before and after'),
               e.before ? h('div', {}, h('p', { class: 'muted' }, 'Before'), h('pre', {}, json(e.before))) : null,
               e.after ? h('div', {}, h('p', { class: 'muted' }, 'After'), h('pre', {}, json(e.after))) : null)
             : ''),
         },
-        { label: 'Request', render: (e) => (e.requestId ? h('code', { class: 'small' }, e.requestId) : '') },
+        { label: 'Request', render: (e) => (e.requestId ? h('code', {}, e.requestId) : ''), class: 'col-id' },
       ],
       rows,
       empty: since ? 'Nothing audited since then.' : 'Nothing audited yet.',

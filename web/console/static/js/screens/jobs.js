@@ -139,7 +139,9 @@ export async function render(root, ctx) {
   const parts = [h('div', { class: 'toolbar' }, envPicker), section('Jobs', errors, list.el), section('Run history', history)];
   if (writer) {
     const preview = h('div', { 'aria-live': 'polite' });
+    const previewBtn = button('Preview the next runs', () => showPreview(), { class: 'btn btn-quiet' });
     const create = form({
+      extra: previewBtn,
       legend: 'New job',
       fields: [
         { name: 'name', label: 'Name', required: true, hint: '2–40 lower-case letters, digits and inner hyphens.', matches: /^name |job with this name/i },
@@ -157,7 +159,7 @@ export async function render(root, ctx) {
         list.reload();
       },
     });
-    const previewBtn = button('Preview the next runs', async () => {
+    async function showPreview() {
       const v = create.values();
       create.clear();
       replace(preview, progress('Computing…').el);
@@ -168,8 +170,8 @@ export async function render(root, ctx) {
         replace(preview);
         create.showError(err);
       }
-    }, { class: 'btn btn-quiet' });
-    parts.push(section('Create', create.el, previewBtn, preview));
+    }
+    parts.push(section('Create', create.el, preview));
   }
   replace(root, parts);
   await list.first();
