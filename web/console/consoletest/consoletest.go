@@ -502,7 +502,7 @@ func (tab *Tab) SignIn(email string) {
 	tab.Go("/console/signin")
 	tab.Fill("Any e-mail address", "E-mail", email)
 	tab.ClickIn("Any e-mail address", "Sign in")
-	tab.WaitJS(fmt.Sprintf(`(document.getElementById('who') || {}).innerText && document.getElementById('who').innerText.includes(%s)`, jsString(strings.ToLower(email))))
+	tab.WaitJS(fmt.Sprintf(`(document.getElementById('who') || {textContent: ''}).textContent.includes(%s)`, jsString(strings.ToLower(email))))
 }
 
 // ScreenshotDir is build/screenshots at the repository root.
