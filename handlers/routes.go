@@ -34,6 +34,7 @@ type Deps struct {
 	Connectors Connectors
 	Catalog    Catalog
 	Mail       Mail
+	Console    *Console // nil: the console's routes answer 404
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -47,6 +48,7 @@ func Register(rt *httpapi.Router, d Deps) {
 	registerConnectors(rt, d.Connectors)
 	registerCatalog(rt, d.Catalog)
 	registerMail(rt, d.Mail)
+	registerConsole(rt, d.Console)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service

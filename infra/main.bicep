@@ -67,6 +67,9 @@ param addressSpaces array = [
   '10.42.0.0/16'
 ]
 
+@description('Client id of the web console\'s Entra ID app registration (a single-page application whose redirect URI is https://<service host>/console/auth). Empty: the console offers no Entra sign-in.')
+param consoleClientId string = ''
+
 var tags = {
   'azd-env-name': environmentName
   application: 'studio-collab'
@@ -136,6 +139,7 @@ module stamps 'modules/stamp.bicep' = [for (region, i) in regions: {
     storageContainers: storageContainers
     storageQueues: storageQueues
     mail: mail
+    consoleClientId: consoleClientId
   }
 }]
 

@@ -80,6 +80,10 @@ func run() error {
 		// it: through this devhost, on this port.
 		overrides["COLLAB_DEV_AUTH"] = "true"
 		overrides["COLLAB_DEV_ISSUER_URL"] = "http://127.0.0.1:" + strconv.Itoa(f.port) + "/api/dev"
+		if f.seedWith != "" {
+			// The console's sign-in offers the seeded demo users with one click.
+			overrides["COLLAB_CONSOLE_DEMO_USERS"] = demoUsers
+		}
 	}
 	var storageURLs string
 	var inbound devMail
@@ -167,13 +171,17 @@ func waitHealthy(ctx context.Context, port int) {
 	}
 }
 
+// demoUsers are the users `collab dev seed` creates (cmd/collab/seed.go).
+const demoUsers = "alice@example.com,bob@example.com,carol@example.com"
+
 func printBanner(w io.Writer, f flags, storage string, app *manifest.App, inbound devMail) {
 	fmt.Fprintf(w, `
   Studio Collaboration Services — local stack is up
 
+  Console (web)      http://localhost:%d/
   API (devhost)      http://localhost:%d/api
   Functions          http://localhost:%d/admin/functions   (%d functions)
-`, f.port, f.port, len(app.Functions))
+`, f.port, f.port, f.port, len(app.Functions))
 	if storage != "" {
 		fmt.Fprintf(w, "  Azurite            %s\n", storage)
 	}
@@ -184,7 +192,8 @@ func printBanner(w io.Writer, f flags, storage string, app *manifest.App, inboun
 	if f.devAuth {
 		fmt.Fprintf(w, `
   Demo (subscription demo, project claims): alice (owner), bob (developer), carol (admin)
-  A token for each (local dev issuer; any e-mail works):
+  The console: open http://localhost:%[1]d/ and sign in as any of them with one click.
+  A token for each, for the CLI and curl (local dev issuer; any e-mail works):
     ALICE=$(bin/collab login --api http://localhost:%[1]d --email alice@example.com >/dev/null && bin/collab token)
     BOB=$(bin/collab login --api http://localhost:%[1]d --email bob@example.com >/dev/null && bin/collab token)
     CAROL=$(bin/collab login --api http://localhost:%[1]d --email carol@example.com >/dev/null && bin/collab token)

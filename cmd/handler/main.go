@@ -93,6 +93,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return nil
 	}
 	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout, Ready: ready}, handlers.DevAuth{Issuer: dev})
+	deps.Console, err = handlers.NewConsole(handlers.ConsoleConfig{DevAuth: dev != nil, DemoUsers: cfg.Console.DemoUsers,
+		Authority: cfg.Console.Authority, ClientID: cfg.Console.ClientID, Scopes: cfg.Console.Scopes})
+	if err != nil {
+		return err
+	}
 	handlers.Register(api, deps)
 	root := fnhost.NewRouter(api, log)
 	handlers.RegisterFunctions(root, deps)

@@ -111,7 +111,15 @@ func Start(t testing.TB) *API { return StartOn(t, fmt.Sprintf("h%d", seq.Add(1))
 
 // StartOn runs another instance on the storage named by prefix (another
 // API's Prefix): two handler instances sharing one storage account.
-func StartOn(t testing.TB, prefix string) *API {
+func StartOn(t testing.TB, prefix string) *API { return startOn(t, prefix, nil) }
+
+// StartWith runs the API on storage of its own after configure has changed
+// its dependencies (the console's sign-in settings, for instance).
+func StartWith(t testing.TB, configure func(*handlers.Deps)) *API {
+	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure)
+}
+
+func startOn(t testing.TB, prefix string, configure func(*handlers.Deps)) *API {
 	t.Helper()
 	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
 		NamePrefix: prefix})
@@ -157,6 +165,13 @@ func StartOn(t testing.TB, prefix string) *API {
 	log := slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rt := httpapi.NewRouter(log, auth, 0)
 	deps := svcs.Deps(handlers.Health{Storage: acct, Timeout: 2 * time.Second}, handlers.DevAuth{Issuer: a.Issuer})
+	// The console as the handler mounts it (cmd/handler), with the dev sign-in.
+	if deps.Console, err = handlers.NewConsole(handlers.ConsoleConfig{DevAuth: true}); err != nil {
+		t.Fatal(err)
+	}
+	if configure != nil {
+		configure(&deps)
+	}
 	handlers.Register(rt, deps)
 	// Non-HTTP functions answer POST /<Name> with the host's invocation body,
 	// as in the handler binary.

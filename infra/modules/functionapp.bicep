@@ -18,6 +18,8 @@ param paramsVaultName string
 param appInsightsConnectionString string
 @description('E-mail settings (main.bicep documents them); secrets are not here but Key Vault references below.')
 param mail object
+@description('The web console\'s app registration; empty turns its Entra sign-in off.')
+param consoleClientId string
 
 var kv = 'VaultName=${vaultName}'
 
@@ -112,6 +114,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.DevDiscovery.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DeployRequests.Disabled', value: 'false' }
         { name: 'AzureWebJobs.DeployRequestsLocal.Disabled', value: 'true' }
+        { name: 'COLLAB_CONSOLE_AUTHORITY', value: empty(consoleClientId) ? '' : '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
+        { name: 'COLLAB_CONSOLE_CLIENT_ID', value: consoleClientId }
+        { name: 'COLLAB_CONSOLE_SCOPES', value: 'api://studio-collab-${environmentName}/user_impersonation' }
+        { name: 'AzureWebJobs.Console.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.ConsoleConfig.Disabled', value: 'false' }
       ]
     }
     functionAppConfig: {

@@ -12,6 +12,7 @@ param storageTables array
 param storageContainers array
 param storageQueues array
 param mail object
+param consoleClientId string
 
 module network 'network.bicep' = {
   name: 'network'
@@ -202,6 +203,7 @@ module functionApp 'functionapp.bicep' = {
     paramsVaultName: paramsVault.outputs.name
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     mail: mail
+    consoleClientId: consoleClientId
   }
 }
 

@@ -64,6 +64,10 @@ func Catalogue() []Setting {
 		{"COLLAB_IMAP_USERNAME", "IMAP user", "both"},
 		{"COLLAB_IMAP_PASSWORD", "IMAP password; a Key Vault reference in Azure", "both"},
 		{"COLLAB_IMAP_MAILBOX", "mailbox to poll (default INBOX)", "both"},
+		{"COLLAB_CONSOLE_AUTHORITY", "the web console's Entra ID authority for sign-in (authorization code + PKCE), e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty = no Entra sign-in", "azure"},
+		{"COLLAB_CONSOLE_CLIENT_ID", "client id of the console's Entra app registration (a single-page application with the console's /console/auth redirect URI)", "azure"},
+		{"COLLAB_CONSOLE_SCOPES", "space-separated scopes the console asks for, e.g. api://<app>/user_impersonation", "azure"},
+		{"COLLAB_CONSOLE_DEMO_USERS", "comma-separated e-mails the console's dev sign-in offers (make run: the seeded demo users)", "local"},
 	}
 }
 
@@ -79,8 +83,9 @@ type Config struct {
 	StorageTimeout time.Duration
 	Auth           Auth
 	// Params says where secret parameters are sealed.
-	Params Params
-	Mail   Mail
+	Params  Params
+	Mail    Mail
+	Console Console
 }
 
 // Params configures the sealing of secret parameters: a Key Vault in Azure,
@@ -106,6 +111,14 @@ type Mail struct {
 type IMAP struct {
 	Host, Username, Password, Security, Mailbox string
 	Port                                        int
+}
+
+// Console configures the web console's sign-in.
+type Console struct {
+	Authority string   // Entra ID authority (https); empty = Entra sign-in off
+	ClientID  string   // the console's app registration
+	Scopes    []string // what the console asks the authority for
+	DemoUsers []string // e-mails offered by the dev sign-in
 }
 
 // Auth configures who may call the API.
@@ -212,6 +225,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := c.loadMail(getenv); err != nil {
 		return c, err
 	}
+	if err := c.loadConsole(getenv); err != nil {
+		return c, err
+	}
 	if c.Auth.Dev && c.InAzure {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_DEV_AUTH=true is refused in Azure (WEBSITE_INSTANCE_ID is set): the dev issuer is for local use only")
 	}
@@ -298,5 +314,30 @@ func (c *Config) loadMail(getenv func(string) string) error {
 		return bad("COLLAB_EMAIL_REPLY_DOMAIN is a domain name")
 	}
 	c.Mail = m
+	return nil
+}
+
+// loadConsole reads the console's sign-in settings: the authority must be
+// https and comes with a client id and at least one scope, or not at all.
+func (c *Config) loadConsole(getenv func(string) string) error {
+	c.Console = Console{
+		Authority: strings.TrimRight(strings.TrimSpace(getenv("COLLAB_CONSOLE_AUTHORITY")), "/"),
+		ClientID:  strings.TrimSpace(getenv("COLLAB_CONSOLE_CLIENT_ID")),
+		Scopes:    strings.Fields(getenv("COLLAB_CONSOLE_SCOPES")),
+	}
+	for _, e := range strings.Split(getenv("COLLAB_CONSOLE_DEMO_USERS"), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			c.Console.DemoUsers = append(c.Console.DemoUsers, e)
+		}
+	}
+	if c.Console.Authority == "" {
+		return nil
+	}
+	if !strings.HasPrefix(c.Console.Authority, "https://") {
+		return fault.E("settings.Load", fault.Invalid, fmt.Sprintf("COLLAB_CONSOLE_AUTHORITY: %q is not an https URL", c.Console.Authority))
+	}
+	if c.Console.ClientID == "" || len(c.Console.Scopes) == 0 {
+		return fault.E("settings.Load", fault.Invalid, "COLLAB_CONSOLE_CLIENT_ID and COLLAB_CONSOLE_SCOPES are required with COLLAB_CONSOLE_AUTHORITY")
+	}
 	return nil
 }

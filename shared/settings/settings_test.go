@@ -58,6 +58,17 @@ func TestLoad(t *testing.T) {
 		{name: "dev auth refused in Azure", env: map[string]string{"AzureWebJobsStorage": "x", "WEBSITE_INSTANCE_ID": "i", "COLLAB_DEV_AUTH": "true"}, wantErr: "refused in Azure"},
 		{name: "issuer must be https", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "http://evil", "COLLAB_OIDC_AUDIENCE": "a"}, wantErr: "not an https URL"},
 		{name: "issuers need an audience", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "https://a"}, wantErr: "COLLAB_OIDC_AUDIENCE is required"},
+		{name: "console sign-in", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_CONSOLE_AUTHORITY": "https://login.microsoftonline.com/t/v2.0/",
+			"COLLAB_CONSOLE_CLIENT_ID": "c1", "COLLAB_CONSOLE_SCOPES": "api://x/user_impersonation  openid", "COLLAB_CONSOLE_DEMO_USERS": "a@x.dev, b@x.dev,"},
+			check: func(t *testing.T, c Config) {
+				k := c.Console
+				if k.Authority != "https://login.microsoftonline.com/t/v2.0" || k.ClientID != "c1" || strings.Join(k.Scopes, "|") != "api://x/user_impersonation|openid" ||
+					strings.Join(k.DemoUsers, "|") != "a@x.dev|b@x.dev" {
+					t.Fatalf("%+v", k)
+				}
+			}},
+		{name: "console authority must be https", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_CONSOLE_AUTHORITY": "http://idp", "COLLAB_CONSOLE_CLIENT_ID": "c", "COLLAB_CONSOLE_SCOPES": "s"}, wantErr: "COLLAB_CONSOLE_AUTHORITY"},
+		{name: "console authority needs a client and scopes", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_CONSOLE_AUTHORITY": "https://idp"}, wantErr: "COLLAB_CONSOLE_CLIENT_ID and COLLAB_CONSOLE_SCOPES are required"},
 		{name: "no storage at all", env: map[string]string{}, wantErr: "storage is not configured"},
 		{name: "bad port", env: map[string]string{"AzureWebJobsStorage": "x", "FUNCTIONS_CUSTOMHANDLER_PORT": "http"}, wantErr: "not a port"},
 		{name: "bad credential kind", env: map[string]string{"AzureWebJobsStorage__accountName": "a", "AzureWebJobsStorage__credential": "connectionstring"}, wantErr: "only managedidentity"},
