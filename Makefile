@@ -7,12 +7,16 @@ VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 DIST        ?= dist
 PORT        ?= 7071
-STANDIN_PORT ?= 7072
+# Ports of the local stack, for running beside another `make run`: AZURITE_PORT=0 picks free ones.
+AZURITE_PORT  ?= 10000
+SMTP_PORT     ?= 1025
+MAIL_WEB_PORT ?= 1080
+STANDIN_PORT  ?= 7072
 TEST_FLAGS  ?= -race -timeout 30m
 BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -benchtime 1s
 GO_PKGS     := ./...
 
-.PHONY: help deps run test bench package lint build clean
+.PHONY: help deps run test bench package lint build clean params-key
 
 help:
 	@echo "make run      start Azurite, MailDev, the devhost and the handler (Ctrl-C stops all)"
@@ -38,8 +42,18 @@ build: deps
 local.settings.json:
 	cp local.settings.json.example $@
 
-run: build local.settings.json
-	./bin/devhost -root . -port $(PORT) -handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner -workportal-standin $(STANDIN_PORT)
+# Secret parameters are sealed locally with an AES-256 key from the local
+# settings: generated here once per checkout into local.settings.json
+# (git-ignored), never committed.
+params-key: local.settings.json
+	@grep -q '"COLLAB_PARAMS_KEY"' local.settings.json || { \
+	  key=$$(head -c 32 /dev/urandom | base64 | tr -d '\n') && \
+	  awk -v k="$$key" '{print} /"Values": *\{/ && !done {print "    \"COLLAB_PARAMS_KEY\": \"" k "\","; done=1}' local.settings.json > local.settings.json.tmp && \
+	  mv local.settings.json.tmp local.settings.json && echo "generated COLLAB_PARAMS_KEY in local.settings.json"; }
+
+run: build local.settings.json params-key
+	./bin/devhost -root . -port $(PORT) -azurite-port $(AZURITE_PORT) -smtp-port $(SMTP_PORT) -mail-web-port $(MAIL_WEB_PORT) \
+		-handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner -workportal-standin $(STANDIN_PORT)
 
 test: deps
 	$(GO) vet $(GO_PKGS)

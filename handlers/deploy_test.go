@@ -18,7 +18,6 @@ import (
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
-const envBase = "/api/projects/claims/environments/development"
 
 // deployFixture is the platform fixture with a Work Portal and Scheduler
 // stand-in behind the development environment, a fast health probe, and a
@@ -41,7 +40,7 @@ func tune(a *handlertest.API) {
 
 func reconcile(t *testing.T, a *handlertest.API) {
 	t.Helper()
-	if code, resp := a.Invoke(t, "WindowsReconcile", map[string]any{"timer": map[string]any{"IsPastDue": false}}); code != 200 {
+	if code, resp := a.InvokeFunction(t, "WindowsReconcile", map[string]any{"timer": map[string]any{"IsPastDue": false}}); code != 200 {
 		t.Fatalf("WindowsReconcile: %d %v", code, resp.Logs)
 	}
 }
@@ -84,7 +83,7 @@ func TestDeploymentsOverHTTP(t *testing.T) {
 	entity := devCommit(t, a, bob, "entities/application/Claim/attributes/amount")
 	// The local trigger gets the message as the devhost would hand it over.
 	text, _ := json.Marshal(messaging.LocalEnvelope{ID: "x", SessionID: "claims/development", Body: deploy.RequestMessage("claims", "development", entity).Body})
-	if code, resp := a.Invoke(t, "DeployRequestsLocal", map[string]any{"message": string(text)}); code != 200 {
+	if code, resp := a.InvokeFunction(t, "DeployRequestsLocal", map[string]any{"message": string(text)}); code != 200 {
 		t.Fatalf("DeployRequestsLocal: %d %v", code, resp.Logs)
 	}
 	st = a.Must(t, bob, "GET", envBase+"/status", nil, 200)
@@ -155,7 +154,7 @@ func TestDeployFunctions(t *testing.T) {
 		{"DeployRequests", `{"kind":"reboot","project":"claims","env":"development"}`, 400},
 	}
 	for _, c := range cases {
-		if code, resp := a.Invoke(t, c.fn, map[string]any{"message": c.text}); code != c.want {
+		if code, resp := a.InvokeFunction(t, c.fn, map[string]any{"message": c.text}); code != c.want {
 			t.Fatalf("%s %s: %d, want %d: %v", c.fn, c.text, code, c.want, resp.Logs)
 		}
 	}
@@ -253,7 +252,7 @@ func TestDeployRaceAcrossInstances(t *testing.T) {
 		wg.Wait()
 	}
 	deliver := func(api *handlertest.API, m deploy.Message) {
-		if code, resp := api.Invoke(t, "DeployRequests", map[string]any{"message": string(m.Body)}); code != 200 {
+		if code, resp := api.InvokeFunction(t, "DeployRequests", map[string]any{"message": string(m.Body)}); code != 200 {
 			t.Errorf("DeployRequests: %d %v", code, resp.Logs)
 		}
 	}
@@ -271,7 +270,7 @@ func TestDeployRaceAcrossInstances(t *testing.T) {
 		b.Clock.Store(off)
 		both(func(api *handlertest.API) {
 			deliver(api, deploy.WindowMessage("claims", "development", "w000001", "start", at))
-			if code, resp := api.Invoke(t, "WindowsReconcile", nil); code != 200 {
+			if code, resp := api.InvokeFunction(t, "WindowsReconcile", nil); code != 200 {
 				t.Errorf("WindowsReconcile: %d %v", code, resp.Logs)
 			}
 		})

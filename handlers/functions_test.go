@@ -19,6 +19,7 @@ var patternParam = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?\}`)
 // samplePath turns a ServeMux pattern into a concrete path: {p} -> p1,
 // {rest...} -> a/b, so it can be matched against function routes.
 func samplePath(pattern string) string {
+	pattern = strings.TrimSuffix(pattern, "{$}")
 	return patternParam.ReplaceAllStringFunc(pattern, func(m string) string {
 		sub := patternParam.FindStringSubmatch(m)
 		if sub[2] != "" {
@@ -52,8 +53,9 @@ func TestEveryRouteIsReachableThroughAFunction(t *testing.T) {
 		t.Errorf("%s is served by the handler but no functions/*/function.json routes it", r)
 	}
 	// The check can fail: a route outside every function's template is reported.
-	extra := append(registeredRoutes(), httpapi.Route{Method: "GET", Pattern: "/api/nowhere/{id}"})
-	if got := unreachable(app, extra); len(got) == 0 || got[len(got)-1] != "GET /api/nowhere/{id}" {
+	// (POST: the Console function's catch-all takes any GET.)
+	extra := append(registeredRoutes(), httpapi.Route{Method: "POST", Pattern: "/api/nowhere/{id}"})
+	if got := unreachable(app, extra); len(got) == 0 || got[len(got)-1] != "POST /api/nowhere/{id}" {
 		t.Fatalf("an unrouted pattern was not reported: %v", got)
 	}
 	for _, f := range app.Functions {
@@ -80,5 +82,41 @@ func TestNonHTTPFunctionsAreRegistered(t *testing.T) {
 	RegisterFunctions(fr, Deps{})
 	if got, want := strings.Join(fr.Functions(), ","), strings.Join(folders, ","); got != want {
 		t.Fatalf("registered functions %q, function folders %q", got, want)
+	}
+}
+
+// TestAPIRoutesHaveTheirOwnFunctions: with routePrefix "" (so that the
+// Console function can take the site root), every function except Console
+// spells its route from "api/", and every /api route is reachable through
+// such a function, not merely through the Console's GET catch-all: a route
+// that only Console reaches would lose its other methods and its own
+// AzureWebJobs.<Name>.Disabled switch.
+func TestAPIRoutesHaveTheirOwnFunctions(t *testing.T) {
+	app, err := manifest.Load("..", "", func(string) string { return "x" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Host.RoutePrefix != "" {
+		t.Fatalf("host.json routePrefix %q; the console needs \"\" (docs/decisions.md)", app.Host.RoutePrefix)
+	}
+	for _, f := range app.Functions {
+		if f.Kind == manifest.HTTPTrigger && f.Name != "Console" && !strings.HasPrefix(f.Route.Template, "api/") {
+			t.Errorf("function %s: route %q must start with api/ (host.json has no route prefix)", f.Name, f.Route.Template)
+		}
+	}
+	notConsole := func(f *manifest.Function) bool { return f.Name == "Console" }
+	for _, r := range registeredRoutes() {
+		if !strings.HasPrefix(r.Pattern, "/api/") {
+			continue
+		}
+		if m, found := app.MatchHTTP(r.Method, samplePath(r.Pattern), notConsole); !found || m.Function == nil {
+			t.Errorf("%s %s is reachable only through the Console catch-all", r.Method, r.Pattern)
+		}
+	}
+	// The console's own paths go to Console.
+	for _, p := range []string{"/", "/console/users", "/console/assets/v-1/app.js"} {
+		if m, _ := app.MatchHTTP("GET", p, nil); m.Function == nil || m.Function.Name != "Console" {
+			t.Errorf("GET %s does not reach the Console function", p)
+		}
 	}
 }

@@ -22,6 +22,17 @@ type Jobs struct {
 // JobsTickInterval is the JobsTick timer's period (functions/JobsTick).
 const JobsTickInterval = 15 * time.Second
 
+// SystemJobs are the service's housekeeping jobs (DESIGN §4.6), created in
+// the system scope at start-up (jobs.Runner.EnsureSystem) and run by
+// JobsTick like any other job. Their actions are executors of NewServices.
+func SystemJobs() []jobs.Job {
+	return []jobs.Job{
+		{Name: "purge-idempotency", Schedule: "0 7 * * * *", Action: "purge-idempotency", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
+		{Name: "audit-retention", Schedule: "0 30 3 * * *", Action: "audit-retention", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
+		{Name: "expire-locks", Schedule: "0 */5 * * * *", Action: "expire-locks", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
+	}
+}
+
 func registerJobs(rt *httpapi.Router, j Jobs) {
 	rt.Handle("POST /api/schedules/preview", j.preview)
 	rt.Handle("GET /api/projects/{p}/environments/{env}/jobs", j.list)
@@ -41,20 +52,8 @@ func (j Jobs) tick(ctx context.Context, inv *fnhost.Invocation) (map[string]any,
 // access checks the environment exists for a member, and for writes that
 // the caller is an admin or owner.
 func (j Jobs) access(r *http.Request, write bool) (context.Context, error) {
-	ctx, c := CallerOf(r)
-	if _, err := j.Platform.GetEnvironment(ctx, c, r.PathValue("p"), r.PathValue("env")); err != nil {
-		return ctx, err
-	}
-	if write {
-		role, err := j.Platform.RoleIn(ctx, c, r.PathValue("p"))
-		if err != nil {
-			return ctx, err
-		}
-		if role != platform.RoleAdmin && role != platform.RoleOwner {
-			return ctx, fault.E("handlers.jobs", fault.Forbidden, "only admins and owners change or run jobs")
-		}
-	}
-	return ctx, nil
+	ctx, _, err := envAccess(r, j.Platform, write, "change or run jobs")
+	return ctx, err
 }
 
 type jobRequest struct {
@@ -113,6 +112,9 @@ func (req jobRequest) apply(jb *jobs.Job) error {
 			return fault.E("handlers.jobs", fault.Invalid, "backoffSeconds is 0..86400")
 		}
 		jb.Backoff = time.Duration(*req.BackoffSec) * time.Second
+	}
+	if jb.Action != jobs.ActionHTTP {
+		return fault.E("handlers.jobs", fault.Invalid, "action must be http (a call to the environment's Scheduler); the built-in jobs are the service's own")
 	}
 	switch jb.Overlap {
 	case "", jobs.OverlapSkip, jobs.OverlapAllow:

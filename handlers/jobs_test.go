@@ -43,6 +43,10 @@ func TestJobsOverHTTP(t *testing.T) {
 		{carol, "POST", base, map[string]any{"name": "bad", "schedule": "* * * * *", "timeZone": "Mars/Base"}, 400},
 		{carol, "POST", base, map[string]any{"name": "bad", "schedule": "* * * * *", "overlap": "queue-forever"}, 400},
 		{carol, "GET", base + "/nope", nil, 404},
+		// Built-ins work on the service's own tables across tenants: not a customer's action.
+		{carol, "POST", base, map[string]any{"name": "purge", "schedule": "0 0 3 * * *", "action": "purge-idempotency"}, 400},
+		{carol, "PATCH", base + "/nightly-close", map[string]any{"action": "audit-retention"}, 400},
+		{carol, "GET", "/api/projects/_system/environments/service/jobs", nil, 404},
 		{dave, "PATCH", base + "/nightly-close", map[string]any{"enabled": false}, 200},
 	}
 	for _, c := range cases {

@@ -93,7 +93,7 @@ func TestEveryChangeIsAudited(t *testing.T) {
 		Action, Target, Actor, ActorName, RequestID string
 		Before, After                               json.RawMessage
 	}
-	b, _ := json.Marshal(page["entries"])
+	b, _ := json.Marshal(page["items"])
 	_ = json.Unmarshal(b, &entries)
 	var actions []string
 	for _, e := range entries {
@@ -122,7 +122,7 @@ func TestEveryChangeIsAudited(t *testing.T) {
 	// Paging: two pages of 2 cover the first four entries.
 	p1 := a.Must(t, dave, "GET", "/api/projects/claims/audit?limit=2", nil, 200)
 	p2 := a.Must(t, dave, "GET", "/api/projects/claims/audit?limit=2&cursor="+p1["next"].(string), nil, 200)
-	if len(p1["entries"].([]any)) != 2 || len(p2["entries"].([]any)) != 2 || p2["entries"].([]any)[0].(map[string]any)["action"] != actions[2] {
+	if len(p1["items"].([]any)) != 2 || len(p2["items"].([]any)) != 2 || p2["items"].([]any)[0].(map[string]any)["action"] != actions[2] {
 		t.Fatal("audit paging does not continue where it stopped")
 	}
 	sub := a.Must(t, alice, "GET", "/api/subscriptions/acme/audit", nil, 200)

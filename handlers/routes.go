@@ -8,14 +8,18 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/catalog"
+	"github.com/studio-collab/collab/shared/connector"
 	"github.com/studio-collab/collab/shared/deploy"
 	"github.com/studio-collab/collab/shared/deploy/devfeed"
 	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/deploy/portal"
+	"github.com/studio-collab/collab/shared/envconfig"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/jobs"
+	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/store"
@@ -30,6 +34,12 @@ type Deps struct {
 	Security Security
 	Jobs     Jobs
 	Deploy   Deploy
+	// The Management Console's parameters and the connectors.
+	Params     Params
+	Connectors Connectors
+	Catalog    Catalog
+	Mail       Mail
+	Console    *Console // nil: the console's routes answer 404
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -40,6 +50,11 @@ func Register(rt *httpapi.Router, d Deps) {
 	registerSecurity(rt, d.Security)
 	registerJobs(rt, d.Jobs)
 	registerDeploy(rt, d.Deploy)
+	registerParams(rt, d.Params)
+	registerConnectors(rt, d.Connectors)
+	registerCatalog(rt, d.Catalog)
+	registerMail(rt, d.Mail)
+	registerConsole(rt, d.Console)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service
@@ -47,12 +62,14 @@ func Register(rt *httpapi.Router, d Deps) {
 func RegisterFunctions(fr *fnhost.Router, d Deps) {
 	fr.Handle("JobsTick", d.Jobs.tick)
 	registerDeployFunctions(fr, d.Deploy)
+	registerMailFunctions(fr, d.Mail)
 }
 
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
-	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout, deploy.Layout, devfeed.Layout}
+	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
+		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout, devfeed.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -65,6 +82,12 @@ type Services struct {
 	Jobs     *jobs.Runner
 	Deploy   *deploy.Service
 	DevFeed  *devfeed.Feed // the catalog's stand-in until issue 6 is wired
+	// Params are the environments' parameters; main sets Params.Secrets
+	// (and, once deployments are wired, Params.Restarts).
+	Params     *envconfig.Service
+	Connectors *connector.Service
+	Catalog    *catalog.Service
+	Mail       MailServices
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
@@ -75,11 +98,14 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 		Audit:    log,
 		Idem:     idempotency.New(acct.Table("idempotency")),
 		ACL:      acl.New(acct.Container("security"), log),
+		Catalog:  catalog.New(catalog.OpenTables(acct), acct.Container("catalog"), now),
 	}
 	if now == nil {
 		now = time.Now
 	}
-	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), NotifyTable: acct.Table("notifications"),
+	s.Mail = newMail(acct, log, now)
+	s.Platform.Outbox = s.Mail.Outbox
+	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), Notify: s.Mail.Outbox,
 		Instance: instanceName(), Now: now}
 	idem, auditTable := acct.Table("idempotency"), acct.Table("audit")
 	s.Jobs.Executors = map[string]jobs.Executor{
@@ -97,6 +123,11 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 			_, err := jobs.PurgeOlder(ctx, auditTable, "Timestamp", occ.Add(-400*24*time.Hour), 5000)
 			return err
 		},
+		// Expired check-out locks count for nothing already; the sweep keeps the lock documents small.
+		"expire-locks": func(ctx context.Context, _ jobs.Job, _ time.Time) error {
+			_, err := s.Catalog.SweepLocks(ctx)
+			return err
+		},
 	}
 	// Deployments: the dev change feed stands in for the catalog (issue 6:
 	// replace with an adapter of catalog.Service.Changes, and have the
@@ -111,6 +142,9 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 	s.Deploy.Queue = messaging.StorageQueue{Q: acct.Queue(deploy.QueueName), Now: now}
 	s.Deploy.Runtime = portal.NewClient(nil)
 	s.Jobs.Executors["reconcile-windows"] = func(ctx context.Context, _ jobs.Job, _ time.Time) error { return s.Deploy.Reconcile(ctx) }
+	s.Params = envconfig.New(acct.Table("parameters"), log, now)
+	s.Connectors = connector.New(acct.Table("connectors"), s.Params, log, now)
+	s.Connectors.Logger = httpapi.Logger
 	return s
 }
 
@@ -124,6 +158,10 @@ func instanceName() string {
 func (s Services) Deps(health Health, dev DevAuth) Deps {
 	return Deps{Health: health, DevAuth: dev, Platform: Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
 		Security: Security{Platform: s.Platform, ACL: s.ACL}, Jobs: Jobs{Platform: s.Platform, Runner: s.Jobs},
+		Params: Params{Platform: s.Platform, Svc: s.Params}, Connectors: Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem},
+		Catalog: Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
+		Mail: Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
+			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
 		Deploy: Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit, Feed: devFeed(s, dev)}}
 }
 

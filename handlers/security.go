@@ -31,12 +31,19 @@ func subjectOf(ctx context.Context, svc *platform.Service, pid, uid string) (sec
 	return security.Subject{UserID: uid, Teams: teams, Role: security.Role(role)}, nil
 }
 
-func (s Security) caller(r *http.Request) (context.Context, security.Subject, acl.Actor, error) {
+// projectSubject is the caller of a request on project {p} as Studio
+// Security sees them; NotFound for service principals and non-members.
+func projectSubject(r *http.Request, svc *platform.Service) (context.Context, security.Subject, platform.Caller, error) {
 	ctx, c := CallerOf(r)
 	if c.UserID == "" {
-		return ctx, security.Subject{}, acl.Actor{}, fault.E("handlers.Security", fault.NotFound, "project not found")
+		return ctx, security.Subject{}, c, fault.E("handlers.subject", fault.NotFound, "project not found")
 	}
-	subj, err := subjectOf(ctx, s.Platform, r.PathValue("p"), c.UserID)
+	subj, err := subjectOf(ctx, svc, r.PathValue("p"), c.UserID)
+	return ctx, subj, c, err
+}
+
+func (s Security) caller(r *http.Request) (context.Context, security.Subject, acl.Actor, error) {
+	ctx, subj, c, err := projectSubject(r, s.Platform)
 	return ctx, subj, acl.Actor{ID: c.UserID, Name: c.Email, RequestID: httpapi.RequestID(r.Context())}, err
 }
 

@@ -135,7 +135,7 @@ func TestSecurityOverHTTP(t *testing.T) {
 	}
 	a.Must(t, dave, "PUT", "/api/projects/claims/security/entries", grant("entities/master/customer", bobU, "modify"), 200)
 	audit := a.Must(t, dave, "GET", "/api/projects/claims/audit?limit=5", nil, 200)
-	top := audit["entries"].([]any)[0].(map[string]any)
+	top := audit["items"].([]any)[0].(map[string]any)
 	if top["action"] != "security.grant" || fmt.Sprint(top["before"]) == "<nil>" || !strings.Contains(fmt.Sprint(top["before"]), "deny") || !strings.Contains(fmt.Sprint(top["after"]), "modify") {
 		t.Fatalf("audit of a changed entry: %v", top)
 	}

@@ -248,7 +248,8 @@ var rules = []rule{
 	{"role assignments: least privilege, scoped to one resource, by built-in GUID", "modules/roles.bicep", func(f *File) error {
 		allowed := map[string]bool{"b7e6dc6d-f1e8-4753-8033-0f276bb0955b": true, "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": true,
 			"974c5e8b-45b9-4653-ba55-5f855dd0fb88": true, "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39": true,
-			"4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": true, "4633458b-17de-408a-b874-0445c86b69e6": true}
+			"4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": true, "4633458b-17de-408a-b874-0445c86b69e6": true,
+			"b86a8fe4-44ce-4948-aee5-eccb2c155cd7": true} // Key Vault Secrets Officer: the parameters' vault only
 		roles, _ := f.Vars["roles"].(map[string]any)
 		for _, g := range roles {
 			if !allowed[fmt.Sprint(g)] {
@@ -467,5 +468,33 @@ func TestAzureYAML(t *testing.T) {
 	pb, _ := os.ReadFile("main.parameters.json")
 	if err := json.Unmarshal(pb, &params); err != nil {
 		t.Fatalf("main.parameters.json: %v", err)
+	}
+}
+
+// TestSecretsAreKeyVaultReferences: every password, key and secret the
+// handler reads is a Key Vault reference in the app settings (never a
+// value), resolved with the app's user-assigned identity, which holds Key
+// Vault Secrets User on the vault.
+func TestSecretsAreKeyVaultReferences(t *testing.T) {
+	got := appSettings(t)
+	n := 0
+	for _, s := range settings.Catalogue() {
+		if !regexp.MustCompile(`(PASSWORD|_KEYS|_SECRET)$`).MatchString(s.Name) || (s.Where != "azure" && s.Where != "both") {
+			continue
+		}
+		n++
+		if v := fmt.Sprint(got[s.Name]); !strings.Contains(v, "@Microsoft.KeyVault(") {
+			t.Errorf("%s = %s, want a Key Vault reference", s.Name, v)
+		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d secret settings found", n)
+	}
+	site := resourcesOf(parsed(t, "modules/functionapp.bicep"), "Microsoft.Web/sites")[0]
+	if v, ok := Get(site.Body, "properties.keyVaultReferenceIdentity"); !ok || fmt.Sprint(v) == "" {
+		t.Error("the Function App resolves Key Vault references with its system identity, which it does not have: set keyVaultReferenceIdentity")
+	}
+	if !strings.Contains(string(parsed(t, "modules/roles.bicep").Src), "roles.keyVaultSecretsUser") {
+		t.Error("the app identity has no Key Vault Secrets User role")
 	}
 }

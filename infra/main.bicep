@@ -44,12 +44,31 @@ param serviceHostName string = 'collab'
 @description('Key Vault secret id (versionless URI) of the TLS certificate of the gateways HTTPS listener; operators upload it before the first deployment.')
 param tlsCertificateSecretId string
 
+@description('E-mail: SMTP relay (host, port, tls starttls|tls, username), From, the reply domain routed to the inbound webhook or mailbox, the public URL of links, whether replies need a DKIM/SPF pass, and the optional IMAP mailbox (empty host: no polling). Passwords, keys and the webhook secret are Key Vault secrets (infra/README.md).')
+param mail object = {
+  smtpHost: ''
+  smtpPort: '587'
+  smtpTls: 'starttls'
+  smtpUsername: ''
+  from: 'Studio Collaboration <noreply@${serviceHostName}.example.com>'
+  replyDomain: 'reply.${serviceHostName}.example.com'
+  publicUrl: 'https://${serviceHostName}.example.com'
+  inboundRequireAuth: 'true'
+  imapHost: ''
+  imapPort: '993'
+  imapUsername: ''
+  imapMailbox: 'INBOX'
+}
+
 @description('Address space of each region, one /16 per region in the order of regions.')
 param addressSpaces array = [
   '10.40.0.0/16'
   '10.41.0.0/16'
   '10.42.0.0/16'
 ]
+
+@description('Client id of the web console\'s Entra ID app registration (a single-page application whose redirect URI is https://<service host>/console/auth). Empty: the console offers no Entra sign-in.')
+param consoleClientId string = ''
 
 var tags = {
   'azd-env-name': environmentName
@@ -78,13 +97,24 @@ var storageTables = [
   'deploypending'
   'windows'
   'devchanges'
+  'parameters'
+  'connectors'
+  'catalogheads'
+  'catalogobjects'
+  'cataloghistory'
+  'catalogfeed'
+  'catalogkeys'
+  'cataloglocks'
+  'emailtasks'
 ]
 var storageContainers = [
   'security'
+  'catalog'
 ]
 var storageQueues = [
   'outbox'
   'deployrequests'
+  'emailcallbacks'
 ]
 
 resource globalRg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -113,6 +143,8 @@ module stamps 'modules/stamp.bicep' = [for (region, i) in regions: {
     storageTables: storageTables
     storageContainers: storageContainers
     storageQueues: storageQueues
+    mail: mail
+    consoleClientId: consoleClientId
   }
 }]
 

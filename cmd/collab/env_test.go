@@ -43,7 +43,7 @@ func TestEnvCommands(t *testing.T) {
 	for _, s := range steps {
 		exec(s)
 	}
-	if code, resp := api.Invoke(t, "WindowsReconcile", nil); code != 200 {
+	if code, resp := api.InvokeFunction(t, "WindowsReconcile", nil); code != 200 {
 		t.Fatal(resp.Logs)
 	}
 	run("login", "--api", api.URL, "--email", "carol@example.com")
@@ -55,7 +55,7 @@ func TestEnvCommands(t *testing.T) {
 	} {
 		exec(s)
 	}
-	if code, resp := api.Invoke(t, "WindowsReconcile", nil); code != 200 {
+	if code, resp := api.InvokeFunction(t, "WindowsReconcile", nil); code != 200 {
 		t.Fatal(resp.Logs)
 	}
 	exec(cliStep{[]string{"env", "status", "claims", "development"}, 0, "development: running\n  deployed seq 1", ""})

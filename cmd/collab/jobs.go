@@ -32,7 +32,7 @@ func runJobs(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON")
 	schedule := fs.String("schedule", "", "add: NCRONTAB schedule")
 	tz := fs.String("tz", "UTC", "add: IANA time zone")
-	action := fs.String("action", "http", "add: http (the environment's Scheduler endpoint) or a built-in")
+	action := fs.String("action", "http", "add: http (the only action: a call to the environment's Scheduler at --target)")
 	target := fs.String("target", "", "add: path on the Scheduler endpoint")
 	retries := fs.Int("retries", 0, "add: retries after a failure")
 	pos, ok := parse(fs, args, stderr)
@@ -43,7 +43,7 @@ func runJobs(args []string, stdout, stderr io.Writer) int {
 	if n, known := need[sub]; !known || len(pos) != n {
 		return usageErr(stderr, map[string]string{
 			"ls":   "usage: collab jobs ls <project> <env> [--json]",
-			"add":  "usage: collab jobs add <project> <env> <name> --schedule \"<expr>\" [--tz Zone] [--action http|purge-idempotency|audit-retention] [--target /path] [--retries N]",
+			"add":  "usage: collab jobs add <project> <env> <name> --schedule \"<expr>\" [--tz Zone] [--target /path] [--retries N]",
 			"run":  "usage: collab jobs run <project> <env> <name>",
 			"runs": "usage: collab jobs runs <project> <env> <name> [--json]",
 		}[sub]+"\n"+usage)
@@ -55,12 +55,12 @@ func runJobs(args []string, stdout, stderr io.Writer) int {
 	base := "/api/projects/" + url.PathEscape(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/jobs"
 	switch sub {
 	case "ls":
+		if *asJSON {
+			return printRawList(stdout, stderr, c, base)
+		}
 		js, err := list[jobView](c, base)
 		if err != nil {
 			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, js)
 		}
 		rows := [][]string{}
 		for _, j := range js {
@@ -84,12 +84,12 @@ func runJobs(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "queued a run of %s; the next tick (within 15 s) performs it\n", pos[2])
 		return exitOK
 	default:
+		if *asJSON {
+			return printRawList(stdout, stderr, c, base+"/"+url.PathEscape(pos[2])+"/runs")
+		}
 		rs, err := list[runView](c, base+"/"+url.PathEscape(pos[2])+"/runs")
 		if err != nil {
 			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, rs)
 		}
 		rows := [][]string{}
 		for _, r := range rs {

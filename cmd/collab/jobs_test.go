@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -13,6 +15,10 @@ func TestJobsCommands(t *testing.T) {
 	if code, _, errs := run("dev", "seed", "--api", api.URL); code != 0 {
 		t.Fatal(errs)
 	}
+	// The environment's Scheduler: a real loopback server.
+	sched := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer sched.Close()
+	api.Must(t, "carol@example.com", "PATCH", "/api/projects/claims/environments/development", map[string]any{"schedulerUrl": sched.URL}, 200)
 	run("login", "--api", api.URL, "--email", "carol@example.com")
 	steps := []struct {
 		args   []string
@@ -20,10 +26,11 @@ func TestJobsCommands(t *testing.T) {
 		outHas string
 		errHas string
 	}{
-		{[]string{"jobs", "add", "claims", "development", "purge", "--schedule", "0 0 3 * * *", "--action", "purge-idempotency"}, 0, "added job purge", ""},
+		{[]string{"jobs", "add", "claims", "development", "close", "--schedule", "0 0 3 * * *", "--target", "/jobs/close"}, 0, "added job close", ""},
+		{[]string{"jobs", "add", "claims", "development", "purge", "--schedule", "0 0 3 * * *", "--action", "purge-idempotency"}, 1, "", "action must be http"},
 		{[]string{"jobs", "add", "claims", "development", "bad", "--schedule", "0 0 25 * * *"}, 1, "", `hour field: bad token "25"`},
-		{[]string{"jobs", "ls", "claims", "development"}, 0, "purge-idempotency", ""},
-		{[]string{"jobs", "run", "claims", "development", "purge"}, 0, "queued a run of purge", ""},
+		{[]string{"jobs", "ls", "claims", "development"}, 0, "http /jobs/close", ""},
+		{[]string{"jobs", "run", "claims", "development", "close"}, 0, "queued a run of close", ""},
 		{[]string{"jobs", "run", "claims", "development"}, 2, "", "usage: collab jobs run"},
 	}
 	for _, s := range steps {
@@ -33,7 +40,7 @@ func TestJobsCommands(t *testing.T) {
 		}
 	}
 	api.Tick(t)
-	if code, out, _ := run("jobs", "runs", "claims", "development", "purge"); code != 0 || !strings.Contains(out, "succeeded") {
+	if code, out, _ := run("jobs", "runs", "claims", "development", "close"); code != 0 || !strings.Contains(out, "succeeded") {
 		t.Fatalf("runs: %q", out)
 	}
 }

@@ -39,6 +39,14 @@ func commands() map[string]command {
 		"schedule": {"offline: schedule next \"<expr>\" [--from T] [--tz Zone] [--count N]", runSchedule},
 		"security": {"Studio Security: security ls|grant|revoke|check|explain <project> ...", runSecurity},
 		"env":      {"deployments: env status|windows|deployments|policy|open-now|cancel|reschedule <project> <env>", runEnv},
+		"params":   {"environment parameters: params ls|get|set|rm <project> <env> ...", runParams},
+		"clone":    {"working copy: clone <project> [dir] (resumes an interrupted clone)", runClone},
+		"status":   {"working copy: what push would send [-C dir]", runStatus},
+		"pull":     {"working copy: bring in others' commits (resumable) [-C dir]", runPull},
+		"push":     {"working copy: push -m \"message\" [-C dir]", runPush},
+		"log":      {"working copy: log [path] [-n N] [-C dir]", runLog},
+		"lock":     {"working copy: lock <path> [--ttl 1h] [-C dir]", runLock},
+		"unlock":   {"working copy: unlock <path> [-C dir]", runUnlock},
 	}
 }
 

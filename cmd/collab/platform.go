@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -126,6 +127,29 @@ func runToken(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+// printRawList prints every item of a paged list as the API sent it, so that
+// --json shows the API's own field names and every field, not the subset a
+// table needs.
+func printRawList(stdout, stderr io.Writer, c *client, path string) int {
+	items, err := list[json.RawMessage](c, path)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if items == nil {
+		items = []json.RawMessage{}
+	}
+	return printJSON(stdout, items)
+}
+
+// getJSON prints one API answer as it was sent (for --json).
+func getJSON(stdout, stderr io.Writer, c *client, method, path string, body any) int {
+	var raw json.RawMessage
+	if err := c.do(method, path, body, &raw); err != nil {
+		return fail(stderr, err)
+	}
+	return printJSON(stdout, raw)
+}
+
 func printJSON(w io.Writer, v any) int {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -166,12 +190,12 @@ func runWhoami(args []string, stdout, stderr io.Writer) int {
 	if c == nil {
 		return code
 	}
+	if *asJSON {
+		return getJSON(stdout, stderr, c, "GET", "/api/me", nil)
+	}
 	var m me
 	if err := c.do("GET", "/api/me", nil, &m); err != nil {
 		return fail(stderr, err)
-	}
-	if *asJSON {
-		return printJSON(stdout, m)
 	}
 	fmt.Fprintf(stdout, "%s  %s  %s\n", m.Email, m.Name, m.ID)
 	for _, s := range m.Subscriptions {
@@ -204,15 +228,12 @@ func listCommand[T any](name, arg string, path func(string) string, header strin
 		if c == nil {
 			return code
 		}
+		if *asJSON {
+			return printRawList(stdout, stderr, c, path(pos[0]))
+		}
 		items, err := list[T](c, path(pos[0]))
 		if err != nil {
 			return fail(stderr, err)
-		}
-		if *asJSON {
-			if items == nil {
-				items = []T{}
-			}
-			return printJSON(stdout, items)
 		}
 		rows := make([][]string, 0, len(items))
 		for _, it := range items {
@@ -247,12 +268,12 @@ func runProjects(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	if *sub != "" {
-		ps, err := list[project](c, "/api/subscriptions/"+*sub+"/projects")
+		if *asJSON {
+			return printRawList(stdout, stderr, c, "/api/subscriptions/"+url.PathEscape(*sub)+"/projects")
+		}
+		ps, err := list[project](c, "/api/subscriptions/"+url.PathEscape(*sub)+"/projects")
 		if err != nil {
 			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, ps)
 		}
 		rows := [][]string{}
 		for _, p := range ps {

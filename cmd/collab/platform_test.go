@@ -49,7 +49,10 @@ func TestCommandsAgainstTheAPI(t *testing.T) {
 		{[]string{"projects", "--subscription", "demo"}, 0, []string{"claims", "demo"}, "", ""},
 		{[]string{"members", "claims"}, 0, []string{"bob@example.com", "developer", "carol@example.com", "admin", "alice@example.com", "owner"}, "", ""},
 		{[]string{"envs", "claims"}, 0, []string{"development", "test", "running"}, "", ""},
-		{[]string{"teams", "--json", "claims"}, 0, []string{`"ID": "finance"`, platform.UserID("bob@example.com")}, "", ""},
+		// --json prints the API's own objects: its field names, every field.
+		{[]string{"teams", "--json", "claims"}, 0, []string{`"id": "finance"`, `"projectId": "claims"`, platform.UserID("bob@example.com")}, "", `"ID"`},
+		{[]string{"envs", "--json", "claims"}, 0, []string{`"name": "development"`, `"kind": "development"`}, "", `"Name"`},
+		{[]string{"whoami", "--json"}, 0, []string{`"email": "alice@example.com"`, `"subscriptions"`}, "", `"Email"`},
 		{[]string{"users", "demo"}, 0, []string{"alice@example.com", "bob@example.com", "carol@example.com", "active"}, "", ""},
 		{[]string{"members"}, 2, nil, "usage: collab members <project>", ""},
 		{[]string{"members", "nope"}, 1, nil, "Not found (404)", ""},
@@ -66,6 +69,9 @@ func TestCommandsAgainstTheAPI(t *testing.T) {
 			if !strings.Contains(out, h) {
 				t.Errorf("%v: stdout lacks %q:\n%s", c.args, h, out)
 			}
+		}
+		if c.outLack != "" && strings.Contains(out, c.outLack) {
+			t.Errorf("%v: stdout has %q:\n%s", c.args, c.outLack, out)
 		}
 	}
 	// JSON output decodes.

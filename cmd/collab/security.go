@@ -49,13 +49,13 @@ func runSecurity(args []string, stdout, stderr io.Writer) int {
 	if !known {
 		return usageErr(stderr, usage)
 	}
-	if len(pos) != n {
+	if len(pos) != n && !(sub == "explain" && len(pos) == 2) {
 		return usageErr(stderr, map[string]string{
 			"ls":      "usage: collab security ls <project> [--path P [--subtree]] [--json]",
 			"grant":   "usage: collab security grant <project> <path> <user:e-mail|user:id|team:id> <deny|modify|full>",
 			"revoke":  "usage: collab security revoke <project> <path> <principal>",
 			"check":   "usage: collab security check <project> <path> [--action view|modify|manage] [--user U]",
-			"explain": "usage: collab security explain <project> [--prefix P] [--user U]",
+			"explain": "usage: collab security explain <project> [<path>] [--prefix P] [--user U]",
 		}[sub])
 	}
 	c, code := signedIn(stderr)
@@ -76,11 +76,11 @@ func runSecurity(args []string, stdout, stderr io.Writer) int {
 		if *subtree {
 			q.Set("subtree", "true")
 		}
+		if *asJSON {
+			return getJSON(stdout, stderr, c, "GET", base+"/entries?"+q.Encode(), nil)
+		}
 		if err := c.do("GET", base+"/entries?"+q.Encode(), nil, &out); err != nil {
 			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, out)
 		}
 		rows := [][]string{}
 		for _, e := range out.Entries {
@@ -111,11 +111,11 @@ func runSecurity(args []string, stdout, stderr io.Writer) int {
 			Level     string
 			DecidedBy map[string]any
 		}
+		if *asJSON {
+			return getJSON(stdout, stderr, c, "POST", base+"/check", body)
+		}
 		if err := c.do("POST", base+"/check", body, &r); err != nil {
 			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, r)
 		}
 		verdict := "denied"
 		if r.Allowed {
@@ -124,6 +124,9 @@ func runSecurity(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: %s on %s (level %s; %s)\n", verdict, *action, pos[1], r.Level, describe(r.DecidedBy))
 		return exitOK
 	default: // explain
+		if len(pos) == 2 {
+			return explainPath(stdout, stderr, c, base, pos[1], userArg(*user), *asJSON)
+		}
 		q := url.Values{}
 		if *prefix != "" {
 			q.Set("prefix", *prefix)
@@ -135,11 +138,11 @@ func runSecurity(args []string, stdout, stderr io.Writer) int {
 			User, Role string
 			Nodes      []struct{ Path, Level, Explanation string }
 		}
+		if *asJSON {
+			return getJSON(stdout, stderr, c, "GET", base+"/effective?"+q.Encode(), nil)
+		}
 		if err := c.do("GET", base+"/effective?"+q.Encode(), nil, &out); err != nil {
 			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, out)
 		}
 		fmt.Fprintf(stdout, "%s (%s)\n", out.User, out.Role)
 		rows := [][]string{}
@@ -148,6 +151,45 @@ func runSecurity(args []string, stdout, stderr io.Writer) int {
 		}
 		return table(stdout, "PATH\tLEVEL\tWHY", rows)
 	}
+}
+
+// explainPath shows what decides the user's access to one path, for each
+// action: one batch check.
+func explainPath(stdout, stderr io.Writer, c *client, base, path, user string, asJSON bool) int {
+	var checks []map[string]string
+	for _, a := range []string{"view", "modify", "manage"} {
+		ch := map[string]string{"path": path, "action": a}
+		if user != "" {
+			ch["user"] = user
+		}
+		checks = append(checks, ch)
+	}
+	body := map[string]any{"checks": checks}
+	if asJSON {
+		return getJSON(stdout, stderr, c, "POST", base+"/check", body)
+	}
+	var out struct {
+		Results []struct {
+			Action, Level string
+			Allowed       bool
+			DecidedBy     map[string]any
+		}
+	}
+	if err := c.do("POST", base+"/check", body, &out); err != nil {
+		return fail(stderr, err)
+	}
+	if len(out.Results) > 0 {
+		fmt.Fprintf(stdout, "%s: level %s (%s)\n", path, out.Results[0].Level, describe(out.Results[0].DecidedBy))
+	}
+	rows := [][]string{}
+	for _, r := range out.Results {
+		verdict := "no"
+		if r.Allowed {
+			verdict = "yes"
+		}
+		rows = append(rows, []string{r.Action, verdict})
+	}
+	return table(stdout, "ACTION\tALLOWED", rows)
 }
 
 func describe(d map[string]any) string {

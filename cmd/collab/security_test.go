@@ -26,6 +26,8 @@ func TestSecurityCommands(t *testing.T) {
 		{[]string{"security", "check", "claims", "applications/claims/processes/payouts", "--user", "bob@example.com", "--action", "view"}, 0, "denied: view on applications/claims/processes/payouts (level deny; decided by user:u-", ""},
 		{[]string{"security", "check", "claims", "applications/claims/processes/payouts"}, 0, "allowed: modify", ""},
 		{[]string{"security", "explain", "claims", "--user", "bob@example.com", "--prefix", "applications"}, 0, "no entry on the path: the developer default is modify", ""},
+		{[]string{"security", "explain", "claims", "applications/claims/processes/payouts/versions/2", "--user", "bob@example.com"}, 0, "applications/claims/processes/payouts/versions/2: level deny (decided by user:u-", ""},
+		{[]string{"security", "check", "claims", "applications/claims", "--json"}, 0, `"decidedBy": {`, ""},
 		{[]string{"security", "grant", "claims", "applications/x"}, 2, "", "usage: collab security grant"},
 		{[]string{"security", "frob", "claims"}, 2, "", "usage: collab security"},
 	}

@@ -83,8 +83,13 @@ func run() error {
 		// it: through this devhost, on this port.
 		overrides["COLLAB_DEV_AUTH"] = "true"
 		overrides["COLLAB_DEV_ISSUER_URL"] = "http://127.0.0.1:" + strconv.Itoa(f.port) + "/api/dev"
+		if f.seedWith != "" {
+			// The console's sign-in offers the seeded demo users with one click.
+			overrides["COLLAB_CONSOLE_DEMO_USERS"] = demoUsers
+		}
 	}
 	var storageURLs string
+	var inbound devMail
 	if f.azurite {
 		opt := azurite.Options{Root: root, Location: filepath.Join(root, ".azurite"), Log: io.Discard}
 		if f.azuritePortBase > 0 {
@@ -105,8 +110,9 @@ func run() error {
 			return err
 		}
 		defer md.stop()
-		overrides["COLLAB_SMTP_HOST"] = "127.0.0.1"
-		overrides["COLLAB_SMTP_PORT"] = strconv.Itoa(f.smtpPort)
+		if inbound, err = mailOverrides(root, f.port, f.smtpPort, overrides); err != nil {
+			return err
+		}
 	}
 
 	app, err := manifest.Load(root, f.settings, func(k string) string {
@@ -155,7 +161,7 @@ func run() error {
 		}
 	}
 	if f.banner {
-		printBanner(os.Stdout, f, storageURLs, app, func(w io.Writer) {
+		printBanner(os.Stdout, f, storageURLs, app, inbound, func(w io.Writer) {
 			if standinURL != "" {
 				printDeployBanner(w, f.port, standinURL)
 			}
@@ -172,6 +178,8 @@ func run() error {
 
 // waitHealthy polls /api/health until it answers 200, for up to 30 s, so the
 // banner appears once the stack can actually be called.
+func itoa(n int) string { return strconv.Itoa(n) }
+
 func waitHealthy(ctx context.Context, port int) {
 	url := "http://127.0.0.1:" + strconv.Itoa(port) + "/api/health"
 	deadline := time.Now().Add(30 * time.Second)
@@ -186,23 +194,29 @@ func waitHealthy(ctx context.Context, port int) {
 	}
 }
 
-func printBanner(w io.Writer, f flags, storage string, app *manifest.App, more func(io.Writer)) {
+// demoUsers are the users `collab dev seed` creates (cmd/collab/seed.go).
+const demoUsers = "alice@example.com,bob@example.com,carol@example.com"
+
+func printBanner(w io.Writer, f flags, storage string, app *manifest.App, inbound devMail, more func(io.Writer)) {
 	fmt.Fprintf(w, `
   Studio Collaboration Services — local stack is up
 
+  Console (web)      http://localhost:%d/
   API (devhost)      http://localhost:%d/api
   Functions          http://localhost:%d/admin/functions   (%d functions)
-`, f.port, f.port, len(app.Functions))
+`, f.port, f.port, f.port, len(app.Functions))
 	if storage != "" {
 		fmt.Fprintf(w, "  Azurite            %s\n", storage)
 	}
 	if f.maildev {
 		fmt.Fprintf(w, "  MailDev (e-mail)   http://localhost:%d   SMTP 127.0.0.1:%d\n", f.mailWebPort, f.smtpPort)
+		fmt.Fprintf(w, "  Inbound e-mail     POST http://localhost:%d/api/inbound-email   user inbound, password %s (.run/mail-dev.json)\n", f.port, inbound.InboundSecret)
 	}
 	if f.devAuth {
 		fmt.Fprintf(w, `
   Demo (subscription demo, project claims): alice (owner), bob (developer), carol (admin)
-  A token for each (local dev issuer; any e-mail works):
+  The console: open http://localhost:%[1]d/ and sign in as any of them with one click.
+  A token for each, for the CLI and curl (local dev issuer; any e-mail works):
     ALICE=$(bin/collab login --api http://localhost:%[1]d --email alice@example.com >/dev/null && bin/collab token)
     BOB=$(bin/collab login --api http://localhost:%[1]d --email bob@example.com >/dev/null && bin/collab token)
     CAROL=$(bin/collab login --api http://localhost:%[1]d --email carol@example.com >/dev/null && bin/collab token)

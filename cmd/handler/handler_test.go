@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -9,13 +10,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/jobs"
+	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azurite"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -290,4 +295,75 @@ func vmRSS(tb testing.TB, pid int) int64 {
 	}
 	tb.Fatal("no VmRSS")
 	return 0
+}
+
+// TestSystemJobsAtStartUp: once storage is bootstrapped, two handlers
+// starting together create the housekeeping jobs in the system scope, once.
+func TestSystemJobsAtStartUp(t *testing.T) {
+	srv := azuritetest.Fresh(t)
+	a, b := startHandler(t, srv), startHandler(t, srv)
+	a.waitHealthy(t, 20*time.Second)
+	b.waitHealthy(t, 20*time.Second)
+	acct, err := store.Open(store.Config{ConnectionString: srv.ConnectionString()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := &jobs.Runner{JobTable: acct.Table("jobs")}
+	want := handlers.SystemJobs()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		list, err := runner.List(context.Background(), jobs.SystemProject, jobs.SystemEnv)
+		if err == nil && len(list) == len(want) {
+			for i, j := range list {
+				if !j.Enabled || j.Owner != "service" {
+					t.Fatalf("system job %d: %+v", i, j)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("system jobs after start-up: %d, want %d (%v); logs:\n%s", len(list), len(want), err, a.Logs())
+		}
+		time.Sleep(20 * time.Millisecond) // polling interval, not a wait for a condition
+	}
+}
+
+// TestConsoleThroughTheBinary checks main's wiring of the web console: the
+// page at / with its CSP, a versioned asset it names, and the sign-in
+// configuration read from the settings (Entra authority, no dev issuer).
+func TestConsoleThroughTheBinary(t *testing.T) {
+	h := startHandler(t, azuritetest.Server(t), "COLLAB_CONSOLE_AUTHORITY=https://login.example.test/tenant/v2.0",
+		"COLLAB_CONSOLE_CLIENT_ID=console-app", "COLLAB_CONSOLE_SCOPES=api://collab/user_impersonation")
+	h.waitHealthy(t, 20*time.Second)
+	resp, page := getText(t, h.base+"/")
+	csp := resp.Header.Get("Content-Security-Policy")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(csp, "connect-src 'self' https://login.example.test;") || !strings.Contains(csp, "script-src 'self';") {
+		t.Fatalf("GET /: %d %q csp %q", resp.StatusCode, resp.Header.Get("Content-Type"), csp)
+	}
+	m := regexp.MustCompile(`src="(/console/assets/v-[0-9a-f]+/js/app\.js)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("the page names no versioned app.js:\n%s", page)
+	}
+	if resp, _ := getText(t, h.base+m[1]); resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
+		t.Fatalf("GET %s: %d %q", m[1], resp.StatusCode, resp.Header.Get("Cache-Control"))
+	}
+	resp, cfg := get(t, h.base+"/api/console/config")
+	if resp.StatusCode != 200 {
+		t.Fatalf("config: %d %v", resp.StatusCode, cfg)
+	}
+	if cfg["devAuth"] != false || cfg["authority"] != "https://login.example.test/tenant/v2.0" || cfg["clientId"] != "console-app" {
+		t.Fatalf("config %v", cfg)
+	}
+}
+
+func getText(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
 }

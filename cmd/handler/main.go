@@ -22,6 +22,9 @@ import (
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/deploy/portal"
+	"github.com/studio-collab/collab/shared/envconfig"
+	"github.com/studio-collab/collab/shared/envconfig/keyvault"
+	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
@@ -82,6 +85,13 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	defer closeDeploy()
+	if svcs.Params.Secrets, err = paramSecrets(cfg, log); err != nil {
+		return err
+	}
+	if err := svcs.Mail.Configure(cfg.Mail, cfg.InAzure); err != nil {
+		return err
+	}
+	svcs.Platform.PublicURL = cfg.Mail.PublicURL
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
 	var bootstrapped atomic.Bool
@@ -92,6 +102,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return nil
 	}
 	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout, Ready: ready}, handlers.DevAuth{Issuer: dev})
+	deps.Console, err = handlers.NewConsole(handlers.ConsoleConfig{DevAuth: dev != nil, DemoUsers: cfg.Console.DemoUsers,
+		Authority: cfg.Console.Authority, ClientID: cfg.Console.ClientID, Scopes: cfg.Console.Scopes})
+	if err != nil {
+		return err
+	}
 	handlers.Register(api, deps)
 	root := fnhost.NewRouter(api, log)
 	handlers.RegisterFunctions(root, deps)
@@ -103,6 +118,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	go func() {
 		if bootstrap(ctx, log, account) {
 			bootstrapped.Store(true)
+			if err := svcs.Jobs.EnsureSystem(ctx, handlers.SystemJobs()); err != nil {
+				log.Error("system jobs", "error", err.Error())
+			}
 		}
 	}()
 
@@ -131,6 +149,22 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	log.Info("handler stopped")
 	return nil
+}
+
+// paramSecrets picks where secret parameters are sealed: the Key Vault in
+// Azure, the local key otherwise; with neither, secret parameters are
+// refused (503) rather than stored in clear.
+func paramSecrets(cfg settings.Config, log *slog.Logger) (envconfig.Secrets, error) {
+	switch {
+	case cfg.Params.VaultURI != "":
+		log.Info("secret parameters are sealed in Key Vault", "vault", cfg.Params.VaultURI)
+		return keyvault.NewManagedIdentity(cfg.Params.VaultURI, cfg.Storage.ClientID)
+	case cfg.Params.LocalKey != nil:
+		log.Info("secret parameters are sealed with the local key", "keyId", localvault.KeyID(cfg.Params.LocalKey))
+		return localvault.New(cfg.Params.LocalKey)
+	}
+	log.Warn("no COLLAB_PARAMS_KEY or COLLAB_PARAMS_VAULT_URI: secret parameters are refused")
+	return nil, nil
 }
 
 // bootstrap creates the storage every module declares, retrying while

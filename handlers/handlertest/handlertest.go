@@ -6,6 +6,7 @@ package handlertest
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,10 +21,14 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/envconfig/envconfigtest"
+	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
+	"github.com/studio-collab/collab/shared/mail/smtptest"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -42,7 +47,53 @@ type API struct {
 	mu     sync.Mutex
 	tokens map[string]string
 	svcs   handlers.Services
+
+	// Restarts records the restart-needing changes the parameters queue
+	// (the deployment module's entry point, until it is wired).
+	Restarts *envconfigtest.RestartRecorder
+	logs     *logBuffer
+	// SMTP receives every e-mail this instance sends; Outbox and Callbacks
+	// are this storage prefix's queues (queues are not prefixed in Azure, so
+	// tests give each server its own).
+	SMTP      *smtptest.Server
+	Outbox    *store.Queue
+	Callbacks *store.Queue
 }
+
+// logBuffer keeps every log line of the server (debug level and up), so
+// tests can assert what is never logged.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// Logs returns everything the server logged so far.
+func (a *API) Logs() string {
+	a.logs.mu.Lock()
+	defer a.logs.mu.Unlock()
+	return a.logs.b.String()
+}
+
+// ApplyPending runs the parameters' part of a maintenance window's applying
+// step for an environment, as the deployment module will.
+func (a *API) ApplyPending(t testing.TB, project, env string) {
+	t.Helper()
+	if err := a.svcs.Params.ApplyPending(context.Background(), project, env); err != nil {
+		t.Fatalf("apply pending: %v", err)
+	}
+}
+
+// InboundSecret is the inbound webhook's secret on a test server.
+const InboundSecret = "inbound-test-secret"
+
+// MailKeys are the reply token and callback keys of a test server.
+const MailKeys = "t1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
 
 // Tick runs one JobsTick round on this instance, as the timer would.
 func (a *API) Tick(t testing.TB) {
@@ -60,17 +111,25 @@ func Start(t testing.TB) *API { return StartOn(t, fmt.Sprintf("h%d", seq.Add(1))
 
 // StartOn runs another instance on the storage named by prefix (another
 // API's Prefix): two handler instances sharing one storage account.
-func StartOn(t testing.TB, prefix string) *API {
+func StartOn(t testing.TB, prefix string) *API { return startOn(t, prefix, nil) }
+
+// StartWith runs the API on storage of its own after configure has changed
+// its dependencies (the console's sign-in settings, for instance).
+func StartWith(t testing.TB, configure func(*handlers.Deps)) *API {
+	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure)
+}
+
+func startOn(t testing.TB, prefix string, configure func(*handlers.Deps)) *API {
 	t.Helper()
 	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
 		NamePrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := acct.Bootstrap(context.Background(), handlers.StorageLayouts()...); err != nil {
+	if err := acct.Bootstrap(context.Background(), append(handlers.StorageLayouts(), envconfigtest.Layout)...); err != nil {
 		t.Fatal(err)
 	}
-	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix}
+	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix, logs: &logBuffer{}}
 	a.Srv = httptest.NewUnstartedServer(nil)
 	a.URL = "http://" + a.Srv.Listener.Addr().String()
 	a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
@@ -79,19 +138,56 @@ func StartOn(t testing.TB, prefix string) *API {
 	}
 	auth := identity.NewAuthenticator([]identity.IssuerConfig{a.Issuer.Config()}, identity.WithClock(a.Now), identity.WithDiscoveryRetry(0))
 	svcs := handlers.NewServices(acct, a.Now)
+	qs := store.Layout{Queues: []string{strings.ToLower(prefix) + "-outbox", strings.ToLower(prefix) + "-callbacks"}}
+	if err := acct.Bootstrap(context.Background(), qs); err != nil {
+		t.Fatal(err)
+	}
+	a.Outbox, a.Callbacks = acct.Queue(qs.Queues[0]), acct.Queue(qs.Queues[1])
+	svcs.Mail.Outbox.Queue, svcs.Mail.Inbound.Callbacks = a.Outbox, a.Callbacks
+	a.SMTP = smtptest.Start(t, smtptest.Options{})
+	if err := svcs.Mail.Configure(settings.Mail{SMTPHost: a.SMTP.Host, SMTPPort: a.SMTP.Port, SMTPSecurity: "none", SMTPTimeout: 5 * time.Second,
+		From: "Studio Collaboration <noreply@collab.test>", ReplyDomain: "reply.collab.test", TokenKeys: MailKeys, CallbackKeys: MailKeys,
+		InboundSecret: InboundSecret, PublicURL: a.URL}, false); err != nil {
+		t.Fatal(err)
+	}
+	svcs.Platform.PublicURL = a.URL
 	a.svcs = svcs
 	svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
+	// Secret parameters: a fresh local key per server; restart-needing
+	// changes: a table-backed recorder shared by servers on one prefix.
+	vault, err := localvault.New(testKey(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Restarts = &envconfigtest.RestartRecorder{Table: acct.Table("restartlog")}
+	svcs.Params.Secrets, svcs.Params.Restarts = vault, a.Restarts
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
-	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), auth, 0)
+	log := slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	rt := httpapi.NewRouter(log, auth, 0)
 	deps := svcs.Deps(handlers.Health{Storage: acct, Timeout: 2 * time.Second}, handlers.DevAuth{Issuer: a.Issuer})
+	// The console as the handler mounts it (cmd/handler), with the dev sign-in.
+	if deps.Console, err = handlers.NewConsole(handlers.ConsoleConfig{DevAuth: true}); err != nil {
+		t.Fatal(err)
+	}
+	if configure != nil {
+		configure(&deps)
+	}
 	handlers.Register(rt, deps)
-	// The non-HTTP functions answer POST /<Name>, as in cmd/handler (Invoke).
-	root := fnhost.NewRouter(rt, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Non-HTTP functions answer POST /<Name> with the host's invocation body,
+	// as in the handler binary.
+	root := fnhost.NewRouter(rt, log)
 	handlers.RegisterFunctions(root, deps)
 	a.Srv.Config.Handler = root
 	a.Srv.Start()
 	t.Cleanup(a.Srv.Close)
 	return a
+}
+
+// testKey is the parameters' key of the servers sharing a storage prefix
+// (derived from it, so StartOn instances open each other's secrets).
+func testKey(prefix string) []byte {
+	k := sha256.Sum256([]byte("handlertest parameters key " + prefix))
+	return k[:]
 }
 
 // Now is the server's clock.
@@ -176,11 +272,11 @@ func (a *API) Invite(t testing.TB, owner, sub, email string) {
 // Services are this instance's domain services (tests tune or drive them).
 func (a *API) Services() handlers.Services { return a.svcs }
 
-// Invoke calls a non-HTTP function as the Functions host does: POST
+// InvokeFunction calls a non-HTTP function as the Functions host does: POST
 // /<name> with the invocation body (data: binding name -> payload; a string
 // is sent as the JSON string the host sends for queue messages). It returns
 // the status and the decoded response.
-func (a *API) Invoke(t testing.TB, name string, data map[string]any) (int, fnhost.InvocationResponse) {
+func (a *API) InvokeFunction(t testing.TB, name string, data map[string]any) (int, fnhost.InvocationResponse) {
 	t.Helper()
 	req := map[string]any{"Data": data, "Metadata": map[string]any{"sys": map[string]any{"MethodName": name, "UtcNow": a.Now().UTC(), "RandGuid": fmt.Sprint(seq.Add(1))}}}
 	b, _ := json.Marshal(req)
@@ -192,4 +288,52 @@ func (a *API) Invoke(t testing.TB, name string, data map[string]any) (int, fnhos
 	var out fnhost.InvocationResponse
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// Invoke calls a non-HTTP function the way the Functions host does (binding
+// "msg" for queue triggers) and returns the HTTP status of the invocation.
+func (a *API) Invoke(t testing.TB, name string, data any, meta map[string]any) int {
+	t.Helper()
+	payload, _ := json.Marshal(data)
+	body, _ := json.Marshal(map[string]any{"Data": map[string]json.RawMessage{"msg": payload}, "Metadata": meta})
+	resp, err := a.Srv.Client().Post(a.URL+"/"+name, "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Deliver plays the host's queue trigger once over q for function name:
+// every visible message is invoked with its dequeue count, deleted when the
+// invocation succeeds, and made visible again when it fails (the host's
+// retry, which the next Deliver performs). It returns the statuses.
+func (a *API) Deliver(t testing.TB, q *store.Queue, name string) []int {
+	t.Helper()
+	var out []int
+	var failed []store.Message
+	defer func() {
+		for _, m := range failed {
+			_, _ = q.SetVisibility(context.Background(), m, 0)
+		}
+	}()
+	for {
+		msgs, err := q.Receive(context.Background(), 32, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) == 0 {
+			return out
+		}
+		for _, m := range msgs {
+			status := a.Invoke(t, name, m.Text, map[string]any{"DequeueCount": m.DequeueCount, "Id": m.ID})
+			out = append(out, status)
+			if status == http.StatusOK {
+				_ = q.Delete(context.Background(), m)
+			} else {
+				failed = append(failed, m)
+			}
+		}
+	}
 }

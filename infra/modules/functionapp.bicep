@@ -14,7 +14,12 @@ param queueEndpoint string
 param tableEndpoint string
 param serviceBusNamespace string
 param vaultName string
+param paramsVaultName string
 param appInsightsConnectionString string
+@description('E-mail settings (main.bicep documents them); secrets are not here but Key Vault references below.')
+param mail object
+@description('The web console\'s app registration; empty turns its Entra sign-in off.')
+param consoleClientId string
 
 var kv = 'VaultName=${vaultName}'
 
@@ -49,6 +54,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     publicNetworkAccess: 'Disabled'
+    // Key Vault references in app settings resolve with the app's user-assigned identity.
+    keyVaultReferenceIdentity: identityId
     virtualNetworkSubnetId: functionsSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
@@ -71,8 +78,26 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_STORAGE_TIMEOUT', value: '2s' }
         { name: 'COLLAB_OIDC_ISSUERS', value: '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
         { name: 'COLLAB_OIDC_AUDIENCE', value: 'api://studio-collab-${environmentName}' }
+        { name: 'COLLAB_SMTP_HOST', value: mail.smtpHost }
+        { name: 'COLLAB_SMTP_PORT', value: mail.smtpPort }
+        { name: 'COLLAB_SMTP_TLS', value: mail.smtpTls }
+        { name: 'COLLAB_SMTP_USERNAME', value: mail.smtpUsername }
         { name: 'COLLAB_SMTP_PASSWORD', value: '@Microsoft.KeyVault(${kv};SecretName=smtp-password)' }
+        { name: 'COLLAB_SMTP_TIMEOUT', value: '30s' }
+        { name: 'COLLAB_SMTP_FROM', value: mail.from }
+        { name: 'COLLAB_EMAIL_REPLY_DOMAIN', value: mail.replyDomain }
         { name: 'COLLAB_EMAIL_TOKEN_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-token-keys)' }
+        { name: 'COLLAB_PARAMS_VAULT_URI', value: 'https://${paramsVaultName}${environment().suffixes.keyvaultDns}/' }
+        { name: 'COLLAB_EMAIL_CALLBACK_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-callback-keys)' }
+        { name: 'COLLAB_INBOUND_SECRET', value: '@Microsoft.KeyVault(${kv};SecretName=inbound-email-secret)' }
+        { name: 'COLLAB_INBOUND_REQUIRE_AUTH', value: mail.inboundRequireAuth }
+        { name: 'COLLAB_PUBLIC_URL', value: mail.publicUrl }
+        { name: 'COLLAB_IMAP_HOST', value: mail.imapHost }
+        { name: 'COLLAB_IMAP_PORT', value: mail.imapPort }
+        { name: 'COLLAB_IMAP_TLS', value: 'tls' }
+        { name: 'COLLAB_IMAP_USERNAME', value: mail.imapUsername }
+        { name: 'COLLAB_IMAP_PASSWORD', value: '@Microsoft.KeyVault(${kv};SecretName=imap-password)' }
+        { name: 'COLLAB_IMAP_MAILBOX', value: mail.imapMailbox }
         { name: 'AzureWebJobs.Health.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Me.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Subscriptions.Disabled', value: 'false' }
@@ -80,12 +105,22 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.Invitations.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Schedules.Disabled', value: 'false' }
         { name: 'AzureWebJobs.JobsTick.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.OutboxSend.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.EmailCallback.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.InboundEmail.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.InboxPoll.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.OutboxRedrive.Disabled', value: 'false' }
         { name: 'AzureWebJobs.DevToken.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DevDiscovery.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DeployRequests.Disabled', value: 'false' }
         { name: 'AzureWebJobs.DeployRequestsLocal.Disabled', value: 'true' }
         { name: 'AzureWebJobs.WindowsReconcile.Disabled', value: 'false' }
         { name: 'AzureWebJobs.DevChanges.Disabled', value: 'true' }
+        { name: 'COLLAB_CONSOLE_AUTHORITY', value: empty(consoleClientId) ? '' : '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
+        { name: 'COLLAB_CONSOLE_CLIENT_ID', value: consoleClientId }
+        { name: 'COLLAB_CONSOLE_SCOPES', value: 'api://studio-collab-${environmentName}/user_impersonation' }
+        { name: 'AzureWebJobs.Console.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.ConsoleConfig.Disabled', value: 'false' }
       ]
     }
     functionAppConfig: {

@@ -1,14 +1,18 @@
 // Key Vault for the SMTP password, the e-mail token keys and the gateway's
-// TLS certificate: RBAC authorization, soft delete, purge protection, no
-// public network access. Secret values are never in templates: operators set
-// them (infra/README.md), app settings reference them by name.
+// TLS certificate (prefix kv), or for the environments' secret parameters,
+// which the app itself sets (prefix kvp): RBAC authorization, soft delete,
+// purge protection, no public network access. Secret values are never in
+// templates: operators set them (infra/README.md), app settings reference
+// them by name.
 param environmentName string
 param location string
 param tags object
 param workspaceId string
+@description('kv: the operators\' vault; kvp: the secret parameters\' vault')
+param prefix string = 'kv'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  name: take('kv-${environmentName}-${uniqueString(resourceGroup().id)}', 24)
+  name: take('${prefix}-${environmentName}-${uniqueString(resourceGroup().id)}', 24)
   location: location
   tags: tags
   properties: {

@@ -4,6 +4,7 @@ param principalId string
 param storageName string
 param serviceBusName string
 param vaultName string
+param paramsVaultName string
 param gatewayPrincipalId string
 
 var roles = {
@@ -13,6 +14,7 @@ var roles = {
   serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 }
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -25,6 +27,10 @@ resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' existin
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: vaultName
+}
+
+resource paramsVault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: paramsVaultName
 }
 
 resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -94,5 +100,16 @@ resource gatewaySecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01'
     principalId: gatewayPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsUser)
+  }
+}
+
+// The app sets secret parameters (new versions) in their own vault only.
+resource paramsSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: paramsVault
+  name: guid(paramsVault.id, principalId, roles.keyVaultSecretsOfficer)
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
   }
 }

@@ -11,6 +11,8 @@ param tlsCertificateSecretId string
 param storageTables array
 param storageContainers array
 param storageQueues array
+param mail object
+param consoleClientId string
 
 module network 'network.bicep' = {
   name: 'network'
@@ -78,6 +80,19 @@ module vault 'keyvault.bicep' = {
   }
 }
 
+// Secret parameters get a vault of their own: the app may write there
+// (Secrets Officer) without any write access to the operators' vault.
+module paramsVault 'keyvault.bicep' = {
+  name: 'keyvault-params'
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+    workspaceId: monitoring.outputs.workspaceId
+    prefix: 'kvp'
+  }
+}
+
 module privateDns 'privatedns.bicep' = {
   name: 'privatedns'
   params: {
@@ -128,6 +143,19 @@ module vaultPe 'privateendpoint.bicep' = {
   }
 }
 
+module paramsVaultPe 'privateendpoint.bicep' = {
+  name: 'pe-vault-params'
+  params: {
+    name: 'pe-${environmentName}-kvp-${location}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.endpointsSubnetId
+    targetId: paramsVault.outputs.id
+    groupId: 'vault'
+    privateDnsZoneId: privateDns.outputs.vaultZoneId
+  }
+}
+
 module serviceBusPe 'privateendpoint.bicep' = if (serviceBusSku == 'Premium') {
   name: 'pe-servicebus'
   params: {
@@ -149,6 +177,7 @@ module roles 'roles.bicep' = {
     storageName: storage.outputs.name
     serviceBusName: serviceBus.outputs.name
     vaultName: vault.outputs.name
+    paramsVaultName: paramsVault.outputs.name
   }
 }
 
@@ -171,7 +200,10 @@ module functionApp 'functionapp.bicep' = {
     tableEndpoint: storage.outputs.tableEndpoint
     serviceBusNamespace: serviceBus.outputs.fullyQualifiedNamespace
     vaultName: vault.outputs.name
+    paramsVaultName: paramsVault.outputs.name
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
+    mail: mail
+    consoleClientId: consoleClientId
   }
 }
 

@@ -98,7 +98,7 @@ func encode(v any) (json.RawMessage, error) {
 
 // Page is a page of entries, newest first.
 type Page struct {
-	Entries []Entry `json:"entries"`
+	Entries []Entry `json:"items"`
 	Next    string  `json:"next,omitempty"`
 }
 

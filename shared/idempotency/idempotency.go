@@ -2,6 +2,7 @@ package idempotency
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -108,10 +109,14 @@ func (k *Keeper) runAndRecord(w http.ResponseWriter, r *http.Request, h httpapi.
 		httpapi.Error(pr, r, herr)
 		rec = pr
 	}
-	_, err := k.table.Update(context.WithoutCancel(r.Context()), store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{
+	props := map[string]any{
 		"State": "done", "BodyHash": bodyHash, "Created": k.now().UTC(),
 		"Status": int32(rec.code), "ContentType": rec.header.Get("Content-Type"), "Location": rec.header.Get("Location"),
-		"ETagHeader": rec.header.Get("ETag"), "Body": rec.body.Bytes()}}, store.AnyETag)
+		"ETagHeader": rec.header.Get("ETag")}
+	err := storeBody(props, rec.body.Bytes())
+	if err == nil {
+		_, err = k.table.Update(context.WithoutCancel(r.Context()), store.Entity{PartitionKey: pk, RowKey: rk, Props: props}, store.AnyETag)
+	}
 	if err != nil {
 		httpapi.Logger(r.Context()).Warn("idempotency record not saved", "error", err.Error())
 	}
@@ -142,7 +147,7 @@ func (k *Keeper) waitDone(ctx context.Context, pk, rk, bodyHash string) (*record
 		}
 		if e.String("State") == "done" {
 			return &record{status: int(e.Int64("Status")), contentType: e.String("ContentType"), location: e.String("Location"),
-				etag: e.String("ETagHeader"), body: e.Bytes("Body")}, nil
+				etag: e.String("ETagHeader"), body: loadBody(e)}, nil
 		}
 		if k.now().Sub(e.Time("Created")) > PendingTTL {
 			_ = k.table.Delete(ctx, pk, rk, e.ETag)
@@ -202,4 +207,34 @@ func copyOut(w http.ResponseWriter, rec *recorder) {
 	}
 	w.WriteHeader(rec.code)
 	_, _ = w.Write(rec.body.Bytes())
+}
+
+// Answers over 32 KiB (a 10,000-object check-in's) are gzipped and split
+// over several properties, so the record still fits one entity.
+const gzipOver = 32 << 10
+
+func storeBody(props map[string]any, body []byte) error {
+	if len(body) <= gzipOver {
+		props["Body"] = body
+		return nil
+	}
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	props["BodyGzip"] = true
+	return store.SetChunked(props, "Body", buf.Bytes())
+}
+
+func loadBody(e store.Entity) []byte {
+	b := e.Chunked("Body")
+	if !e.Bool("BodyGzip") {
+		return b
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil
+	}
+	out, _ := io.ReadAll(zr)
+	return out
 }

@@ -93,3 +93,54 @@ func TestStalePendingRecordIsCleared(t *testing.T) {
 		t.Fatalf("replay: %d %s", code, again)
 	}
 }
+
+// TestLargeAnswerReplays: an answer far over one property's 64 KiB (a
+// 10,000-object check-in's) is stored gzipped in chunks in the table and
+// replayed whole.
+func TestLargeAnswerReplays(t *testing.T) {
+	ctx := context.Background()
+	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idbig%d", time.Now().UnixNano()%1e9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.Bootstrap(ctx, Layout); err != nil {
+		t.Fatal(err)
+	}
+	k := New(acct.Table("idempotency"))
+	var calls atomic.Int64
+	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, 0)
+	rt.Handle("POST /api/big", k.Wrap(func(w http.ResponseWriter, r *http.Request) error {
+		calls.Add(1)
+		var b strings.Builder
+		for i := 0; b.Len() < 800<<10; i++ {
+			fmt.Fprintf(&b, `{"path":"applications/a/processes/p%06d","version":%d},`, i, i%7)
+		}
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, b.String())
+		return nil
+	}), httpapi.Public())
+	srv := httptest.NewServer(rt)
+	defer srv.Close()
+	var first string
+	for i := 0; i < 2; i++ {
+		req, _ := http.NewRequest("POST", srv.URL+"/api/big", strings.NewReader(`{}`))
+		req.Header.Set("Idempotency-Key", "big")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 || len(b) < 800<<10 {
+			t.Fatalf("call %d: %d, %d bytes", i, resp.StatusCode, len(b))
+		}
+		if i == 0 {
+			first = string(b)
+		} else if string(b) != first || resp.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("the replay differs (%d bytes)", len(b))
+		}
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("%d calls", calls.Load())
+	}
+}

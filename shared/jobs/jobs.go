@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/ncrontab"
 	"github.com/studio-collab/collab/shared/store"
 )
 
 // Layout is the storage jobs need.
-var Layout = store.Layout{Tables: []string{"jobs", "jobruns", "notifications"}}
+var Layout = store.Layout{Tables: []string{"jobs", "jobruns"}}
 
 // Overlap and catch-up policies.
 const (
@@ -92,13 +93,20 @@ type Table interface {
 	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
 }
 
+// Notifier queues a notification; *mail.Outbox has it (insert-if-absent
+// by ID, so the same notice twice is one e-mail).
+type Notifier interface {
+	Enqueue(ctx context.Context, n mail.Notification) error
+}
+
 // Runner ticks jobs. One per instance; many may run against one storage.
 type Runner struct {
-	JobTable, RunTable, NotifyTable Table
-	Executors                       map[string]Executor
-	Instance                        string
-	Now                             func() time.Time
-	Lease                           time.Duration // how long a run is held before others may take it over (default: timeout + 30 s)
+	JobTable, RunTable Table
+	Notify             Notifier
+	Executors          map[string]Executor
+	Instance           string
+	Now                func() time.Time
+	Lease              time.Duration // how long a run is held before others may take it over (default: timeout + 30 s)
 }
 
 func jobKey(j Job) (string, string) {

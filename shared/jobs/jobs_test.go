@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -29,16 +30,20 @@ func newClock(t time.Time) *clock { c := &clock{}; c.ns.Store(t.UnixNano()); ret
 // instances returns n runners sharing one storage and one clock.
 func instances(t *testing.T, n int, c *clock, exec map[string]Executor) []*Runner {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("j%d", prefixSeq.Add(1))})
+	prefix := fmt.Sprintf("j%x%d", time.Now().UnixNano()&0xffffff, prefixSeq.Add(1))
+	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := acct.Bootstrap(context.Background(), Layout); err != nil {
+	// The outbox of this test: mail's tables under the prefix, and a queue of its own.
+	queue := strings.ToLower(prefix) + "-outbox"
+	if err := acct.Bootstrap(context.Background(), Layout, store.Layout{Tables: mail.Layout.Tables, Queues: []string{queue}}); err != nil {
 		t.Fatal(err)
 	}
+	outbox := &mail.Outbox{Table: acct.Table("notifications"), Queue: acct.Queue(queue), Now: c.now}
 	var out []*Runner
 	for i := 0; i < n; i++ {
-		out = append(out, &Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), NotifyTable: acct.Table("notifications"),
+		out = append(out, &Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), Notify: outbox,
 			Executors: exec, Instance: fmt.Sprintf("i%d", i), Now: c.now})
 	}
 	return out
@@ -199,9 +204,16 @@ func TestRetriesThenAutoDisable(t *testing.T) {
 			t.Fatalf("run %+v", run)
 		}
 	}
-	notes, err := rs[0].NotifyTable.QueryAll(ctx, store.Eq("PartitionKey", "p"), 0)
-	if err != nil || len(notes) != 1 {
-		t.Fatalf("%d notifications, %v", len(notes), err)
+	outbox := rs[0].Notify.(*mail.Outbox)
+	notes, err := outbox.List(ctx, "p", "", 10, "")
+	if err != nil || len(notes.Items) != 1 {
+		t.Fatalf("%d notifications, %v", len(notes.Items), err)
+	}
+	if n := notes.Items[0]; n.Kind != mail.KindJobFailing || len(n.To) != 1 || n.To[0] != "<bob@example.com>" || n.Data["job"] != "sync" || n.Status != mail.StatusQueued {
+		t.Fatalf("notification %+v", n)
+	}
+	if queued, _ := outbox.Queue.(*store.Queue).Length(ctx); queued != 1 {
+		t.Fatalf("%d outbox messages, want one", queued)
 	}
 	// Disabled: no more runs.
 	before := attempts.Load()

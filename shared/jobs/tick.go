@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -216,12 +217,12 @@ func (r *Runner) countFailure(ctx context.Context, j Job, failed bool, lastErr s
 		if err != nil {
 			return err
 		}
-		if disable {
-			n := map[string]any{"kind": "job-failing", "to": cur.Owner, "project": cur.Project, "env": cur.Env, "job": cur.Name,
-				"failures": cur.Failures, "lastError": lastErr, "at": r.Now().UTC(), "status": "queued"}
+		if disable && r.Notify != nil {
 			// Deterministic id: one notice per disabling, however many instances see it.
-			id := fmt.Sprintf("job-disabled:%s/%s/%s:%d", cur.Project, cur.Env, cur.Name, cur.Created.Unix())
-			if _, err := r.NotifyTable.Insert(ctx, entity(store.EncodeKey(cur.Project), store.EncodeKey(id), n)); err != nil && !fault.Is(err, fault.Conflict) {
+			n := mail.Notification{ID: fmt.Sprintf("job-disabled:%s/%s/%s:%d", cur.Project, cur.Env, cur.Name, cur.Created.Unix()),
+				Project: cur.Project, Kind: mail.KindJobFailing, To: []string{cur.Owner},
+				Data: map[string]any{"env": cur.Env, "job": cur.Name, "failures": cur.Failures, "lastError": lastErr, "at": r.Now().UTC()}}
+			if err := r.Notify.Enqueue(ctx, n); err != nil {
 				return err
 			}
 		}

@@ -7,12 +7,14 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	netmail "net/mail"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -25,6 +27,12 @@ type Service struct {
 	// signed-in user when the dev issuer is on, else service principals with
 	// the Subscriptions.Create application role.
 	CanCreateSubscriptions func(c Caller) bool
+	// Outbox sends the invitation e-mails (nil: none are sent).
+	Outbox interface {
+		Enqueue(ctx context.Context, n mail.Notification) error
+	}
+	// PublicURL is the base of links in e-mails (COLLAB_PUBLIC_URL).
+	PublicURL string
 }
 
 // New returns the service.
@@ -274,6 +282,18 @@ func (s *Service) Invite(ctx context.Context, c Caller, sub, email, name string,
 	}
 	if err := s.record(ctx, c, audit.SubscriptionScope(sub), "user.invite", "users/"+uid, nil, u); err != nil {
 		return Invitation{}, err
+	}
+	if s.Outbox != nil {
+		to := email
+		if name != "" {
+			to = (&netmail.Address{Name: name, Address: email}).String()
+		}
+		n := mail.Notification{ID: "invitation:" + sub + ":" + tokenHash(token)[:24], Project: mail.SubscriptionScope(sub),
+			Kind: mail.KindInvitation, To: []string{to}, Data: map[string]any{"subscription": sub, "invitedBy": c.Email,
+				"acceptUrl": strings.TrimRight(s.PublicURL, "/") + "/api/invitations/" + token + "/accept", "expiresAt": inv.ExpiresAt}}
+		if err := s.Outbox.Enqueue(ctx, n); err != nil {
+			return Invitation{}, fault.E(op, err)
+		}
 	}
 	inv.Token = token
 	return inv, nil

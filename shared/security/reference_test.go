@@ -56,6 +56,24 @@ func referenceLevel(entries []Entry, developerDefault Level, s Subject, path str
 	return Modify
 }
 
+// referenceAllowed is the action table of DESIGN §4.3 read literally: deny
+// lets one view only entities and rules; modify views and edits; full also
+// manages.
+func referenceAllowed(level Level, path string, a Action) bool {
+	switch a {
+	case View:
+		if level == Deny {
+			return strings.HasPrefix(path, "entities") || strings.HasPrefix(path, "rules")
+		}
+		return level == Modify || level == Full
+	case Edit:
+		return level == Modify || level == Full
+	case Manage:
+		return level == Full
+	}
+	return false
+}
+
 // randomPath picks from a small vocabulary so entries and checks collide.
 func randomPath(rng *rand.Rand) string {
 	switch rng.Intn(5) {
@@ -131,27 +149,34 @@ func randomSubject(rng *rand.Rand) Subject {
 	return s
 }
 
-// TestCompiledMatchesReference: 1,000 random trees x 25 checks each, compiled
+// TestCompiledMatchesReference: 10,000 random trees (entries, teams,
+// settings) x 10 random subjects and paths x the three actions, compiled
 // evaluator against the naive reference; zero disagreements.
 func TestCompiledMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewSource(20261124))
 	checks := 0
-	for tree := 0; tree < 1000; tree++ {
+	for tree := 0; tree < 10000; tree++ {
 		entries := randomEntries(rng, rng.Intn(30))
 		settings := Settings{DeveloperDefault: []Level{Modify, Deny}[rng.Intn(2)]}
 		ix, err := Build(entries, settings, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		for c := 0; c < 25; c++ {
+		for c := 0; c < 10; c++ {
 			s, p := randomSubject(rng), randomPath(rng)
 			got := ix.Decide(s, p)
 			want := referenceLevel(entries, settings.DeveloperDefault, s, p)
 			if got.Level != want {
 				t.Fatalf("tree %d: %+v on %s: compiled %v (%s), reference %v\nentries: %v", tree, s, p, got.Level, got.Explain(), want, entries)
 			}
-			checks++
+			for _, a := range []Action{View, Edit, Manage} {
+				ok, _ := ix.Check(s, p, a)
+				if ok != referenceAllowed(want, p, a) {
+					t.Fatalf("tree %d: %+v %s on %s: compiled allowed=%v, reference %v (level %v)", tree, s, a, p, ok, !ok, want)
+				}
+				checks++
+			}
 		}
 	}
-	t.Logf("%d random checks, 0 disagreements", checks)
+	t.Logf("10000 random trees, %d random checks, 0 disagreements", checks)
 }

@@ -88,6 +88,21 @@ func TestStudioSecurityRules(t *testing.T) {
 		{"security/*: an owner's full grant lets a developer manage that element", []Entry{e("security/ldap", User("bob"), Full)}, Settings{}, bob, "security/ldap", Manage, true, Full, "user:bob@security/ldap"},
 		{"security/*: a grant on one element does not reach another", []Entry{e("security/ldap", User("bob"), Full)}, Settings{}, bob, "security/authorization", View, false, Deny, "default:developer"},
 		{"security/*: a modify grant lets a team view and edit, not manage", []Entry{e("security/authorization", Team("finance"), Modify)}, Settings{}, carol, "security/authorization", Manage, false, Modify, "team:finance@security/authorization"},
+		{"security/*: an owner needs no grant to view a security element", nil, Settings{}, alice, "security/authorization", View, true, Full, "owner"},
+		{"security/*: a full grant on an element reaches its sub-elements", []Entry{e("security/ldap", User("bob"), Full)}, Settings{}, bob, "security/ldap/servers/primary", Manage, true, Full, "user:bob@security/ldap"},
+		// More of rule 1: owners are never decided by an entry.
+		{"owners: a team deny naming the owner's team has no effect", []Entry{e("rules", Team("finance"), Deny)}, Settings{}, Subject{UserID: "alice", Teams: []string{"finance"}, Role: RoleOwner}, "rules/functions/round", Edit, true, Full, "owner"},
+		// More of rule 2.
+		{"a user's own modify beats a team deny on the same node, below a parent full", []Entry{e("entities/master", User("bob"), Full), e("entities/master/customer", User("bob"), Modify), e("entities/master/customer", Team("claims"), Deny)}, Settings{}, bob, "entities/master/customer", Manage, false, Modify, "user:bob@entities/master/customer"},
+		{"team deny wins over a team full on the same node even for admins", []Entry{e("applications/claims", Team("finance"), Full), e("applications/claims", Team("finance2"), Deny)}, Settings{}, Subject{UserID: "carol", Teams: []string{"finance", "finance2"}, Role: RoleAdmin}, "applications/claims", View, false, Deny, "team:finance2@applications/claims"},
+		{"nearest wins over three levels: the deepest entry decides", []Entry{e("applications", Team("finance"), Deny), e("applications/claims", User("bob"), Modify), e("applications/claims/processes/intake/versions/2", Team("claims"), Full)}, Settings{}, bob, "applications/claims/processes/intake/versions/2/forms/f", Manage, true, Full, "team:claims@applications/claims/processes/intake/versions/2"},
+		{"a modify on a child lifts bob above a team deny on the main node", []Entry{e("applications", Team("finance"), Deny), e("applications/claims", User("bob"), Modify)}, Settings{}, bob, "applications/claims/processes/intake", Edit, true, Modify, "user:bob@applications/claims"},
+		{"an entry on an entity group decides over the developer default lowered to deny", []Entry{e("entities/master", Team("finance"), Modify)}, Settings{DeveloperDefault: Deny}, bob, "entities/master/customer", Edit, true, Modify, "team:finance@entities/master"},
+		// More of the action table.
+		{"deny on a rule group: its global expressions stay visible", []Entry{e("rules/expressions", User("bob"), Deny)}, Settings{}, bob, "rules/expressions/limit", View, true, Deny, "user:bob@rules/expressions"},
+		{"deny on a process version: hidden like the rest of the applications tree", []Entry{e("applications/claims/processes/intake/versions/1", User("bob"), Deny)}, Settings{}, bob, "applications/claims/processes/intake/versions/1", View, false, Deny, "user:bob@applications/claims/processes/intake/versions/1"},
+		{"deny on an entity's attribute: still visible, not writable", []Entry{e("entities/application/claim/attributes/amount", User("bob"), Deny)}, Settings{}, bob, "entities/application/claim/attributes/amount", Edit, false, Deny, "user:bob@entities/application/claim/attributes/amount"},
+		{"modify on a rule: editable, not manageable", []Entry{e("rules/application/approve", User("dave"), Modify)}, Settings{}, dave, "rules/application/approve", Manage, false, Modify, "user:dave@rules/application/approve"},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {

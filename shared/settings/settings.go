@@ -1,8 +1,10 @@
 package settings
 
 import (
+	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +45,31 @@ func Catalogue() []Setting {
 		{"COLLAB_DEV_ISSUER_KEY_FILE", "PEM file of the dev issuer's key, created if missing (default .run/dev-issuer-key.pem)", "local"},
 		{"ServiceBusConnection__fullyQualifiedNamespace", "Service Bus namespace of the deployment queue; set in Azure, where deployment messages go to Service Bus (locally: the Storage queue)", "azure"},
 		{"ServiceBusConnection__clientId", "client id of the user-assigned identity that sends to Service Bus and restarts Work Portals through ARM", "azure"},
+		{"COLLAB_PARAMS_KEY", "base64 AES-256 key (32 bytes) sealing secret parameters locally; make run generates one into local.settings.json (never committed)", "local"},
+		{"COLLAB_PARAMS_VAULT_URI", "Key Vault (https://<vault>.vault.azure.net/) holding secret parameters, reached with the app's managed identity", "azure"},
+		{"COLLAB_SMTP_HOST", "SMTP server of outbound mail; empty: notifications wait in the outbox", "both"},
+		{"COLLAB_SMTP_PORT", "SMTP port (default 587 for starttls, 465 for tls, 25 for none)", "both"},
+		{"COLLAB_SMTP_TLS", "starttls (default) | tls (implicit, port 465) | none (loopback MailDev only; refused in Azure)", "both"},
+		{"COLLAB_SMTP_USERNAME", "SMTP AUTH user; empty: no AUTH", "both"},
+		{"COLLAB_SMTP_PASSWORD", "SMTP AUTH password; a Key Vault reference in Azure", "both"},
+		{"COLLAB_SMTP_TIMEOUT", "SMTP connection and command timeout (default 30s)", "both"},
+		{"COLLAB_SMTP_FROM", "From of every notification, e.g. Studio Collaboration <noreply@collab.example.com>", "both"},
+		{"COLLAB_EMAIL_REPLY_DOMAIN", "domain of task reply addresses (reply+<token>@<domain>), routed to the inbound webhook or mailbox", "both"},
+		{"COLLAB_EMAIL_TOKEN_KEYS", "reply token keys kid:base64[,kid:base64], the first signs; a Key Vault reference in Azure", "both"},
+		{"COLLAB_EMAIL_CALLBACK_KEYS", "task callback signing keys kid:base64[,...], the first signs; a Key Vault reference in Azure", "both"},
+		{"COLLAB_INBOUND_SECRET", "shared secret of the inbound e-mail webhook (basic auth password or X-Inbound-Secret); a Key Vault reference in Azure", "both"},
+		{"COLLAB_INBOUND_REQUIRE_AUTH", "\"true\": replies need the provider's DKIM or SPF pass, aligned with From", "both"},
+		{"COLLAB_PUBLIC_URL", "base URL of links in e-mails (invitations), e.g. https://collab.example.com", "both"},
+		{"COLLAB_IMAP_HOST", "IMAP server of the task reply mailbox (InboxPoll); empty: no polling", "both"},
+		{"COLLAB_IMAP_PORT", "IMAP port (default 993 for tls, 143 otherwise)", "both"},
+		{"COLLAB_IMAP_TLS", "tls (default) | starttls | none (loopback only; refused in Azure)", "both"},
+		{"COLLAB_IMAP_USERNAME", "IMAP user", "both"},
+		{"COLLAB_IMAP_PASSWORD", "IMAP password; a Key Vault reference in Azure", "both"},
+		{"COLLAB_IMAP_MAILBOX", "mailbox to poll (default INBOX)", "both"},
+		{"COLLAB_CONSOLE_AUTHORITY", "the web console's Entra ID authority for sign-in (authorization code + PKCE), e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty = no Entra sign-in", "azure"},
+		{"COLLAB_CONSOLE_CLIENT_ID", "client id of the console's Entra app registration (a single-page application with the console's /console/auth redirect URI)", "azure"},
+		{"COLLAB_CONSOLE_SCOPES", "space-separated scopes the console asks for, e.g. api://<app>/user_impersonation", "azure"},
+		{"COLLAB_CONSOLE_DEMO_USERS", "comma-separated e-mails the console's dev sign-in offers (make run: the seeded demo users)", "local"},
 	}
 }
 
@@ -57,8 +84,45 @@ type Config struct {
 	// outage answers 503 within one request instead of hanging on retries.
 	StorageTimeout time.Duration
 	Auth           Auth
+	// Params says where secret parameters are sealed.
+	Params  Params
+	Mail    Mail
+	Console Console
 	// ServiceBus is where deployment messages go in Azure; empty locally.
 	ServiceBus ServiceBus
+}
+
+// Params configures the sealing of secret parameters: a Key Vault in Azure,
+// an AES-256 key locally; with neither, secret parameters are refused.
+type Params struct {
+	LocalKey []byte // 32 bytes
+	VaultURI string
+}
+
+// Mail configures e-mail out (SMTP) and in (webhook, IMAP); secrets are
+// Key Vault references in Azure, resolved by App Service before we read them.
+type Mail struct {
+	SMTPHost, SMTPUsername, SMTPPassword, SMTPSecurity string
+	SMTPPort                                           int
+	SMTPTimeout                                        time.Duration
+	From, ReplyDomain, PublicURL                       string
+	TokenKeys, CallbackKeys, InboundSecret             string
+	InboundRequireAuth                                 bool
+	IMAP                                               IMAP
+}
+
+// IMAP is the optional task reply mailbox.
+type IMAP struct {
+	Host, Username, Password, Security, Mailbox string
+	Port                                        int
+}
+
+// Console configures the web console's sign-in.
+type Console struct {
+	Authority string   // Entra ID authority (https); empty = Entra sign-in off
+	ClientID  string   // the console's app registration
+	Scopes    []string // what the console asks the authority for
+	DemoUsers []string // e-mails offered by the dev sign-in
 }
 
 // ServiceBus is the deployment queue's namespace and the identity used for
@@ -157,6 +221,25 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_OIDC_AUDIENCE is required with COLLAB_OIDC_ISSUERS")
 	}
 	c.ServiceBus = ServiceBus{Namespace: getenv("ServiceBusConnection__fullyQualifiedNamespace"), ClientID: getenv("ServiceBusConnection__clientId")}
+	if v := getenv("COLLAB_PARAMS_KEY"); v != "" {
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+		if err != nil || len(k) != 32 {
+			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_PARAMS_KEY must be 32 bytes, base64-encoded (make run generates one)")
+		}
+		c.Params.LocalKey = k
+	}
+	if v := getenv("COLLAB_PARAMS_VAULT_URI"); v != "" {
+		if u, err := url.Parse(v); err != nil || u.Scheme != "https" || u.Host == "" {
+			return c, fault.E("settings.Load", fault.Invalid, fmt.Sprintf("COLLAB_PARAMS_VAULT_URI: %q is not an https URL", v))
+		}
+		c.Params.VaultURI = v
+	}
+	if err := c.loadMail(getenv); err != nil {
+		return c, err
+	}
+	if err := c.loadConsole(getenv); err != nil {
+		return c, err
+	}
 	if c.Auth.Dev && c.InAzure {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_DEV_AUTH=true is refused in Azure (WEBSITE_INSTANCE_ID is set): the dev issuer is for local use only")
 	}
@@ -190,6 +273,83 @@ func (s *Storage) fillURIs() error {
 	if s.BlobServiceURI == "" || s.QueueServiceURI == "" || s.TableServiceURI == "" {
 		return fault.E("settings.Load", fault.Invalid,
 			"storage is not configured: set AzureWebJobsStorage (Azurite) or AzureWebJobsStorage__accountName / __*ServiceUri (managed identity)")
+	}
+	return nil
+}
+
+func (c *Config) loadMail(getenv func(string) string) error {
+	bad := func(what string) error { return fault.E("settings.Load", fault.Invalid, what) }
+	port := func(name string) (int, error) {
+		v := getenv(name)
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			return 0, bad(name + " is not a port")
+		}
+		return int(n), nil
+	}
+	m := Mail{SMTPHost: getenv("COLLAB_SMTP_HOST"), SMTPUsername: getenv("COLLAB_SMTP_USERNAME"), SMTPPassword: getenv("COLLAB_SMTP_PASSWORD"),
+		SMTPSecurity: orDefault(strings.ToLower(getenv("COLLAB_SMTP_TLS")), "starttls"), SMTPTimeout: 30 * time.Second,
+		From:        orDefault(getenv("COLLAB_SMTP_FROM"), "Studio Collaboration <noreply@collab.localhost>"),
+		ReplyDomain: orDefault(strings.ToLower(getenv("COLLAB_EMAIL_REPLY_DOMAIN")), "reply.collab.localhost"),
+		PublicURL:   strings.TrimRight(orDefault(getenv("COLLAB_PUBLIC_URL"), "http://localhost:7071"), "/"),
+		TokenKeys:   getenv("COLLAB_EMAIL_TOKEN_KEYS"), CallbackKeys: getenv("COLLAB_EMAIL_CALLBACK_KEYS"),
+		InboundSecret: getenv("COLLAB_INBOUND_SECRET"), InboundRequireAuth: strings.EqualFold(getenv("COLLAB_INBOUND_REQUIRE_AUTH"), "true"),
+		IMAP: IMAP{Host: getenv("COLLAB_IMAP_HOST"), Username: getenv("COLLAB_IMAP_USERNAME"), Password: getenv("COLLAB_IMAP_PASSWORD"),
+			Security: orDefault(strings.ToLower(getenv("COLLAB_IMAP_TLS")), "tls"), Mailbox: orDefault(getenv("COLLAB_IMAP_MAILBOX"), "INBOX")}}
+	var err error
+	if m.SMTPPort, err = port("COLLAB_SMTP_PORT"); err != nil {
+		return err
+	}
+	if m.IMAP.Port, err = port("COLLAB_IMAP_PORT"); err != nil {
+		return err
+	}
+	if v := getenv("COLLAB_SMTP_TIMEOUT"); v != "" {
+		if m.SMTPTimeout, err = time.ParseDuration(v); err != nil || m.SMTPTimeout <= 0 {
+			return bad("COLLAB_SMTP_TIMEOUT must be a positive duration")
+		}
+	}
+	for name, v := range map[string]string{"COLLAB_SMTP_TLS": m.SMTPSecurity, "COLLAB_IMAP_TLS": m.IMAP.Security} {
+		switch v {
+		case "starttls", "tls":
+		case "none":
+			if c.InAzure {
+				return bad(name + "=none is refused in Azure: mail credentials and content would cross the network in clear")
+			}
+		default:
+			return bad(name + " is starttls, tls or none")
+		}
+	}
+	if strings.ContainsAny(m.ReplyDomain, "@<> \t\r\n") {
+		return bad("COLLAB_EMAIL_REPLY_DOMAIN is a domain name")
+	}
+	c.Mail = m
+	return nil
+}
+
+// loadConsole reads the console's sign-in settings: the authority must be
+// https and comes with a client id and at least one scope, or not at all.
+func (c *Config) loadConsole(getenv func(string) string) error {
+	c.Console = Console{
+		Authority: strings.TrimRight(strings.TrimSpace(getenv("COLLAB_CONSOLE_AUTHORITY")), "/"),
+		ClientID:  strings.TrimSpace(getenv("COLLAB_CONSOLE_CLIENT_ID")),
+		Scopes:    strings.Fields(getenv("COLLAB_CONSOLE_SCOPES")),
+	}
+	for _, e := range strings.Split(getenv("COLLAB_CONSOLE_DEMO_USERS"), ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			c.Console.DemoUsers = append(c.Console.DemoUsers, e)
+		}
+	}
+	if c.Console.Authority == "" {
+		return nil
+	}
+	if !strings.HasPrefix(c.Console.Authority, "https://") {
+		return fault.E("settings.Load", fault.Invalid, fmt.Sprintf("COLLAB_CONSOLE_AUTHORITY: %q is not an https URL", c.Console.Authority))
+	}
+	if c.Console.ClientID == "" || len(c.Console.Scopes) == 0 {
+		return fault.E("settings.Load", fault.Invalid, "COLLAB_CONSOLE_CLIENT_ID and COLLAB_CONSOLE_SCOPES are required with COLLAB_CONSOLE_AUTHORITY")
 	}
 	return nil
 }

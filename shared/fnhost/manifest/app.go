@@ -264,6 +264,12 @@ func loadFunction(path string, lookup func(string) string) (*Function, error) {
 			if bd.Route != nil {
 				tmpl = *bd.Route
 			}
+			// The host keeps admin/* and runtime/* for itself whatever the
+			// route prefix (ScriptHost.ValidateHttpFunction): it refuses a
+			// function route that starts with either, so do we.
+			if lower := strings.ToLower(strings.Trim(tmpl, "/")); strings.HasPrefix(lower, "admin") || strings.HasPrefix(lower, "runtime") {
+				return nil, fmt.Errorf("manifest: %s: route %q conflicts with the host's built-in admin/runtime routes", path, tmpl)
+			}
 			if f.Route, err = ParseRoute(tmpl); err != nil {
 				return nil, fmt.Errorf("manifest: %s: %w", path, err)
 			}

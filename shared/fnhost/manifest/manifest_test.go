@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -183,5 +185,78 @@ func TestParseTimeSpan(t *testing.T) {
 		if _, err := ParseTimeSpan(bad); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// writeApp lays out a function app under a temporary root: host.json and
+// one functions/<name>/function.json per HTTP route (methods "get,post").
+func writeApp(t *testing.T, routePrefix string, routes map[string][2]string) string {
+	t.Helper()
+	root := t.TempDir()
+	host := `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"handler"},"enableForwardingHttpRequest":true},` +
+		`"extensions":{"http":{"routePrefix":"` + routePrefix + `"}}}`
+	if err := os.WriteFile(filepath.Join(root, "host.json"), []byte(host), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, rm := range routes {
+		dir := filepath.Join(root, "functions", name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		methods := `"` + strings.Join(strings.Split(rm[1], ","), `","`) + `"`
+		fj := `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","methods":[` + methods + `],"route":"` + rm[0] + `"},{"type":"http","direction":"out","name":"res"}]}`
+		if err := os.WriteFile(filepath.Join(dir, "function.json"), []byte(fj), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// TestEmptyRoutePrefixServesTheRoot: with routePrefix "" a catch-all route
+// takes the site root and every path no more precise route claims, and
+// literal routes still win (ASP.NET precedence), as in the Functions host.
+func TestEmptyRoutePrefixServesTheRoot(t *testing.T) {
+	app, err := Load(writeApp(t, "", map[string][2]string{
+		"Site":  {"{*path}", "get,head"},
+		"Items": {"api/items/{id:int}", "get,post"},
+	}), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Host.RoutePrefix != "" {
+		t.Fatalf("route prefix %q", app.Host.RoutePrefix)
+	}
+	cases := []struct{ method, path, want, allowed string }{
+		{"GET", "/", "Site", ""},
+		{"HEAD", "/", "Site", ""},
+		{"GET", "/console/users/x", "Site", ""},
+		{"GET", "/api/items/4", "Items", ""},
+		{"POST", "/api/items/4", "Items", ""},
+		{"GET", "/api/items/abc", "Site", ""}, // the constraint fails: only the catch-all is left
+		{"POST", "/console", "", "GET,HEAD"},
+	}
+	for _, c := range cases {
+		m, found := app.MatchHTTP(c.method, c.path, nil)
+		got := ""
+		if m.Function != nil {
+			got = m.Function.Name
+		}
+		if !found || got != c.want || strings.Join(m.Allowed, ",") != c.allowed {
+			t.Errorf("%s %s: found %v, function %q, allowed %v; want %q %q", c.method, c.path, found, got, m.Allowed, c.want, c.allowed)
+		}
+	}
+}
+
+// TestReservedRoutesAreRefused: the host refuses function routes starting
+// with admin or runtime (its own endpoints), whatever the prefix.
+func TestReservedRoutesAreRefused(t *testing.T) {
+	for _, route := range []string{"admin/x", "Runtime/{*rest}", "/administer"} {
+		_, err := Load(writeApp(t, "", map[string][2]string{"F": {route, "get"}}), "", nil)
+		if err == nil || !strings.Contains(err.Error(), "built-in admin/runtime routes") {
+			t.Errorf("route %q: %v", route, err)
+		}
+	}
+	if _, err := Load(writeApp(t, "", map[string][2]string{"F": {"api/admin", "get"}}), "", nil); err != nil {
+		t.Errorf("api/admin is not reserved: %v", err)
 	}
 }

@@ -1,0 +1,180 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/studio-collab/collab/handlers/handlertest"
+)
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func must(t *testing.T, want int, outHas string, args ...string) string {
+	t.Helper()
+	code, out, errs := run(args...)
+	if code != want || !strings.Contains(out+errs, outHas) {
+		t.Fatalf("%v: code %d\nstdout %s\nstderr %s", args, code, out, errs)
+	}
+	return out + errs
+}
+
+// TestWorkingCopy: clone, edit, push, a second clone pulls, a conflicting
+// push is refused naming who changed what, locks, log, status.
+func TestWorkingCopy(t *testing.T) {
+	api := handlertest.Start(t)
+	t.Setenv("COLLAB_CONFIG_DIR", t.TempDir())
+	must(t, 0, "", "dev", "seed", "--api", api.URL)
+	a, b := filepath.Join(t.TempDir(), "alice"), filepath.Join(t.TempDir(), "bob")
+	intake := filepath.Join("applications", "claims", "processes", "intake.json")
+
+	must(t, 0, "", "login", "--api", api.URL, "--email", "alice@example.com")
+	must(t, 0, "cloned claims into "+a+" at commit 0 (0 objects)", "clone", "claims", a)
+	write(t, filepath.Join(a, intake), `{"steps":["receive"]}`)
+	write(t, filepath.Join(a, "entities", "master", "customer.json"), `{"fields":["name"]}`)
+	write(t, filepath.Join(a, "notes.txt"), "not an object path")
+	out := must(t, 0, "A applications/claims/processes/intake", "status", "-C", a)
+	if !strings.Contains(out, "A entities/master/customer") || !strings.Contains(out, "ignoring notes.txt") {
+		t.Fatalf("status: %s", out)
+	}
+	os.Remove(filepath.Join(a, "notes.txt"))
+	must(t, 0, "pushed commit 1: 2 change(s)", "push", "-C", a, "-m", "first processes")
+	must(t, 0, "nothing to push", "status", "-C", a)
+
+	must(t, 0, "", "login", "--api", api.URL, "--email", "bob@example.com")
+	must(t, 0, "at commit 1 (2 objects)", "clone", "claims", b)
+	if got := read(t, filepath.Join(b, intake)); got != `{"steps":["receive"]}` {
+		t.Fatalf("bob's clone: %q", got)
+	}
+	// Bob edits and pushes; Alice pulls it.
+	write(t, filepath.Join(b, intake), `{"steps":["receive","triage"]}`)
+	must(t, 0, "pushed commit 2: 1 change(s)", "push", "-C", b, "-m", "triage")
+	must(t, 0, "", "login", "--api", api.URL, "--email", "alice@example.com")
+	must(t, 0, "pulled commits 1..2", "pull", "-C", a) // commit 1 was her own push
+	if got := read(t, filepath.Join(a, intake)); got != `{"steps":["receive","triage"]}` {
+		t.Fatalf("alice after pull: %q", got)
+	}
+	must(t, 0, "already up to date at commit 2", "pull", "-C", a)
+	// Alice changes intake again; Bob, based on v2 as well, is refused.
+	write(t, filepath.Join(a, intake), `{"steps":["receive","triage","pay"]}`)
+	must(t, 0, "pushed commit 3", "push", "-C", a, "-m", "pay")
+	must(t, 0, "", "login", "--api", api.URL, "--email", "bob@example.com")
+	write(t, filepath.Join(b, intake), `{"steps":["receive","triage","reject"]}`)
+	out = must(t, 1, "push refused", "push", "-C", b, "-m", "reject")
+	if !strings.Contains(out, "applications/claims/processes/intake: you changed v2, the server has v3 by alice@example.com") {
+		t.Fatalf("conflict message: %s", out)
+	}
+	// Pulling keeps Bob's edit and says so.
+	must(t, 0, "conflict: applications/claims/processes/intake changed on the server (v3 by alice@example.com)", "pull", "-C", b)
+	if got := read(t, filepath.Join(b, intake)); !strings.Contains(got, "reject") {
+		t.Fatalf("bob's edit was overwritten: %q", got)
+	}
+	if got := read(t, filepath.Join(b, intake+".theirs")); !strings.Contains(got, "pay") {
+		t.Fatalf("the server's version beside it: %q", got)
+	}
+	must(t, 0, "U "+intake+".theirs", "status", "-C", b)
+	must(t, 1, "merge the server's versions first", "push", "-C", b, "-m", "reject")
+	write(t, filepath.Join(b, intake), `{"steps":["receive","triage","pay","reject"]}`)
+	os.Remove(filepath.Join(b, intake+".theirs"))
+	must(t, 0, "pushed commit 4: 1 change(s)", "push", "-C", b, "-m", "merged: reject after pay")
+	// Locks.
+	must(t, 0, "locked applications/claims", "lock", "-C", b, "applications/claims")
+	must(t, 0, "", "login", "--api", api.URL, "--email", "alice@example.com")
+	must(t, 1, "locked", "lock", "-C", a, "applications/claims/processes/intake")
+	write(t, filepath.Join(a, intake), `{"steps":[]}`)
+	must(t, 1, "locked by bob@example.com", "push", "-C", a, "-m", "blocked")
+	must(t, 0, "unlocked applications/claims (held by bob@example.com)", "unlock", "-C", a, "applications/claims") // alice owns the project
+	// A delete; the log.
+	os.Remove(filepath.Join(a, "entities", "master", "customer.json"))
+	must(t, 0, "D entities/master/customer", "status", "-C", a)
+	// Alice's blocked edit meets Bob's merge: she keeps hers.
+	must(t, 0, "conflict: applications/claims/processes/intake changed on the server (v4 by bob@example.com)", "pull", "-C", a)
+	os.Remove(filepath.Join(a, intake+".theirs"))
+	must(t, 0, "pushed commit 5: 2 change(s)", "push", "-C", a, "-m", "drop customer")
+	out = must(t, 0, "commit 5", "log", "-C", a)
+	if !strings.Contains(out, "drop customer") || !strings.Contains(out, "commit 1") {
+		t.Fatalf("log: %s", out)
+	}
+	out = must(t, 0, "v5  commit 5", "log", "-C", a, "applications/claims/processes/intake")
+	if !strings.Contains(out, "v2  commit 2") || !strings.Contains(out, "bob@example.com") {
+		t.Fatalf("log path: %s", out)
+	}
+	must(t, 2, "usage: collab push", "push", "-C", a)
+	must(t, 1, "not a working copy", "status", "-C", t.TempDir())
+}
+
+type failingTransport struct {
+	base   http.RoundTripper
+	allow  int64
+	served atomic.Int64
+}
+
+func (f *failingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/content") && f.served.Add(1) > f.allow {
+		return nil, errors.New("connection reset")
+	}
+	return f.base.RoundTrip(r)
+}
+
+// TestPullResumes: a pull cut off while downloading resumes where it
+// stopped: content already downloaded is not fetched again.
+func TestPullResumes(t *testing.T) {
+	api := handlertest.Start(t)
+	t.Setenv("COLLAB_CONFIG_DIR", t.TempDir())
+	must(t, 0, "", "dev", "seed", "--api", api.URL)
+	must(t, 0, "", "login", "--api", api.URL, "--email", "alice@example.com")
+	a, b := filepath.Join(t.TempDir(), "a"), filepath.Join(t.TempDir(), "b")
+	must(t, 0, "", "clone", "claims", a)
+	must(t, 0, "", "clone", "claims", b)
+	for _, n := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		write(t, filepath.Join(a, "applications", "claims", "processes", n+".json"), `{"name":"`+n+`"}`)
+	}
+	must(t, 0, "pushed commit 1: 5 change(s)", "push", "-C", a, "-m", "five")
+
+	w, code := openWorkCopy(b, os.Stdout, os.Stderr)
+	if w == nil {
+		t.Fatal(code)
+	}
+	cut := &failingTransport{base: http.DefaultTransport, allow: 2}
+	w.c.http.Transport = cut
+	if code := w.pull(); code != exitFail {
+		t.Fatalf("the cut pull: %d", code)
+	}
+	if _, err := os.Stat(filepath.Join(b, stateDir, "pull.json")); err != nil {
+		t.Fatalf("no pull.json after the cut: %v", err)
+	}
+	w, _ = openWorkCopy(b, os.Stdout, os.Stderr)
+	count := &failingTransport{base: http.DefaultTransport, allow: 100}
+	w.c.http.Transport = count
+	if code := w.pull(); code != exitOK {
+		t.Fatalf("resumed pull: %d", code)
+	}
+	if n := count.served.Load(); n != 3 {
+		t.Fatalf("the resumed pull downloaded %d blobs, want the 3 missing", n)
+	}
+	if got := read(t, filepath.Join(b, "applications", "claims", "processes", "p5.json")); got != `{"name":"p5"}` {
+		t.Fatalf("p5: %q", got)
+	}
+	must(t, 0, "already up to date at commit 1", "pull", "-C", b)
+}

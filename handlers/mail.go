@@ -1,0 +1,409 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/fnhost"
+	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/mail"
+	"github.com/studio-collab/collab/shared/mail/imapinbox"
+	"github.com/studio-collab/collab/shared/mail/smtpclient"
+	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/settings"
+	"github.com/studio-collab/collab/shared/store"
+)
+
+// WorkPortalRole is the application role of the Work Portal's service
+// identity: it registers e-mail tasks and reads them back.
+const WorkPortalRole = "WorkPortal.Invoke"
+
+// Mail serves notifications, e-mail tasks and the inbound webhook, and the
+// OutboxSend, EmailCallback and InboxPoll functions.
+type Mail struct {
+	Platform  *platform.Service
+	Outbox    *mail.Outbox
+	Sender    *mail.Sender
+	Tasks     *mail.Tasks
+	Inbound   *mail.Inbound
+	Callbacks *mail.Callbacks
+	Poller    *imapinbox.Poller // nil or without a host: no polling
+	// Scan reads the notifications table across projects (OutboxRedrive).
+	Scan interface {
+		QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
+	}
+	// InboundSecret authenticates the provider's webhook; empty refuses it.
+	InboundSecret string
+}
+
+func registerMail(rt *httpapi.Router, m Mail) {
+	rt.Handle("GET /api/projects/{p}/notifications", m.notifications)
+	rt.Handle("POST /api/projects/{p}/environments/{env}/email-tasks", m.createTask)
+	rt.Handle("GET /api/projects/{p}/environments/{env}/email-tasks/{id}", m.getTask)
+	// Public as far as bearer tokens go: the provider authenticates with the
+	// shared secret, checked in the handler.
+	rt.Handle("POST /api/inbound-email", m.inbound, httpapi.Public(), httpapi.BodyLimit(mail.MaxInbound))
+}
+
+func registerMailFunctions(fr *fnhost.Router, m Mail) {
+	fr.Handle("OutboxSend", queueFunc(func(ctx context.Context, ref mail.Ref, n int64) error { return m.Sender.Process(ctx, ref, n) }))
+	fr.Handle("EmailCallback", queueFunc(func(ctx context.Context, ref mail.CallbackRef, n int64) error {
+		return m.Callbacks.Deliver(ctx, ref, n)
+	}))
+	fr.Handle("InboxPoll", m.inboxPoll)
+	fr.Handle("OutboxRedrive", m.outboxRedrive)
+}
+
+// RedriveAge is how long a notification may sit queued and untouched before
+// OutboxRedrive queues its message again.
+const RedriveAge = 5 * time.Minute
+
+// outboxRedrive is the OutboxRedrive timer function.
+func (m Mail) outboxRedrive(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
+	n, err := m.Outbox.Redrive(ctx, m.Scan, m.Outbox.Now().Add(-RedriveAge), 1000)
+	if n > 0 {
+		inv.Logf("outbox redrive: %d notifications queued again", n)
+	}
+	return nil, nil, err
+}
+
+// adminOf checks that the caller is an admin or owner of the project.
+func (m Mail) adminOf(ctx context.Context, c platform.Caller, project, what string) error {
+	role, err := m.Platform.RoleIn(ctx, c, project)
+	if err != nil {
+		return err
+	}
+	if role != platform.RoleAdmin && role != platform.RoleOwner {
+		return fault.E("handlers.mail", fault.Forbidden, "only project admins and owners "+what)
+	}
+	return nil
+}
+
+func (m Mail) notifications(w http.ResponseWriter, r *http.Request) error {
+	ctx, c := CallerOf(r)
+	p := r.PathValue("p")
+	if err := m.adminOf(ctx, c, p, "see notifications"); err != nil {
+		return err
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return fault.E("handlers.notifications", fault.Invalid, "limit must be 1..1000")
+		}
+		limit = n
+	}
+	page, err := m.Outbox.List(ctx, p, r.URL.Query().Get("status"), limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, page)
+	return nil
+}
+
+// taskAccess admits the Work Portal's service identity (WorkPortal.Invoke)
+// and the project's admins and owners, on an environment that exists.
+func (m Mail) taskAccess(r *http.Request) (context.Context, platform.Caller, error) {
+	ctx, c := CallerOf(r)
+	p, env := r.PathValue("p"), r.PathValue("env")
+	if c.Service {
+		if !hasRole(c.Roles, WorkPortalRole) {
+			return ctx, c, fault.E("handlers.emailTasks", fault.Forbidden, "the service identity lacks the "+WorkPortalRole+" role")
+		}
+		if _, err := m.Platform.Environment(ctx, p, env); err != nil {
+			if fault.Is(err, fault.NotFound) {
+				return ctx, c, fault.E("handlers.emailTasks", fault.NotFound, "environment "+env+" not found")
+			}
+			return ctx, c, err
+		}
+		return ctx, c, nil
+	}
+	if _, err := m.Platform.GetEnvironment(ctx, c, p, env); err != nil {
+		return ctx, c, err
+	}
+	return ctx, c, m.adminOf(ctx, c, p, "register or read e-mail tasks")
+}
+
+func hasRole(roles []string, want string) bool {
+	for _, r := range roles {
+		if strings.EqualFold(r, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// taskView is a task with its attempts and the latest outcome.
+type taskView struct {
+	mail.Task
+	Outcome  string         `json:"outcome,omitempty"`
+	Attempts []mail.Attempt `json:"attempts"`
+}
+
+func view(t mail.Task, atts []mail.Attempt) taskView {
+	v := taskView{Task: t, Attempts: atts}
+	if v.Attempts == nil {
+		v.Attempts = []mail.Attempt{}
+	}
+	for i := len(atts) - 1; i >= 0; i-- {
+		if atts[i].Done {
+			v.Outcome = atts[i].Outcome
+			break
+		}
+	}
+	return v
+}
+
+func (m Mail) createTask(w http.ResponseWriter, r *http.Request) error {
+	var spec mail.TaskSpec
+	if err := httpapi.DecodeJSON(r, &spec); err != nil {
+		return err
+	}
+	ctx, c, err := m.taskAccess(r)
+	if err != nil {
+		return err
+	}
+	by := c.Email
+	if c.Service {
+		by = "service:" + c.PrincipalID
+	}
+	task, created, err := m.Tasks.Register(ctx, r.PathValue("p"), r.PathValue("env"), spec, by)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("Location", r.URL.Path+"/"+task.ID)
+	httpapi.JSON(w, status, view(task, nil))
+	return nil
+}
+
+func (m Mail) getTask(w http.ResponseWriter, r *http.Request) error {
+	ctx, _, err := m.taskAccess(r)
+	if err != nil {
+		return err
+	}
+	task, atts, err := m.Tasks.Get(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, view(task, atts))
+	return nil
+}
+
+// inboundAuthorized compares the presented secret (basic auth password, any
+// user name, or the X-Inbound-Secret header) with the configured one in
+// constant time: both are hashed first, so neither length nor content leaks.
+func (m Mail) inboundAuthorized(r *http.Request) bool {
+	if m.InboundSecret == "" {
+		return false
+	}
+	presented := r.Header.Get("X-Inbound-Secret")
+	if _, pw, ok := r.BasicAuth(); ok {
+		presented = pw
+	}
+	a, b := sha256.Sum256([]byte(presented)), sha256.Sum256([]byte(m.InboundSecret))
+	return presented != "" && subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}
+
+// inbound is the provider webhook: message/rfc822 (the raw message), or
+// multipart/form-data with the raw message in field "email" and the
+// provider's "to", "envelope", "dkim" and "SPF" fields.
+func (m Mail) inbound(w http.ResponseWriter, r *http.Request) error {
+	const op = "handlers.inbound"
+	if m.InboundSecret == "" {
+		return fault.E(op, fault.Unavailable, "inbound e-mail is not configured (COLLAB_INBOUND_SECRET)")
+	}
+	if !m.inboundAuthorized(r) {
+		w.Header().Set("WWW-Authenticate", `Basic realm="inbound-email", charset="UTF-8"`)
+		return fault.E(op, fault.Unauthenticated, "the inbound e-mail secret is missing or wrong")
+	}
+	body, err := httpapi.ReadBody(r)
+	if err != nil {
+		return err
+	}
+	msg := mail.InboundMessage{Source: "webhook"}
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case err != nil:
+		return fault.E(op, fault.Invalid, "Content-Type must be message/rfc822 or multipart/form-data")
+	case mt == "message/rfc822":
+		msg.Raw = body
+		msg.DKIM, msg.SPF = r.Header.Get("X-Inbound-DKIM"), r.Header.Get("X-Inbound-SPF")
+		msg.EnvelopeFrom = r.Header.Get("X-Inbound-Envelope-From")
+	case mt == "multipart/form-data":
+		if err := readForm(body, params["boundary"], &msg); err != nil {
+			return err
+		}
+	default:
+		return fault.E(op, fault.Invalid, "Content-Type must be message/rfc822 or multipart/form-data, not "+mt)
+	}
+	out, err := m.Inbound.Receive(r.Context(), msg)
+	if err != nil {
+		return err
+	}
+	// Every message that was read gets 200, refused or not: the provider
+	// delivered it, and a retry would change nothing.
+	httpapi.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+// readForm reads the provider's form (SendGrid's Inbound Parse in raw mode
+// and the like) from an already capped body.
+func readForm(body []byte, boundary string, msg *mail.InboundMessage) error {
+	const op = "handlers.inbound"
+	if boundary == "" {
+		return fault.E(op, fault.Invalid, "multipart/form-data without a boundary")
+	}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for parts := 0; ; parts++ {
+		if parts > 100 {
+			return fault.E(op, fault.Invalid, "too many form fields")
+		}
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fault.E(op, fault.Invalid, "the form does not parse", err)
+		}
+		v, err := io.ReadAll(io.LimitReader(p, mail.MaxInbound+1))
+		if err != nil {
+			return fault.E(op, fault.Invalid, "the form does not parse", err)
+		}
+		switch p.FormName() {
+		case "email":
+			msg.Raw = v
+		case "dkim":
+			msg.DKIM = string(v)
+		case "SPF", "spf":
+			msg.SPF = string(v)
+		case "envelope":
+			var env struct {
+				To   []string `json:"to"`
+				From string   `json:"from"`
+			}
+			if json.Unmarshal(v, &env) == nil {
+				msg.Recipients, msg.EnvelopeFrom = env.To, env.From
+			}
+		}
+	}
+	if msg.Raw == nil {
+		return fault.E(op, fault.Invalid, "the form has no \"email\" field with the raw message")
+	}
+	return nil
+}
+
+// queueFunc adapts a queue consumer to a queue-triggered function: the
+// message (binding "msg") decoded into T and the host's dequeue count.
+func queueFunc[T any](consume func(ctx context.Context, msg T, dequeueCount int64) error) fnhost.Func {
+	return func(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
+		var msg T
+		if err := inv.Bind("msg", &msg); err != nil {
+			return nil, nil, err
+		}
+		var meta fnhost.QueueMetadata
+		_ = inv.Meta(&meta)
+		return nil, nil, consume(ctx, msg, meta.DequeueCount)
+	}
+}
+
+// inboxPoll is the InboxPoll timer function; without an IMAP host it does
+// nothing.
+func (m Mail) inboxPoll(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
+	if m.Poller == nil || m.Poller.Config.Host == "" {
+		return nil, nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+	res, err := m.Poller.Poll(ctx)
+	inv.Logf("inbox poll: %d processed, %d skipped, %v", res.Processed, res.Skipped, res.Outcomes)
+	return nil, nil, err
+}
+
+// MailServices are the e-mail domain services of one storage account.
+type MailServices struct {
+	Outbox    *mail.Outbox
+	Sender    *mail.Sender
+	Tasks     *mail.Tasks
+	Inbound   *mail.Inbound
+	Callbacks *mail.Callbacks
+	Poller    *imapinbox.Poller
+	Scan      *store.Table // the notifications table, for OutboxRedrive
+	// InboundSecret authenticates the inbound webhook (COLLAB_INBOUND_SECRET).
+	InboundSecret string
+}
+
+// newMail builds the e-mail services on storage; Configure adds what comes
+// from settings (SMTP, keys, secrets).
+func newMail(acct *store.Account, log *audit.Log, now func() time.Time) MailServices {
+	ob := &mail.Outbox{Table: acct.Table("notifications"), Queue: acct.Queue(mail.OutboxQueue), Now: now}
+	tasks := &mail.Tasks{Table: acct.Table("emailtasks"), Outbox: ob, Now: now}
+	tpl, err := mail.LoadTemplates()
+	if err != nil {
+		panic(err) // embedded templates: a test keeps them parseable
+	}
+	return MailServices{Outbox: ob, Tasks: tasks,
+		Sender:    &mail.Sender{Outbox: ob, Templates: tpl, ReplyTo: tasks.ReplyTo},
+		Inbound:   &mail.Inbound{Tasks: tasks, Callbacks: acct.Queue(mail.CallbackQueue), Audit: log, Now: now},
+		Callbacks: &mail.Callbacks{Tasks: tasks, Client: mail.CallbackClient(10*time.Second, false), Now: now},
+		Poller:    &imapinbox.Poller{},
+		Scan:      acct.Table("notifications"),
+	}
+}
+
+// Configure applies the e-mail settings: the SMTP transport and sender, the
+// reply and callback keys, the inbound secret and policy, the IMAP mailbox.
+// Locally (not inAzure) callbacks may use http and private addresses.
+func (m *MailServices) Configure(cfg settings.Mail, inAzure bool) error {
+	from, err := mail.ParseAddress(cfg.From)
+	if err != nil {
+		return fmt.Errorf("COLLAB_SMTP_FROM: %w", err)
+	}
+	m.Sender.From = from
+	if cfg.SMTPHost != "" {
+		tr, err := smtpclient.New(smtpclient.Config{Host: cfg.SMTPHost, Port: cfg.SMTPPort, Username: cfg.SMTPUsername,
+			Password: cfg.SMTPPassword, Security: cfg.SMTPSecurity, Timeout: cfg.SMTPTimeout})
+		if err != nil {
+			return err
+		}
+		m.Sender.Transport = tr
+		// A claim outlives a whole transaction (connect, TLS, auth, data) with room to spare.
+		m.Sender.Lease = 4*cfg.SMTPTimeout + 30*time.Second
+	}
+	if cfg.TokenKeys != "" {
+		if m.Tasks.Keys, err = mail.ParseKeys(cfg.TokenKeys); err != nil {
+			return fmt.Errorf("COLLAB_EMAIL_TOKEN_KEYS: %w", err)
+		}
+	}
+	if cfg.CallbackKeys != "" {
+		if m.Callbacks.Keys, err = mail.ParseKeys(cfg.CallbackKeys); err != nil {
+			return fmt.Errorf("COLLAB_EMAIL_CALLBACK_KEYS: %w", err)
+		}
+	}
+	m.Tasks.ReplyDomain = cfg.ReplyDomain
+	m.Tasks.AllowInsecureCallbacks = !inAzure
+	m.Callbacks.Client = mail.CallbackClient(10*time.Second, !inAzure)
+	m.Inbound.RequireAuth = cfg.InboundRequireAuth
+	m.InboundSecret = cfg.InboundSecret
+	m.Poller.Receiver = m.Inbound
+	m.Poller.Config = imapinbox.Config{Host: cfg.IMAP.Host, Port: cfg.IMAP.Port, Username: cfg.IMAP.Username,
+		Password: cfg.IMAP.Password, Security: cfg.IMAP.Security, Mailbox: cfg.IMAP.Mailbox}
+	return nil
+}

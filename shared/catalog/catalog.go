@@ -1,0 +1,155 @@
+package catalog
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/store"
+)
+
+// Limits published in the API.
+const (
+	MaxChanges     = 10000    // changes in one check-in
+	MaxBlobBytes   = 64 << 20 // one content blob
+	MaxPage        = 1000     // feed, listing and history pages
+	MaxMissing     = 10000    // hashes in one blobs/missing request
+	MaxMessage     = 4096     // bytes of a commit message
+	DefaultLockTTL = time.Hour
+	MaxLockTTL     = 7 * 24 * time.Hour
+)
+
+// Layout is the storage the catalog needs.
+var Layout = store.Layout{
+	Tables:     []string{"catalogheads", "catalogobjects", "cataloghistory", "catalogfeed", "catalogkeys", "cataloglocks"},
+	Containers: []string{"catalog"},
+}
+
+// Table is what the catalog needs from a table; *store.Table has it.
+type Table interface {
+	Get(ctx context.Context, pk, rk string) (store.Entity, error)
+	Insert(ctx context.Context, e store.Entity) (string, error)
+	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
+	Upsert(ctx context.Context, e store.Entity) (string, error)
+	Delete(ctx context.Context, pk, rk, ifMatch string) error
+	Query(ctx context.Context, f store.Filter, opt store.QueryOptions) (store.Page, error)
+	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
+	Batch(ctx context.Context, ops []store.BatchOp) error
+}
+
+// Blobs is what the catalog needs from a container; *store.Container has it.
+type Blobs interface {
+	Get(ctx context.Context, name string) ([]byte, store.BlobInfo, error)
+	Put(ctx context.Context, name string, data []byte, opt store.PutOptions) (store.BlobInfo, error)
+	Exists(ctx context.Context, name string) (bool, error)
+}
+
+// Tables are the catalog's tables.
+type Tables struct {
+	Heads   Table // one row per project: the claimed and applied sequence
+	Objects Table // one row per object: its current (and previous) state
+	History Table // one row per object version, immutable
+	Feed    Table // one row per commit (and per 1,000 changes of it), immutable
+	Keys    Table // idempotency key of a commit -> its sequence
+	Locks   Table // one row per project holding its check-out locks
+}
+
+// OpenTables returns the catalog's tables on an account.
+func OpenTables(a *store.Account) Tables {
+	return Tables{Heads: a.Table("catalogheads"), Objects: a.Table("catalogobjects"), History: a.Table("cataloghistory"),
+		Feed: a.Table("catalogfeed"), Keys: a.Table("catalogkeys"), Locks: a.Table("cataloglocks")}
+}
+
+// Service is the catalog. Safe for concurrent use; any number of instances
+// may serve one storage account.
+type Service struct {
+	t     Tables
+	blobs Blobs
+	now   func() time.Time
+
+	// Committed is called after each acknowledged commit (deployments queue
+	// their requests from it). Best effort: it cannot fail a check-in, and
+	// a missed call is caught up by comparing heads. nil = nothing.
+	Committed func(ctx context.Context, project string, seq int64)
+
+	// Fault, when set, is called after each step of the commit protocol
+	// (see Steps); an error stops the check-in right there, as if the
+	// process had died. For crash tests only.
+	Fault func(step string) error
+
+	// Lease is how long a claimant has to apply its commit before another
+	// writer or reader may roll it forward (default 2 minutes).
+	Lease time.Duration
+
+	// Poll is how often a writer waiting for another's commit looks again.
+	Poll time.Duration
+
+	instance string
+
+	mu       sync.Mutex
+	projects map[string]*sync.Mutex // in-process serialization of check-ins per project
+	known    sync.Map               // content blobs known to exist ("project/sha")
+}
+
+// Steps of the commit protocol, in order, as passed to Fault.
+var Steps = []string{StepRecord, StepClaim, StepFeed, StepHistory, StepObjects, StepKey, StepApplied}
+
+// The protocol's steps (docs/catalog.md).
+const (
+	StepRecord  = "record"  // the commit record blob is stored
+	StepClaim   = "claim"   // the head row claims the sequence
+	StepFeed    = "feed"    // the feed rows are written
+	StepHistory = "history" // the history rows are written
+	StepObjects = "objects" // the object rows are written
+	StepKey     = "key"     // the idempotency key row is written
+	StepApplied = "applied" // the head row says applied: the commit is visible
+)
+
+// New returns a Service; now is the clock (nil = time.Now).
+func New(t Tables, b Blobs, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	h, _ := os.Hostname()
+	var r [4]byte
+	_, _ = rand.Read(r[:])
+	return &Service{t: t, blobs: b, now: now, Lease: 2 * time.Minute, Poll: 10 * time.Millisecond,
+		instance: fmt.Sprintf("%s/%d/%s", h, os.Getpid(), hex.EncodeToString(r[:])), projects: map[string]*sync.Mutex{}}
+}
+
+func (s *Service) fault(step string) error {
+	if s.Fault == nil {
+		return nil
+	}
+	if err := s.Fault(step); err != nil {
+		return fault.E("catalog.commit", fault.Unavailable, "stopped after step "+step, err)
+	}
+	return nil
+}
+
+// projectLock serializes this instance's check-ins of one project, so that
+// they queue here instead of racing for the head row; instances still race,
+// and the head row's ETag decides.
+func (s *Service) projectLock(project string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.projects[project]
+	if !ok {
+		m = &sync.Mutex{}
+		s.projects[project] = m
+	}
+	return m
+}
+
+func pk(project string) string { return store.EncodeKey(project) }
+
+// Author is who commits or locks: the user id decides, the e-mail is shown.
+type Author struct {
+	ID    string
+	Email string
+}

@@ -1,0 +1,28 @@
+// Package catalog is the project's metadata catalog: objects (path, kind,
+// version, content hash), atomic check-ins, one linear history per project,
+// the change feed, per-path history, check-out locks, and the content blobs
+// the objects point at (content-addressed by SHA-256, deduplicated per
+// project).
+//
+// Invariants (docs/catalog.md gives the protocol and why each crash point is
+// safe):
+//
+//   - Commit sequence numbers of a project are 1, 2, 3, ... with no gaps: a
+//     commit claims head+1 with one conditional write on the project's head
+//     row, and only when the previous commit is fully applied.
+//   - A check-in is all or nothing: readers see exactly the commits at or
+//     below the head's applied sequence, and every row a commit writes is
+//     resolved against that head, so a half-applied commit is invisible.
+//   - An acknowledged commit is never lost: it is acknowledged only after its
+//     record (a blob) is stored, its sequence claimed and its rows applied;
+//     a commit claimed by a process that died is rolled forward by the next
+//     writer or reader once the claimant's lease has run out.
+//   - An object's version is +1 per change; a change whose base version is
+//     not the current one is a conflict, reported with every stale path.
+//   - A check-in touching a path that another user has locked (the path, an
+//     ancestor or a descendant) is refused; expired locks do not count.
+//   - Content blobs are never deleted, so "this blob exists" may be cached.
+//
+// The package knows nothing of HTTP or of Studio Security: callers authorize
+// and pass a visibility function where a read must be filtered.
+package catalog

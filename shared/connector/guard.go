@@ -1,0 +1,190 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Resolver answers DNS for outbound calls; *net.Resolver has it.
+type Resolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// blockedRange is a range refused unless an allow-list names it.
+type blockedRange struct {
+	prefix netip.Prefix
+	why    string
+}
+
+func mustPrefixes(why string, ps ...string) []blockedRange {
+	out := make([]blockedRange, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, blockedRange{netip.MustParsePrefix(p), why})
+	}
+	return out
+}
+
+// blocked are the ranges an environment's allow-list may open.
+var blocked = slices.Concat(
+	mustPrefixes("loopback", "127.0.0.0/8", "::1/128"),
+	mustPrefixes("private", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"),
+	mustPrefixes("link-local", "169.254.0.0/16", "fe80::/10"),
+	mustPrefixes("multicast", "224.0.0.0/4", "ff00::/8"),
+	mustPrefixes("shared address space (CGNAT)", "100.64.0.0/10"),
+	mustPrefixes("reserved", "0.0.0.0/8", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
+		"203.0.113.0/24", "240.0.0.0/4", "2001:db8::/32", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64"),
+)
+
+// never are addresses no allow-list opens: the unspecified address (it
+// reaches the local host) and the cloud metadata and platform endpoints,
+// which would hand out the app's own credentials.
+var never = map[netip.Addr]string{
+	netip.MustParseAddr("0.0.0.0"):         "unspecified",
+	netip.MustParseAddr("::"):              "unspecified",
+	netip.MustParseAddr("169.254.169.254"): "cloud metadata",
+	netip.MustParseAddr("168.63.129.16"):   "Azure platform endpoint",
+	netip.MustParseAddr("fd00:ec2::254"):   "cloud metadata",
+}
+
+// RefusedError is an outbound address the policy refuses.
+type RefusedError struct {
+	Addr netip.Addr
+	Why  string
+}
+
+// Error names the address and why it is refused (never credentials).
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("address %s is refused (%s)", e.Addr, e.Why)
+}
+
+// Policy decides which addresses outbound calls may connect to.
+type Policy struct{ allow []netip.Prefix }
+
+// NewPolicy builds a policy that opens the given CIDR prefixes (already
+// validated by PutSettings).
+func NewPolicy(allow []string) Policy {
+	var p Policy
+	for _, a := range allow {
+		if pr, err := netip.ParsePrefix(a); err == nil {
+			p.allow = append(p.allow, pr.Masked())
+		}
+	}
+	return p
+}
+
+func (p Policy) key() string {
+	parts := make([]string, len(p.allow))
+	for i, a := range p.allow {
+		parts[i] = a.String()
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+// Check returns a *RefusedError for an address calls may not reach.
+func (p Policy) Check(a netip.Addr) error {
+	a = a.Unmap() // ::ffff:127.0.0.1 is 127.0.0.1
+	if a.Zone() != "" {
+		a = a.WithZone("")
+	}
+	if why, ok := never[a]; ok {
+		return &RefusedError{a, why}
+	}
+	if a.IsUnspecified() {
+		return &RefusedError{a, "unspecified"}
+	}
+	for _, al := range p.allow {
+		if al.Contains(a) {
+			return nil
+		}
+	}
+	for _, b := range blocked {
+		if b.prefix.Contains(a) {
+			return &RefusedError{a, b.why + "; allow it in the environment's connector settings if intended"}
+		}
+	}
+	return nil
+}
+
+// dialer connects only to addresses the policy accepts. It resolves the
+// host itself (with the injected resolver) and checks the address actually
+// being connected in net.Dialer.Control, after resolution and immediately
+// before connect(2): whatever a resolver answered to an earlier check, the
+// connection cannot reach a refused address.
+type dialer struct {
+	policy   Policy
+	resolver Resolver
+	timeout  time.Duration
+}
+
+func (d dialer) control(_, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return fmt.Errorf("connector: cannot check address %q: %w", address, err)
+	}
+	return d.policy.Check(ap.Addr())
+}
+
+// DialContext resolves address and connects to the first acceptable IP;
+// the Control hook refuses any other.
+func (d dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	var ips []netip.Addr
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		ips = []netip.Addr{ip}
+	} else {
+		if ips, err = d.resolver.LookupNetIP(ctx, "ip", host); err != nil {
+			return nil, fmt.Errorf("connector: resolving %s: %w", host, err)
+		}
+	}
+	nd := net.Dialer{Timeout: d.timeout, Control: d.control}
+	var errs []error
+	for _, ip := range ips {
+		conn, err := nd.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if len(errs) == 0 {
+		return nil, fmt.Errorf("connector: %s has no addresses", host)
+	}
+	return nil, errors.Join(errs...)
+}
+
+// precheck resolves host and refuses it early when every address is
+// refused, for a clear error before any connection; the binding check is
+// the dialer's, at connect time.
+func (d dialer) precheck(ctx context.Context, host string) error {
+	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
+		return d.policy.Check(ip)
+	}
+	ips, err := d.resolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return fmt.Errorf("connector: resolving %s: %w", host, err)
+	}
+	var first error
+	for _, ip := range ips {
+		err := d.policy.Check(ip)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
+}

@@ -1,0 +1,560 @@
+// Package consoletest drives the web console in a real headless Chromium
+// (Debian's chromium package, installed with apt when missing) through the
+// DevTools protocol (chromedp), for the browser tests of every screen.
+//
+// Invariants: every tab's CSP violations, uncaught exceptions and
+// console.error calls are collected, and a test that produced any fails at
+// its end unless it took them (TakeProblems) to assert on them; failed API
+// calls (4xx the screens expect and show) are not problems. Screenshots go
+// to build/screenshots/ at the repository root (git-ignored).
+package consoletest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/audits"
+	cdplog "github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+
+	"github.com/studio-collab/collab/shared/store/azuritetest"
+)
+
+// ChromiumPath is where Debian's chromium package puts the browser.
+const ChromiumPath = "/usr/bin/chromium"
+
+// Main makes sure Chromium is there, then runs the package's tests with a
+// shared Azurite (azuritetest.Main). Without a browser the tests fail: they
+// are never skipped.
+func Main(m *testing.M) {
+	if err := EnsureChromium(); err != nil {
+		fmt.Fprintln(os.Stderr, "consoletest:", err)
+		os.Exit(1)
+	}
+	azuritetest.Main(m)
+}
+
+// EnsureChromium installs Debian's chromium with apt-get when it is missing
+// (the test machines run as root; apt-get update first when the package
+// lists are stale or absent).
+func EnsureChromium() error {
+	if _, err := os.Stat(ChromiumPath); err == nil {
+		return nil
+	}
+	apt := func(args ...string) ([]byte, error) {
+		cmd := exec.Command("apt-get", append([]string{"-o", "DPkg::Lock::Timeout=600", "-q"}, args...)...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		return cmd.CombinedOutput()
+	}
+	install := []string{"install", "-y", "--no-install-recommends", "chromium"}
+	out, err := apt(install...)
+	if err != nil {
+		if up, uerr := apt("update"); uerr != nil {
+			return fmt.Errorf("the browser tests need Debian's chromium at %s; `apt-get update` failed (%v):\n%s", ChromiumPath, uerr, tail(up))
+		}
+		out, err = apt(install...)
+	}
+	if err != nil {
+		return fmt.Errorf("the browser tests need Debian's chromium at %s and `apt-get install -y chromium` failed (%v); install it as root and run the tests again:\n%s", ChromiumPath, err, tail(out))
+	}
+	if _, err := os.Stat(ChromiumPath); err != nil {
+		return fmt.Errorf("apt-get installed chromium but %s is missing: %w", ChromiumPath, err)
+	}
+	return nil
+}
+
+func tail(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 2000 {
+		s = "…" + s[len(s)-2000:]
+	}
+	return s
+}
+
+// Browser is one Chromium for one test.
+type Browser struct {
+	t       testing.TB
+	Base    string // the console's origin, e.g. http://127.0.0.1:1234
+	ctx     context.Context
+	Timeout time.Duration // per step (default 20 s)
+
+	mu       sync.Mutex
+	problems []string
+	front    *Tab // the tab brought to the front last
+}
+
+// New starts Chromium for t with the flags the project fixed (headless, no
+// sandbox, no GPU, no QUIC, no first run, no background networking,
+// component updates or sync; a fresh profile). The test fails at its end if
+// a page reported a problem.
+func New(t testing.TB, base string) *Browser {
+	t.Helper()
+	b := &Browser{t: t, Base: strings.TrimRight(base, "/"), Timeout: 20 * time.Second}
+	t.Cleanup(func() {
+		for _, p := range b.TakeProblems() {
+			t.Errorf("browser: %s", p)
+		}
+	})
+	// Not t.TempDir: Chromium's helpers may still be writing the profile
+	// for a moment after the browser exits, and TempDir's cleanup fails the
+	// test on that. This one is removed once they are done.
+	profile, err := os.MkdirTemp("", "consoletest-profile-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for os.RemoveAll(profile) != nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond) // retrying a removal, not waiting for a condition
+		}
+	})
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(ChromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1280, 900),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	if err := chromedp.Run(ctx); err != nil {
+		cancel()
+		cancelAlloc()
+		t.Fatalf("start chromium: %v", err)
+	}
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	b.ctx = ctx
+	return b
+}
+
+func (b *Browser) problem(tab, s string) {
+	b.mu.Lock()
+	b.problems = append(b.problems, tab+": "+s)
+	b.mu.Unlock()
+}
+
+// TakeProblems returns the problems reported so far and forgets them.
+func (b *Browser) TakeProblems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := b.problems
+	b.problems = nil
+	return p
+}
+
+// WaitProblems waits until the problems reported include every one of
+// wants (substrings), through tab, then returns them all and forgets them;
+// for the tests that provoke a violation on purpose.
+func (b *Browser) WaitProblems(tab *Tab, wants ...string) []string {
+	b.t.Helper()
+	deadline := time.Now().Add(b.Timeout)
+	for {
+		b.mu.Lock()
+		all := strings.ToLower(strings.Join(b.problems, "\n"))
+		b.mu.Unlock()
+		missing := ""
+		for _, w := range wants {
+			if !strings.Contains(all, strings.ToLower(w)) {
+				missing = w
+			}
+		}
+		if missing == "" {
+			return b.TakeProblems()
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("no problem mentioning %q was reported; got:\n%s", missing, all)
+		}
+		tab.pause()
+	}
+}
+
+// Tab is one tab: its own session (sessionStorage), viewport and events.
+type Tab struct {
+	b    *Browser
+	t    testing.TB
+	ctx  context.Context
+	Name string
+}
+
+// Tab opens a tab of width×height CSS pixels; mobile emulates a phone.
+func (b *Browser) Tab(name string, width, height int64, mobile bool) *Tab {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx)
+	b.t.Cleanup(cancel)
+	// The first Run creates the tab and ties it to the context it gets: give
+	// it the tab's own context, never a step's (a step's timeout would close
+	// the tab).
+	if err := chromedp.Run(ctx); err != nil {
+		b.t.Fatalf("open tab %s: %v", name, err)
+	}
+	tab := &Tab{b: b, t: b.t, ctx: ctx, Name: name}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			tab.b.problem(name, "uncaught exception: "+e.ExceptionDetails.Error())
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.APITypeError || e.Type == runtime.APITypeAssert {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				tab.b.problem(name, "console."+string(e.Type)+": "+strings.Join(parts, " "))
+			}
+		case *cdplog.EventEntryAdded:
+			// 4xx/5xx answers are logged with source "network": the screens
+			// expect and show them. Everything else at error level counts,
+			// CSP violations (source "security") first of all.
+			if e.Entry.Source == cdplog.SourceSecurity || (e.Entry.Level == cdplog.LevelError && e.Entry.Source != cdplog.SourceNetwork) {
+				tab.b.problem(name, fmt.Sprintf("log %s/%s: %s", e.Entry.Source, e.Entry.Level, e.Entry.Text))
+			}
+		case *audits.EventIssueAdded:
+			if e.Issue.Code == audits.InspectorIssueCodeContentSecurityPolicyIssue {
+				d := e.Issue.Details.ContentSecurityPolicyIssueDetails
+				what := ""
+				if d != nil {
+					what = fmt.Sprintf("%s blocked %s (%s)", d.ViolatedDirective, d.BlockedURL, d.ContentSecurityPolicyViolationType)
+				}
+				tab.b.problem(name, "CSP violation: "+what)
+			}
+		}
+	})
+	tab.Run(cdplog.Enable(), audits.Enable())
+	if mobile {
+		tab.Run(chromedp.EmulateViewport(width, height, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	} else {
+		tab.Run(chromedp.EmulateViewport(width, height))
+	}
+	return tab
+}
+
+// Laptop and Phone open tabs of those sizes.
+func (b *Browser) Laptop(name string) *Tab { return b.Tab(name, 1280, 860, false) }
+
+// Phone opens a tab the size of a phone (390×844, touch, 2× pixels).
+func (b *Browser) Phone(name string) *Tab { return b.Tab(name, 390, 844, true) }
+
+// Run performs actions within the step timeout; an error fails the test.
+func (tab *Tab) Run(actions ...chromedp.Action) {
+	tab.t.Helper()
+	ctx, cancel := context.WithTimeout(tab.ctx, tab.b.Timeout)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		var body string
+		diag, stop := context.WithTimeout(tab.ctx, 3*time.Second)
+		_ = chromedp.Run(diag, chromedp.Evaluate(`(document.getElementById('main') || document.body).innerText.slice(-4000)`, &body))
+		stop()
+		tab.t.Fatalf("%s: %v\n--- page text:\n%s", tab.Name, err, body)
+	}
+}
+
+// Go loads a path of the console.
+func (tab *Tab) Go(path string) {
+	tab.t.Helper()
+	tab.Run(chromedp.Navigate(tab.b.Base + path))
+}
+
+// Eval evaluates a JavaScript expression into out (DevTools evaluation,
+// which the page's CSP does not govern).
+func (tab *Tab) Eval(expr string, out any) {
+	tab.t.Helper()
+	tab.Run(chromedp.Evaluate(expr, out))
+}
+
+// WaitJS waits until expr is truthy in the page.
+func (tab *Tab) WaitJS(expr string) {
+	tab.t.Helper()
+	var ok any
+	deadline := time.Now().Add(tab.b.Timeout)
+	for {
+		// An interval, not animation frames: a background tab paints none.
+		ctx, cancel := context.WithDeadline(tab.ctx, deadline)
+		err := chromedp.Run(ctx, chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(50*time.Millisecond)))
+		cancel()
+		if err == nil {
+			return
+		}
+		// A navigation (a sign-in redirect) ends the page the poll ran in:
+		// poll again in the new one.
+		if !(strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) || time.Now().After(deadline) {
+			tab.t.Fatalf("%s: waiting for %s: %v\n--- page text:\n%s", tab.Name, expr, err, tab.Text())
+		}
+	}
+}
+
+// WaitText waits until the main region shows text.
+func (tab *Tab) WaitText(text string) {
+	tab.t.Helper()
+	tab.WaitJS(fmt.Sprintf(`(document.getElementById('main') || document.body).innerText.includes(%s)`, jsString(text)))
+}
+
+// WaitAnnounced waits until the live status region has said text.
+func (tab *Tab) WaitAnnounced(text string) {
+	tab.t.Helper()
+	tab.WaitJS(fmt.Sprintf(`(document.getElementById('status') || {textContent: ''}).textContent.includes(%s)`, jsString(text)))
+}
+
+// Nav clicks the navigation's link named name.
+func (tab *Tab) Nav(name string) { tab.t.Helper(); tab.ClickIn("#nav", name) }
+
+// WaitGone waits until the main region no longer shows text.
+func (tab *Tab) WaitGone(text string) {
+	tab.t.Helper()
+	tab.WaitJS(fmt.Sprintf(`!(document.getElementById('main') || document.body).innerText.includes(%s)`, jsString(text)))
+}
+
+// Text is what the main region shows.
+func (tab *Tab) Text() string {
+	tab.t.Helper()
+	var s string
+	tab.Eval(`(document.getElementById('main') || document.body).innerText`, &s)
+	return s
+}
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x2028 || r == 0x2029 || r == '<' || r == '>':
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// find tags the one visible control that matches and returns its selector.
+// kind "control": the input or select a <label> with this text names;
+// kind "action": the button, link or summary whose aria-label or text is
+// name. scope (may be "") is the heading text of the section or form to
+// search in.
+func (tab *Tab) find(kind, name, scope string) string {
+	tab.t.Helper()
+	expr := fmt.Sprintf(`(() => {
+  const kind = %s, name = %s, scope = %s;
+  const norm = (s) => s.replace(/\s+/g, ' ').replace(/\s*\*$/, '').trim();
+  let roots = [document];
+  if (scope.startsWith('#')) {
+    roots = [...document.querySelectorAll(scope)];
+  } else if (scope) {
+    roots = [...document.querySelectorAll('section, form')].filter((s) => {
+      const hd = s.querySelector('h2, h3');
+      return hd && norm(hd.textContent) === scope;
+    });
+    if (!roots.length) return 'no section or form titled ' + scope;
+  }
+  const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  let found = [];
+  for (const root of roots) {
+    if (kind === 'control') {
+      for (const l of root.querySelectorAll('label')) {
+        if (norm(l.textContent) !== name) continue;
+        const c = l.htmlFor ? document.getElementById(l.htmlFor) : l.querySelector('input, select');
+        if (c) found.push(c);
+      }
+      for (const c of root.querySelectorAll('[aria-label]')) {
+        if ((c.tagName === 'SELECT' || c.tagName === 'INPUT') && c.getAttribute('aria-label') === name) found.push(c);
+      }
+    } else {
+      for (const el of root.querySelectorAll('button, a, summary')) {
+        if ((el.getAttribute('aria-label') || norm(el.textContent)) === name) found.push(el);
+      }
+    }
+  }
+  found = [...new Set(found)].filter(visible);
+  if (found.length !== 1) return found.length + ' visible matches for ' + kind + ' ' + name;
+  const tag = 't' + Math.random().toString(36).slice(2);
+  found[0].setAttribute('data-t', tag);
+  found[0].scrollIntoView({ block: 'center' });
+  return '[data-t="' + tag + '"]';
+})()`, jsString(kind), jsString(name), jsString(scope))
+	deadline := time.Now().Add(tab.b.Timeout)
+	var sel string
+	for {
+		tab.Eval(expr, &sel)
+		if strings.HasPrefix(sel, "[data-t=") {
+			return sel
+		}
+		if time.Now().After(deadline) {
+			tab.t.Fatalf("%s: %s (in %q)\n--- page text:\n%s", tab.Name, sel, scope, tab.Text())
+		}
+		// The screen may still be rendering: ask again a little later.
+		tab.pause()
+	}
+}
+
+// Click clicks (a real mouse click) the button or link named name.
+func (tab *Tab) Click(name string) { tab.t.Helper(); tab.ClickIn("", name) }
+
+// ClickIn clicks the button or link named name inside the section or form
+// titled scope (or, when scope starts with #, inside that element).
+func (tab *Tab) ClickIn(scope, name string) {
+	tab.t.Helper()
+	sel := tab.find("action", name, scope)
+	tab.toFront()
+	tab.Run(chromedp.Click(sel, chromedp.ByQuery))
+}
+
+// toFront brings the tab to the front: input events sent to a background
+// tab are not delivered.
+func (tab *Tab) toFront() {
+	tab.t.Helper()
+	tab.b.mu.Lock()
+	front := tab.b.front == tab
+	tab.b.front = tab
+	tab.b.mu.Unlock()
+	if !front {
+		tab.Run(page.BringToFront())
+	}
+}
+
+// Fill types value into the field labelled label (in scope, may be "").
+func (tab *Tab) Fill(scope, label, value string) {
+	tab.t.Helper()
+	sel := tab.find("control", label, scope)
+	var cleared bool
+	tab.Eval(fmt.Sprintf(`(() => { const c = document.querySelector(%s); c.value = ''; c.focus(); return true; })()`, jsString(sel)), &cleared)
+	tab.toFront()
+	tab.Run(chromedp.SendKeys(sel, value, chromedp.ByQuery))
+}
+
+// Choose selects the option with value (or visible text) in the select
+// labelled label, as a person would, firing change.
+func (tab *Tab) Choose(scope, label, value string) {
+	tab.t.Helper()
+	sel := tab.find("control", label, scope)
+	var res string
+	tab.Eval(fmt.Sprintf(`(() => {
+  const s = document.querySelector(%s), want = %s;
+  const o = [...s.options].find((o) => o.value === want || o.textContent === want);
+  if (!o) return 'no option ' + want;
+  s.value = o.value;
+  s.dispatchEvent(new Event('change', { bubbles: true }));
+  return 'ok';
+})()`, jsString(sel), jsString(value)), &res)
+	if res != "ok" {
+		tab.t.Fatalf("%s: %s in %q", tab.Name, res, label)
+	}
+}
+
+// Key types keys (e.g. "\t", "\r") into whatever has the focus.
+func (tab *Tab) Key(keys string) {
+	tab.t.Helper()
+	tab.toFront()
+	tab.Run(chromedp.KeyEvent(keys))
+}
+
+// EvalAwait evaluates an expression that yields a promise, into out.
+func (tab *Tab) EvalAwait(expr string, out any) {
+	tab.t.Helper()
+	tab.Run(chromedp.Evaluate(expr, out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+}
+
+// Check ticks the checkbox labelled label.
+func (tab *Tab) Check(scope, label string) {
+	tab.t.Helper()
+	sel := tab.find("control", label, scope)
+	tab.toFront()
+	tab.Run(chromedp.Click(sel, chromedp.ByQuery))
+}
+
+// FieldError is the problem shown next to the field labelled label.
+func (tab *Tab) FieldError(scope, label string) string {
+	tab.t.Helper()
+	sel := tab.find("control", label, scope)
+	var s string
+	tab.Eval(fmt.Sprintf(`(() => {
+  const c = document.querySelector(%s);
+  const ids = (c.getAttribute('aria-describedby') || '').split(' ');
+  const err = ids.map((id) => document.getElementById(id)).find((e) => e && e.classList.contains('field-error') && !e.hidden);
+  return (c.getAttribute('aria-invalid') === 'true' ? 'invalid: ' : '') + (err ? err.textContent : '');
+})()`, jsString(sel)), &s)
+	return s
+}
+
+// SignIn signs in through the dev issuer's form as email and waits for the
+// overview.
+func (tab *Tab) SignIn(email string) {
+	tab.t.Helper()
+	tab.Go("/console/signin")
+	tab.Fill("Any e-mail address", "E-mail", email)
+	tab.ClickIn("Any e-mail address", "Sign in")
+	tab.WaitJS(fmt.Sprintf(`(document.getElementById('who') || {textContent: ''}).textContent.includes(%s)`, jsString(strings.ToLower(email))))
+}
+
+// ScreenshotDir is build/screenshots at the repository root.
+func ScreenshotDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+	out := filepath.Join(dir, "build", "screenshots")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// Screenshot saves the whole page as build/screenshots/<name>.png.
+func (tab *Tab) Screenshot(name string) string {
+	tab.t.Helper()
+	var png []byte
+	tab.toFront()
+	tab.nextFrame() // let the last change paint
+	tab.Run(chromedp.FullScreenshot(&png, 100))
+	path := filepath.Join(ScreenshotDir(tab.t), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		tab.t.Fatal(err)
+	}
+	return path
+}
+
+// pause lets the page run for 50 ms (between two polls of a condition).
+func (tab *Tab) pause() {
+	tab.t.Helper()
+	var ok bool
+	tab.Run(chromedp.Evaluate(`new Promise((r) => setTimeout(() => r(true), 50))`, &ok,
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+}
+
+// nextFrame waits until the page (in front) has painted another frame.
+func (tab *Tab) nextFrame() {
+	tab.t.Helper()
+	var ok bool
+	tab.Run(chromedp.Evaluate(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, &ok,
+		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+}

@@ -1,0 +1,98 @@
+// The JSON API client every screen uses: bearer token, Idempotency-Key on
+// POST, and every failure as an ApiError carrying the problem details
+// (RFC 9457) the API answered.
+
+/** ApiError is a failed call: HTTP status and the problem object. */
+export class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/** query appends the defined, non-empty parameters to path. */
+export function query(path, params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `${path}${path.includes('?') ? '&' : '?'}${s}` : path;
+}
+
+/** seg encodes one path segment (ids, names). */
+export const seg = encodeURIComponent;
+
+/**
+ * createApi returns the client. getToken() gives the current bearer token;
+ * onUnauthorized(err) runs when a signed-in call answers 401 (expired
+ * token, disabled user).
+ */
+export function createApi({ getToken, onUnauthorized }) {
+  async function call(method, path, { body, headers } = {}) {
+    const h = { Accept: 'application/json, application/problem+json' };
+    const token = getToken();
+    if (token) h.Authorization = `Bearer ${token}`;
+    if (body !== undefined) h['Content-Type'] = 'application/json';
+    if (method === 'POST') h['Idempotency-Key'] = crypto.randomUUID();
+    let resp;
+    try {
+      resp = await fetch(path, {
+        method,
+        headers: { ...h, ...headers },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch (e) {
+      throw new ApiError(0, { title: 'Network error', detail: `The service could not be reached (${e.message}).` });
+    }
+    const text = await resp.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch { data = null; }
+    }
+    if (!resp.ok) {
+      const problem = data && typeof data === 'object' ? data : { title: resp.statusText, detail: text.slice(0, 300) };
+      const err = new ApiError(resp.status, problem);
+      if (resp.status === 401 && token) onUnauthorized(err);
+      throw err;
+    }
+    return { data, etag: resp.headers.get('ETag'), status: resp.status };
+  }
+  const data = (p) => p.then((r) => r.data);
+  return {
+    call,
+    get: (path) => data(call('GET', path)),
+    post: (path, body) => data(call('POST', path, { body })),
+    put: (path, body, headers) => data(call('PUT', path, { body, headers })),
+    patch: (path, body, headers) => data(call('PATCH', path, { body, headers })),
+    del: (path, headers) => data(call('DELETE', path, { headers })),
+    /** page reads one page of a cursor-paged list ({items, next}). */
+    page: (path, cursor, limit) => data(call('GET', query(path, { cursor, limit }))),
+    /** all reads every page of a cursor-paged list ({items, next}). */
+    async all(path, key = 'items', onPage) {
+      const out = [];
+      let cursor = '';
+      do {
+        const p = await data(call('GET', query(path, { cursor, limit: 1000 })));
+        out.push(...(p[key] || []));
+        cursor = p.next || '';
+        if (onPage) onPage(out.length);
+      } while (cursor);
+      return out;
+    },
+  };
+}
+
+/**
+ * userIdOf is platform.UserID: "u-" and the first 16 hex digits of the
+ * SHA-256 of the trimmed, lower-cased e-mail (member and team routes take
+ * user ids; people type e-mails).
+ */
+export async function userIdOf(email) {
+  const bytes = new TextEncoder().encode(email.trim().toLowerCase());
+  const sum = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return `u-${Array.from(sum.slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}

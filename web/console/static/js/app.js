@@ -1,0 +1,218 @@
+// The console's shell: configuration, session, navigation and the router
+// that shows one screen (screens.js) in <main>.
+
+import { createApi } from './api.js';
+import { session, signOut } from './auth.js';
+import { h, replace, announce, errorNotice, progress, link, button } from './dom.js';
+import { screens, match, pathOf } from './screens.js';
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const who = document.getElementById('who');
+const menu = document.getElementById('menu');
+
+const state = {
+  config: null,
+  me: null,
+  renderSeq: 0,
+};
+
+const api = createApi({
+  getToken: () => (session() || {}).token,
+  onUnauthorized: (err) => {
+    signOut();
+    state.me = null;
+    const reason = (err.problem && err.problem.detail) || 'Your session ended.';
+    navigate(`/console/signin?reason=${encodeURIComponent(reason)}&next=${encodeURIComponent(location.pathname)}`, { replace: true });
+  },
+});
+
+/** navigate shows the screen of path (under /console) and records it. */
+export function navigate(path, { replace: rep = false } = {}) {
+  if (rep) history.replaceState(null, '', path);
+  else history.pushState(null, '', path);
+  render(true);
+}
+
+function currentProjectId() {
+  return sessionStorage.getItem('collab.project') || '';
+}
+
+// The subscription and project the current path is about, as /api/me
+// lists them; a project path also selects its subscription.
+function contextOf(params) {
+  const me = state.me;
+  if (!me) return {};
+  let project = null;
+  let sub = null;
+  if (params.p) project = me.projects.find((x) => x.id === params.p) || null;
+  if (!project) project = me.projects.find((x) => x.id === currentProjectId()) || me.projects[0] || null;
+  if (params.s) sub = me.subscriptions.find((x) => x.id === params.s) || null;
+  if (!sub && project) sub = me.subscriptions.find((x) => x.id === project.subscriptionId) || null;
+  if (!sub) sub = me.subscriptions[0] || null;
+  return { sub, project };
+}
+
+function renderWho() {
+  const s = session();
+  if (!s || !state.me) {
+    replace(who);
+    return;
+  }
+  replace(who,
+    h('span', { class: 'who-name' }, state.me.email || state.me.id),
+    button('Sign out', () => {
+      signOut();
+      state.me = null;
+      announce('Signed out.');
+      navigate('/console/signin');
+    }, { class: 'btn btn-quiet btn-small' }));
+}
+
+function navLink(screen, params, current, label) {
+  const a = link(pathOf(screen, params), label || screen.nav.label);
+  if (current) a.setAttribute('aria-current', 'page');
+  return h('li', {}, a);
+}
+
+function renderNav(current, params, ctx) {
+  document.body.classList.toggle('signed-out', !state.me || !session());
+  if (!state.me) {
+    replace(nav);
+    menu.hidden = true;
+    return;
+  }
+  menu.hidden = false;
+  const groups = [];
+  const top = screens.filter((s) => s.nav && s.nav.scope === 'top');
+  groups.push(h('ul', { class: 'nav-list' }, top.map((s) => navLink(s, {}, s === current))));
+
+  if (ctx.sub) {
+    const items = screens.filter((s) => s.nav && s.nav.scope === 'subscription' && (!s.nav.when || s.nav.when(ctx.sub)));
+    const label = h('p', { class: 'nav-heading', id: 'nav-sub' }, 'Subscription');
+    let picker = h('p', { class: 'nav-context' }, ctx.sub.name || ctx.sub.id);
+    if (state.me.subscriptions.length > 1) {
+      picker = h('select', { 'aria-labelledby': 'nav-sub', class: 'nav-select', onchange: (e) => navigate(pathOf(current.nav && current.nav.scope === 'subscription' ? current : screens.find((s) => s.id === 'projects'), { s: e.target.value })) },
+        state.me.subscriptions.map((s) => h('option', { value: s.id, selected: s.id === ctx.sub.id }, s.name || s.id)));
+    }
+    groups.push(h('div', { class: 'nav-group' }, label, picker,
+      h('ul', { class: 'nav-list' }, items.map((s) => navLink(s, { s: ctx.sub.id }, s === current)))));
+  }
+  if (ctx.project) {
+    const items = screens.filter((s) => s.nav && s.nav.scope === 'project' && (!s.nav.when || s.nav.when(ctx.project)));
+    const label = h('label', { class: 'nav-heading', for: 'nav-project' }, 'Project');
+    const picker = h('select', {
+      id: 'nav-project',
+      class: 'nav-select',
+      onchange: (e) => {
+        const target = current.nav && current.nav.scope === 'project' ? current : screens.find((s) => s.id === 'members');
+        navigate(pathOf(target, { p: e.target.value }));
+      },
+    }, state.me.projects.map((p) => h('option', { value: p.id, selected: p.id === ctx.project.id }, `${p.name || p.id} (${p.role})`)));
+    groups.push(h('div', { class: 'nav-group' }, label, picker,
+      h('ul', { class: 'nav-list' }, items.map((s) => navLink(s, { p: ctx.project.id }, s === current)))));
+  }
+  replace(nav, groups);
+}
+
+async function loadMe() {
+  state.me = await api.get('/api/me');
+  return state.me;
+}
+
+/** render shows the screen of the current location. */
+async function render(moved) {
+  const seq = ++state.renderSeq;
+  const rel = location.pathname.replace(/^\/console(?=\/|$)/, '') || '/';
+  const m = match(rel) || (rel === '/' ? match('/') : null);
+  document.body.classList.remove('nav-open');
+  menu.setAttribute('aria-expanded', 'false');
+  if (!m) {
+    replace(main, h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, 'There is no such page in the console. ', link('/console/', 'Go to the overview.')));
+    document.title = 'Not found — Studio Collaboration';
+    return;
+  }
+  const { screen, params } = m;
+  if (!screen.public && !session()) {
+    navigate(`/console/signin?next=${encodeURIComponent(location.pathname + location.search)}`, { replace: true });
+    return;
+  }
+  if (!screen.public && !state.me) {
+    replace(main, progress('Reading your subscriptions and projects…').el);
+    try {
+      await loadMe();
+    } catch (err) {
+      if (seq === state.renderSeq) replace(main, h('h1', { tabindex: '-1' }, 'The console could not start'), errorNotice(err));
+      return;
+    }
+  }
+  if (seq !== state.renderSeq) return;
+  const ctx = {
+    api,
+    config: state.config,
+    me: state.me,
+    params,
+    query: new URLSearchParams(location.search),
+    navigate,
+    announce,
+    refreshMe: async () => { await loadMe(); renderWho(); renderNav(screen, params, contextOf(params)); return state.me; },
+    ...(screen.public ? {} : contextOf(params)),
+  };
+  if (ctx.project) sessionStorage.setItem('collab.project', ctx.project.id);
+  renderWho();
+  renderNav(screen, params, ctx);
+
+  const heading = h('h1', { tabindex: '-1' }, screen.title);
+  const body = h('div', { class: 'screen' });
+  replace(main, heading, body);
+  ctx.setTitle = (text) => { heading.textContent = text; document.title = `${text} — Studio Collaboration`; };
+  ctx.setTitle(screen.title);
+  if (moved) heading.focus();
+  try {
+    const mod = await screen.load();
+    if (seq !== state.renderSeq) return;
+    await mod.render(body, ctx);
+  } catch (err) {
+    if (seq === state.renderSeq) replace(body, errorNotice(err));
+  }
+}
+
+// In-console links change the screen without reloading the page.
+document.addEventListener('click', (ev) => {
+  const a = ev.target.closest('a[href]');
+  if (!a || (a.getAttribute('href') || '').startsWith('#') || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || !(url.pathname === '/' || url.pathname.startsWith('/console'))) return;
+  ev.preventDefault();
+  navigate(url.pathname + url.search);
+});
+window.addEventListener('popstate', () => render(true));
+
+menu.addEventListener('click', () => {
+  const open = !document.body.classList.contains('nav-open');
+  document.body.classList.toggle('nav-open', open);
+  menu.setAttribute('aria-expanded', String(open));
+  if (open) {
+    const first = nav.querySelector('a, select');
+    if (first) first.focus();
+  }
+});
+document.addEventListener('keydown', (ev) => {
+  if (ev.key === 'Escape' && document.body.classList.contains('nav-open')) {
+    document.body.classList.remove('nav-open');
+    menu.setAttribute('aria-expanded', 'false');
+    menu.focus();
+  }
+});
+
+async function start() {
+  try {
+    state.config = await api.get('/api/console/config');
+  } catch (err) {
+    replace(main, h('h1', { tabindex: '-1' }, 'The console could not start'), errorNotice(err));
+    return;
+  }
+  render(false);
+}
+
+start();
