@@ -8,7 +8,6 @@ import (
 
 	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/deploy"
-	"github.com/studio-collab/collab/shared/deploy/devfeed"
 	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
@@ -17,14 +16,11 @@ import (
 )
 
 // Deploy serves an environment's deployments, maintenance windows and
-// policy, the deployment triggers, and (locally) the dev change feed.
+// policy, and the deployment triggers.
 type Deploy struct {
 	Platform *platform.Service
 	Svc      *deploy.Service
 	Audit    *audit.Log
-	// Feed is the dev change feed, nil unless the dev issuer is on: then
-	// POST /api/dev/projects/{p}/changes plays the catalog's check-in.
-	Feed *devfeed.Feed
 }
 
 func registerDeploy(rt *httpapi.Router, d Deploy) {
@@ -40,7 +36,6 @@ func registerDeploy(rt *httpapi.Router, d Deploy) {
 	rt.Handle("PUT "+env+"/maintenance-policy", d.putPolicy)
 	rt.Handle("GET "+env+"/runtime", d.runtime)
 	rt.Handle("PUT "+env+"/runtime", d.putRuntime)
-	rt.Handle("POST /api/dev/projects/{p}/changes", d.devChanges)
 }
 
 // registerDeployFunctions: the two deployment triggers share one handler
@@ -295,74 +290,6 @@ func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpapi.JSON(w, http.StatusOK, rc)
 	return nil
-}
-
-// devChanges commits changes to the dev change feed and requests their
-// deployment, as a catalog check-in and its Committed hook will (dev only:
-// 404 unless the dev issuer is on; any project member may).
-func (d Deploy) devChanges(w http.ResponseWriter, r *http.Request) error {
-	if d.Feed == nil {
-		return fault.E("handlers.devChanges", fault.NotFound, "the dev change feed is off (COLLAB_DEV_AUTH)")
-	}
-	var req struct {
-		Changes []struct {
-			Path string `json:"path"`
-			Op   string `json:"op"`
-		} `json:"changes"`
-	}
-	if err := httpapi.DecodeJSON(r, &req); err != nil {
-		return err
-	}
-	ctx, c := CallerOf(r)
-	if _, err := d.Platform.RoleIn(ctx, c, r.PathValue("p")); err != nil {
-		return err
-	}
-	var cs []deploy.Change
-	for _, ch := range req.Changes {
-		if !validObjectPath(ch.Path) {
-			return fault.E("handlers.devChanges", fault.Invalid, "each path is 1 to 16 segments of [A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-		}
-		cs = append(cs, deploy.Change{Path: ch.Path, Op: ch.Op})
-	}
-	seq, err := d.Feed.Append(ctx, r.PathValue("p"), c.Email, cs)
-	if err != nil {
-		return err
-	}
-	resp := map[string]any{"seq": seq}
-	if err := d.Svc.Request(ctx, r.PathValue("p"), seq); err != nil {
-		// The request is recorded; the reconciler takes it within a minute.
-		resp["warning"] = fault.DetailOf(err)
-	}
-	httpapi.JSON(w, http.StatusCreated, resp)
-	return nil
-}
-
-// validObjectPath checks a catalog path as DESIGN §4.2 writes it.
-func validObjectPath(p string) bool {
-	if p == "" || len(p) > 1024 {
-		return false
-	}
-	n := 0
-	for i := 0; i < len(p); {
-		j := i
-		for j < len(p) && p[j] != '/' {
-			c := p[j]
-			ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || (j > i && (c == '.' || c == '_' || c == '-'))
-			if !ok {
-				return false
-			}
-			j++
-		}
-		if j == i || j-i > 128 {
-			return false
-		}
-		n++
-		i = j + 1
-		if j == len(p)-1 {
-			return false // a trailing slash
-		}
-	}
-	return n <= 16
 }
 
 // deployDirectory is the platform as deploy.Directory.

@@ -18,7 +18,6 @@ import (
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
-
 // deployFixture is the platform fixture with a Work Portal and Scheduler
 // stand-in behind the development environment, a fast health probe, and a
 // Saturday-night policy.
@@ -45,14 +44,11 @@ func reconcile(t *testing.T, a *handlertest.API) {
 	}
 }
 
+// devCommit checks paths into the claims catalog as who; the commit's hook
+// requests its deployment.
 func devCommit(t *testing.T, a *handlertest.API, who string, paths ...string) int64 {
 	t.Helper()
-	var cs []map[string]string
-	for _, p := range paths {
-		cs = append(cs, map[string]string{"path": p})
-	}
-	r := a.Must(t, who, "POST", "/api/dev/projects/claims/changes", map[string]any{"changes": cs}, 201)
-	return int64(r["seq"].(float64))
+	return a.Commit(t, who, "claims", paths...)
 }
 
 // TestDeploymentsOverHTTP is the flow of the issue through the API and the
@@ -189,7 +185,6 @@ func TestDeployAuthorization(t *testing.T) {
 		{"POST", w + "/cancel", nil, map[string]int{bob: 403, carol: 200, dave: 200, alice: 200}},
 		{"POST", envBase + "/windows/open-now", nil, map[string]int{bob: 403, carol: 200, dave: 200, alice: 200}},
 		{"GET", "/api/projects/claims/environments/nope/status", nil, map[string]int{bob: 404, carol: 404, dave: 404, alice: 404}},
-		{"POST", "/api/dev/projects/claims/changes", map[string]any{"changes": []map[string]string{{"path": "rules/application/x"}}}, map[string]int{bob: 201, carol: 201, dave: 201, alice: 201}},
 	}
 	callers := []string{"", erin, olga, bob, carol, dave, alice}
 	for _, r := range rows {
@@ -219,7 +214,6 @@ func TestDeployAuthorization(t *testing.T) {
 		{"PATCH", w, map[string]any{"start": "tomorrow"}, "RFC 3339"},
 		{"PUT", envBase + "/runtime", map[string]any{"portal": map[string]any{"armResourceId": "/subscriptions/x"}}, "armResourceId"},
 		{"PUT", envBase + "/runtime", map[string]any{"portal": map[string]any{"restartUrl": "ftp://x"}}, "restartUrl"},
-		{"POST", "/api/dev/projects/claims/changes", map[string]any{"changes": []map[string]string{{"path": "a//b"}}}, "segments"},
 		{"GET", envBase + "/deployments?limit=0", nil, "limit"},
 	}
 	for _, b := range bad {
@@ -296,17 +290,83 @@ func TestDeployRaceAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	all, _ := acct.Table("notifications").QueryAll(context.Background(), store.Filter{}, 0)
-	if len(rows) != 1 || len(all) != 3 {
-		t.Fatalf("%d announcements, %d notices; want 1 and 3", len(rows), len(all))
+	windowNotices := 0
+	for _, e := range all {
+		if strings.HasPrefix(e.String("Kind"), "window-") {
+			windowNotices++
+		}
+	}
+	if len(rows) != 1 || windowNotices != 3 {
+		t.Fatalf("%d announcements, %d window notices; want 1 and 3", len(rows), windowNotices)
 	}
 	var doc struct{ To []string }
 	_ = json.Unmarshal([]byte(rows[0].String("Doc")), &doc)
 	// The project's members, except mallory, who is disabled.
-	if strings.Join(doc.To, ",") != "bob@example.com,carol@example.com,dave@example.com" {
+	if strings.Join(doc.To, ",") != "<bob@example.com>,<carol@example.com>,<dave@example.com>" { // as the outbox records addresses
 		t.Fatalf("recipients %v", doc.To)
 	}
 	st = a.Must(t, bob, "GET", envBase+"/status", nil, 200)
 	if st["status"] != "running" || st["deployedSeq"] != float64(seqs[2]) {
 		t.Fatalf("status %v", st)
+	}
+}
+
+// TestLostRequestIsCaughtUpFromTheFeed: the process died between a commit
+// and the record of its deployment request (no pending row, no message); the
+// next reconcile round sees the catalog's head past the environment's cursor
+// and deploys the commit anyway.
+func TestLostRequestIsCaughtUpFromTheFeed(t *testing.T) {
+	a, portal := deployFixture(t)
+	devCommit(t, a, bob, "applications/claims/forms/first")
+	reconcile(t, a)
+	lost := devCommit(t, a, bob, "applications/claims/forms/second")
+	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: a.Prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := acct.Table("deploypending")
+	rows, err := pending.QueryAll(context.Background(), store.Filter{}, 0)
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("the commit recorded no request to lose: %d rows, %v", len(rows), err)
+	}
+	for _, r := range rows {
+		if err := pending.Delete(context.Background(), r.PartitionKey, r.RowKey, store.AnyETag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reconcile(t, a)
+	st := a.Must(t, bob, "GET", envBase+"/status", nil, 200)
+	if st["deployedSeq"] != float64(lost) {
+		t.Fatalf("after losing the request of commit %d: %v", lost, st)
+	}
+	if d := portal.Get("/claims/development/portal").Deployments; len(d) != 2 {
+		t.Fatalf("work portal deployments %+v", d)
+	}
+}
+
+// TestParameterChangeWaitsForTheWindow: a parameter whose change needs the
+// Work Portal to restart stays pending (the old value active) until a
+// maintenance window applies it; the window restarts the Work Portal once.
+func TestParameterChangeWaitsForTheWindow(t *testing.T) {
+	a, portal := deployFixture(t)
+	p := envBase + "/parameters/portal.threads"
+	a.Must(t, carol, "PUT", p, map[string]any{"type": "int", "impact": "restart-portal", "value": 8}, 201)
+	if m := a.Must(t, bob, "GET", p, nil, 200); m["pending"] == nil {
+		t.Fatalf("a restart-needing parameter applied at once: %v", m)
+	}
+	st := a.Must(t, bob, "GET", envBase+"/status", nil, 200)
+	if st["pendingParameters"] != float64(1) || st["window"] == nil {
+		t.Fatalf("status %v", st)
+	}
+	a.Must(t, carol, "POST", envBase+"/windows/open-now", nil, 200)
+	reconcile(t, a)
+	if m := a.Must(t, bob, "GET", p, nil, 200); m["value"] != float64(8) || m["pending"] != nil {
+		t.Fatalf("after the window: %v", m)
+	}
+	if st := a.Must(t, bob, "GET", envBase+"/status", nil, 200); st["status"] != "running" || st["pendingParameters"] != float64(0) {
+		t.Fatalf("status after the window: %v", st)
+	}
+	if n := portal.Get("/claims/development/portal").Restarts; n != 1 {
+		t.Fatalf("work portal restarts: %d", n)
 	}
 }

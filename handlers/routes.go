@@ -11,7 +11,6 @@ import (
 	"github.com/studio-collab/collab/shared/catalog"
 	"github.com/studio-collab/collab/shared/connector"
 	"github.com/studio-collab/collab/shared/deploy"
-	"github.com/studio-collab/collab/shared/deploy/devfeed"
 	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/deploy/portal"
 	"github.com/studio-collab/collab/shared/envconfig"
@@ -69,7 +68,7 @@ func RegisterFunctions(fr *fnhost.Router, d Deps) {
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
 	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
-		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout, devfeed.Layout}
+		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -81,9 +80,7 @@ type Services struct {
 	ACL      *acl.Service
 	Jobs     *jobs.Runner
 	Deploy   *deploy.Service
-	DevFeed  *devfeed.Feed // the catalog's stand-in until issue 6 is wired
-	// Params are the environments' parameters; main sets Params.Secrets
-	// (and, once deployments are wired, Params.Restarts).
+	// Params are the environments' parameters; main sets Params.Secrets.
 	Params     *envconfig.Service
 	Connectors *connector.Service
 	Catalog    *catalog.Service
@@ -129,23 +126,54 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 			return err
 		},
 	}
-	// Deployments: the dev change feed stands in for the catalog (issue 6:
-	// replace with an adapter of catalog.Service.Changes, and have the
-	// catalog's Committed hook call s.Deploy.Request); notices go to the
-	// notifications table until the e-mail outbox is wired (issue 8). The
-	// queue is the local Storage queue; main swaps in Service Bus in Azure.
-	s.DevFeed = &devfeed.Feed{T: acct.Table("devchanges"), Now: now}
-	s.Deploy = deploy.New(deploy.OpenTables(acct), now, instanceName())
-	s.Deploy.Changes = s.DevFeed
-	s.Deploy.Directory = deployDirectory{s.Platform}
-	s.Deploy.Notifier = deploy.TableNotifier{T: acct.Table("notifications"), Now: now}
-	s.Deploy.Queue = messaging.StorageQueue{Q: acct.Queue(deploy.QueueName), Now: now}
-	s.Deploy.Runtime = portal.NewClient(nil)
-	s.Jobs.Executors["reconcile-windows"] = func(ctx context.Context, _ jobs.Job, _ time.Time) error { return s.Deploy.Reconcile(ctx) }
 	s.Params = envconfig.New(acct.Table("parameters"), log, now)
 	s.Connectors = connector.New(acct.Table("connectors"), s.Params, log, now)
 	s.Connectors.Logger = httpapi.Logger
+	// Deployments read the catalog's feed, are requested by every
+	// acknowledged commit (a lost request is caught up by the reconciler),
+	// send their notices through the outbox, and apply the parameters'
+	// restart-needing changes in a window. The queue is the local Storage
+	// queue; main swaps in Service Bus in Azure.
+	s.Deploy = deploy.New(deploy.OpenTables(acct), now, instanceName())
+	s.Deploy.Changes = catalogFeed{s.Catalog}
+	s.Deploy.Directory = deployDirectory{s.Platform}
+	s.Deploy.Notifier = outboxNotifier{s.Mail.Outbox}
+	s.Deploy.Queue = messaging.StorageQueue{Q: acct.Queue(deploy.QueueName), Now: now}
+	s.Deploy.Runtime = portal.NewClient(nil)
+	s.Deploy.Appliers = append(s.Deploy.Appliers, s.Params)
+	s.Params.Restarts = s.Deploy
+	s.Catalog.Committed = func(ctx context.Context, project string, seq int64) {
+		if err := s.Deploy.Request(ctx, project, seq); err != nil {
+			httpapi.Logger(ctx).Warn("deployment request", "project", project, "seq", seq, "error", err.Error())
+		}
+	}
+	s.Jobs.Executors["reconcile-windows"] = func(ctx context.Context, _ jobs.Job, _ time.Time) error { return s.Deploy.Reconcile(ctx) }
 	return s
+}
+
+// catalogFeed is the catalog's change feed as deployments read it: every
+// change in sequence order, not filtered by anyone's permissions.
+type catalogFeed struct{ c *catalog.Service }
+
+func (f catalogFeed) Changes(ctx context.Context, project string, after int64, limit int) ([]deploy.Change, int64, error) {
+	cs, head, err := f.c.Changes(ctx, project, after, limit)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]deploy.Change, len(cs))
+	for i, c := range cs {
+		out[i] = deploy.Change{Seq: c.Seq, Path: c.Path, Op: c.Op, Version: c.Version, SHA256: c.SHA256,
+			CommittedBy: c.CommittedBy, CommittedAt: c.CommittedAt}
+	}
+	return out, head, nil
+}
+
+// outboxNotifier sends deployment notices as e-mail through the outbox
+// (idempotent on the notice id, as deploy.Notifier requires).
+type outboxNotifier struct{ o *mail.Outbox }
+
+func (n outboxNotifier) Notify(ctx context.Context, x deploy.Notice) error {
+	return n.o.Enqueue(ctx, mail.Notification{ID: x.ID, Project: x.Project, Kind: x.Kind, To: x.To, Data: x.Data})
 }
 
 // instanceName identifies this process in job runs (host and pid).
@@ -162,13 +190,5 @@ func (s Services) Deps(health Health, dev DevAuth) Deps {
 		Catalog: Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
 		Mail: Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
 			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
-		Deploy: Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit, Feed: devFeed(s, dev)}}
-}
-
-// devFeed is the dev change feed when the dev issuer is on, else nil.
-func devFeed(s Services, dev DevAuth) *devfeed.Feed {
-	if dev.Issuer == nil {
-		return nil
-	}
-	return s.DevFeed
+		Deploy: Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit}}
 }

@@ -96,7 +96,6 @@ var storageTables = [
   'deployments'
   'deploypending'
   'windows'
-  'devchanges'
   'parameters'
   'connectors'
   'catalogheads'

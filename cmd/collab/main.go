@@ -34,7 +34,7 @@ func commands() map[string]command {
 		"teams":    {"a project's Collaboration Teams: teams <project>", runTeams},
 		"envs":     {"a project's environments: envs <project>", runEnvs},
 		"users":    {"a subscription's users (Customer Portal): users <subscription>", runUsers},
-		"dev":      {"local development helpers: dev seed | dev commit <project> <path>...", runDev},
+		"dev":      {"local development helpers: dev seed", runDev},
 		"jobs":     {"programmed jobs: jobs ls|add|run|runs <project> <env> ...", runJobs},
 		"schedule": {"offline: schedule next \"<expr>\" [--from T] [--tz Zone] [--count N]", runSchedule},
 		"security": {"Studio Security: security ls|grant|revoke|check|explain <project> ...", runSecurity},

@@ -35,11 +35,8 @@ func tolerate(err error, statuses ...int) error {
 }
 
 func runDev(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "commit" {
-		return runDevCommit(args[1:], stdout, stderr)
-	}
 	if len(args) == 0 || args[0] != "seed" {
-		return usageErr(stderr, "usage: collab dev seed [--api URL] [--workportal URL] | dev commit <project> <path>...")
+		return usageErr(stderr, "usage: collab dev seed [--api URL] [--workportal URL]")
 	}
 	fs := flag.NewFlagSet("dev seed", flag.ContinueOnError)
 	api := fs.String("api", "", "API base URL (default: the saved one, else "+defaultAPI+")")

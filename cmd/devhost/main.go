@@ -293,9 +293,12 @@ func printDeployBanner(w io.Writer, port int, standinURL string) {
   Deployments (docs/deployments.md)
   Work Portal STAND-IN %[2]s   (GET / shows what each stand-in component received)
     bin/collab login --api http://localhost:%[1]d --email carol@example.com
-    bin/collab dev commit claims applications/claims/processes/intake/versions/1/forms/main   # hot: live at once
-    bin/collab dev commit claims entities/application/Claim/attributes/amount                 # waits for a window
-    bin/collab env status claims development     # development's demo policy: a window every 5 minutes
+    bin/collab clone claims demo-wc && cd demo-wc
+    mkdir -p applications/claims/forms && echo '{"title":"Search"}' > applications/claims/forms/search.json
+    ../bin/collab push -m "a form"           # hot: live at once
+    mkdir -p entities/application && echo '{"attributes":["amount"]}' > entities/application/Claim.json
+    ../bin/collab push -m "an entity"        # waits for a maintenance window
+    cd .. && bin/collab env status claims development     # development's demo policy: a window every 5 minutes
     bin/collab env windows claims development
     bin/collab env open-now claims development   # or wait for the window
 `, port, standinURL)

@@ -7,12 +7,14 @@ package handlertest
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,7 +23,6 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
-	"github.com/studio-collab/collab/shared/envconfig/envconfigtest"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
@@ -48,10 +49,7 @@ type API struct {
 	tokens map[string]string
 	svcs   handlers.Services
 
-	// Restarts records the restart-needing changes the parameters queue
-	// (the deployment module's entry point, until it is wired).
-	Restarts *envconfigtest.RestartRecorder
-	logs     *logBuffer
+	logs *logBuffer
 	// SMTP receives every e-mail this instance sends; Outbox and Callbacks
 	// are this storage prefix's queues (queues are not prefixed in Azure, so
 	// tests give each server its own).
@@ -81,7 +79,7 @@ func (a *API) Logs() string {
 }
 
 // ApplyPending runs the parameters' part of a maintenance window's applying
-// step for an environment, as the deployment module will.
+// step for an environment, as a window does.
 func (a *API) ApplyPending(t testing.TB, project, env string) {
 	t.Helper()
 	if err := a.svcs.Params.ApplyPending(context.Background(), project, env); err != nil {
@@ -126,7 +124,7 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps)) *API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := acct.Bootstrap(context.Background(), append(handlers.StorageLayouts(), envconfigtest.Layout)...); err != nil {
+	if err := acct.Bootstrap(context.Background(), handlers.StorageLayouts()...); err != nil {
 		t.Fatal(err)
 	}
 	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix, logs: &logBuffer{}}
@@ -159,8 +157,7 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps)) *API {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Restarts = &envconfigtest.RestartRecorder{Table: acct.Table("restartlog")}
-	svcs.Params.Secrets, svcs.Params.Restarts = vault, a.Restarts
+	svcs.Params.Secrets = vault
 	auth.SetGate(handlers.Gate{Svc: svcs.Platform})
 	log := slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	rt := httpapi.NewRouter(log, auth, 0)
@@ -336,4 +333,50 @@ func (a *API) Deliver(t testing.TB, q *store.Queue, name string) []int {
 			}
 		}
 	}
+}
+
+var commitSeq atomic.Int64
+
+// Commit checks one change per path into project's catalog as who, as a
+// co-developer's push does: content unique to this call, uploaded as a blob,
+// each put based on the path's current version. It returns the commit's
+// sequence number (the check-in's Committed hook requests its deployment).
+func (a *API) Commit(t testing.TB, who, project string, paths ...string) int64 {
+	t.Helper()
+	base := "/api/projects/" + url.PathEscape(project) + "/catalog"
+	var changes []map[string]any
+	for _, p := range paths {
+		version := 0.0
+		resp, obj := a.Call(t, who, "GET", base+"/object?path="+url.QueryEscape(p), nil, nil)
+		switch {
+		case resp.StatusCode == http.StatusOK && obj["deleted"] != true:
+			version, _ = obj["version"].(float64)
+		case resp.StatusCode == http.StatusOK, resp.StatusCode == http.StatusNotFound:
+		default:
+			t.Fatalf("commit: reading %s: %d %v", p, resp.StatusCode, obj)
+		}
+		content := []byte(fmt.Sprintf(`{"path":%q,"edit":%d}`, p, commitSeq.Add(1)))
+		sum := sha256.Sum256(content)
+		h := hex.EncodeToString(sum[:])
+		req, _ := http.NewRequest("PUT", a.URL+base+"/blobs/"+h, strings.NewReader(string(content)))
+		req.Header.Set("Authorization", "Bearer "+a.Token(t, who))
+		req.Header.Set("Content-Type", "application/octet-stream")
+		up, err := a.Srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, up.Body)
+		up.Body.Close()
+		if up.StatusCode != http.StatusCreated && up.StatusCode != http.StatusOK {
+			t.Fatalf("commit: uploading %s: %d", p, up.StatusCode)
+		}
+		changes = append(changes, map[string]any{"op": "put", "path": p, "baseVersion": version, "sha256": h,
+			"size": len(content), "contentType": "application/json"})
+	}
+	resp, m := a.Call(t, who, "POST", base+"/checkins", map[string]any{"message": "commit " + strings.Join(paths, ", "), "changes": changes},
+		map[string]string{"Idempotency-Key": fmt.Sprintf("commit-%d", commitSeq.Add(1))})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("commit %v as %s: %d %v", paths, who, resp.StatusCode, m)
+	}
+	return int64(m["seq"].(float64))
 }

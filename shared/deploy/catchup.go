@@ -311,7 +311,7 @@ func (s *Service) hotFailed(ctx context.Context, st EnvState, cause error) error
 		}
 		n := Notice{ID: fmt.Sprintf("%s:%s:%s:%d", KindDeploymentFailed, st.Project, st.Env, nst.AppliedSeq), Project: st.Project,
 			Kind: KindDeploymentFailed, To: to, Data: map[string]any{"project": st.Project, "env": st.Env, "deployedSeq": nst.DeployedSeq,
-				"fromSeq": nst.AppliedSeq, "toSeq": nst.Cursor, "error": nst.LastError, "failures": nst.ApplyFailures}}
+				"fromSeq": nst.AppliedSeq, "toSeq": nst.Cursor, "seq": nst.Cursor, "error": nst.LastError, "failures": nst.ApplyFailures}}
 		if err := s.Notifier.Notify(ctx, n); err != nil {
 			return fault.E("deploy.hotFailed", err)
 		}

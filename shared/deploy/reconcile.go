@@ -114,6 +114,18 @@ func (s *Service) reconcileEnv(ctx context.Context, project, env string, seq int
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
+	// A request lost before it was recorded (the process died between the
+	// commit and its Committed hook) shows as a feed head past the cursor.
+	if s.Changes != nil {
+		if _, head, err := s.Changes.Changes(ctx, project, st.Cursor, 1); err != nil {
+			errs = append(errs, fault.E("deploy.reconcile", fault.Unavailable, "reading the feed's head", err))
+		} else if head > st.Cursor {
+			errs = append(errs, s.CatchUp(ctx, project, env, head))
+			if st, err = s.state(ctx, project, env); err != nil {
+				return errors.Join(append(errs, err)...)
+			}
+		}
+	}
 	if st.AppliedSeq < st.Cursor {
 		errs = append(errs, s.applyHot(ctx, project, env))
 	}

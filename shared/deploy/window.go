@@ -272,15 +272,28 @@ func (s *Service) windowNotice(ctx context.Context, w Window, id string) (Notice
 		"start": w.Start.Format(time.RFC3339), "end": w.End.Format(time.RFC3339)}
 	if len(w.Impacts) > 0 {
 		data["impacts"] = w.Impacts
+		// "restarts" and "seq" are what the e-mail templates show.
+		var restarts []string
+		for _, i := range w.Impacts {
+			switch i {
+			case RestartPortal:
+				restarts = append(restarts, "The Work Portal")
+			case RestartScheduler:
+				restarts = append(restarts, "The Scheduler")
+			}
+		}
+		data["restarts"] = restarts
 	}
 	if w.TargetSeq > 0 {
 		data["targetSeq"] = w.TargetSeq
+		data["seq"] = w.TargetSeq
 	}
 	switch kind {
 	case KindWindowFailed:
 		data["error"] = w.Error
 		data["failedIn"] = w.FailedIn
 		data["deployedSeq"] = w.FromSeq
+		data["seq"] = w.FromSeq // the environment stays on it
 	case KindWindowEnded:
 		data["outcome"] = w.State
 	}

@@ -1,7 +1,6 @@
-// Package devfeed is a stand-in for the catalog's change feed, for local
-// runs and tests until the catalog module is wired: commits are appended
-// through a dev-only endpoint (or by tests) and read back as a
-// deploy.ChangeSource.
+// Package devfeed is a small table-backed change feed for the deployment
+// module's own tests (the service reads the catalog's): commits are
+// appended by the tests and read back as a deploy.ChangeSource.
 //
 // Invariants: sequence numbers are 1, 2, 3, … with no gaps; a commit is one
 // table row, claimed by insert-if-absent at the next sequence, so a commit is
