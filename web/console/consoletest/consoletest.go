@@ -384,7 +384,8 @@ func (tab *Tab) find(kind, name, scope string) string {
       }
     }
   }
-  found = [...new Set(found)].filter(visible);
+  // A disabled control (a pager while it loads) is not clickable yet: wait.
+  found = [...new Set(found)].filter(visible).filter((el) => kind === 'control' || !el.disabled);
   if (found.length !== 1) return found.length + ' visible matches for ' + kind + ' ' + name;
   const tag = 't' + Math.random().toString(36).slice(2);
   found[0].setAttribute('data-t', tag);

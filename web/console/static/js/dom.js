@@ -166,8 +166,15 @@ export function pager({ load, render, label = 'items' }) {
   const el = h('div', { class: 'pager' }, body, nav);
   let stack = [''];
   let nextCursor = '';
+  // The newest navigation wins: a reload (say, once more data arrived) that
+  // races a click on Next goes where the click went, and an older answer
+  // arriving late never replaces a newer page.
+  let target = 0;
+  let latest = 0;
   async function go(i) {
     if (i < 0) return;
+    target = i;
+    const mine = ++latest;
     const cursor = i === 0 ? '' : (i < stack.length ? stack[i] : nextCursor);
     const p = progress(`Loading ${label}…`);
     replace(body, p.el);
@@ -175,6 +182,7 @@ export function pager({ load, render, label = 'items' }) {
     next.disabled = true;
     try {
       const page = await load(cursor);
+      if (mine !== latest) return;
       stack = stack.slice(0, i);
       stack.push(cursor);
       nextCursor = page.next || '';
@@ -184,10 +192,10 @@ export function pager({ load, render, label = 'items' }) {
       next.disabled = !nextCursor;
       nav.hidden = stack.length < 2 && !nextCursor;
     } catch (err) {
-      replace(body, errorNotice(err));
+      if (mine === latest) replace(body, errorNotice(err));
     }
   }
-  return { el, reload: () => go(Math.max(0, stack.length - 1)), first: () => { stack = ['']; return go(0); } };
+  return { el, reload: () => go(target), first: () => { stack = ['']; return go(0); } };
 }
 
 /** pageOf pages a list the API returns whole (no cursor), for pager. */
