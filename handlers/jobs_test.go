@@ -2,12 +2,15 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/studio-collab/collab/shared/egress"
 )
 
 func TestJobsOverHTTP(t *testing.T) {
@@ -87,6 +90,26 @@ func TestJobsOverHTTP(t *testing.T) {
 	mu.Unlock()
 	a.Must(t, dave, "DELETE", base+"/nightly-close", nil, 204)
 	a.Must(t, dave, "GET", base+"/nightly-close", nil, 404)
+}
+
+// TestJobCallsObeyTheEgressPolicy: under the policy of Azure (public
+// addresses only), a Scheduler URL on loopback is refused at connect time,
+// the run fails with the reason, and the server never sees the call.
+func TestJobCallsObeyTheEgressPolicy(t *testing.T) {
+	a := fixture(t)
+	hits := 0
+	sched := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer sched.Close()
+	a.Services().UseEgress(egress.NewPolicy(nil))
+	base := "/api/projects/claims/environments/development/jobs"
+	a.Must(t, carol, "PATCH", "/api/projects/claims/environments/development", map[string]any{"schedulerUrl": sched.URL}, 200)
+	a.Must(t, carol, "POST", base, map[string]any{"name": "probe", "schedule": "0 0 2 * * *", "target": "/jobs/probe", "retries": 0}, 201)
+	a.Must(t, carol, "POST", base+"/probe/run", nil, 202)
+	a.Tick(t)
+	runs := a.Must(t, bob, "GET", base+"/probe/runs", nil, 200)["items"].([]any)
+	if len(runs) != 1 || !strings.Contains(fmt.Sprint(runs[0].(map[string]any)["error"]), "127.0.0.1 is refused (loopback") || hits != 0 {
+		t.Fatalf("runs %v, scheduler hits %d", runs, hits)
+	}
 }
 
 func TestSchedulePreview(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
@@ -362,7 +363,7 @@ func newMail(acct *store.Account, log *audit.Log, now func() time.Time) MailServ
 	return MailServices{Outbox: ob, Tasks: tasks,
 		Sender:    &mail.Sender{Outbox: ob, Templates: tpl, ReplyTo: tasks.ReplyTo},
 		Inbound:   &mail.Inbound{Tasks: tasks, Callbacks: acct.Queue(mail.CallbackQueue), Audit: log, Now: now},
-		Callbacks: &mail.Callbacks{Tasks: tasks, Client: mail.CallbackClient(10*time.Second, false), Now: now},
+		Callbacks: &mail.Callbacks{Tasks: tasks, Client: mail.CallbackClient(CallbackTimeout, egress.NewPolicy(nil)), Now: now},
 		Poller:    &imapinbox.Poller{},
 		Scan:      acct.Table("notifications"),
 	}
@@ -370,7 +371,8 @@ func newMail(acct *store.Account, log *audit.Log, now func() time.Time) MailServ
 
 // Configure applies the e-mail settings: the SMTP transport and sender, the
 // reply and callback keys, the inbound secret and policy, the IMAP mailbox.
-// Locally (not inAzure) callbacks may use http and private addresses.
+// Locally (not inAzure) callbacks may use http; where they may connect is
+// the service's egress policy (Services.UseEgress).
 func (m *MailServices) Configure(cfg settings.Mail, inAzure bool) error {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
@@ -399,7 +401,6 @@ func (m *MailServices) Configure(cfg settings.Mail, inAzure bool) error {
 	}
 	m.Tasks.ReplyDomain = cfg.ReplyDomain
 	m.Tasks.AllowInsecureCallbacks = !inAzure
-	m.Callbacks.Client = mail.CallbackClient(10*time.Second, !inAzure)
 	m.Inbound.RequireAuth = cfg.InboundRequireAuth
 	m.InboundSecret = cfg.InboundSecret
 	m.Poller.Receiver = m.Inbound

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/studio-collab/collab/shared/deploy"
 	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/deploy/portal"
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/envconfig"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
@@ -106,10 +106,7 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 		Instance: instanceName(), Now: now}
 	idem, auditTable := acct.Table("idempotency"), acct.Table("audit")
 	s.Jobs.Executors = map[string]jobs.Executor{
-		"http": jobs.HTTPExecutor(&http.Client{Timeout: 5 * time.Minute}, func(ctx context.Context, p, env string) (string, error) {
-			e, err := s.Platform.Environment(ctx, p, env)
-			return e.SchedulerURL, err
-		}),
+		"http": jobs.HTTPExecutor(egress.Client(egress.NewPolicy(nil), jobCallTimeout), s.schedulerURL),
 		// Idempotency records are kept 24 h (DESIGN 4.4).
 		"purge-idempotency": func(ctx context.Context, _ jobs.Job, occ time.Time) error {
 			_, err := jobs.PurgeOlder(ctx, idem, "Created", occ.Add(-24*time.Hour), 5000)
@@ -140,6 +137,7 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 	s.Deploy.Notifier = outboxNotifier{s.Mail.Outbox}
 	s.Deploy.Queue = messaging.StorageQueue{Q: acct.Queue(deploy.QueueName), Now: now}
 	s.Deploy.Runtime = portal.NewClient(nil)
+	s.UseEgress(egress.NewPolicy(nil))
 	s.Deploy.Appliers = append(s.Deploy.Appliers, s.Params)
 	s.Params.Restarts = s.Deploy
 	s.Catalog.Committed = func(ctx context.Context, project string, seq int64) {
@@ -149,6 +147,33 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 	}
 	s.Jobs.Executors["reconcile-windows"] = func(ctx context.Context, _ jobs.Job, _ time.Time) error { return s.Deploy.Reconcile(ctx) }
 	return s
+}
+
+// jobCallTimeout bounds a programmed job's call to its Scheduler (the job's
+// own timeout is usually shorter).
+const jobCallTimeout = 5 * time.Minute
+
+// CallbackTimeout bounds one delivery of a task's callback.
+const CallbackTimeout = 10 * time.Second
+
+// UseEgress sets where calls to customers' endpoints may connect: the
+// programmed jobs' Scheduler calls, the deployments' Work Portal and
+// Scheduler calls (deploy, restart, health) and the e-mail tasks'
+// callbacks. NewServices starts strict (no loopback, private, link-local
+// or reserved address; egress.NewPolicy(nil)); main opens it on a
+// developer's machine (egress.Local) or by COLLAB_EGRESS_ALLOW in Azure.
+// Connectors keep their own per-environment allow-lists.
+func (s Services) UseEgress(p egress.Policy) {
+	s.Jobs.Executors["http"] = jobs.HTTPExecutor(egress.Client(p, jobCallTimeout), s.schedulerURL)
+	if c, ok := s.Deploy.Runtime.(*portal.Client); ok {
+		c.HTTP = egress.Client(p, 0) // each call has its own deadline
+	}
+	s.Mail.Callbacks.Client = mail.CallbackClient(CallbackTimeout, p)
+}
+
+func (s Services) schedulerURL(ctx context.Context, project, env string) (string, error) {
+	e, err := s.Platform.Environment(ctx, project, env)
+	return e.SchedulerURL, err
 }
 
 // catalogFeed is the catalog's change feed as deployments read it: every

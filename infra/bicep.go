@@ -171,7 +171,9 @@ func (f *File) value(n *sitter.Node) any {
 	case "array":
 		var out []any
 		for i := uint(0); i < n.NamedChildCount(); i++ {
-			out = append(out, f.value(n.NamedChild(i)))
+			if c := n.NamedChild(i); c.Kind() != "comment" { // comments between elements are not elements
+				out = append(out, f.value(c))
+			}
 		}
 		return out
 	case "string":

@@ -22,6 +22,7 @@ import (
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/deploy/portal"
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/envconfig"
 	"github.com/studio-collab/collab/shared/envconfig/keyvault"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
@@ -92,6 +93,13 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 	svcs.Platform.PublicURL = cfg.Mail.PublicURL
+	// Customers' endpoints: public addresses (and COLLAB_EGRESS_ALLOW) in
+	// Azure; on a developer's machine the stand-ins live on loopback.
+	egressPolicy := egress.NewPolicy(cfg.EgressAllow)
+	if !cfg.InAzure {
+		egressPolicy = egress.Local()
+	}
+	svcs.UseEgress(egressPolicy)
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
 	var bootstrapped atomic.Bool

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
@@ -149,6 +150,7 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps)) *API {
 		t.Fatal(err)
 	}
 	svcs.Platform.PublicURL = a.URL
+	svcs.UseEgress(egress.Local()) // the tests' Schedulers, Work Portals and callbacks are on loopback
 	a.svcs = svcs
 	svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
 	// Secret parameters: a fresh local key per server; restart-needing

@@ -88,6 +88,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_EMAIL_REPLY_DOMAIN', value: mail.replyDomain }
         { name: 'COLLAB_EMAIL_TOKEN_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-token-keys)' }
         { name: 'COLLAB_PARAMS_VAULT_URI', value: 'https://${paramsVaultName}${environment().suffixes.keyvaultDns}/' }
+        // Customers' Work Portals and Schedulers are reached on public addresses; private ranges (a peered
+        // network) are opened here.
+        { name: 'COLLAB_EGRESS_ALLOW', value: '' }
         { name: 'COLLAB_EMAIL_CALLBACK_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-callback-keys)' }
         { name: 'COLLAB_INBOUND_SECRET', value: '@Microsoft.KeyVault(${kv};SecretName=inbound-email-secret)' }
         { name: 'COLLAB_INBOUND_REQUIRE_AUTH', value: mail.inboundRequireAuth }

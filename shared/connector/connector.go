@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/envconfig"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
@@ -112,7 +113,7 @@ type Service struct {
 	now    func() time.Time
 	// Resolver answers DNS for outbound calls (nil: the system's). Tests
 	// inject one to play DNS rebinding.
-	Resolver Resolver
+	Resolver egress.Resolver
 	// Logger gives the logger of a call's context (nil: slog.Default).
 	Logger func(ctx context.Context) *slog.Logger
 

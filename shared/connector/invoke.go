@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,6 +17,7 @@ import (
 
 	"golang.org/x/net/http/httpguts"
 
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/fault"
 )
 
@@ -148,34 +148,23 @@ func underPrefix(p string, prefixes []string) bool {
 // client returns the guarded client for a policy; transports are shared
 // per allow-list so connections are reused, each one checked when it was
 // dialled under that same list.
-func (s *Service) transport(p Policy) *http.Transport {
+func (s *Service) transport(p egress.Policy) *http.Transport {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t, ok := s.transports[p.key()]; ok {
+	if t, ok := s.transports[p.Key()]; ok {
 		return t
-	}
-	var res Resolver = net.DefaultResolver
-	if s.Resolver != nil {
-		res = s.Resolver
 	}
 	t := &http.Transport{
 		Proxy:                 nil, // an environment proxy would be dialled instead of the checked address
-		DialContext:           dialer{policy: p, resolver: res, timeout: MaxTimeout}.DialContext,
+		DialContext:           egress.Dialer{Policy: p, Resolver: s.Resolver, Timeout: MaxTimeout}.DialContext,
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   10 * time.Second,
 		MaxIdleConnsPerHost:   8,
 		IdleConnTimeout:       90 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	s.transports[p.key()] = t
+	s.transports[p.Key()] = t
 	return t
-}
-
-func (s *Service) resolver() Resolver {
-	if s.Resolver != nil {
-		return s.Resolver
-	}
-	return net.DefaultResolver
 }
 
 var errRedirect = errors.New("redirect refused")
@@ -248,9 +237,9 @@ func (s *Service) call(ctx context.Context, project, env string, c Connector, st
 	if err != nil {
 		return Response{}, fault.E("connector.Invoke", fault.Internal, err)
 	}
-	policy := NewPolicy(st.AllowNetworks)
+	policy := egress.NewPolicy(st.AllowNetworks)
 	// An early, readable refusal; the binding check is at connect time.
-	if err := (dialer{policy: policy, resolver: s.resolver()}).precheck(ctx, base.Hostname()); err != nil {
+	if err := (egress.Dialer{Policy: policy, Resolver: s.Resolver}).Precheck(ctx, base.Hostname()); err != nil {
 		return Response{}, classify(ctx, c, err)
 	}
 	u := *base
@@ -321,7 +310,7 @@ func (s *Service) call(ctx context.Context, project, env string, c Connector, st
 
 // classify turns a transport error into a refusal with a reason.
 func classify(ctx context.Context, c Connector, err error) error {
-	var re *RefusedError
+	var re *egress.RefusedError
 	var ce *callError
 	switch {
 	case errors.As(err, &ce):

@@ -5,14 +5,12 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
-	"syscall"
 	"time"
 
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/fault"
 )
 
@@ -58,26 +56,13 @@ type Callbacks struct {
 }
 
 // CallbackClient is the HTTP client for callbacks: a deadline, no
-// redirects, and (unless allowPrivate) no connections to loopback,
-// private or link-local addresses, checked on the address actually dialled.
-func CallbackClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	d := &net.Dialer{Timeout: timeout, Control: func(network, address string, _ syscall.RawConn) error {
-		if allowPrivate {
-			return nil
-		}
-		host, _, err := net.SplitHostPort(address)
-		if err != nil {
-			return err
-		}
-		ip := net.ParseIP(host)
-		if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() || ip.IsUnspecified() || ip.IsMulticast() {
-			return fmt.Errorf("callbacks to %s are not allowed", host)
-		}
-		return nil
-	}}
-	tr := &http.Transport{DialContext: d.DialContext, TLSHandshakeTimeout: timeout, ResponseHeaderTimeout: timeout, MaxIdleConns: 10}
-	return &http.Client{Timeout: timeout, Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+// redirects, and connections only where the egress policy lets them (in
+// Azure no loopback, private or link-local address, checked on the address
+// actually dialled; never a metadata endpoint).
+func CallbackClient(timeout time.Duration, p egress.Policy) *http.Client {
+	c := egress.Client(p, timeout)
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c
 }
 
 func (c *Callbacks) now() time.Time {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -70,6 +71,7 @@ func Catalogue() []Setting {
 		{"COLLAB_CONSOLE_CLIENT_ID", "client id of the console's Entra app registration (a single-page application with the console's /console/auth redirect URI)", "azure"},
 		{"COLLAB_CONSOLE_SCOPES", "space-separated scopes the console asks for, e.g. api://<app>/user_impersonation", "azure"},
 		{"COLLAB_CONSOLE_DEMO_USERS", "comma-separated e-mails the console's dev sign-in offers (make run: the seeded demo users)", "local"},
+		{"COLLAB_EGRESS_ALLOW", "comma-separated CIDR ranges that calls to customers' endpoints (Schedulers, Work Portals, task callbacks) may reach although private; empty in Azure: public addresses only (locally every range but the metadata endpoints)", "azure"},
 	}
 }
 
@@ -90,6 +92,9 @@ type Config struct {
 	Console Console
 	// ServiceBus is where deployment messages go in Azure; empty locally.
 	ServiceBus ServiceBus
+	// EgressAllow are the private ranges customers' endpoints may be on
+	// (validated CIDRs; COLLAB_EGRESS_ALLOW).
+	EgressAllow []string
 }
 
 // Params configures the sealing of secret parameters: a Key Vault in Azure,
@@ -221,6 +226,15 @@ func Load(getenv func(string) string) (Config, error) {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_OIDC_AUDIENCE is required with COLLAB_OIDC_ISSUERS")
 	}
 	c.ServiceBus = ServiceBus{Namespace: getenv("ServiceBusConnection__fullyQualifiedNamespace"), ClientID: getenv("ServiceBusConnection__clientId")}
+	for _, r := range strings.Split(getenv("COLLAB_EGRESS_ALLOW"), ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if _, err := netip.ParsePrefix(r); err != nil {
+			return c, fault.E("settings.Load", fault.Invalid, fmt.Sprintf("COLLAB_EGRESS_ALLOW: %q is not a CIDR range", r))
+		}
+		c.EgressAllow = append(c.EgressAllow, r)
+	}
 	if v := getenv("COLLAB_PARAMS_KEY"); v != "" {
 		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
 		if err != nil || len(k) != 32 {

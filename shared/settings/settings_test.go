@@ -55,6 +55,13 @@ func TestLoad(t *testing.T) {
 					t.Fatalf("%+v", c.Auth)
 				}
 			}},
+		{name: "egress allow-list", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_EGRESS_ALLOW": "10.20.0.0/16, fd00:1::/64"},
+			check: func(t *testing.T, c Config) {
+				if strings.Join(c.EgressAllow, ",") != "10.20.0.0/16,fd00:1::/64" {
+					t.Fatalf("%v", c.EgressAllow)
+				}
+			}},
+		{name: "egress allow-list takes CIDR ranges only", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_EGRESS_ALLOW": "10.0.0.1"}, wantErr: "COLLAB_EGRESS_ALLOW"},
 		{name: "dev auth refused in Azure", env: map[string]string{"AzureWebJobsStorage": "x", "WEBSITE_INSTANCE_ID": "i", "COLLAB_DEV_AUTH": "true"}, wantErr: "refused in Azure"},
 		{name: "issuer must be https", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "http://evil", "COLLAB_OIDC_AUDIENCE": "a"}, wantErr: "not an https URL"},
 		{name: "issuers need an audience", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "https://a"}, wantErr: "COLLAB_OIDC_AUDIENCE is required"},

@@ -1,10 +1,11 @@
-package connector
+package egress
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/netip"
 	"slices"
 	"strings"
@@ -67,8 +68,8 @@ func (e *RefusedError) Error() string {
 // Policy decides which addresses outbound calls may connect to.
 type Policy struct{ allow []netip.Prefix }
 
-// NewPolicy builds a policy that opens the given CIDR prefixes (already
-// validated by PutSettings).
+// NewPolicy builds a policy that opens the given CIDR prefixes (callers
+// validate them first; one that does not parse opens nothing).
 func NewPolicy(allow []string) Policy {
 	var p Policy
 	for _, a := range allow {
@@ -79,7 +80,14 @@ func NewPolicy(allow []string) Policy {
 	return p
 }
 
-func (p Policy) key() string {
+// Local is the policy of a developer's machine, where the Work Portal
+// stand-in, test servers and callbacks live on loopback and private
+// addresses: every range is open except the never-list (metadata
+// endpoints, the unspecified address).
+func Local() Policy { return NewPolicy([]string{"0.0.0.0/0", "::/0"}) }
+
+// Key identifies the allow-list, for sharing a transport per policy.
+func (p Policy) Key() string {
 	parts := make([]string, len(p.allow))
 	for i, a := range p.allow {
 		parts[i] = a.String()
@@ -113,28 +121,35 @@ func (p Policy) Check(a netip.Addr) error {
 	return nil
 }
 
-// dialer connects only to addresses the policy accepts. It resolves the
+// Dialer connects only to addresses the policy accepts. It resolves the
 // host itself (with the injected resolver) and checks the address actually
 // being connected in net.Dialer.Control, after resolution and immediately
 // before connect(2): whatever a resolver answered to an earlier check, the
 // connection cannot reach a refused address.
-type dialer struct {
-	policy   Policy
-	resolver Resolver
-	timeout  time.Duration
+type Dialer struct {
+	Policy   Policy
+	Resolver Resolver // nil: net.DefaultResolver
+	Timeout  time.Duration
 }
 
-func (d dialer) control(_, address string, _ syscall.RawConn) error {
+func (d Dialer) resolver() Resolver {
+	if d.Resolver == nil {
+		return net.DefaultResolver
+	}
+	return d.Resolver
+}
+
+func (d Dialer) control(_, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
-		return fmt.Errorf("connector: cannot check address %q: %w", address, err)
+		return fmt.Errorf("egress: cannot check address %q: %w", address, err)
 	}
-	return d.policy.Check(ap.Addr())
+	return d.Policy.Check(ap.Addr())
 }
 
 // DialContext resolves address and connects to the first acceptable IP;
 // the Control hook refuses any other.
-func (d dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+func (d Dialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
 		return nil, err
@@ -143,11 +158,11 @@ func (d dialer) DialContext(ctx context.Context, network, address string) (net.C
 	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
 		ips = []netip.Addr{ip}
 	} else {
-		if ips, err = d.resolver.LookupNetIP(ctx, "ip", host); err != nil {
-			return nil, fmt.Errorf("connector: resolving %s: %w", host, err)
+		if ips, err = d.resolver().LookupNetIP(ctx, "ip", host); err != nil {
+			return nil, fmt.Errorf("egress: resolving %s: %w", host, err)
 		}
 	}
-	nd := net.Dialer{Timeout: d.timeout, Control: d.control}
+	nd := net.Dialer{Timeout: d.Timeout, Control: d.control}
 	var errs []error
 	for _, ip := range ips {
 		conn, err := nd.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
@@ -160,25 +175,25 @@ func (d dialer) DialContext(ctx context.Context, network, address string) (net.C
 		}
 	}
 	if len(errs) == 0 {
-		return nil, fmt.Errorf("connector: %s has no addresses", host)
+		return nil, fmt.Errorf("egress: %s has no addresses", host)
 	}
 	return nil, errors.Join(errs...)
 }
 
-// precheck resolves host and refuses it early when every address is
+// Precheck resolves host and refuses it early when every address is
 // refused, for a clear error before any connection; the binding check is
 // the dialer's, at connect time.
-func (d dialer) precheck(ctx context.Context, host string) error {
+func (d Dialer) Precheck(ctx context.Context, host string) error {
 	if ip, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return d.policy.Check(ip)
+		return d.Policy.Check(ip)
 	}
-	ips, err := d.resolver.LookupNetIP(ctx, "ip", host)
+	ips, err := d.resolver().LookupNetIP(ctx, "ip", host)
 	if err != nil {
-		return fmt.Errorf("connector: resolving %s: %w", host, err)
+		return fmt.Errorf("egress: resolving %s: %w", host, err)
 	}
 	var first error
 	for _, ip := range ips {
-		err := d.policy.Check(ip)
+		err := d.Policy.Check(ip)
 		if err == nil {
 			return nil
 		}
@@ -187,4 +202,32 @@ func (d dialer) precheck(ctx context.Context, host string) error {
 		}
 	}
 	return first
+}
+
+// Client is an HTTP client for calls to customers' endpoints (a Scheduler,
+// a Work Portal, a task callback): it connects only where the policy lets
+// it, follows redirects only to the same host (at most 3), takes no proxy
+// from the environment (a proxy would be dialled instead of the checked
+// address), and gives up after timeout.
+func Client(p Policy, timeout time.Duration) *http.Client {
+	d := Dialer{Policy: p, Timeout: timeout}
+	t := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   10 * time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: t, Timeout: timeout, CheckRedirect: SameHost}
+}
+
+// SameHost is a redirect policy: at most 3 redirects, all to the host of
+// the first request.
+func SameHost(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 || req.URL.Host != via[0].URL.Host {
+		return http.ErrUseLastResponse
+	}
+	return nil
 }

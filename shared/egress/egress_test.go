@@ -1,0 +1,123 @@
+package egress_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/studio-collab/collab/shared/egress"
+)
+
+// TestPolicy: the address table, one row per rule.
+func TestPolicy(t *testing.T) {
+	none := egress.NewPolicy(nil)
+	tenOpen := egress.NewPolicy([]string{"10.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8"})
+	cases := []struct {
+		addr    string
+		p       egress.Policy
+		refused bool
+	}{
+		{"93.184.216.34", none, false},
+		{"2606:4700::1111", none, false},
+		{"127.0.0.1", none, true}, {"127.8.8.8", none, true}, {"::1", none, true},
+		{"10.1.2.3", none, true}, {"172.16.0.1", none, true}, {"172.31.255.255", none, true}, {"172.32.0.1", none, false},
+		{"192.168.1.1", none, true}, {"fd12::1", none, true},
+		{"169.254.169.254", none, true}, {"169.254.10.10", none, true}, {"fe80::1", none, true},
+		{"224.0.0.1", none, true}, {"ff02::1", none, true},
+		{"100.64.0.1", none, true}, {"0.0.0.0", none, true}, {"::", none, true}, {"255.255.255.255", none, true},
+		{"::ffff:10.0.0.1", none, true}, {"64:ff9b::7f00:1", none, true}, {"168.63.129.16", none, true},
+		{"10.1.2.3", tenOpen, false}, {"169.254.10.10", tenOpen, false},
+		{"169.254.169.254", tenOpen, true}, {"0.0.0.0", tenOpen, true}, {"11.0.0.1", tenOpen, false}, {"192.168.1.1", tenOpen, true},
+		// Local (a developer's machine) opens every range but the never-list.
+		{"127.0.0.1", egress.Local(), false}, {"10.1.2.3", egress.Local(), false}, {"::1", egress.Local(), false},
+		{"169.254.169.254", egress.Local(), true}, {"168.63.129.16", egress.Local(), true}, {"0.0.0.0", egress.Local(), true},
+	}
+	for _, c := range cases {
+		err := c.p.Check(netip.MustParseAddr(c.addr))
+		if (err != nil) != c.refused {
+			t.Errorf("%s: refused=%v (%v), want %v", c.addr, err != nil, err, c.refused)
+		}
+	}
+}
+
+// BenchmarkPolicyCheck: the connect-time check runs once per dialled
+// address; it must cost nothing next to a TCP connect.
+func BenchmarkPolicyCheck(b *testing.B) {
+	p := egress.NewPolicy([]string{"10.1.0.0/16"})
+	addrs := []netip.Addr{netip.MustParseAddr("93.184.216.34"), netip.MustParseAddr("10.1.2.3"), netip.MustParseAddr("192.168.1.1"), netip.MustParseAddr("2606:4700::1111")}
+	for b.Loop() {
+		for _, a := range addrs {
+			_ = p.Check(a)
+		}
+	}
+}
+
+// TestClientRefusesAtConnect: the client used for customers' endpoints
+// cannot reach a loopback server under the strict policy (the refusal names
+// the address), reaches it under Local, and does not follow a redirect to
+// another host.
+func TestClientRefusesAtConnect(t *testing.T) {
+	hits := 0
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer other.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/redirect" {
+			// The same server under another host name: another host.
+			http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/x", http.StatusFound)
+			return
+		}
+		hits++
+	}))
+	defer srv.Close()
+	_, err := egress.Client(egress.NewPolicy(nil), 5*time.Second).Get(srv.URL)
+	if err == nil || !strings.Contains(err.Error(), "address 127.0.0.1 is refused (loopback") {
+		t.Fatalf("strict policy: %v", err)
+	}
+	if hits != 0 {
+		t.Fatal("the refused server was reached")
+	}
+	resp, err := egress.Client(egress.Local(), 5*time.Second).Get(srv.URL)
+	if err != nil || resp.StatusCode != 200 || hits != 1 {
+		t.Fatalf("local policy: %v %v hits %d", resp, err, hits)
+	}
+	resp.Body.Close()
+	resp, err = egress.Client(egress.Local(), 5*time.Second).Get(srv.URL + "/redirect")
+	if err != nil || resp.StatusCode != http.StatusFound || hits != 1 {
+		t.Fatalf("redirect to another host was followed: %v %v hits %d", resp, err, hits)
+	}
+	resp.Body.Close()
+}
+
+// rebinding answers a public address first and loopback after: the dialer
+// must refuse on the address it connects to.
+type rebinding struct{ n int }
+
+func (r *rebinding) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	r.n++
+	if r.n == 1 {
+		return []netip.Addr{netip.MustParseAddr("93.184.216.34")}, nil
+	}
+	return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
+}
+
+func TestDialerChecksTheConnectedAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	d := egress.Dialer{Policy: egress.NewPolicy(nil), Resolver: &rebinding{}, Timeout: 2 * time.Second}
+	if err := d.Precheck(context.Background(), "rebind.example"); err != nil {
+		t.Fatalf("precheck of the public answer: %v", err)
+	}
+	_, err = d.DialContext(context.Background(), "tcp", net.JoinHostPort("rebind.example", port))
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1 is refused") {
+		t.Fatalf("dial after the rebind: %v", err)
+	}
+}
