@@ -247,6 +247,16 @@ func TestCatalogBrowseHistoryCommitAndLocks(t *testing.T) {
 	al.WaitJS(`(() => { const n = [...document.querySelectorAll('.tree-list a')].map((a) => a.textContent); return n.includes('claims') && n.includes('x'); })()`)
 	al.Screenshot("security-tree-from-catalog")
 
+	// A deleted object: its page says so and keeps its history; the old
+	// version's content is still there.
+	push(t, a, carol, "customer moves", map[string]put{entity: {base: 1}}) // carol holds its lock
+	al.Go("/console/projects/claims/catalog/object?path=" + entity)
+	al.WaitText(entity + " was deleted; its history and earlier versions remain below.")
+	al.WaitText("deleted")
+	al.Click("View version 1")
+	al.WaitText(`{"fields":["id"]}`)
+	al.Screenshot("catalog-object-deleted")
+
 	// On a phone: the object page as cards.
 	ph := b.Phone("alice-phone")
 	ph.SignIn(alice)

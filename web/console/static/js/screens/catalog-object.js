@@ -60,7 +60,9 @@ export async function render(root, ctx) {
       h('dt', {}, 'Content type'), h('dd', {}, obj.contentType || h('span', { class: 'muted' }, 'not given')),
       h('dt', {}, 'SHA-256'), h('dd', { class: 'mono small' }, obj.sha256 || ''),
       h('dt', {}, 'Last change'), h('dd', {}, obj.committedBy, ', ', time(obj.committedAt), ', commit ', commitLink(p, obj.seq)))
-    : errorNotice(cur.reason);
+    : (/ was deleted$/.test(((cur.reason || {}).problem || {}).detail || '')
+      ? notice('info', `${path} was deleted; its history and earlier versions remain below.`)
+      : errorNotice(cur.reason));
   const around = h('p', { class: 'links' },
     link(here(p, '', { prefix: parentOf(path) }), 'Browse its folder'),
     link(`/console/projects/${encodeURIComponent(p)}/security?path=${encodeURIComponent(path)}`, 'Security of this path'));
