@@ -1,5 +1,6 @@
-// Package console holds the web console (Customer Portal, Management Console,
-// Studio Security and jobs screens) and serves it: static HTML, CSS and
+// Package console holds the web console (Customer Portal, Studio Security,
+// the catalog, jobs, the Management Console's parameters and connectors,
+// e-mail, the audit log) and serves it: static HTML, CSS and
 // JavaScript modules embedded in the handler binary, calling the same JSON
 // API under /api as every other client.
 //

@@ -304,6 +304,14 @@ func (tab *Tab) WaitText(text string) {
 	tab.WaitJS(fmt.Sprintf(`(document.getElementById('main') || document.body).innerText.includes(%s)`, jsString(text)))
 }
 
+// Count is how many elements of the page match a CSS selector.
+func (tab *Tab) Count(selector string) int {
+	tab.t.Helper()
+	var n int
+	tab.Eval(fmt.Sprintf(`document.querySelectorAll(%s).length`, jsString(selector)), &n)
+	return n
+}
+
 // WaitAnnounced waits until the live status region has said text.
 func (tab *Tab) WaitAnnounced(text string) {
 	tab.t.Helper()

@@ -30,8 +30,10 @@ export const seg = encodeURIComponent;
  * token, disabled user).
  */
 export function createApi({ getToken, onUnauthorized }) {
-  async function call(method, path, { body, headers } = {}) {
-    const h = { Accept: 'application/json, application/problem+json' };
+  // send makes the request and turns a failure into an ApiError; the
+  // answer's body is left for the caller to read.
+  async function send(method, path, { body, headers, accept } = {}) {
+    const h = { Accept: accept || 'application/json, application/problem+json' };
     const token = getToken();
     if (token) h.Authorization = `Bearer ${token}`;
     if (body !== undefined) h['Content-Type'] = 'application/json';
@@ -48,22 +50,59 @@ export function createApi({ getToken, onUnauthorized }) {
     } catch (e) {
       throw new ApiError(0, { title: 'Network error', detail: `The service could not be reached (${e.message}).` });
     }
-    const text = await resp.text();
-    let data = null;
-    if (text) {
-      try { data = JSON.parse(text); } catch { data = null; }
-    }
     if (!resp.ok) {
+      const text = await resp.text();
+      let data = null;
+      try { data = JSON.parse(text); } catch { data = null; }
       const problem = data && typeof data === 'object' ? data : { title: resp.statusText, detail: text.slice(0, 300) };
       const err = new ApiError(resp.status, problem);
       if (resp.status === 401 && token) onUnauthorized(err);
       throw err;
     }
+    return resp;
+  }
+  async function call(method, path, opts = {}) {
+    const resp = await send(method, path, opts);
+    const text = await resp.text();
+    let data = null;
+    if (text) {
+      try { data = JSON.parse(text); } catch { data = null; }
+    }
     return { data, etag: resp.headers.get('ETag'), status: resp.status };
+  }
+  /**
+   * bytes reads a body that is not JSON (a catalog object's content), at
+   * most max bytes: past that it stops reading and says truncated.
+   */
+  async function bytes(path, max) {
+    const resp = await send('GET', path, { accept: '*/*' });
+    const reader = resp.body.getReader();
+    const chunks = [];
+    let size = 0;
+    let truncated = false;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = max - size;
+      if (value.length > room) {
+        chunks.push(value.subarray(0, room));
+        size = max;
+        truncated = true;
+        await reader.cancel();
+        break;
+      }
+      chunks.push(value);
+      size += value.length;
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const c of chunks) { out.set(c, at); at += c.length; }
+    return { bytes: out, truncated, contentType: resp.headers.get('Content-Type') || '', etag: resp.headers.get('ETag') };
   }
   const data = (p) => p.then((r) => r.data);
   return {
     call,
+    bytes,
     get: (path) => data(call('GET', path)),
     post: (path, body) => data(call('POST', path, { body })),
     put: (path, body, headers) => data(call('PUT', path, { body, headers })),

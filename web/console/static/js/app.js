@@ -105,12 +105,12 @@ function renderNav(current, params, ctx) {
       id: 'nav-project',
       class: 'nav-select',
       onchange: (e) => {
-        const target = current.nav && current.nav.scope === 'project' ? current : screens.find((s) => s.id === 'members');
+        const target = current.nav && current.nav.scope === 'project' ? current : screens.find((s) => s.id === (current.parent || 'members'));
         navigate(pathOf(target, { p: e.target.value }));
       },
     }, state.me.projects.map((p) => h('option', { value: p.id, selected: p.id === ctx.project.id }, `${p.name || p.id} (${p.role})`)));
     groups.push(h('div', { class: 'nav-group' }, label, picker,
-      h('ul', { class: 'nav-list' }, items.map((s) => navLink(s, { p: ctx.project.id }, s === current)))));
+      h('ul', { class: 'nav-list' }, items.map((s) => navLink(s, { p: ctx.project.id }, s === current || current.parent === s.id)))));
   }
   replace(nav, groups);
 }

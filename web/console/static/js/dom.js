@@ -102,6 +102,14 @@ export function time(iso) {
   return h('time', { datetime: iso, title: iso }, d.toLocaleString());
 }
 
+/** size shows a byte count for people (B, KiB, MiB). */
+export function size(n) {
+  if (n === undefined || n === null) return '';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 /** badge is a short status label. */
 export function badge(text, kind = 'neutral') {
   return h('span', { class: `badge badge-${kind}` }, text);
@@ -207,8 +215,12 @@ export function pageOf(items, cursor, size) {
 
 /**
  * form builds a labelled form. fields: [{name, label, type, value, options,
- * hint, required, autocomplete, matches: RegExp}]; type "select" takes
- * options [{value, label}], "checkbox" a boolean. submit(values) may throw
+ * hint, required, autocomplete, matches: RegExp, min, max, list, rows,
+ * onchange}]; type "select" takes options [{value, label}], "checkbox" a
+ * boolean, "textarea" text of several lines (rows), any other an input of
+ * that type ("number" takes min/max; "password" is never filled in); list
+ * is a list of suggestions (a datalist); onchange(value, form) runs when
+ * the field changes. submit(values) may throw
  * an ApiError: its problem's detail is shown next to the field it names
  * (the problem's "field"/"errors" members, `field "x"` in the detail, a
  * detail starting with the field's name, or the field's own "matches"),
@@ -217,29 +229,40 @@ export function pageOf(items, cursor, size) {
 export function form({ fields, submitLabel, busyLabel, submit, legend, class: cls, extra }) {
   const controls = {};
   const formError = h('div', { class: 'form-error', hidden: true });
+  let api = null;
   const rows = fields.map((f) => {
     const id = uid('f');
     const hintId = f.hint ? `${id}-hint` : null;
     const errId = `${id}-err`;
     const described = [hintId, errId].filter(Boolean).join(' ');
     let input;
+    let datalist = null;
     if (f.type === 'select') {
       input = h('select', { id, name: f.name, 'aria-describedby': described, required: f.required },
         (f.options || []).map((o) => h('option', { value: o.value, selected: o.value === f.value }, o.label)));
     } else if (f.type === 'checkbox') {
       input = h('input', { id, name: f.name, type: 'checkbox', checked: !!f.value, 'aria-describedby': described });
+    } else if (f.type === 'textarea') {
+      input = h('textarea', { id, name: f.name, rows: f.rows || 3, required: f.required, 'aria-describedby': described,
+        placeholder: f.placeholder, spellcheck: 'false' });
+      input.value = f.value || '';
     } else {
-      input = h('input', { id, name: f.name, type: f.type || 'text', value: f.value || '', required: f.required,
-        autocomplete: f.autocomplete || 'off', 'aria-describedby': described, placeholder: f.placeholder, spellcheck: 'false' });
+      const secret = f.type === 'password';
+      if (f.list) datalist = h('datalist', { id: `${id}-list` }, f.list.map((o) => h('option', { value: o })));
+      input = h('input', { id, name: f.name, type: f.type || 'text', value: secret ? '' : (f.value ?? ''), required: f.required,
+        autocomplete: f.autocomplete || (secret ? 'new-password' : 'off'), 'aria-describedby': described, placeholder: f.placeholder,
+        spellcheck: 'false', min: f.min, max: f.max, step: f.type === 'number' ? '1' : undefined, list: datalist ? `${id}-list` : undefined });
     }
-    if (f.type !== 'select' && f.type !== 'checkbox') input.defaultValue = f.value || ''; // what reset() restores
+    if (f.onchange) input.addEventListener('change', () => f.onchange(f.type === 'checkbox' ? input.checked : input.value, api));
+    // What reset() restores; a password field restores nothing.
+    if (f.type !== 'select' && f.type !== 'checkbox') input.defaultValue = f.type === 'password' ? '' : String(f.value ?? '');
     const err = h('p', { id: errId, class: 'field-error', hidden: true });
     controls[f.name] = { input, err, f };
     const label = h('label', { for: id }, f.label, f.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null);
     const cls2 = f.type === 'checkbox' ? 'field field-check' : 'field';
     return f.type === 'checkbox'
       ? h('div', { class: cls2 }, input, label, f.hint ? h('p', { id: hintId, class: 'hint' }, f.hint) : null, err)
-      : h('div', { class: cls2 }, label, input, f.hint ? h('p', { id: hintId, class: 'hint' }, f.hint) : null, err);
+      : h('div', { class: f.type === 'textarea' ? `${cls2} field-wide` : cls2 }, label, input, datalist, f.hint ? h('p', { id: hintId, class: 'hint' }, f.hint) : null, err);
   });
   const btn = h('button', { type: 'submit', class: 'btn btn-primary' }, submitLabel);
   const busy = h('span', { class: 'busy', hidden: true, role: 'status' });
@@ -258,7 +281,9 @@ export function form({ fields, submitLabel, busyLabel, submit, legend, class: cl
   function values() {
     const v = {};
     for (const [name, c] of Object.entries(controls)) {
-      v[name] = c.f.type === 'checkbox' ? c.input.checked : c.input.value.trim();
+      // A password is taken as typed: spaces may belong to a secret.
+      if (c.f.type === 'checkbox') v[name] = c.input.checked;
+      else v[name] = c.f.type === 'password' ? c.input.value : c.input.value.trim();
     }
     return v;
   }
@@ -298,6 +323,7 @@ export function form({ fields, submitLabel, busyLabel, submit, legend, class: cl
     }
   }
   formError.tabIndex = -1;
+  api = { el, controls, values, showError, clear };
   el.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clear();
@@ -313,7 +339,7 @@ export function form({ fields, submitLabel, busyLabel, submit, legend, class: cl
       busy.hidden = true;
     }
   });
-  return { el, controls, values, showError, clear };
+  return api;
 }
 
 /** section is a titled block of a screen. */

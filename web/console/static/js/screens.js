@@ -10,10 +10,16 @@
 //   public true for screens shown before sign-in
 //   load   the module, loaded on first use
 //
-// Phase 2 adds catalog, environments (deployments, windows), parameters and
-// connectors as project screens (docs/console.md lists their API routes).
+//   parent the screen whose navigation link stays current on this one
+//
+// Not yet: the Environments screen (status with the maintenance banner,
+// deployments, windows, the maintenance policy) waits for its API. It will
+// be one entry here, beside Jobs, using the helpers of envs.js:
+//   { id: 'environments', path: '/projects/:p/environments', title: 'Environments',
+//     nav: { scope: 'project', label: 'Environments' }, load: () => import('./screens/environments.js') },
 
 const isOwner = (p) => p.role === 'owner';
+const isAdmin = (p) => p.role === 'owner' || p.role === 'admin';
 
 export const screens = [
   { id: 'overview', path: '/', title: 'Overview', nav: { scope: 'top', label: 'Overview' }, load: () => import('./screens/overview.js') },
@@ -28,7 +34,15 @@ export const screens = [
   { id: 'members', path: '/projects/:p/members', title: 'Members', nav: { scope: 'project', label: 'Members' }, load: () => import('./screens/members.js') },
   { id: 'teams', path: '/projects/:p/teams', title: 'Teams', nav: { scope: 'project', label: 'Teams' }, load: () => import('./screens/teams.js') },
   { id: 'security', path: '/projects/:p/security', title: 'Studio Security', nav: { scope: 'project', label: 'Security' }, load: () => import('./screens/security.js') },
+  { id: 'catalog', path: '/projects/:p/catalog', title: 'Catalog', nav: { scope: 'project', label: 'Catalog' }, load: () => import('./screens/catalog.js') },
+  { id: 'catalog-object', path: '/projects/:p/catalog/object', title: 'Catalog object', parent: 'catalog', load: () => import('./screens/catalog-object.js') },
+  { id: 'catalog-commit', path: '/projects/:p/catalog/commits/:seq', title: 'Commit', parent: 'catalog', load: () => import('./screens/catalog-commit.js') },
+  { id: 'catalog-changes', path: '/projects/:p/catalog/changes', title: 'Change feed', parent: 'catalog', load: () => import('./screens/catalog-changes.js') },
+  { id: 'catalog-locks', path: '/projects/:p/catalog/locks', title: 'Locks', parent: 'catalog', load: () => import('./screens/catalog-locks.js') },
   { id: 'jobs', path: '/projects/:p/jobs', title: 'Programmed jobs', nav: { scope: 'project', label: 'Jobs' }, load: () => import('./screens/jobs.js') },
+  { id: 'parameters', path: '/projects/:p/parameters', title: 'Parameters', nav: { scope: 'project', label: 'Parameters' }, load: () => import('./screens/parameters.js') },
+  { id: 'connectors', path: '/projects/:p/connectors', title: 'Connectors', nav: { scope: 'project', label: 'Connectors' }, load: () => import('./screens/connectors.js') },
+  { id: 'email', path: '/projects/:p/email', title: 'E-mail', nav: { scope: 'project', label: 'E-mail', when: isAdmin }, load: () => import('./screens/email.js') },
   { id: 'project-audit', path: '/projects/:p/audit', title: 'Project audit log', nav: { scope: 'project', label: 'Audit log', when: isOwner }, load: () => import('./screens/audit.js') },
 ];
 

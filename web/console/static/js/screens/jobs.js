@@ -3,7 +3,8 @@
 // its next occurrences.
 
 import { h, replace, section, form, table, pager, badge, button, errorNotice, notice, progress, time, link } from '../dom.js';
-import { seg, query } from '../api.js';
+import { seg } from '../api.js';
+import { envScope, envPicker as picker } from '../envs.js';
 
 const statusKind = { succeeded: 'success', failed: 'danger', running: 'info', retrying: 'warning', skipped: 'neutral' };
 const FINAL = new Set(['succeeded', 'failed', 'skipped']);
@@ -15,26 +16,13 @@ function duration(ns) {
 }
 
 export async function render(root, ctx) {
-  const p = ctx.params.p;
-  const role = ctx.project && ctx.project.id === p ? ctx.project.role : '';
-  const writer = role === 'owner' || role === 'admin';
-  ctx.setTitle(`Programmed jobs — ${ctx.project ? (ctx.project.name || p) : p}`);
-
-  const envs = await ctx.api.all(`/api/projects/${seg(p)}/environments`);
-  if (!envs.length) {
-    replace(root, notice('info', 'This project has no environment yet; jobs belong to an environment.'));
-    return;
-  }
-  const env = ctx.query.get('env') && envs.some((e) => e.name === ctx.query.get('env')) ? ctx.query.get('env') : envs[0].name;
+  const scope = await envScope(root, ctx, { title: 'Programmed jobs', rest: '/jobs', what: 'jobs' });
+  if (!scope) return;
+  const { envs, env, here, writer } = scope;
   const jobName = ctx.query.get('job') || '';
-  const here = (q) => query(`/console/projects/${encodeURIComponent(p)}/jobs`, q);
-  const base = `/api/projects/${seg(p)}/environments/${seg(env)}/jobs`;
+  const base = `${scope.base}/jobs`;
   const errors = h('div');
-
-  const envPicker = h('div', { class: 'inline' },
-    h('label', { for: 'env-pick' }, 'Environment '),
-    h('select', { id: 'env-pick', onchange: (e) => ctx.navigate(here({ env: e.target.value })) },
-      envs.map((e) => h('option', { value: e.name, selected: e.name === env }, `${e.name} (${e.status})`))));
+  const envPicker = picker(ctx, envs, env, here);
 
   // The run history of one job, and following a run until it ends.
   const history = h('div');

@@ -5,33 +5,23 @@
 
 import { h, replace, section, form, table, pager, pageOf, badge, button, confirmButton, errorNotice, notice, progress, link } from '../dom.js';
 import { seg, query } from '../api.js';
+import { fixedChildren, catalogChildren, parentOf, crumbs as crumbsOf } from '../tree.js';
 
-// The fixed top of the tree (DESIGN 4.2). The catalog adds real objects in
-// phase 2 through treeSources.
-const FIXED = {
-  '': ['applications', 'entities', 'rules', 'security'],
-  entities: ['application', 'master', 'parameter'],
-  rules: ['application', 'functions', 'expressions'],
-  security: ['authentication', 'authorization', 'ldap'],
-};
 const MAIN_NODES = new Set(['applications', 'entities', 'rules']);
 const LEVELS = ['deny', 'modify', 'full'];
 const ACTIONS = ['view', 'modify', 'manage'];
 
 /**
  * treeSources list where children of a path come from: each is
- * async (ctx, path) => [child names]. Phase 2: the catalog's tree.
+ * async (ctx, path) => [child names]. The design's fixed top, and the
+ * catalog's objects (those the viewer may see).
  */
 export const treeSources = [
-  async (_ctx, path) => FIXED[path] || [],
+  async (_ctx, path) => fixedChildren(path),
+  (ctx, path) => catalogChildren(ctx, ctx.params.p, path),
 ];
 
 const levelKind = { deny: 'danger', modify: 'neutral', full: 'success' };
-
-function parentOf(path) {
-  const i = path.lastIndexOf('/');
-  return i < 0 ? '' : path.slice(0, i);
-}
 
 // explain turns the API's decidedBy into a sentence.
 function explain(d, principalName) {
@@ -81,8 +71,8 @@ export async function render(root, ctx) {
 
   // Children: fixed structure, sources, and nodes that carry entries.
   const kids = new Set();
-  for (const src of treeSources) {
-    for (const c of await src(ctx, path)) kids.add(c);
+  for (const names of await Promise.all(treeSources.map((src) => src(ctx, path)))) {
+    for (const c of names) kids.add(c);
   }
   for (const e of entries || []) {
     if (e.path.startsWith(path ? `${path}/` : '')) {
@@ -91,13 +81,6 @@ export async function render(root, ctx) {
     }
   }
 
-  // Where we are.
-  const crumbs = [link(here(''), 'Project root')];
-  let acc = '';
-  for (const s of path ? path.split('/') : []) {
-    acc = acc ? `${acc}/${s}` : s;
-    crumbs.push(' / ', acc === path ? h('span', { 'aria-current': 'location' }, s) : link(here(acc), s));
-  }
   const goto = form({
     class: 'form form-inline',
     fields: [{ name: 'path', label: 'Path', value: path, placeholder: 'applications/claims/processes/intake' }],
@@ -105,7 +88,7 @@ export async function render(root, ctx) {
     submit: async (v) => { ctx.navigate(here(v.path.replace(/^\/+|\/+$/g, ''))); },
   });
   const tree = h('nav', { class: 'tree', 'aria-label': 'Object tree' },
-    h('p', { class: 'crumbs' }, crumbs),
+    crumbsOf(path, here),
     path ? h('p', {}, link(here(parentOf(path)), '↑ Up one level')) : null,
     kids.size ? h('ul', { class: 'tree-list' }, [...kids].sort().map((k) => h('li', {}, link(here(path ? `${path}/${k}` : k), k)))) : h('p', { class: 'muted' }, 'No known children.'),
     goto.el);
