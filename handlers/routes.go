@@ -67,7 +67,7 @@ func RegisterFunctions(fr *fnhost.Router, d Deps) {
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
-	return []store.Layout{platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
+	return []store.Layout{store.OwnLayout, platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
 		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout}
 }
 

@@ -109,6 +109,7 @@ var storageTables = [
 var storageContainers = [
   'security'
   'catalog'
+  'bootstrap'
 ]
 var storageQueues = [
   'outbox'

@@ -2,9 +2,14 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/studio-collab/collab/shared/fault"
 )
@@ -58,25 +63,95 @@ func (a *Account) Bootstrap(ctx context.Context, layouts ...Layout) error {
 			return err
 		}
 	}
+	// A marker blob names the exact set of names last bootstrapped: a warm
+	// start (every instance after the first, every restart) costs one read.
+	// What was deleted out of band since is not recreated until the layout
+	// changes; in Azure infra/ owns these names anyway.
+	marker := "layout-" + layoutKey(layouts)
+	if _, err := a.Container(BootstrapContainer).Stat(ctx, marker); err == nil {
+		return nil
+	}
+	layouts = append(layouts, Layout{Containers: []string{BootstrapContainer}})
+	// One create per distinct name, run concurrently: start-up waits for
+	// the slowest call, not for the sum of forty round trips.
+	type create struct {
+		what string
+		do   func() error
+	}
+	var creates []create
+	seen := map[string]bool{}
+	add := func(what string, do func() error) {
+		if !seen[what] {
+			seen[what] = true
+			creates = append(creates, create{what, do})
+		}
+	}
 	for _, l := range layouts {
 		for _, t := range l.Tables {
-			if _, err := a.tables.CreateTable(ctx, a.tablePrefix+t, nil); err != nil && !alreadyExists(err) {
-				return mapErr("store.Bootstrap", "table "+t, err)
-			}
+			add("table "+t, func() error { _, err := a.tables.CreateTable(ctx, a.tablePrefix+t, nil); return err })
 		}
 		for _, c := range l.Containers {
-			if _, err := a.blobs.CreateContainer(ctx, strings.ToLower(a.tablePrefix)+c, nil); err != nil && !alreadyExists(err) {
-				return mapErr("store.Bootstrap", "container "+c, err)
-			}
+			add("container "+c, func() error {
+				_, err := a.blobs.CreateContainer(ctx, strings.ToLower(a.tablePrefix)+c, nil)
+				return err
+			})
 		}
 		for _, q := range l.Queues {
-			if _, err := a.queues.CreateQueue(ctx, q, nil); err != nil && !alreadyExists(err) {
-				return mapErr("store.Bootstrap", "queue "+q, err)
-			}
+			add("queue "+q, func() error { _, err := a.queues.CreateQueue(ctx, q, nil); return err })
 		}
+	}
+	errs := make([]error, len(creates))
+	sem := make(chan struct{}, bootstrapParallel)
+	var wg sync.WaitGroup
+	for i, c := range creates {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := c.do(); err != nil && !alreadyExists(err) {
+				errs[i] = mapErr("store.Bootstrap", c.what, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	if _, err := a.Container(BootstrapContainer).Put(ctx, marker, nil, PutOptions{}); err != nil {
+		return mapErr("store.Bootstrap", "the layout marker", err)
 	}
 	return nil
 }
+
+// BootstrapContainer holds the marker of the layout last bootstrapped.
+const BootstrapContainer = "bootstrap"
+
+// OwnLayout is the storage this package needs itself (infra/ provisions it
+// with the modules' layouts).
+var OwnLayout = Layout{Containers: []string{BootstrapContainer}}
+
+// layoutKey is a digest of every name of the layouts, in order-free form.
+func layoutKey(layouts []Layout) string {
+	var names []string
+	for _, l := range layouts {
+		for _, t := range l.Tables {
+			names = append(names, "t:"+t)
+		}
+		for _, c := range l.Containers {
+			names = append(names, "c:"+c)
+		}
+		for _, q := range l.Queues {
+			names = append(names, "q:"+q)
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	sum := sha256.Sum256([]byte(strings.Join(names, "\n")))
+	return hex.EncodeToString(sum[:12])
+}
+
+// bootstrapParallel bounds the creates in flight at start-up.
+const bootstrapParallel = 16
 
 func alreadyExists(err error) bool {
 	switch errorCode(err) {
