@@ -78,8 +78,9 @@ type Service struct {
 	Committed func(ctx context.Context, project string, seq int64)
 
 	// Fault, when set, is called after each step of the commit protocol
-	// (see Steps); an error stops the check-in right there, as if the
-	// process had died. For crash tests only.
+	// (see Steps), and with PauseObjects; an error stops the check-in right
+	// there, as if the process had died, and a hook that blocks freezes it
+	// there (a GC pause, a VM freeze). For crash and race tests only.
 	Fault func(step string) error
 
 	// Lease is how long a claimant has to apply its commit before another
@@ -109,6 +110,12 @@ const (
 	StepKey     = "key"     // the idempotency key row is written
 	StepApplied = "applied" // the head row says applied: the commit is visible
 )
+
+// PauseObjects is passed to Fault once an applier holds the object rows it
+// will compare-and-swap and has made its last lease check, right before it
+// writes them: the one place where a frozen applier could overwrite newer
+// rows if object writes were not conditional (docs/catalog.md, the zombie).
+const PauseObjects = "objects-read"
 
 // New returns a Service; now is the clock (nil = time.Now).
 func New(t Tables, b Blobs, now func() time.Time) *Service {

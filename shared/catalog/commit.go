@@ -258,7 +258,10 @@ func (s *Service) readHead(ctx context.Context, project string) (head, error) {
 // A lost race is PreconditionFailed or Conflict.
 func (s *Service) writeHead(ctx context.Context, project string, h head, next head, by string) (head, error) {
 	e := store.Entity{PartitionKey: pk(project), RowKey: headRow, Props: map[string]any{
-		"Claimed": next.Claimed, "Applied": next.Applied, "Pending": next.Pending, "LeaseUntil": next.LeaseUntil, "By": by}}
+		"Claimed": next.Claimed, "Applied": next.Applied, "Pending": next.Pending, "By": by}}
+	if !next.LeaseUntil.IsZero() { // a quiet head has none; Azure refuses dates before 1601
+		e.Props["LeaseUntil"] = next.LeaseUntil
+	}
 	var etag string
 	var err error
 	if h.ETag == "" {
@@ -318,7 +321,7 @@ func (s *Service) settle(ctx context.Context, project string) (head, error) {
 			if err != nil {
 				return head{}, fault.E("catalog.settle", err)
 			}
-			if err := s.apply(ctx, mine, rec); err != nil {
+			if err := s.apply(ctx, mine, rec, nil); err != nil {
 				return head{}, err
 			}
 			continue
@@ -344,9 +347,6 @@ func (s *Service) Checkin(ctx context.Context, in CheckinRequest) (Result, error
 	m.Lock()
 	defer m.Unlock()
 
-	if err := s.checkLocks(ctx, in.Project, in.Author, in.Changes); err != nil {
-		return Result{}, err
-	}
 	if err := s.requireBlobs(ctx, in.Project, in.Changes); err != nil {
 		return Result{}, err
 	}
@@ -366,6 +366,13 @@ func (s *Service) Checkin(ctx context.Context, in CheckinRequest) (Result, error
 			if res, ok, err := s.byKey(ctx, in.Project, in.Key); err != nil || ok {
 				return res, err
 			}
+		}
+		// The locks are read after the head and the claim is conditional on
+		// that head, so a lock granted before the claim is seen here: its
+		// grant moved the head on (fenceLocks), and a claim on the old head
+		// fails and validates again.
+		if err := s.checkLocks(ctx, in.Project, in.Author, in.Changes); err != nil {
+			return Result{}, err
 		}
 		rows, err := s.rows(ctx, in.Project, paths)
 		if err != nil {
@@ -417,7 +424,7 @@ func (s *Service) Checkin(ctx context.Context, in CheckinRequest) (Result, error
 		if err := s.fault(StepClaim); err != nil {
 			return Result{}, err
 		}
-		if err := s.apply(ctx, mine, rec); err != nil {
+		if err := s.apply(ctx, mine, rec, rows); err != nil {
 			return Result{}, err
 		}
 		s.notify(ctx, in.Project, rec.Seq)
@@ -458,36 +465,19 @@ func (s *Service) byKey(ctx context.Context, project, key string) (Result, bool,
 }
 
 // apply writes the rows of the claimed commit h (held by this instance)
-// and then marks it applied. Every write is idempotent: the rows' content
-// is a function of the record and of the state before the commit, so a
-// second applier writes the same rows.
-func (s *Service) apply(ctx context.Context, h head, rec *record) error {
+// and then marks it applied. known are the object rows read at the quiet
+// head before the claim (nil: read them now). No write can go backwards:
+// feed, history and key rows are inserted only if absent (each has exactly
+// one possible content), and object rows only through a compare-and-swap
+// that leaves a row written by this commit or a later one alone
+// (putObjects). So an applier that lost its lease long ago, and wakes up
+// after others finished this commit and later ones, writes nothing.
+func (s *Service) apply(ctx context.Context, h head, rec *record, known map[string]store.Entity) error {
 	const op = "catalog.apply"
 	project := rec.Project
-	paths := make([]string, len(rec.Changes))
-	for i, c := range rec.Changes {
-		paths[i] = c.Path
-	}
-	cur, err := s.rows(ctx, project, paths)
-	if err != nil {
-		return err
-	}
-	objects := make([]store.Entity, len(rec.Changes))
 	history := make([]store.Entity, len(rec.Changes))
 	for i, c := range rec.Changes {
-		o := rec.object(c)
-		var prev Object
-		if e, ok := cur[c.Path]; ok {
-			if e.Int64("Seq") == rec.Seq { // written by an earlier attempt: keep its previous state
-				if e.Int64("PV") > 0 {
-					prev = objectFrom(e, "P", c.Path)
-				}
-			} else {
-				prev = objectFrom(e, "", c.Path)
-			}
-		}
-		objects[i] = objectRow(project, o, prev)
-		history[i] = historyRow(project, o)
+		history[i] = historyRow(project, rec.object(c))
 	}
 	feed, err := feedRows(rec)
 	if err != nil {
@@ -497,20 +487,42 @@ func (s *Service) apply(ctx context.Context, h head, rec *record) error {
 		name string
 		t    Table
 		rows []store.Entity
-	}{{StepFeed, s.t.Feed, feed}, {StepHistory, s.t.History, history}, {StepObjects, s.t.Objects, objects}} {
+	}{{StepFeed, s.t.Feed, feed}, {StepHistory, s.t.History, history}} {
 		if err := s.leaseLeft(h); err != nil {
 			return err
 		}
-		if err := upsertAll(ctx, step.t, step.rows); err != nil {
+		if err := insertRows(ctx, step.t, step.rows); err != nil {
 			return fault.E(op, err)
 		}
 		if err := s.fault(step.name); err != nil {
 			return err
 		}
 	}
+	if err := s.leaseLeft(h); err != nil {
+		return err
+	}
+	if known == nil {
+		paths := make([]string, len(rec.Changes))
+		for i, c := range rec.Changes {
+			paths[i] = c.Path
+		}
+		if known, err = s.rows(ctx, project, paths); err != nil {
+			return err
+		}
+	}
+	if err := s.fault(PauseObjects); err != nil {
+		return err
+	}
+	if err := s.putObjects(ctx, rec, known); err != nil {
+		return fault.E(op, err)
+	}
+	if err := s.fault(StepObjects); err != nil {
+		return err
+	}
 	if rec.Key != "" {
-		if _, err := s.t.Keys.Upsert(ctx, store.Entity{PartitionKey: pk(project), RowKey: rec.Key,
-			Props: map[string]any{"Seq": rec.Seq, "Record": h.Pending, "Created": rec.At}}); err != nil {
+		_, err := s.t.Keys.Insert(ctx, store.Entity{PartitionKey: pk(project), RowKey: rec.Key,
+			Props: map[string]any{"Seq": rec.Seq, "Record": h.Pending, "Created": rec.At}})
+		if err != nil && !fault.Is(err, fault.Conflict) { // present: this commit's key, written before
 			return fault.E(op, err)
 		}
 	}
@@ -532,26 +544,12 @@ func (s *Service) apply(ctx context.Context, h head, rec *record) error {
 	return s.fault(StepApplied)
 }
 
-// leaseLeft refuses to write once the claim's lease is nearly over: past it
-// another instance may take the commit over, and only one may write.
+// leaseLeft refuses to start a write phase once the claim's lease is nearly
+// over: past it another instance may take the commit over. This saves work
+// only; correctness does not depend on it (the writes are fenced).
 func (s *Service) leaseLeft(h head) error {
 	if s.now().Add(s.Lease / 4).After(h.LeaseUntil) {
 		return fault.E("catalog.apply", fault.Unavailable, "the commit's lease ran out; another writer will roll it forward")
 	}
 	return nil
-}
-
-// upsertAll writes rows of one partition in batches of 100, four at a time.
-// Batches are an optimisation: every row is idempotent, and visibility is
-// decided by the head row, never by a batch.
-func upsertAll(ctx context.Context, t Table, rows []store.Entity) error {
-	n := (len(rows) + 99) / 100
-	return parallel(ctx, n, 4, func(ctx context.Context, i int) error {
-		part := rows[i*100 : min(len(rows), (i+1)*100)]
-		ops := make([]store.BatchOp, len(part))
-		for j := range part {
-			ops[j] = store.BatchOp{Upsert: &part[j]}
-		}
-		return t.Batch(ctx, ops)
-	})
 }

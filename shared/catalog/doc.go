@@ -17,10 +17,18 @@
 //     record (a blob) is stored, its sequence claimed and its rows applied;
 //     a commit claimed by a process that died is rolled forward by the next
 //     writer or reader once the claimant's lease has run out.
+//   - No write goes backwards: feed, history and key rows are inserted only
+//     if absent, and object rows change only by compare-and-swap, so an
+//     object row's commit sequence only grows. A claimant frozen past its
+//     lease can overwrite nothing when it wakes: the lease decides who
+//     works, never what is true.
 //   - An object's version is +1 per change; a change whose base version is
 //     not the current one is a conflict, reported with every stale path.
 //   - A check-in touching a path that another user has locked (the path, an
-//     ancestor or a descendant) is refused; expired locks do not count.
+//     ancestor or a descendant) is refused; expired locks do not count. A
+//     lock acknowledged before a check-in claims its sequence is seen by
+//     that check-in: a grant moves the head on, and a claim is conditional
+//     on the head it read before the locks.
 //   - Content blobs are never deleted, so "this blob exists" may be cached.
 //
 // The package knows nothing of HTTP or of Studio Security: callers authorize

@@ -165,6 +165,9 @@ func (s *Service) Lock(ctx context.Context, project string, who Author, path str
 		out = storedLock{ID: hex.EncodeToString(id[:]), Path: path, Holder: who.Email, HolderID: who.ID, Expires: exp}
 		return append(live, out), nil
 	})
+	if err == nil {
+		err = s.fenceLocks(ctx, project)
+	}
 	return out.public(), err
 }
 
@@ -205,6 +208,11 @@ func (s *Service) Renew(ctx context.Context, project string, who Author, id stri
 		}
 		return nil, fault.E("catalog.Renew", fault.NotFound, "no such lock (it may have expired)")
 	})
+	if err == nil {
+		// Under clock skew a check-in may already have counted the lock
+		// as expired: fence it like a new one.
+		err = s.fenceLocks(ctx, project)
+	}
 	return out.public(), err
 }
 
@@ -244,7 +252,9 @@ func (s *Service) Locks(ctx context.Context, project, prefix string, visible fun
 	return out, nil
 }
 
-// checkLocks refuses changes to paths another user has locked.
+// checkLocks refuses changes to paths another user has locked. A check-in
+// calls it after reading the head it will claim from (fenceLocks says why
+// that makes the check and the claim one step).
 func (s *Service) checkLocks(ctx context.Context, project string, who Author, cs []ChangeRequest) error {
 	d, _, err := s.loadLocks(ctx, project)
 	if err != nil {
