@@ -69,6 +69,9 @@ func (e Entity) Bytes(name string) []byte { b, _ := e.Props[name].([]byte); retu
 
 const edmTimeLayout = "2006-01-02T15:04:05.0000000Z"
 
+// minTableTime is the earliest Edm.DateTime Azure Table storage accepts.
+var minTableTime = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
+
 func (e Entity) marshal() ([]byte, error) {
 	m := make(map[string]any, len(e.Props)*2+2)
 	m["PartitionKey"] = e.PartitionKey
@@ -89,6 +92,11 @@ func (e Entity) marshal() ([]byte, error) {
 		case float64:
 			m[k], m[k+"@odata.type"] = x, "Edm.Double"
 		case time.Time:
+			// Azure refuses dates before 1601 (Azurite takes them): a zero
+			// time.Time would pass every local test and fail in Azure.
+			if x.Before(minTableTime) {
+				return nil, fault.E("store.Entity", fault.Internal, fmt.Sprintf("property %q is %s, before 1601, which Azure Table storage refuses (leave it out instead)", k, x.Format(time.RFC3339)))
+			}
 			m[k], m[k+"@odata.type"] = x.UTC().Format(edmTimeLayout), "Edm.DateTime"
 		case []byte:
 			m[k], m[k+"@odata.type"] = base64.StdEncoding.EncodeToString(x), "Edm.Binary"
