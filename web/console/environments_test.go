@@ -299,7 +299,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	ca.Screenshot("environments-degraded")
 
 	// Demoted while her page is open, carol sees the API's refusal.
-	a.Commit(t, bob, "claims", "entities/application/Claim/attributes/currency")
+	third := a.Commit(t, bob, "claims", "entities/application/Claim/attributes/currency")
 	reconcile(t, a)
 	ca.Go(envPage + "?env=development")
 	ca.WaitText("1 need a restart")
@@ -310,6 +310,14 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	if st := a.Must(t, bob, "GET", devEnv+"/status", nil, 200); st["status"] != "running" {
 		t.Fatalf("a refused open-now opened the window: %v", st)
 	}
+
+	// alice opens it and it runs to the end between two rounds of carol's
+	// page (every 15 s while no window runs): the page still says how it
+	// ended.
+	win := a.Must(t, alice, "POST", devEnv+"/windows/open-now", nil, 200)["id"].(string)
+	reconcile(t, a)
+	b.Timeout = 30 * time.Second
+	ca.WaitText(fmt.Sprintf("Window %s completed: development is running at #%d.", win, third))
 }
 
 // TestEnvironmentsAddAndEndpoints: an admin adds an environment (a bad

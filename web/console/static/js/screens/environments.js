@@ -206,10 +206,14 @@ export async function render(root, ctx) {
         h('span', { class: 'muted' }, 'Users are told at once; the waiting changes are deployed and the components restarted.')) : null);
   }
 
-  // The watch: the status every 15 s, and the running window every 1.5 s
-  // until it ends. poke() makes the next round start at once.
-  let following = null;
+  // The watch: the status every 15 s (or at the planned window's start,
+  // when sooner), and every 1.5 s while a window runs. A window the status
+  // showed and no longer shows has ended (even between two rounds: in the
+  // demo a window lasts seconds): the screen says how. poke() makes the
+  // next round start at once.
+  let watched = null;
   let lastSeen = '';
+  let nextDelay = SLOW;
   let poked = false;
   let wake = null;
   function poke() { poked = true; if (wake) wake(); }
@@ -221,19 +225,17 @@ export async function render(root, ctx) {
   }
   async function tick() {
     const st = await ctx.api.get(`${base}/status`);
-    let w = null;
-    if (st.window && IN_MAINTENANCE.has(st.window.state)) {
-      following = st.window.id;
-      w = await ctx.api.get(`${base}/windows/${seg(following)}`);
-    } else if (following) {
-      w = await ctx.api.get(`${base}/windows/${seg(following)}`);
-      if (!IN_MAINTENANCE.has(w.state)) {
-        following = null;
-        ended(w, st);
-        w = null;
-      }
+    const cur = st.window ? st.window.id : null;
+    if (watched && watched !== cur) {
+      const old = await ctx.api.get(`${base}/windows/${seg(watched)}`);
+      if (TERMINAL.has(old.state)) ended(old, st);
     }
+    watched = cur;
+    const running = st.window && IN_MAINTENANCE.has(st.window.state);
+    const w = running ? await ctx.api.get(`${base}/windows/${seg(cur)}`) : null;
     showStatus(st, w);
+    const untilStart = st.window ? new Date(st.window.start).getTime() - Date.now() + 1000 : SLOW;
+    nextDelay = running ? FAST : Math.min(SLOW, Math.max(FAST, untilStart));
     const seen = JSON.stringify([st.status, st.window, st.deployedSeq, st.classifiedSeq, st.pendingParameters, w && w.state]);
     if (lastSeen && seen !== lastSeen) {
       windows.reload();
@@ -248,12 +250,13 @@ export async function render(root, ctx) {
     } else if (w.state === 'failed') {
       say('error', `Window ${w.id} failed while ${w.failedIn || 'running'}: ${w.error || 'see its history'}. ${env} stays on #${st.deployedSeq}.`);
     } else {
-      say('info', `Window ${w.id} is ${w.state}.`);
+      const last = (w.history || [])[(w.history || []).length - 1];
+      say('info', `Window ${w.id} was ${w.state}${last && last.why ? ` (${last.why})` : ''}.`);
     }
   }
   async function watch() {
     while (root.isConnected) {
-      if (!poked) await sleep(following ? FAST : SLOW);
+      if (!poked) await sleep(nextDelay);
       poked = false;
       if (!root.isConnected) return;
       try {
@@ -269,7 +272,7 @@ export async function render(root, ctx) {
     replace(results);
     try {
       const w = await ctx.api.post(`${base}/windows/open-now`);
-      following = w.id;
+      watched = w.id; // its end is reported even if it ends before the next round
       say('warning', `Window ${w.id} is open: ${env} is in maintenance until the changes are deployed and the components restarted.`);
       if (ctx.alertsChanged) ctx.alertsChanged();
       windows.reload();
@@ -286,6 +289,7 @@ export async function render(root, ctx) {
       const st = await ctx.api.get(`${base}/status`);
       const next = st.window ? ` The changes wait for the next window (${st.window.id}, ${new Date(st.window.start).toLocaleString()}).` : '';
       say('info', `Window ${w.id} cancelled.${next}`);
+      watched = st.window ? st.window.id : null; // said here, not again by the watch
       showStatus(st, null);
       windows.reload();
       poke();
