@@ -212,8 +212,9 @@ func TestDeployAuthorization(t *testing.T) {
 		{"PUT", envBase + "/maintenance-policy", map[string]any{"schedules": []string{"0 0 2 * * *"}, "timeZone": "Mars/Base", "durationMinutes": 10}, "timeZone"},
 		{"PUT", envBase + "/maintenance-policy", map[string]any{"schedule": "0 0 2 * * *"}, "unknown field"},
 		{"PATCH", w, map[string]any{"start": "tomorrow"}, "RFC 3339"},
-		{"PUT", envBase + "/runtime", map[string]any{"portal": map[string]any{"armResourceId": "/subscriptions/x"}}, "armResourceId"},
-		{"PUT", envBase + "/runtime", map[string]any{"portal": map[string]any{"restartUrl": "ftp://x"}}, "restartUrl"},
+		{"PUT", envBase + "/runtime", map[string]any{"portal": map[string]any{"armResourceId": "/subscriptions/x"}}, "portal.armResourceId must be"},
+		{"PUT", envBase + "/runtime", map[string]any{"portal": map[string]any{"restartUrl": "ftp://x"}}, "portal.restartUrl must be"},
+		{"PUT", envBase + "/runtime", map[string]any{"scheduler": map[string]any{"healthUrl": "https://u:p@x"}}, "scheduler.healthUrl must be"},
 		{"GET", envBase + "/deployments?limit=0", nil, "limit"},
 	}
 	for _, b := range bad {

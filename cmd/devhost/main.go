@@ -301,5 +301,6 @@ func printDeployBanner(w io.Writer, port int, standinURL string) {
     cd .. && bin/collab env status claims development     # development's demo policy: a window every 5 minutes
     bin/collab env windows claims development
     bin/collab env open-now claims development   # or wait for the window
+  or follow it in the console, signed in as carol: http://localhost:%[1]d/console/projects/claims/environments
 `, port, standinURL)
 }

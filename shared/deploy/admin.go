@@ -299,11 +299,15 @@ func (s *Service) RuntimeConfig(ctx context.Context, project, env string) (Runti
 }
 
 // PutRuntimeConfig sets how an environment's components are restarted and
-// probed.
+// probed. A problem names the component's field ("scheduler.restartUrl …"),
+// so that a form can show it next to the right input.
 func (s *Service) PutRuntimeConfig(ctx context.Context, project, env string, rc RuntimeConfig) (RuntimeConfig, error) {
-	for _, ep := range []Endpoint{rc.Portal, rc.Scheduler} {
-		if err := ep.Validate(); err != nil {
-			return RuntimeConfig{}, err
+	for _, c := range []struct {
+		name string
+		ep   Endpoint
+	}{{ComponentPortal, rc.Portal}, {ComponentScheduler, rc.Scheduler}} {
+		if err := c.ep.Validate(); err != nil {
+			return RuntimeConfig{}, fault.E("deploy.PutRuntimeConfig", fault.Invalid, c.name+"."+fault.DetailOf(err), err)
 		}
 	}
 	rc.Portal.BaseURL, rc.Scheduler.BaseURL = "", ""

@@ -14,7 +14,8 @@ var armSiteID = regexp.MustCompile(`(?i)^/subscriptions/[0-9a-f-]{36}/resourceGr
 // Validate checks an endpoint's settings: http(s) URLs with a host, and an
 // App Service site resource id for ARM.
 func (e Endpoint) Validate() error {
-	for name, u := range map[string]string{"healthUrl": e.HealthURL, "restartUrl": e.RestartURL} {
+	for _, f := range [...]struct{ name, u string }{{"healthUrl", e.HealthURL}, {"restartUrl", e.RestartURL}} {
+		name, u := f.name, f.u
 		if u == "" {
 			continue
 		}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/audits"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -467,6 +468,41 @@ func (tab *Tab) Choose(scope, label, value string) {
 	if res != "ok" {
 		tab.t.Fatalf("%s: %s in %q", tab.Name, res, label)
 	}
+}
+
+// SetValue sets the control labelled label (in scope) to value and fires
+// input and change, as a person picking it in the browser's own picker
+// would (date and time inputs, whose typing order depends on the locale).
+func (tab *Tab) SetValue(scope, label, value string) {
+	tab.t.Helper()
+	sel := tab.find("control", label, scope)
+	var got string
+	tab.Eval(fmt.Sprintf(`(() => {
+  const c = document.querySelector(%s);
+  c.focus();
+  c.value = %s;
+  c.dispatchEvent(new Event('input', { bubbles: true }));
+  c.dispatchEvent(new Event('change', { bubbles: true }));
+  return c.value;
+})()`, jsString(sel), jsString(value)), &got)
+	if got != value {
+		tab.t.Fatalf("%s: %q took the value %q, not %q", tab.Name, label, got, value)
+	}
+}
+
+// TimeZone makes the tab's clock read in zone (an IANA name), as for a
+// person there: dates the page shows and the times typed into it.
+func (tab *Tab) TimeZone(zone string) {
+	tab.t.Helper()
+	tab.Run(emulation.SetTimezoneOverride(zone))
+}
+
+// Alerts is what the shell's alert line (above every screen) shows.
+func (tab *Tab) Alerts() string {
+	tab.t.Helper()
+	var s string
+	tab.Eval(`(document.getElementById('alerts') || {innerText: ''}).innerText`, &s)
+	return s
 }
 
 // Key types keys (e.g. "\t", "\r") into whatever has the focus.

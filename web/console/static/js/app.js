@@ -5,6 +5,7 @@ import { createApi } from './api.js';
 import { session, signOut } from './auth.js';
 import { h, replace, announce, errorNotice, progress, link, button } from './dom.js';
 import { screens, match, pathOf } from './screens.js';
+import { createAlerts } from './alerts.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -26,6 +27,9 @@ const api = createApi({
     navigate(`/console/signin?reason=${encodeURIComponent(reason)}&next=${encodeURIComponent(location.pathname)}`, { replace: true });
   },
 });
+
+// The maintenance line above every screen (alerts.js).
+const alerts = createAlerts(document.getElementById('alerts'), api);
 
 /** navigate shows the screen of path (under /console) and records it. */
 export function navigate(path, { replace: rep = false } = {}) {
@@ -80,6 +84,7 @@ function renderNav(current, params, ctx) {
   if (!state.me) {
     replace(nav);
     menu.hidden = true;
+    alerts.clear();
     return;
   }
   menu.hidden = false;
@@ -156,11 +161,14 @@ async function render(moved) {
     navigate,
     announce,
     refreshMe: async () => { await loadMe(); renderWho(); renderNav(screen, params, contextOf(params)); return state.me; },
+    alertsChanged: () => alerts.changed(),
     ...(screen.public ? {} : contextOf(params)),
   };
   if (ctx.project) sessionStorage.setItem('collab.project', ctx.project.id);
   renderWho();
   renderNav(screen, params, ctx);
+  if (screen.public || !ctx.project) alerts.clear();
+  else alerts.show(ctx.project, { skip: screen.id === 'environments' });
 
   const heading = h('h1', { tabindex: '-1' }, screen.title);
   const body = h('div', { class: 'screen' });

@@ -1,12 +1,6 @@
-// What the environment-scoped screens share (jobs, parameters, connectors,
-// e-mail tasks): the project's environments, the one the address names
-// (?env=), and the picker that changes it.
-//
-// The Environments screen (status with the maintenance banner, deployments,
-// windows, the maintenance policy) is not built yet: its API is still being
-// written (docs/console.md, "Not yet: environments"). It will be one more
-// module under screens/ using these helpers, plus statusBadge for the
-// banner's status.
+// What the environment-scoped screens share (environments, jobs,
+// parameters, connectors, e-mail tasks): the project's environments, the one
+// the address names (?env=), and the picker that changes it.
 
 import { h, badge, uid, replace, notice } from './dom.js';
 import { seg, query } from './api.js';
@@ -54,20 +48,22 @@ export function screenPath(p, rest, q) {
 /**
  * envScope starts an environment-scoped screen: it sets the title, reads
  * the environments and picks the one ?env= names. It answers null (and
- * says so in root) when the project has none; else {p, envs, env, base
- * (the environment's API path), here(q) (this screen's address), writer
- * (the viewer is an admin or owner)}.
+ * says so in root, followed by onEmpty({p, writer}) when given) when the
+ * project has none; else {p, envs, env, base (the environment's API path),
+ * here(q) (this screen's address), writer (the viewer is an admin or
+ * owner)}.
  */
-export async function envScope(root, ctx, { title, rest, what }) {
+export async function envScope(root, ctx, { title, rest, what, onEmpty }) {
   const p = ctx.params.p;
   const project = ctx.project && ctx.project.id === p ? ctx.project : null;
   ctx.setTitle(`${title} — ${project ? (project.name || p) : p}`);
   const envs = await environments(ctx, p);
+  const role = project ? project.role : '';
+  const writer = role === 'owner' || role === 'admin';
   if (!envs.length) {
-    replace(root, notice('info', `This project has no environment yet; ${what} belong to an environment.`));
+    replace(root, notice('info', `This project has no environment yet; ${what} belong to an environment.`), onEmpty ? onEmpty({ p, writer }) : null);
     return null;
   }
   const env = chosenEnv(ctx, envs);
-  const role = project ? project.role : '';
-  return { p, envs, env, base: envBase(p, env), here: (q) => screenPath(p, rest, q), writer: role === 'owner' || role === 'admin' };
+  return { p, envs, env, base: envBase(p, env), here: (q) => screenPath(p, rest, q), writer };
 }

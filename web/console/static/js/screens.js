@@ -11,12 +11,6 @@
 //   load   the module, loaded on first use
 //
 //   parent the screen whose navigation link stays current on this one
-//
-// Not yet: the Environments screen (status with the maintenance banner,
-// deployments, windows, the maintenance policy) waits for its API. It will
-// be one entry here, beside Jobs, using the helpers of envs.js:
-//   { id: 'environments', path: '/projects/:p/environments', title: 'Environments',
-//     nav: { scope: 'project', label: 'Environments' }, load: () => import('./screens/environments.js') },
 
 const isOwner = (p) => p.role === 'owner';
 const isAdmin = (p) => p.role === 'owner' || p.role === 'admin';
@@ -39,6 +33,7 @@ export const screens = [
   { id: 'catalog-commit', path: '/projects/:p/catalog/commits/:seq', title: 'Commit', parent: 'catalog', load: () => import('./screens/catalog-commit.js') },
   { id: 'catalog-changes', path: '/projects/:p/catalog/changes', title: 'Change feed', parent: 'catalog', load: () => import('./screens/catalog-changes.js') },
   { id: 'catalog-locks', path: '/projects/:p/catalog/locks', title: 'Locks', parent: 'catalog', load: () => import('./screens/catalog-locks.js') },
+  { id: 'environments', path: '/projects/:p/environments', title: 'Environments', nav: { scope: 'project', label: 'Environments' }, load: () => import('./screens/environments.js') },
   { id: 'jobs', path: '/projects/:p/jobs', title: 'Programmed jobs', nav: { scope: 'project', label: 'Jobs' }, load: () => import('./screens/jobs.js') },
   { id: 'parameters', path: '/projects/:p/parameters', title: 'Parameters', nav: { scope: 'project', label: 'Parameters' }, load: () => import('./screens/parameters.js') },
   { id: 'connectors', path: '/projects/:p/connectors', title: 'Connectors', nav: { scope: 'project', label: 'Connectors' }, load: () => import('./screens/connectors.js') },

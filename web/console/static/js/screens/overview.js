@@ -33,7 +33,7 @@ export async function render(root, ctx) {
         { label: 'Project', render: (p) => p.name || p.id },
         { label: 'Id', render: (p) => h('code', {}, p.id) },
         { label: 'Your role', render: (p) => badge(p.role, p.role === 'owner' ? 'info' : 'neutral') },
-        { label: 'Open', render: (p) => h('span', { class: 'links' }, ['members', 'teams', 'security', 'catalog', 'jobs', 'parameters'].map((id) => link(pathOf(byId(id), { p: p.id }), byId(id).nav.label))) },
+        { label: 'Open', render: (p) => h('span', { class: 'links' }, ['members', 'teams', 'security', 'catalog', 'environments', 'jobs', 'parameters'].map((id) => link(pathOf(byId(id), { p: p.id }), byId(id).nav.label))) },
       ],
       rows,
       empty: 'You are in no project yet.',
