@@ -52,8 +52,15 @@ func TestOpenRefusesLoudly(t *testing.T) {
 	other, _ := New(newKey(t))
 	id := envconfig.SecretID{Project: "claims", Env: "test", Name: "crm.key"}
 	ref, _ := v.Seal(ctx, id, "s3cret")
-	flip := []byte(ref)
-	flip[len(flip)-3] ^= 'A' ^ 'B'
+	// Tamper with one byte of the ciphertext (not with its base64 text,
+	// which could make it malformed instead of inauthentic).
+	head, data := ref[:strings.LastIndexByte(ref, ':')+1], ref[strings.LastIndexByte(ref, ':')+1:]
+	raw, err := base64.RawURLEncoding.DecodeString(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)-1] ^= 0x01
+	flip := head + base64.RawURLEncoding.EncodeToString(raw)
 	cases := []struct {
 		name string
 		v    *Vault
@@ -64,7 +71,7 @@ func TestOpenRefusesLoudly(t *testing.T) {
 		{"another key", other, id, ref, "the wrong key is configured"},
 		{"another parameter", v, envconfig.SecretID{Project: "claims", Env: "test", Name: "other"}, ref, "sealed for another parameter"},
 		{"another environment", v, envconfig.SecretID{Project: "claims", Env: "production", Name: "crm.key"}, ref, "sealed for another parameter"},
-		{"tampered", v, id, string(flip), "does not authenticate"},
+		{"tampered", v, id, flip, "does not authenticate"},
 		{"a Key Vault reference", v, id, "keyvault:https://kv.vault.azure.net/secrets/x/1", "not a local AES-GCM reference"},
 		{"truncated", v, id, "aesgcm:v1:" + KeyID(key) + ":AAAA", "malformed"},
 	}
