@@ -231,11 +231,9 @@ func (c Catalog) changes(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c Catalog) objects(w http.ResponseWriter, r *http.Request) error {
-	prefix := r.URL.Query().Get("prefix")
-	if prefix != "" {
-		if err := security.ValidatePath(prefix); err != nil {
-			return err
-		}
+	prefix, err := prefixParam(r)
+	if err != nil {
+		return err
 	}
 	limit, err := intParam(r, "limit", catalog.MaxPage, 1, catalog.MaxPage)
 	if err != nil {
@@ -346,11 +344,9 @@ func (c Catalog) commit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c Catalog) locks(w http.ResponseWriter, r *http.Request) error {
-	prefix := r.URL.Query().Get("prefix")
-	if prefix != "" {
-		if err := security.ValidatePath(prefix); err != nil {
-			return err
-		}
+	prefix, err := prefixParam(r)
+	if err != nil {
+		return err
 	}
 	u, err := c.caller(r)
 	if err != nil {
@@ -423,4 +419,13 @@ func (c Catalog) unlock(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// prefixParam reads ?prefix=, a catalog path or empty for the whole tree.
+func prefixParam(r *http.Request) (string, error) {
+	prefix := r.URL.Query().Get("prefix")
+	if prefix == "" {
+		return "", nil
+	}
+	return prefix, security.ValidatePath(prefix)
 }
