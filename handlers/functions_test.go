@@ -120,3 +120,101 @@ func TestAPIRoutesHaveTheirOwnFunctions(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPFunctionsAreForwarded: the host forwards a request as is only to
+// a function with exactly one httpTrigger in and one http out
+// (IsHttpInAndOutFunction); the handler serves no other form.
+func TestHTTPFunctionsAreForwarded(t *testing.T) {
+	app, err := manifest.Load("..", "", func(string) string { return "x" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range app.Functions {
+		if f.Kind == manifest.HTTPTrigger {
+			n++
+			if !f.InOut {
+				t.Errorf("%s: an HTTP function needs exactly one httpTrigger in and one http out, or the host does not forward it", f.Name)
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d HTTP functions", n)
+	}
+}
+
+var templateParam = regexp.MustCompile(`\{(\*)?([A-Za-z_][A-Za-z0-9_]*)\??(:[^}]*)?\}`)
+
+// templateSample turns a function route into a concrete path.
+func templateSample(tmpl string) string {
+	return "/" + templateParam.ReplaceAllStringFunc(tmpl, func(m string) string {
+		sub := templateParam.FindStringSubmatch(m)
+		switch {
+		case sub[1] == "*":
+			return "a/b"
+		case strings.Contains(sub[3], "int"):
+			return "1"
+		}
+		return sub[2] + "1"
+	})
+}
+
+// TestRoutesAreUnambiguous: wherever two enabled HTTP functions could both
+// take a request (same path, a shared method), the host's route order must
+// tell them apart (CompareRoutes != 0): for routes it sees as equal its sort
+// is not stable, so which one runs would be left to chance. And every path
+// goes where its own function is, not to a catch-all.
+func TestRoutesAreUnambiguous(t *testing.T) {
+	app, err := manifest.Load("..", "", func(string) string { return "x" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, r := range registeredRoutes() {
+		paths = append(paths, samplePath(r.Pattern))
+	}
+	var fs []*manifest.Function
+	for _, f := range app.Functions {
+		if f.Kind == manifest.HTTPTrigger {
+			fs = append(fs, f)
+			paths = append(paths, templateSample(f.Route.Template))
+		}
+	}
+	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+	overlaps := 0
+	for i, a := range fs {
+		for _, b := range fs[i+1:] {
+			for _, p := range paths {
+				_, ma := a.Route.Match(strings.TrimPrefix(p, "/"))
+				_, mb := b.Route.Match(strings.TrimPrefix(p, "/"))
+				if !ma || !mb {
+					continue
+				}
+				for _, m := range methods {
+					if a.AllowsMethod(m) && b.AllowsMethod(m) {
+						overlaps++
+						if manifest.CompareRoutes(a.Route, b.Route) == 0 {
+							t.Errorf("%s %s: %s (%s) and %s (%s) both match and the host's order cannot tell them apart",
+								m, p, a.Name, a.Route.Template, b.Name, b.Route.Template)
+						}
+					}
+				}
+			}
+		}
+	}
+	if overlaps == 0 {
+		t.Fatal("no overlap found: the check checks nothing (Console's catch-all overlaps every GET route)")
+	}
+	// Each function's own sample path reaches it, whatever catch-all also matches.
+	for _, f := range fs {
+		p := templateSample(f.Route.Template)
+		m, _ := app.MatchHTTP(f.Methods[0], p, nil)
+		if m.Function != f {
+			got := "nothing"
+			if m.Function != nil {
+				got = m.Function.Name
+			}
+			t.Errorf("%s %s goes to %s, not %s", f.Methods[0], p, got, f.Name)
+		}
+	}
+}

@@ -43,6 +43,7 @@ type flags struct {
 	devAuth                 bool
 	seedWith                string
 	standinPort             int
+	instances               int
 }
 
 func run() error {
@@ -60,6 +61,7 @@ func run() error {
 	flag.StringVar(&f.seedWith, "seed-with", "", "once healthy, run `<this collab binary> dev seed --api <devhost>` to seed the demo")
 	flag.BoolVar(&f.devAuth, "dev-auth", false, "turn on the handler's dev token issuer at http://127.0.0.1:<port>/api/dev")
 	flag.IntVar(&f.standinPort, "workportal-standin", 0, "serve the Work Portal STAND-IN (not the Work Portal) on this loopback port, and point the seeded demo environments at it (0 = off)")
+	flag.IntVar(&f.instances, "instances", 1, "handler processes to run side by side, as Flex Consumption scales out (requests and messages are spread across them)")
 	flag.Parse()
 
 	root, err := filepath.Abs(f.root)
@@ -124,7 +126,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	h, err := host.New(host.Options{App: app, HandlerPath: f.handler, Overrides: overrides, Log: log, Schedules: scheduleParser()})
+	h, err := host.New(host.Options{App: app, HandlerPath: f.handler, Overrides: overrides, Log: log, Schedules: scheduleParser(), Instances: f.instances})
 	if err != nil {
 		return err
 	}

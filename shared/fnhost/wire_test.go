@@ -140,7 +140,7 @@ func TestEncoderMatchesFixtures(t *testing.T) {
 		}},
 		{"servicebus.deployrequests", func() ([]byte, error) {
 			return ServiceBusInvocation("message", ServiceBusMessage{MessageID: "claims/development:1", SessionID: "claims/development",
-				ContentType: "application/json", CorrelationID: "req-7f3a", Subject: "deploy-request", LockToken: "7e8a2b44-6f3d-4ad6-9b2f-3f9c3c0d2b1e",
+				ContentType: "application/json", Subject: "deploy-request", LockToken: "7e8a2b44-6f3d-4ad6-9b2f-3f9c3c0d2b1e",
 				DeliveryCount: 1, SequenceNumber: 118, EnqueuedTime: at("2026-11-24T10:15:00.123Z"), ExpiresAt: at("2026-12-08T10:15:00.123Z"),
 				Properties: props, Body: deployBody},
 				sys("DeployRequests", "0b1d8b0e-4d5e-4d0a-9f7d-0d6e2c1f7b55", "2026-11-24T10:15:00.5Z"))
