@@ -56,10 +56,11 @@ type Options struct {
 	// firings and admin invocations are spread across them in turn.
 	Instances int
 	// MaxDeliveryCount is the Service Bus queue's: after that many failed
-	// deliveries a message is dead-lettered (default 10, as infra/ sets it).
+	// deliveries a message is dead-lettered (default 10, as
+	// infra/modules/servicebus.bicep sets it).
 	MaxDeliveryCount int
 	// DuplicateWindow is the Service Bus queue's duplicate detection window
-	// (default 10 minutes, as infra/ sets it).
+	// (default one day, as infra/modules/servicebus.bicep sets it: P1D).
 	DuplicateWindow time.Duration
 	// MaxConcurrentSessions bounds the sessions delivered at once (default
 	// 8, the Service Bus extension's maxConcurrentSessions).
@@ -137,7 +138,7 @@ func New(opt Options) (*Host, error) {
 		opt.MaxDeliveryCount = 10
 	}
 	if opt.DuplicateWindow == 0 {
-		opt.DuplicateWindow = 10 * time.Minute
+		opt.DuplicateWindow = 24 * time.Hour
 	}
 	if opt.MaxConcurrentSessions == 0 {
 		opt.MaxConcurrentSessions = 8
