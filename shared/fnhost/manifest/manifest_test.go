@@ -287,3 +287,35 @@ func TestReservedRoutesAreRefused(t *testing.T) {
 		t.Errorf("api/admin is not reserved: %v", err)
 	}
 }
+
+// TestHostDefaultsAndForwarding: without extensions.queues the host poisons
+// after 5 dequeues (maxDequeueCount's default); an HTTP function is forwarded
+// only with exactly one httpTrigger in and one http out.
+func TestHostDefaultsAndForwarding(t *testing.T) {
+	root := t.TempDir()
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, path), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("host.json", `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"handler"},"enableForwardingHttpRequest":true}}`)
+	write("functions/Plain/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"},{"type":"http","direction":"out","name":"res"}]}`)
+	write("functions/WithQueue/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"},{"type":"http","direction":"out","name":"res"},{"type":"queue","direction":"out","name":"q","queueName":"x"}]}`)
+	write("functions/NoOut/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"}]}`)
+	app, err := Load(root, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Host.Queues.MaxDequeueCount != 5 {
+		t.Fatalf("maxDequeueCount default %d, want 5", app.Host.Queues.MaxDequeueCount)
+	}
+	for name, want := range map[string]bool{"Plain": true, "WithQueue": false, "NoOut": false} {
+		if got := app.Function(name).InOut; got != want {
+			t.Errorf("%s: InOut %v, want %v", name, got, want)
+		}
+	}
+}
