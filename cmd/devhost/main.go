@@ -77,7 +77,11 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("port %d: %w (is another devhost running? use -port)", f.port, err)
 	}
-	overrides := map[string]string{}
+	// The devhost is a developer's machine by definition: the only place,
+	// with tests, that sets the local policy (dev sign-in, loopback egress,
+	// http callbacks, mail without TLS). Without it the handler runs with
+	// the cloud policy, as on Flex Consumption.
+	overrides := map[string]string{"COLLAB_ENVIRONMENT": "local"}
 	if f.devAuth {
 		// The issuer URL must be where clients (and go-oidc discovery) reach
 		// it: through this devhost, on this port.
