@@ -70,7 +70,9 @@ type handlerProcess struct {
 	cmd  *exec.Cmd
 	base string
 	logs *strings.Builder
-	mu   *sync.Mutex
+	// streams holds stdout and stderr apart: the host reads them differently.
+	streams [2]*strings.Builder
+	mu      *sync.Mutex
 }
 
 func startHandler(tb testing.TB, srv *azurite.Server, extraEnv ...string) *handlerProcess {
@@ -100,14 +102,16 @@ func spawnHandler(tb testing.TB, port int, env []string) *handlerProcess {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	p := &handlerProcess{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), logs: &strings.Builder{}, mu: &sync.Mutex{}}
-	for _, r := range []io.Reader{stdout, stderr} {
+	p := &handlerProcess{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), logs: &strings.Builder{},
+		streams: [2]*strings.Builder{{}, {}}, mu: &sync.Mutex{}}
+	for i, r := range []io.Reader{stdout, stderr} {
 		go func() {
 			sc := bufio.NewScanner(r)
 			sc.Buffer(make([]byte, 64<<10), 1<<20)
 			for sc.Scan() {
 				p.mu.Lock()
 				p.logs.WriteString(sc.Text() + "\n")
+				p.streams[i].WriteString(sc.Text() + "\n")
 				p.mu.Unlock()
 			}
 		}()
@@ -117,6 +121,13 @@ func spawnHandler(tb testing.TB, port int, env []string) *handlerProcess {
 }
 
 func (p *handlerProcess) Logs() string { p.mu.Lock(); defer p.mu.Unlock(); return p.logs.String() }
+
+// Streams returns what the handler wrote to stdout and to stderr so far.
+func (p *handlerProcess) Streams() (stdout, stderr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.streams[0].String(), p.streams[1].String()
+}
 
 // waitHealthy polls /api/health until it answers 200 or the deadline passes.
 func (p *handlerProcess) waitHealthy(tb testing.TB, deadline time.Duration) time.Duration {

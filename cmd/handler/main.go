@@ -27,6 +27,7 @@ import (
 	"github.com/studio-collab/collab/shared/envconfig/keyvault"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
+	"github.com/studio-collab/collab/shared/hostlog"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/platform"
@@ -51,7 +52,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Information to stdout, warnings and errors to stderr: the host logs
+	// every other stderr line as an error (shared/hostlog).
+	log := hostlog.New(os.Stdout, os.Stderr, cfg.LogLevel)
 
 	storeCfg, err := store.FromSettings(cfg.Storage)
 	if err != nil {
