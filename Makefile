@@ -55,7 +55,8 @@ params-key: local.settings.json
 
 run: build local.settings.json params-key
 	./bin/devhost -root . -port $(PORT) -azurite-port $(AZURITE_PORT) -smtp-port $(SMTP_PORT) -mail-web-port $(MAIL_WEB_PORT) \
-		-handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner -workportal-standin $(STANDIN_PORT)
+		-handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner -workportal-standin $(STANDIN_PORT) \
+		-log-file .run/devhost.log
 
 test: deps
 	$(GO) vet $(GO_PKGS)
