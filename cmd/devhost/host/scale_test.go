@@ -106,7 +106,7 @@ func startScale(t *testing.T, instances int) *scale {
 		t.Fatal(err)
 	}
 	overrides := map[string]string{
-		"AzureWebJobsStorage": az.ConnectionString(), "COLLAB_DEV_AUTH": "true", "COLLAB_DEV_ISSUER_URL": base + "/api/dev",
+		"COLLAB_ENVIRONMENT": "local", "AzureWebJobsStorage": az.ConnectionString(), "COLLAB_DEV_AUTH": "true", "COLLAB_DEV_ISSUER_URL": base + "/api/dev",
 		"COLLAB_DEV_ISSUER_KEY_FILE": keyFile, "COLLAB_LOG_LEVEL": "warn",
 	}
 	getenv := func(k string) string { return overrides[k] }
