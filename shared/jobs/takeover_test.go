@@ -28,7 +28,9 @@ func (c crashTable) write() error {
 	return nil
 }
 
-func (c crashTable) Get(ctx context.Context, pk, rk string) (store.Entity, error) { return c.t.Get(ctx, pk, rk) }
+func (c crashTable) Get(ctx context.Context, pk, rk string) (store.Entity, error) {
+	return c.t.Get(ctx, pk, rk)
+}
 func (c crashTable) QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error) {
 	return c.t.QueryAll(ctx, f, limit)
 }
