@@ -54,7 +54,7 @@ type instance struct {
 func (in *instance) start(t *testing.T, srv *azurite.Server) {
 	t.Helper()
 	cmd := exec.Command(chaosBinary(t))
-	cmd.Env = append(os.Environ(), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(in.port), "AzureWebJobsStorage="+srv.ConnectionString(),
+	cmd.Env = append(os.Environ(), "FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(in.port), "AzureWebJobsStorage="+srv.ConnectionString(), "COLLAB_ENVIRONMENT=local",
 		"COLLAB_STORAGE_TIMEOUT=1500ms", "COLLAB_EGRESS_ALLOW=127.0.0.0/8", "COLLAB_JOBS_LEASE_GRACE=3s")
 	cmd.Env = append(cmd.Env, in.env...)
 	logs := &strings.Builder{}
