@@ -287,14 +287,56 @@ func due(j Job, now time.Time, tick time.Duration) ([]time.Time, error) {
 }
 
 // Delete removes a job definition (its run history stays for the record).
+// A deleted job is never ticked again, so its open runs are closed here: a
+// run waiting for a retry, or orphaned by a dead instance, is recorded as
+// failed; a run still held (live lease) is closed by its holder.
 func (r *Runner) Delete(ctx context.Context, j Job) error {
 	pk, rk := jobKey(j)
-	if d, ok := r.JobTable.(interface {
+	d, ok := r.JobTable.(interface {
 		Delete(ctx context.Context, pk, rk, ifMatch string) error
-	}); ok {
-		return d.Delete(ctx, pk, rk, j.ETag)
+	})
+	if !ok {
+		return fault.E("jobs.Delete", fault.Internal, "the job table cannot delete")
 	}
-	return fault.E("jobs.Delete", fault.Internal, "the job table cannot delete")
+	if err := d.Delete(ctx, pk, rk, j.ETag); err != nil {
+		return err
+	}
+	if err := r.closeOpen(ctx, j, "the job was deleted"); err != nil {
+		return fault.E("jobs.Delete", fmt.Errorf("closing its open runs (the job is deleted): %w", err))
+	}
+	return nil
+}
+
+// closeOpen records j's open runs that nobody holds as failed (why) and
+// removes their index rows.
+func (r *Runner) closeOpen(ctx context.Context, j Job, why string) error {
+	now := r.Now()
+	runs, err := r.openRuns(ctx, j)
+	if err != nil {
+		return err
+	}
+	for _, o := range runs {
+		switch {
+		case o.run == nil:
+			if now.Before(o.row.Time("Created").Add(r.lease(j))) {
+				continue // a claim in flight: its claimer runs and closes it
+			}
+		case closed(o.run.Status):
+		case o.run.Status == StatusRunning && now.Before(o.run.LeaseUntil):
+			continue // held: its holder closes it
+		default:
+			run := *o.run
+			run.Status, run.Error, run.LeaseUntil, run.NextAttempt = StatusFailed, why, time.Time{}, time.Time{}
+			if _, err := r.RunTable.Update(ctx, entity(runPK(j), runRK(run.Occurrence), run), run.ETag); err != nil {
+				if fault.Is(err, fault.PreconditionFailed) {
+					continue // taken over meanwhile: that instance closes it
+				}
+				return err
+			}
+		}
+		_ = r.OpenTable.Delete(ctx, o.row.PartitionKey, o.row.RowKey, o.row.ETag)
+	}
+	return nil
 }
 
 // List returns the jobs of an environment.

@@ -255,3 +255,36 @@ func TestRoundIsBounded(t *testing.T) {
 		t.Fatalf("cursor %v, want %v", cur.LastScheduled, want)
 	}
 }
+
+// TestDeleteClosesOpenRuns: a deleted job is never ticked again, so its run
+// waiting for a retry is recorded as failed and leaves the open-runs index,
+// rather than staying open for good.
+func TestDeleteClosesOpenRuns(t *testing.T) {
+	c := newClock(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
+	rs := instances(t, 1, c, map[string]Executor{"fail": func(context.Context, Job, time.Time) error { return errors.New("scheduler down") }})
+	r := rs[0]
+	ctx := context.Background()
+	j, err := r.Put(ctx, Job{Project: "p", Env: "e", Name: "hourly", Schedule: "0 0 * * * *", TimeZone: "UTC", Enabled: true,
+		Action: "fail", Retries: 3, Backoff: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.advance(time.Hour)
+	if err := r.Tick(ctx, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if runs, _ := r.Runs(ctx, j, 0); len(runs) != 1 || runs[0].Status != StatusRetrying {
+		t.Fatalf("before the delete: %+v", runs)
+	}
+	j, _ = r.Get(ctx, "p", "e", "hourly")
+	if err := r.Delete(ctx, j); err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := r.Runs(ctx, j, 0)
+	if len(runs) != 1 || runs[0].Status != StatusFailed || runs[0].Error != "the job was deleted" {
+		t.Fatalf("after the delete: %+v", runs)
+	}
+	if n := openRows(t, r, j); n != 0 {
+		t.Fatalf("%d open-run index rows left", n)
+	}
+}
