@@ -79,6 +79,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	auth := identity.NewAuthenticator(issuers)
 
 	svcs := handlers.NewServices(account, nil)
+	svcs.Jobs.LeaseGrace = cfg.JobsLeaseGrace
 	if dev != nil {
 		// Locally anyone signed in through the dev issuer may bootstrap a subscription.
 		svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
