@@ -75,6 +75,9 @@ func TestPhoneWidthAndKeyboard(t *testing.T) {
 	ph.Nav("Users")
 	ph.WaitText("Users of this subscription")
 	ph.WaitJS(`getComputedStyle(document.getElementById('nav')).display === 'none'`) // closed by the navigation
+	// The heading shows while the table still says "Loading users…": probe
+	// a cell only once there is one.
+	ph.WaitJS(`!!document.querySelector('main td')`)
 	var label string
 	ph.Eval(`getComputedStyle(document.querySelector('main td'), '::before').content`, &label)
 	if label != `"E-mail"` {

@@ -316,7 +316,8 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	// ended.
 	win := a.Must(t, alice, "POST", devEnv+"/windows/open-now", nil, 200)["id"].(string)
 	reconcile(t, a)
-	b.Timeout = 30 * time.Second
+	// (The browser's default deadline, consoletest.DefaultTimeout, is well
+	// above two rounds of 15 s.)
 	ca.WaitText(fmt.Sprintf("Window %s completed: development is running at #%d.", win, third))
 }
 

@@ -16,9 +16,12 @@ import (
 const xss = `<img src=x onerror=window.__xss=1>`
 
 // assertInert checks that the payload is visible as text and did nothing:
-// no image element came out of it and window.__xss is unset.
+// no image element came out of it and window.__xss is unset. It waits for
+// the text first: the part of the screen that shows it may still be loading
+// when the caller's own wait (a heading, another part) is met.
 func assertInert(t *testing.T, tab *consoletest.Tab, where string) {
 	t.Helper()
+	tab.WaitJS(fmt.Sprintf(`document.body.innerText.includes(%q)`, xss))
 	var verdict string
 	tab.Eval(fmt.Sprintf(`(() => {
   if (window.__xss !== undefined) return 'window.__xss was set';
@@ -50,6 +53,7 @@ func TestCustomerPortalInviteAndDisable(t *testing.T) {
 	al.Fill("Invite someone", "Name (optional)", xss)
 	al.ClickIn("Invite someone", "Invite")
 	al.WaitText("Send them this link")
+	al.WaitJS(`!!document.querySelector('input[aria-label="Invitation link for dave@example.com"]')`)
 	var link string
 	al.Eval(`document.querySelector('input[aria-label="Invitation link for dave@example.com"]').value`, &link)
 	if !strings.HasPrefix(link, a.URL+"/console/invitations/") {

@@ -81,12 +81,20 @@ func tail(b []byte) string {
 	return s
 }
 
+// DefaultTimeout bounds one step or one wait. It is a deadline for a
+// condition, never a time waited: a passing test waits only as long as its
+// page needs. It is generous because `make test` runs every package at once
+// on two shared cores, where Chromium, Azurite and the race detector can
+// make one render take tens of seconds; a tighter bound made passing tests
+// fail on a loaded machine (issue 19, finding 11).
+const DefaultTimeout = 90 * time.Second
+
 // Browser is one Chromium for one test.
 type Browser struct {
 	t       testing.TB
 	Base    string // the console's origin, e.g. http://127.0.0.1:1234
 	ctx     context.Context
-	Timeout time.Duration // per step (default 20 s)
+	Timeout time.Duration // per step and per wait (default DefaultTimeout)
 
 	mu       sync.Mutex
 	problems []string
@@ -99,7 +107,7 @@ type Browser struct {
 // a page reported a problem.
 func New(t testing.TB, base string) *Browser {
 	t.Helper()
-	b := &Browser{t: t, Base: strings.TrimRight(base, "/"), Timeout: 20 * time.Second}
+	b := &Browser{t: t, Base: strings.TrimRight(base, "/"), Timeout: DefaultTimeout}
 	t.Cleanup(func() {
 		for _, p := range b.TakeProblems() {
 			t.Errorf("browser: %s", p)
@@ -258,7 +266,7 @@ func (tab *Tab) Run(actions ...chromedp.Action) {
 	defer cancel()
 	if err := chromedp.Run(ctx, actions...); err != nil {
 		var body string
-		diag, stop := context.WithTimeout(tab.ctx, 3*time.Second)
+		diag, stop := context.WithTimeout(tab.ctx, 10*time.Second)
 		_ = chromedp.Run(diag, chromedp.Evaluate(`(document.getElementById('main') || document.body).innerText.slice(-4000)`, &body))
 		stop()
 		tab.t.Fatalf("%s: %v\n--- page text:\n%s", tab.Name, err, body)
@@ -293,10 +301,26 @@ func (tab *Tab) WaitJS(expr string) {
 		}
 		// A navigation (a sign-in redirect) ends the page the poll ran in:
 		// poll again in the new one.
-		if !(strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context")) || time.Now().After(deadline) {
+		if !navigated(err) || time.Now().After(deadline) {
 			tab.t.Fatalf("%s: waiting for %s: %v\n--- page text:\n%s", tab.Name, expr, err, tab.Text())
 		}
 	}
+}
+
+// navigated reports whether err is a page's end by a navigation (the
+// evaluation ran in a document that has gone), after which the same
+// question asked again in the new document is the right retry.
+func navigated(err error) bool {
+	return strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "Cannot find context") ||
+		strings.Contains(err.Error(), "Execution context was destroyed")
+}
+
+// tryEval evaluates expr into out before deadline and returns the error
+// instead of failing the test.
+func (tab *Tab) tryEval(expr string, out any, deadline time.Time) error {
+	ctx, cancel := context.WithDeadline(tab.ctx, deadline)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate(expr, out))
 }
 
 // WaitText waits until the main region shows text.
@@ -404,7 +428,14 @@ func (tab *Tab) find(kind, name, scope string) string {
 	deadline := time.Now().Add(tab.b.Timeout)
 	var sel string
 	for {
-		tab.Eval(expr, &sel)
+		if err := tab.tryEval(expr, &sel, deadline); err != nil {
+			// A navigation (a sign-in redirect, a screen's own redirect)
+			// ended the page the search ran in: search the new one.
+			if !navigated(err) || time.Now().After(deadline) {
+				tab.t.Fatalf("%s: looking for %s %s: %v\n--- page text:\n%s", tab.Name, kind, name, err, tab.Text())
+			}
+			continue
+		}
 		if strings.HasPrefix(sel, "[data-t=") {
 			return sel
 		}
