@@ -17,6 +17,7 @@ import (
 func TestPolicy(t *testing.T) {
 	none := egress.NewPolicy(nil)
 	tenOpen := egress.NewPolicy([]string{"10.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8"})
+	ulaOpen := egress.NewPolicy([]string{"fc00::/7", "fe80::/10"}) // IPv6 private and link-local opened
 	cases := []struct {
 		addr    string
 		p       egress.Policy
@@ -36,6 +37,11 @@ func TestPolicy(t *testing.T) {
 		// Local (a developer's machine) opens every range but the never-list.
 		{"127.0.0.1", egress.Local(), false}, {"10.1.2.3", egress.Local(), false}, {"::1", egress.Local(), false},
 		{"169.254.169.254", egress.Local(), true}, {"168.63.129.16", egress.Local(), true}, {"0.0.0.0", egress.Local(), true},
+		// IPv6 metadata (AWS's fd00:ec2::254 inside fc00::/7): refused even
+		// where an allow-list opens its range, and in its mapped forms.
+		{"fd00:ec2::254", none, true}, {"fd00:ec2::254", ulaOpen, true}, {"fd00:ec2::254", egress.Local(), true},
+		{"fd00:ec2::253", ulaOpen, false}, {"fe80::1", ulaOpen, false}, {"::", egress.Local(), true},
+		{"::ffff:169.254.169.254", egress.Local(), true}, {"::ffff:168.63.129.16", egress.Local(), true},
 	}
 	for _, c := range cases {
 		err := c.p.Check(netip.MustParseAddr(c.addr))
