@@ -483,22 +483,24 @@ func (s *Service) apply(ctx context.Context, h head, rec *record, known map[stri
 	if err != nil {
 		return err
 	}
+	k := s.keep(ctx, project, h) // renews the lease while this apply works (lease.go)
+	defer k.finish()
 	for _, step := range []struct {
 		name string
 		t    Table
 		rows []store.Entity
 	}{{StepFeed, s.t.Feed, feed}, {StepHistory, s.t.History, history}} {
-		if err := s.leaseLeft(h); err != nil {
+		if err := k.leaseLeft(); err != nil {
 			return err
 		}
 		if err := insertRows(ctx, step.t, step.rows); err != nil {
 			return fault.E(op, err)
 		}
-		if err := s.fault(step.name); err != nil {
+		if err := k.fault(step.name); err != nil {
 			return err
 		}
 	}
-	if err := s.leaseLeft(h); err != nil {
+	if err := k.leaseLeft(); err != nil {
 		return err
 	}
 	if known == nil {
@@ -510,13 +512,13 @@ func (s *Service) apply(ctx context.Context, h head, rec *record, known map[stri
 			return err
 		}
 	}
-	if err := s.fault(PauseObjects); err != nil {
+	if err := k.fault(PauseObjects); err != nil {
 		return err
 	}
 	if err := s.putObjects(ctx, rec, known); err != nil {
 		return fault.E(op, err)
 	}
-	if err := s.fault(StepObjects); err != nil {
+	if err := k.fault(StepObjects); err != nil {
 		return err
 	}
 	if rec.Key != "" {
@@ -526,9 +528,10 @@ func (s *Service) apply(ctx context.Context, h head, rec *record, known map[stri
 			return fault.E(op, err)
 		}
 	}
-	if err := s.fault(StepKey); err != nil {
+	if err := k.fault(StepKey); err != nil {
 		return err
 	}
+	h = k.finish() // the claim's latest ETag, no renewal in flight
 	_, err = s.writeHead(ctx, project, h, head{Claimed: rec.Seq, Applied: rec.Seq}, s.instance)
 	if lostRace(err) {
 		now, rerr := s.readHead(ctx, project)
@@ -541,7 +544,7 @@ func (s *Service) apply(ctx context.Context, h head, rec *record, known map[stri
 	if err != nil {
 		return fault.E(op, err)
 	}
-	return s.fault(StepApplied)
+	return k.fault(StepApplied)
 }
 
 // leaseLeft refuses to start a write phase once the claim's lease is nearly

@@ -1,0 +1,108 @@
+package catalog_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/studio-collab/collab/shared/catalog"
+	"github.com/studio-collab/collab/shared/store"
+)
+
+// heldTable holds every batch of rows until released, as a slow machine
+// holds a large commit's writes; entered says a batch is held.
+type heldTable struct {
+	catalog.Table
+	entered chan<- struct{}
+	release <-chan struct{}
+}
+
+func (h heldTable) Batch(ctx context.Context, ops []store.BatchOp) error {
+	select {
+	case h.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return h.Table.Batch(ctx, ops)
+}
+
+// renewTable reports every head write that keeps a commit claimed (a
+// lease renewal) with the lease it sets.
+type renewTable struct {
+	catalog.Table
+	renewed chan<- time.Time
+}
+
+func (r renewTable) Update(ctx context.Context, e store.Entity, ifMatch string) (string, error) {
+	etag, err := r.Table.Update(ctx, e, ifMatch)
+	if until, ok := e.Props["LeaseUntil"].(time.Time); ok && err == nil && e.Props["Claimed"] != e.Props["Applied"] {
+		r.renewed <- until
+	}
+	return etag, err
+}
+
+// TestLongCommitKeepsItsLease: a claimant whose writes take longer than
+// its lease (a 10,000-change check-in on a loaded machine) renews the lease
+// while it works, so no reader or writer takes the commit over and the
+// claimant finishes it itself. The clock is the test's: it moves two
+// leases on, half a lease at a time, and each step waits for the renewal.
+// Before the keeper, the reader took the commit over at the first lease's
+// end and the claimant failed ("the commit's lease ran out" or "taken over
+// by another instance"), as TestTenThousandChanges did under load.
+func TestLongCommitKeepsItsLease(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	entered, release, renewed := make(chan struct{}, 1), make(chan struct{}), make(chan time.Time, 64)
+	tables := catalog.OpenTables(w.acct)
+	tables.History = heldTable{Table: tables.History, entered: entered, release: release}
+	tables.Heads = renewTable{Table: tables.Heads, renewed: renewed}
+	s := catalog.New(tables, w.acct.Container("catalog"), w.now)
+	const p = "long"
+	change := put(t, s, p, "applications/long/processes/p1", 0, "v1")
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Checkin(ctx, catalog.CheckinRequest{Project: p, Author: alice, Changes: []catalog.ChangeRequest{change}})
+		done <- err
+	}()
+	const deadline = 2 * time.Minute // a bound for a condition, never a time waited
+	select {
+	case <-entered:
+	case err := <-done:
+		t.Fatalf("the check-in ended before its history write: %v", err)
+	case <-time.After(deadline):
+		t.Fatal("the check-in never reached its history write")
+	}
+	reader := w.instance()
+	last := w.now()
+	for range 4 { // two leases, half a lease at a time
+		w.advance(s.Lease / 2)
+		select {
+		case until := <-renewed:
+			if !until.After(last) {
+				t.Fatalf("a renewal set the lease to %v, not after %v", until, last)
+			}
+			last = until
+		case <-time.After(deadline):
+			t.Fatal("the claimant did not renew its lease while it worked")
+		}
+		if h, err := reader.Head(ctx, p); err != nil || h != 0 {
+			t.Fatalf("a reader saw head %d (%v) while the claimant still worked: it took the commit over", h, err)
+		}
+	}
+	close(release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the claimant could not finish its own commit: %v", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("the check-in did not finish")
+	}
+	if h, err := reader.Head(ctx, p); err != nil || h != 1 {
+		t.Fatalf("head after the commit: %d, %v", h, err)
+	}
+}
