@@ -228,8 +228,7 @@ func TestCatalogBrowseHistoryCommitAndLocks(t *testing.T) {
 	if bo.Count(`button[aria-label="Release the lock of carol@example.com on `+entity+`"]`) != 0 {
 		t.Fatal("bob is offered to release carol's lock")
 	}
-	bo.Click("Release the lock of bob@example.com on rules/functions/round")
-	bo.Click("Release the lock of bob@example.com on rules/functions/round")
+	bo.Confirm("Release the lock of bob@example.com on rules/functions/round")
 	bo.WaitGone("rules/functions/round")
 	bo.Screenshot("catalog-locks-developer")
 	for _, page := range []string{"/console/projects/claims/catalog", "/console/projects/claims/catalog/changes?since=0",

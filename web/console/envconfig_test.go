@@ -135,8 +135,7 @@ func TestParametersTypedSecretsAndPending(t *testing.T) {
 	ca.Go("/console/projects/claims/parameters?env=development")
 	ca.WaitText("portal.theme")
 	ca.WaitGone("not applied yet")
-	ca.Click("Delete portal.theme")
-	ca.Click("Delete portal.theme")
+	ca.Confirm("Delete portal.theme")
 	ca.WaitText("portal.theme: deleted; the change waits for the next maintenance window")
 	ca.WaitText("delete at the next window (restart-portal)")
 
@@ -282,8 +281,7 @@ func TestConnectorsSettingsAndTestInvoke(t *testing.T) {
 		t.Fatalf("a developer is offered %d controls", n)
 	}
 
-	ca.Click("Delete crm")
-	ca.Click("Delete crm")
+	ca.Confirm("Delete crm")
 	ca.WaitAnnounced("crm deleted.")
 	ca.WaitText("No connector in this environment.")
 }

@@ -168,8 +168,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	}
 
 	// Cancel: the changes wait for the next window.
-	ca.Click("Cancel w000001")
-	ca.Click("Cancel w000001")
+	ca.Confirm("Cancel w000001")
 	ca.WaitAnnounced("Window w000001 cancelled. The changes wait for the next window (w000002")
 	if w := a.Must(t, carol, "GET", devEnv+"/windows/w000001", nil, 200); w["state"] != "cancelled" {
 		t.Fatalf("cancelled window: %v", w["state"])
@@ -222,8 +221,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	// Open now: the banner, with the expected end and the window's progress,
 	// while the stand-in holds the Work Portal's restart.
 	next := a.Must(t, carol, "GET", devEnv+"/status", nil, 200)["window"].(map[string]any)["id"].(string)
-	ca.Click("Open the next window now")
-	ca.Click("Open the next window now")
+	ca.Confirm("Open the next window now")
 	ca.WaitText("development is in maintenance")
 	ca.WaitText("Expected to end")
 	ca.WaitText("Step 1 of 4")
@@ -304,8 +302,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	ca.Go(envPage + "?env=development")
 	ca.WaitText("1 need a restart")
 	a.Must(t, alice, "PUT", "/api/projects/claims/members/"+userID(carol), map[string]any{"role": "developer"}, 200)
-	ca.Click("Open the next window now")
-	ca.Click("Open the next window now")
+	ca.Confirm("Open the next window now")
 	ca.WaitText("only admins and owners change maintenance windows and policies")
 	if st := a.Must(t, bob, "GET", devEnv+"/status", nil, 200); st["status"] != "running" {
 		t.Fatalf("a refused open-now opened the window: %v", st)

@@ -154,8 +154,7 @@ func TestSecurityGrantRevokeAndTheDevelopersView(t *testing.T) {
 	bo.WaitText("bob@example.com has deny on applications/claims")
 	bo.Screenshot("security-developer-denied")
 
-	al.Click("Revoke deny of bob@example.com on applications/claims")
-	al.Click("Revoke deny of bob@example.com on applications/claims") // confirm
+	al.Confirm("Revoke deny of bob@example.com on applications/claims")
 	al.WaitText("No entry here")
 	bo.Click("Check again")
 	bo.WaitText("Your level on applications/claims: modify")

@@ -454,9 +454,61 @@ func (tab *Tab) Click(name string) { tab.t.Helper(); tab.ClickIn("", name) }
 // titled scope (or, when scope starts with #, inside that element).
 func (tab *Tab) ClickIn(scope, name string) {
 	tab.t.Helper()
-	sel := tab.find("action", name, scope)
-	tab.toFront()
-	tab.Run(chromedp.Click(sel, chromedp.ByQuery))
+	tab.click(scope, name)
+}
+
+// click finds the control and clicks it, and returns its selector. A screen
+// that re-renders between the search and the click (a status refresh)
+// replaces the tagged element: chromedp.Click would then wait for it until
+// the deadline. The click does not wait for the tag (AtLeast(0)); when it
+// is gone, nothing was clicked, and the control is searched for again.
+func (tab *Tab) click(scope, name string) string {
+	tab.t.Helper()
+	deadline := time.Now().Add(tab.b.Timeout)
+	for {
+		sel := tab.find("action", name, scope)
+		tab.toFront()
+		ctx, cancel := context.WithDeadline(tab.ctx, deadline)
+		err := chromedp.Run(ctx, chromedp.Click(sel, chromedp.ByQuery, chromedp.AtLeast(0)))
+		cancel()
+		if err == nil {
+			return sel
+		}
+		gone := strings.Contains(err.Error(), "did not return any nodes") || strings.Contains(err.Error(), "Could not compute box model") ||
+			strings.Contains(err.Error(), "Node is detached") || strings.Contains(err.Error(), "No node with given id") || navigated(err)
+		if !gone || time.Now().After(deadline) {
+			tab.t.Fatalf("%s: clicking %s: %v\n--- page text:\n%s", tab.Name, name, err, tab.Text())
+		}
+	}
+}
+
+// Confirm presses a button that asks for a second press (dom.js
+// confirmButton) twice. The button disarms itself after 5 s of wall time,
+// which a loaded machine can spend between two DevTools round trips; so the
+// second press is made in one evaluation with the check that the button is
+// still armed (JavaScript runs one task at a time: its timer cannot fire in
+// between), and a button found disarmed or re-rendered is pressed again from
+// the start.
+func (tab *Tab) Confirm(name string) {
+	tab.t.Helper()
+	deadline := time.Now().Add(tab.b.Timeout)
+	for {
+		sel := tab.click("", name) // arms it (a real mouse click)
+		var res string
+		tab.Eval(fmt.Sprintf(`(() => {
+  const b = document.querySelector(%s);
+  if (!b) return 'gone';
+  if (!b.classList.contains('btn-danger')) return 'disarmed';
+  b.click();
+  return 'ok';
+})()`, jsString(sel)), &res)
+		if res == "ok" {
+			return
+		}
+		if time.Now().After(deadline) {
+			tab.t.Fatalf("%s: confirming %s: the button was %s at every second press\n--- page text:\n%s", tab.Name, name, res, tab.Text())
+		}
+	}
 }
 
 // toFront brings the tab to the front: input events sent to a background
