@@ -293,8 +293,10 @@ func (tab *Tab) WaitJS(expr string) {
 	deadline := time.Now().Add(tab.b.Timeout)
 	for {
 		// An interval, not animation frames: a background tab paints none.
+		// No polling timeout of chromedp's own (30 s by default, which cut
+		// waits short on a loaded machine): the deadline decides.
 		ctx, cancel := context.WithDeadline(tab.ctx, deadline)
-		err := chromedp.Run(ctx, chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(50*time.Millisecond)))
+		err := chromedp.Run(ctx, chromedp.Poll(expr, &ok, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(0)))
 		cancel()
 		if err == nil {
 			return
