@@ -36,6 +36,7 @@ const (
 const (
 	OutcomeCompleted    = "completed"     // the task is done; confirmation queued
 	OutcomeInvalid      = "invalid"       // fields missing or wrong; one reply to the assignee
+	OutcomeAmbiguous    = "ambiguous"     // two different answers to one field; nothing completed; one reply to the assignee
 	OutcomeExpired      = "token-expired" // one reply to the assignee
 	OutcomeTaskClosed   = "task-closed"   // already completed; one reply to the assignee
 	OutcomeReplay       = "replay"        // this Message-ID was seen for this task: nothing sent
@@ -324,11 +325,16 @@ func (in *Inbound) verified(ctx context.Context, task Task, tok Token, p Parsed,
 			out.Outcome = OutcomeExpired
 			out.Problems = []string{fmt.Sprintf("this task expired on %s and can no longer be completed by e-mail", when(tok.Expires))}
 		default:
-			values, problems := ParseReply(ReplyText(p.Text), task.Fields)
-			if len(problems) > 0 {
-				out.Outcome, out.Problems = OutcomeInvalid, problems
+			ans := ReadAnswer(ExtractReply(p.Text), task.Fields)
+			if len(ans.Ambiguous) > 0 {
+				out.Outcome, out.Problems = OutcomeAmbiguous, ans.Ambiguous
 				break
 			}
+			if len(ans.Problems) > 0 {
+				out.Outcome, out.Problems = OutcomeInvalid, ans.Problems
+				break
+			}
+			values := ans.Values
 			task.Status, task.Values, task.CompletedAt, task.CompletedBy = TaskCompleted, values, in.now(), p.MessageID
 			task.Callback = &CallbackState{Status: CallbackPending}
 			etag, err := in.Tasks.Table.Update(ctx, taskEntity(task), task.ETag)
@@ -352,11 +358,11 @@ func (in *Inbound) verified(ctx context.Context, task Task, tok Token, p Parsed,
 			return Outcome{}, fault.E(op, err)
 		}
 		out.Replied = true
-	case OutcomeInvalid, OutcomeTaskClosed, OutcomeExpired:
+	case OutcomeInvalid, OutcomeAmbiguous, OutcomeTaskClosed, OutcomeExpired:
 		n := Notification{ID: "task-reply-error:" + task.Env + ":" + task.ID + ":" + att.Key, Project: task.Project, Kind: KindTaskReplyError,
 			To: []string{task.Assignee}, Data: map[string]any{"taskRef": task.Ref, "taskId": task.ID, "subject": task.Subject,
 				"problems": out.Problems, "inReplyTo": p.MessageID}}
-		if out.Outcome == OutcomeInvalid {
+		if out.Outcome == OutcomeInvalid || out.Outcome == OutcomeAmbiguous {
 			n.Data["fields"] = fieldData(task.Fields)
 		}
 		if err := in.Tasks.Outbox.Enqueue(ctx, n); err != nil {
