@@ -203,10 +203,14 @@ func fieldValue(f Field, v string) (any, string) {
 	return v, ""
 }
 
-// parseNumber accepts 1234, -12.5, 1,234.50, 1 234,5 and 1234,5 (a single
-// comma with one to two decimals is a decimal comma).
+// parseNumber accepts 1234, -12.5, 1,234.50, 1.234,50, 1 234,5 and 1234,5
+// (a single comma with one to two decimals is a decimal comma).
 func parseNumber(v string) (float64, bool) {
 	s := strings.NewReplacer(" ", "", "\u00a0", "", "'", "", "_", "").Replace(v)
+	if c, d := strings.LastIndex(s, ","), strings.LastIndex(s, "."); c > d && d >= 0 {
+		// 1.250,50: points group thousands, the comma is the decimal mark
+		s = strings.Replace(strings.ReplaceAll(s, ".", ""), ",", ".", 1)
+	}
 	if strings.Count(s, ",") == 1 && !strings.Contains(s, ".") {
 		if i := strings.Index(s, ","); len(s)-i-1 <= 2 {
 			s = strings.Replace(s, ",", ".", 1)

@@ -106,6 +106,12 @@ func TestRepliesFromMajorClients(t *testing.T) {
 		{"iso-8859-1.eml", map[string]any{"Decision": "Approve", "Comment": "Genehmigt für München"}},
 		{"windows-1252.eml", map[string]any{"Decision": "Approve", "Comment": "“Quoted” € 100 – ok"}},
 		{"shift_jis.eml", map[string]any{"Decision": "Approve", "Comment": "承認します"}},
+		{"outlook-web.eml", map[string]any{"Decision": "Approve", "Due": "2026-12-31"}},
+		{"thunderbird.eml", map[string]any{"Decision": "Approve", "Amount": 980.4}},
+		{"android-gmail.eml", map[string]any{"Decision": "Reject", "Urgent": true}},
+		{"yahoo.eml", map[string]any{"Decision": "Reject", "Comment": "duplicate of claim 4700"}},
+		{"apple-mail-macos.eml", map[string]any{"Decision": "Approve", "Amount": 1250.5}},
+		{"html-only-bottom.eml", map[string]any{"Decision": "Reject", "Comment": "the receipt is missing"}},
 	}
 	r := newRig(t)
 	for _, c := range cases {
@@ -387,3 +393,34 @@ func TestTaskEmailCarriesTheReplyToken(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestAmbiguousReplyCompletesNothing: a reply that answers Approve above the
+// quote and Reject below it completes nothing; its sender gets one answer
+// saying what was unclear, and a clear reply afterwards completes the task.
+func TestAmbiguousReplyCompletesNothing(t *testing.T) {
+	r := newRig(t)
+	reply := r.register("claim-ambiguous", "bob@example.com")
+	before := len(r.sentSince(0))
+	out := r.receive(fixture(t, "ambiguous.eml", reply))
+	if out.Outcome != mail.OutcomeAmbiguous || len(out.Problems) != 1 || !strings.Contains(out.Problems[0], `"Approve" and "Reject"`) || !out.Replied {
+		t.Fatalf("outcome %+v", out)
+	}
+	if task, _ := r.task("claim-ambiguous"); task.Status == mail.TaskCompleted {
+		t.Fatalf("an ambiguous reply completed the task: %+v", task)
+	}
+	sent := r.sentSince(before)
+	if len(sent) != 1 || !strings.HasPrefix(sent[0], "bob@example.com Not done: ") {
+		t.Fatalf("sent %v, want one answer to bob", sent)
+	}
+	p, err := mail.Parse(r.smtp.Messages()[before].Data)
+	if err != nil || !strings.Contains(p.Text, "Decision is answered two different ways") {
+		t.Fatalf("the answer does not say what was unclear (%v):\n%s", err, p.Text)
+	}
+	if n, _ := r.callbacks.Length(context.Background()); n != 0 {
+		t.Fatalf("%d callbacks queued for an ambiguous reply", n)
+	}
+	out = r.receive(replyFrom("bob@example.com", reply, "<clear-1@example.com>", "Reject\n"))
+	if out.Outcome != mail.OutcomeCompleted {
+		t.Fatalf("the clear reply: %+v", out)
+	}
+}

@@ -55,7 +55,7 @@ var (
 	// A phone's or app's signature, as a whole line.
 	mobileSig = regexp.MustCompile(`(?i)^[(<]*(sent from my [\p{L}\d][\p{L}\d '’-]{0,40}|sent from (mail|outlook|yahoo mail|windows mail|mailbox|samsung mobile|aol mobile mail)( for [\p{L}\d ]{1,20}| on [\p{L}\d ]{1,20})?|sent (from|via|with|using) (a |my )?[\p{L}\d ]{1,30}|get outlook for (ios|android)|envoyé de mon [\p{L}\d ]{1,30}|envoyé depuis mon [\p{L}\d ]{1,30}|von meinem [\p{L}\d -]{1,30} gesendet|enviado desde mi [\p{L}\d ]{1,30}|enviado do meu [\p{L}\d ]{1,30}|enviado a partir do meu [\p{L}\d ]{1,30}|inviato da(l mio)? [\p{L}\d ]{1,30}|verzonden (met|vanaf) (mijn )?[\p{L}\d ]{1,30}|sendt fra min [\p{L}\d ]{1,30}|skickat från min [\p{L}\d ]{1,30}|wysłane z mojego [\p{L}\d ]{1,30}|отправлено с моего [\p{L}\d ]{1,30}|從我的 iphone 傳送|从我的iphone发送|iphoneから送信)[.!)>]*$`)
 	// A "-Name" sign-off: a dash and one to three capitalised words.
-	dashName = regexp.MustCompile(`^(-|-- ?)\p{Lu}[\p{L}.'’-]*( \p{Lu}[\p{L}.'’-]*){0,2}$`)
+	dashName = regexp.MustCompile(`^(-|-- ?|— ?|– ?)\p{Lu}[\p{L}.'’-]*( \p{Lu}[\p{L}.'’-]*){0,2}$`)
 	// "> Decision: Approve, Reject (required)": a quoted field line, so an
 	// answer right below it can be read as that field's value.
 	quotedField = regexp.MustCompile(`^\s*[*_]*([\p{L}][\p{L}\d _-]{0,40}?)[*_]*\s*:`)
