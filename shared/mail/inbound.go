@@ -60,6 +60,11 @@ type InboundMessage struct {
 	// EnvelopeFrom is the SMTP MAIL FROM, for SPF alignment.
 	DKIM, SPF, EnvelopeFrom string
 	Source                  string // "webhook", "imap"
+	// AuthservID, when set, is the authserv-id of the receiving mail
+	// server whose Authentication-Results field (the first with that id)
+	// stands in for the verdicts above when they are empty: the mailbox
+	// path (COLLAB_IMAP_AUTHSERV_ID). Fields with any other id are ignored.
+	AuthservID string
 }
 
 // Outcome is what became of an inbound message.
@@ -107,6 +112,8 @@ type Parsed struct {
 	Recipients []string // bare addresses from To, Cc, Delivered-To, X-Original-To
 	Text       string   // the text body (HTML converted when there is no text part)
 	Auto       bool     // an auto-responder's message (RFC 3834 and common markers)
+	// AuthResults are the Authentication-Results fields, topmost first.
+	AuthResults []string
 }
 
 // Parse checks a raw message's structure and parses it with enmime. Every
@@ -157,6 +164,7 @@ func Parse(raw []byte) (p Parsed, err error) {
 		}
 	}
 	p.Text = env.Text
+	p.AuthResults = env.Root.Header.Values("Authentication-Results")
 	p.Auto = isAuto(env)
 	return p, nil
 }
@@ -219,6 +227,9 @@ func (in *Inbound) Receive(ctx context.Context, m InboundMessage) (Outcome, erro
 	if p.From == "" || p.From != task.Assignee {
 		out.Outcome = OutcomeWrongSender
 		return out, in.unverified(ctx, task, p, m, out)
+	}
+	if m.AuthservID != "" && m.DKIM == "" && m.SPF == "" {
+		m.DKIM, m.SPF, m.EnvelopeFrom, _ = verdictsFrom(p.AuthResults, m.AuthservID)
 	}
 	if in.RequireAuth && !verdictPasses(m, p.From) {
 		out.Outcome = OutcomeAuthFailed

@@ -424,3 +424,47 @@ func TestAmbiguousReplyCompletesNothing(t *testing.T) {
 		t.Fatalf("the clear reply: %+v", out)
 	}
 }
+
+// TestAuthenticationResultsTrustedOnlyFromConfiguredServer: a mailbox
+// reply's Authentication-Results satisfy COLLAB_INBOUND_REQUIRE_AUTH only
+// when the first field with the configured authserv-id says pass, aligned
+// with From; a field with another id, one the sender wrote below the
+// server's, a pass hidden in a comment, or no configured id at all count
+// for nothing. Field layouts: RFC 8601 §2.2 and Appendix B examples.
+func TestAuthenticationResultsTrustedOnlyFromConfiguredServer(t *testing.T) {
+	const mx = "mx.collab.test"
+	cases := []struct {
+		name, authserv string
+		fields         []string
+		want           string
+	}{
+		{"DKIM pass from the configured server", mx, []string{mx + "; dkim=pass header.d=example.com header.s=s1; spf=fail smtp.mailfrom=x@evil.example"}, mail.OutcomeCompleted},
+		{"DKIM pass with header.i", mx, []string{mx + " 1; dkim=pass (2048-bit key) header.i=@example.com"}, mail.OutcomeCompleted},
+		{"SPF pass aligned", mx, []string{mx + "; spf=pass smtp.mailfrom=bounces@example.com; dkim=none"}, mail.OutcomeCompleted},
+		{"DMARC pass", mx, []string{mx + "; dkim=pass header.d=esp.example; dmarc=pass (p=reject) header.from=example.com"}, mail.OutcomeCompleted},
+		{"authserv-id compares without case", mx, []string{"MX.Collab.Test; dkim=pass header.d=example.com"}, mail.OutcomeCompleted},
+		{"no configured id: headers ignored", "", []string{mx + "; dkim=pass header.d=example.com"}, mail.OutcomeAuthFailed},
+		{"another server's pass", mx, []string{"mx.evil.example; dkim=pass header.d=example.com"}, mail.OutcomeAuthFailed},
+		{"the sender's forged field below the server's", mx, []string{mx + "; dkim=fail header.d=example.com; spf=softfail smtp.mailfrom=bob@example.com", mx + "; dkim=pass header.d=example.com"}, mail.OutcomeAuthFailed},
+		{"DKIM pass for another domain", mx, []string{mx + "; dkim=pass header.d=evil.example"}, mail.OutcomeAuthFailed},
+		{"SPF pass for an unaligned envelope", mx, []string{mx + "; spf=pass smtp.mailfrom=bounce@evil.example"}, mail.OutcomeAuthFailed},
+		{"a pass only inside a comment", mx, []string{mx + "; dkim=fail (dkim=pass header.d=example.com; spf=pass) header.d=example.com"}, mail.OutcomeAuthFailed},
+		{"no field at all", mx, nil, mail.OutcomeAuthFailed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			r.inbound.RequireAuth = true
+			reply := r.register("claim-1", "bob@example.com")
+			raw := replyFrom("bob@example.com", reply, "<ar@x>", "Approve")
+			var head string
+			for _, f := range c.fields {
+				head += "Authentication-Results: " + f + "\r\n"
+			}
+			out, err := r.inbound.Receive(context.Background(), mail.InboundMessage{Raw: append([]byte(head), raw...), Source: "imap", AuthservID: c.authserv})
+			if err != nil || out.Outcome != c.want {
+				t.Fatalf("%+v %v, want %s", out, err, c.want)
+			}
+		})
+	}
+}
