@@ -98,7 +98,7 @@ func TestRepliesFromMajorClients(t *testing.T) {
 		{"outlook.eml", map[string]any{"Decision": "Approve", "Amount": 1250.5, "Comment": "Looks good"}},
 		{"outlook-classic.eml", map[string]any{"Decision": "Reject", "Comment": "Please attach the invoice first"}},
 		{"gmail.eml", map[string]any{"Decision": "Approve", "Amount": 1250.5}},
-		{"apple-mail.eml", map[string]any{"Decision": "Reject", "Comment": "Missing receipt"}},
+		{"ios-mail.eml", map[string]any{"Decision": "Reject", "Comment": "Missing receipt"}},
 		{"plain.eml", map[string]any{"Decision": "Approve", "Amount": 99.0, "Due": "2026-12-31", "Urgent": true}},
 		{"html-only.eml", map[string]any{"Decision": "Approve", "Amount": 42.0}},
 		{"quoted-printable.eml", map[string]any{"Decision": "Approve", "Comment": "It’s fine, approved by the finance team after a long review of the receipts"}},
