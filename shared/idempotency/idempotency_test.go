@@ -31,7 +31,8 @@ func TestStalePendingRecordIsCleared(t *testing.T) {
 	if err := acct.Bootstrap(ctx, Layout); err != nil {
 		t.Fatal(err)
 	}
-	k := New(acct.Table("idempotency"))
+	polled := &pollCounter{Table: acct.Table("idempotency")}
+	k := New(polled)
 	k.poll = 5 * time.Millisecond
 	var clock atomic.Int64
 	clock.Store(time.Now().UnixNano())
@@ -75,8 +76,13 @@ func TestStalePendingRecordIsCleared(t *testing.T) {
 	}
 	// Within the TTL a retry waits, then gives up with 409 (the deadline is
 	// 30 s of the Keeper's clock: move it past that while it polls).
+	// Move it once the retry has read the record twice (it polls: its
+	// deadline is set); moved earlier, the deadline would move with it.
+	gets := polled.gets.Load()
 	go func() {
-		time.Sleep(50 * time.Millisecond) // let the retry start polling
+		for polled.gets.Load() < gets+2 {
+			time.Sleep(time.Millisecond) // polling the condition above
+		}
 		advance(31 * time.Second)
 	}()
 	if code, body := post(); code != 409 || !strings.Contains(body, "still in progress") {
@@ -143,4 +149,16 @@ func TestLargeAnswerReplays(t *testing.T) {
 	if calls.Load() != 1 {
 		t.Fatalf("%d calls", calls.Load())
 	}
+}
+
+// pollCounter counts the reads of records (a retry waiting on a pending
+// record reads it once per poll).
+type pollCounter struct {
+	Table
+	gets atomic.Int64
+}
+
+func (p *pollCounter) Get(ctx context.Context, pk, rk string) (store.Entity, error) {
+	p.gets.Add(1)
+	return p.Table.Get(ctx, pk, rk)
 }
