@@ -437,12 +437,29 @@ func (tab *Tab) click(scope, name string) string {
 	deadline := time.Now().Add(tab.b.Timeout)
 	for {
 		sel := tab.find("action", name, scope)
+		// A mouse click goes to coordinates read a moment before it is sent;
+		// a layout shift in between (a progress line replaced as data
+		// arrives) sends it elsewhere. The element notes the click it gets,
+		// and a click that missed it is made again.
+		var armed bool
+		tab.Eval(fmt.Sprintf(`(() => { const el = document.querySelector(%s); if (!el) return false;
+  el.__consoletestClicked = false;
+  el.addEventListener('click', () => { el.__consoletestClicked = true; }, { once: true, capture: true });
+  return true; })()`, jsString(sel)), &armed)
 		tab.toFront()
 		ctx, cancel := context.WithDeadline(tab.ctx, deadline)
 		err := chromedp.Run(ctx, chromedp.Click(sel, chromedp.ByQuery, chromedp.AtLeast(0)))
 		cancel()
 		if err == nil {
-			return sel
+			var hit bool
+			herr := tab.tryEval(fmt.Sprintf(`(() => { const el = document.querySelector(%s); return !el || el.__consoletestClicked === true; })()`, jsString(sel)), &hit, deadline)
+			if hit || (herr != nil && navigated(herr)) { // gone or navigated away: the click did it
+				return sel
+			}
+			if herr != nil || time.Now().After(deadline) {
+				tab.t.Fatalf("%s: clicking %s: the click never reached it (%v)\n--- page text:\n%s", tab.Name, name, herr, tab.Text())
+			}
+			continue
 		}
 		gone := strings.Contains(err.Error(), "did not return any nodes") || strings.Contains(err.Error(), "Could not compute box model") ||
 			strings.Contains(err.Error(), "Node is detached") || strings.Contains(err.Error(), "No node with given id") || navigated(err)
