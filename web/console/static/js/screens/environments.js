@@ -246,7 +246,9 @@ export async function render(root, ctx) {
   }
   function ended(w, st) {
     if (w.state === 'completed') {
-      say('success', `Window ${w.id} completed: ${env} is running at #${st.deployedSeq}.`);
+      // The status may have been read a moment before the completion
+      // reached it: a completed window deployed through its target.
+      say('success', `Window ${w.id} completed: ${env} is running at #${Math.max(st.deployedSeq || 0, w.targetSeq || 0)}.`);
     } else if (w.state === 'failed') {
       say('error', `Window ${w.id} failed while ${w.failedIn || 'running'}: ${w.error || 'see its history'}. ${env} stays on #${st.deployedSeq}.`);
     } else {
