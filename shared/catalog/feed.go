@@ -26,27 +26,53 @@ type Change struct {
 	CommittedAt time.Time `json:"committedAt"`
 }
 
-// feedChunk is how many changes one feed row holds: a 1,000-change page is
-// one or two entities, and a 10,000-change commit ten rows.
-const feedChunk = 1000
+// A feed row holds at most feedChunk changes and feedChunkBytes of them as
+// JSON: a 1,000-change page of short paths is one or two entities, and a
+// commit of long paths and long content types is split by bytes, so every
+// row fits the table service's limits whatever the check-in (issue 25: a
+// count-only split made rows that storage refused after the claim).
+const (
+	feedChunk      = 1000
+	feedChunkBytes = store.MaxChunkedBytes
+)
 
 func feedKey(seq int64, chunk int) string { return fmt.Sprintf("%019d-%04d", seq, chunk) }
 
 // feedRows are the immutable feed rows of a commit: its metadata on every
-// row, its changes 1,000 per row.
+// row, its changes split by count and bytes. The split depends on the
+// record only, so every applier of a commit writes the same rows.
 func feedRows(rec *record) ([]store.Entity, error) {
-	n := (len(rec.Changes) + feedChunk - 1) / feedChunk
-	out := make([]store.Entity, 0, n)
-	for i := 0; i < n; i++ {
-		part := rec.Changes[i*feedChunk : min(len(rec.Changes), (i+1)*feedChunk)]
-		b, err := json.Marshal(part)
+	type part struct{ first, n int }
+	var parts []part
+	var docs [][]byte
+	var cur []byte
+	start := 0
+	for i, c := range rec.Changes {
+		b, err := json.Marshal(c)
 		if err != nil {
 			return nil, fault.E("catalog.feedRows", fault.Internal, err)
 		}
-		props := map[string]any{"Seq": rec.Seq, "Chunk": int32(i), "Chunks": int32(n), "First": int32(i * feedChunk),
+		if i > start && (i-start == feedChunk || len(cur)+1+len(b)+1 > feedChunkBytes) {
+			docs, parts = append(docs, append(cur, ']')), append(parts, part{start, i - start})
+			cur, start = nil, i
+		}
+		if cur == nil {
+			cur = append(cur, '[')
+		} else {
+			cur = append(cur, ',')
+		}
+		cur = append(cur, b...)
+	}
+	if cur == nil {
+		cur = append(cur, '[')
+	}
+	docs, parts = append(docs, append(cur, ']')), append(parts, part{start, len(rec.Changes) - start})
+	out := make([]store.Entity, 0, len(parts))
+	for i, pt := range parts {
+		props := map[string]any{"Seq": rec.Seq, "Chunk": int32(i), "Chunks": int32(len(parts)), "First": int32(pt.first),
 			"Count": int32(len(rec.Changes)), "By": rec.By, "At": rec.At, "Msg": rec.Message}
-		if err := store.SetChunked(props, "Changes", b); err != nil {
-			return nil, err
+		if err := store.SetChunked(props, "Changes", docs[i]); err != nil {
+			return nil, fault.E("catalog.feedRows", err)
 		}
 		out = append(out, store.Entity{PartitionKey: pk(rec.Project), RowKey: feedKey(rec.Seq, i), Props: props})
 	}
