@@ -211,14 +211,23 @@ func normName(s string) string {
 	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(s)
 }
 
-func taskEntity(t Task) store.Entity {
+// taskEntity is a task's row. Its size is checked here, so callers learn
+// that a task (with its answers) does not fit before they write anything.
+func taskEntity(t Task) (store.Entity, error) {
 	b, _ := json.Marshal(t)
-	return store.Entity{PartitionKey: t.Ref, RowKey: taskRow, Props: map[string]any{"Doc": string(b), "Status": t.Status}}
+	e := store.Entity{PartitionKey: t.Ref, RowKey: taskRow, Props: map[string]any{"Status": t.Status}}
+	if err := setDoc(e.Props, b); err != nil {
+		return store.Entity{}, fault.E("mail.task", err)
+	}
+	if err := store.CheckEntity(e); err != nil {
+		return store.Entity{}, fault.E("mail.task", err)
+	}
+	return e, nil
 }
 
 func decodeTask(e store.Entity) (Task, error) {
 	var t Task
-	if err := json.Unmarshal([]byte(e.String("Doc")), &t); err != nil {
+	if err := json.Unmarshal(docOf(e), &t); err != nil {
 		return Task{}, fault.E("mail.decodeTask", fault.Internal, err)
 	}
 	t.ETag = e.ETag
@@ -239,8 +248,17 @@ func (t *Tasks) Register(ctx context.Context, project, env string, spec TaskSpec
 	task := Task{Project: project, Env: env, ID: spec.TaskID, Ref: handleOf(project, env, spec.TaskID), Assignee: spec.Assignee,
 		Subject: spec.Subject, Instructions: spec.Instructions, Fields: spec.Fields, ExpiresAt: spec.ExpiresAt,
 		CallbackURL: spec.CallbackURL, Status: TaskOpen, CreatedAt: t.now(), CreatedBy: createdBy}
+	// Every row this registration writes is built and sized first: a task
+	// stored whose e-mail cannot be would never be sent (issue 25).
+	row, err := taskEntity(task)
+	if err != nil {
+		return Task{}, false, fault.E(op, fault.TooLarge, "the task is too large to store; shorten the instructions or the choices", err)
+	}
+	if _, err := recordEntity(Record{Notification: t.taskEmail(task)}); err != nil {
+		return Task{}, false, fault.E(op, fault.TooLarge, "the task e-mail would be too large; shorten the instructions or the choices", err)
+	}
 	created := true
-	etag, err := t.Table.Insert(ctx, taskEntity(task))
+	etag, err := t.Table.Insert(ctx, row)
 	switch {
 	case fault.Is(err, fault.Conflict):
 		cur, gerr := t.load(ctx, task.Ref)
@@ -320,7 +338,7 @@ func (t *Tasks) Get(ctx context.Context, project, env, id string) (Task, []Attem
 	atts := make([]Attempt, 0, len(es))
 	for _, e := range es {
 		var a Attempt
-		if err := json.Unmarshal([]byte(e.String("Doc")), &a); err != nil {
+		if err := json.Unmarshal(docOf(e), &a); err != nil {
 			return Task{}, nil, fault.E(op, fault.Internal, err)
 		}
 		atts = append(atts, a)
