@@ -137,17 +137,8 @@ func setDoc(props map[string]any, b []byte) error {
 	return nil
 }
 
-// docBytes reads a document stored by setDoc, or as a string by rows
-// written before.
-func docBytes(e store.Entity) []byte {
-	if s, ok := e.Props["Doc"].(string); ok {
-		return []byte(s)
-	}
-	return e.Chunked("Doc")
-}
-
 func decodeDoc[T any](e store.Entity, into *T) error {
-	if err := json.Unmarshal(docBytes(e), into); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), into); err != nil {
 		return fault.E("deploy.decode", fault.Internal, err)
 	}
 	return nil

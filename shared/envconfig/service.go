@@ -88,7 +88,7 @@ func (s *Service) read(ctx context.Context, project, env, name string) (record, 
 		return record{}, "", fault.E("envconfig.read", err)
 	}
 	var r record
-	if err := json.Unmarshal(docOf(e), &r); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), &r); err != nil {
 		return record{}, "", fault.E("envconfig.read", fault.Internal, err)
 	}
 	return r, e.ETag, nil
@@ -107,15 +107,6 @@ func entity(project, env string, r record) (store.Entity, error) {
 		return store.Entity{}, fault.E("envconfig.entity", err)
 	}
 	return store.Entity{PartitionKey: pk, RowKey: rk, Props: props}, nil
-}
-
-// docOf reads a row's record: chunked binary, or a string in rows written
-// before parameters were stored chunked.
-func docOf(e store.Entity) []byte {
-	if s, ok := e.Props["Doc"].(string); ok {
-		return []byte(s)
-	}
-	return e.Chunked("Doc")
 }
 
 // Get returns one parameter.
@@ -137,7 +128,7 @@ func (s *Service) List(ctx context.Context, project, env string) ([]Parameter, e
 	out := make([]Parameter, 0, len(es))
 	for _, e := range es {
 		var r record
-		if err := json.Unmarshal(docOf(e), &r); err != nil {
+		if err := json.Unmarshal(e.Doc("Doc"), &r); err != nil {
 			return nil, fault.E("envconfig.List", fault.Internal, err)
 		}
 		out = append(out, Parameter{Project: project, Env: env, rec: r, ETag: e.ETag})

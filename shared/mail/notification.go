@@ -134,32 +134,6 @@ func (o *Outbox) now() time.Time {
 
 func keys(project, id string) (string, string) { return store.EncodeKey(project), store.EncodeKey(id) }
 
-// maxDoc is the most a document is stored as one string property (32,768
-// UTF-16 units, and UTF-8 has at least as many bytes); a longer one is
-// stored as chunked binary, up to store.MaxChunkedBytes (issue 25: a task
-// e-mail of 14 choice fields and 10,000 characters of instructions went
-// over a 30,000-byte cap after its task was stored).
-const maxDoc = 30000
-
-// setDoc stores a document under "Doc": a string when it fits one (so rows
-// stay readable in a storage browser), else chunked binary. A document over
-// store.MaxChunkedBytes is TooLarge.
-func setDoc(props map[string]any, b []byte) error {
-	if len(b) <= maxDoc {
-		props["Doc"] = string(b)
-		return nil
-	}
-	return store.SetChunked(props, "Doc", b)
-}
-
-// docOf reads what setDoc stored.
-func docOf(e store.Entity) []byte {
-	if s, ok := e.Props["Doc"].(string); ok {
-		return []byte(s)
-	}
-	return e.Chunked("Doc")
-}
-
 // Validate checks a notification before it is queued.
 func (n *Notification) Validate() error {
 	const op = "mail.Notification"
@@ -306,7 +280,7 @@ func recordEntity(r Record) (store.Entity, error) {
 	}
 	pk, rk := keys(r.Project, r.ID)
 	e := store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{"Status": r.Status, "Kind": r.Kind, "Created": r.CreatedAt}}
-	if err := setDoc(e.Props, b); err != nil {
+	if err := store.SetDoc(e.Props, "Doc", b); err != nil {
 		return store.Entity{}, fault.E("mail.record", fault.TooLarge, fmt.Sprintf("the notification is %d bytes encoded; at most %d", len(b), store.MaxChunkedBytes), err)
 	}
 	if err := store.CheckEntity(e); err != nil {
@@ -317,7 +291,7 @@ func recordEntity(r Record) (store.Entity, error) {
 
 func decodeRecord(e store.Entity) (Record, error) {
 	var r Record
-	if err := json.Unmarshal(docOf(e), &r); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), &r); err != nil {
 		return Record{}, fault.E("mail.decodeRecord", fault.Internal, err)
 	}
 	r.ETag = e.ETag

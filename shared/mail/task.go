@@ -216,7 +216,7 @@ func normName(s string) string {
 func taskEntity(t Task) (store.Entity, error) {
 	b, _ := json.Marshal(t)
 	e := store.Entity{PartitionKey: t.Ref, RowKey: taskRow, Props: map[string]any{"Status": t.Status}}
-	if err := setDoc(e.Props, b); err != nil {
+	if err := store.SetDoc(e.Props, "Doc", b); err != nil {
 		return store.Entity{}, fault.E("mail.task", err)
 	}
 	if err := store.CheckEntity(e); err != nil {
@@ -227,7 +227,7 @@ func taskEntity(t Task) (store.Entity, error) {
 
 func decodeTask(e store.Entity) (Task, error) {
 	var t Task
-	if err := json.Unmarshal(docOf(e), &t); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), &t); err != nil {
 		return Task{}, fault.E("mail.decodeTask", fault.Internal, err)
 	}
 	t.ETag = e.ETag
@@ -338,7 +338,7 @@ func (t *Tasks) Get(ctx context.Context, project, env, id string) (Task, []Attem
 	atts := make([]Attempt, 0, len(es))
 	for _, e := range es {
 		var a Attempt
-		if err := json.Unmarshal(docOf(e), &a); err != nil {
+		if err := json.Unmarshal(e.Doc("Doc"), &a); err != nil {
 			return Task{}, nil, fault.E(op, fault.Internal, err)
 		}
 		atts = append(atts, a)
