@@ -133,6 +133,12 @@ var (
 	fieldNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 _-]{0,63}$`)
 )
 
+// MaxCallbackURL caps a task's callbackUrl. With the other caps of
+// validate (subject 200, instructions 10,000, 30 fields of 20 choices of
+// 64 characters) a task and its e-mail are under 300 KB of JSON, which
+// their rows store (store.SetDoc).
+const MaxCallbackURL = 2048
+
 // MaxTaskLifetime bounds expiresAt; reply tokens carry 32-bit expiries.
 const MaxTaskLifetime = 366 * 24 * time.Hour
 
@@ -194,6 +200,9 @@ func (t *Tasks) validate(s *TaskSpec) error {
 		return bad("expiresAt must be in the future and within 366 days")
 	}
 	s.ExpiresAt = s.ExpiresAt.UTC().Truncate(time.Second)
+	if len(s.CallbackURL) > MaxCallbackURL {
+		return bad("callbackUrl is at most %d bytes", MaxCallbackURL)
+	}
 	u, err := url.Parse(s.CallbackURL)
 	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(u.Scheme == "http" && t.AllowInsecureCallbacks)) {
 		if t.AllowInsecureCallbacks {

@@ -186,6 +186,9 @@ func (s *Service) CreateSubscription(ctx context.Context, c Caller, id, name str
 	if strings.TrimSpace(name) == "" {
 		name = id
 	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Subscription{}, err
+	}
 	sub := Subscription{ID: id, Name: name, CreatedAt: s.now().UTC(), CreatedBy: actorID(c)}
 	if _, err := insertDoc(ctx, s.t.Subscriptions, "s", id, sub); err != nil {
 		if fault.Is(err, fault.Conflict) {
@@ -254,6 +257,9 @@ func (s *Service) Invite(ctx context.Context, c Caller, sub, email, name string,
 	email = strings.ToLower(strings.TrimSpace(email))
 	if !emailPattern.MatchString(email) || len(email) > 254 {
 		return Invitation{}, fault.E(op, fault.Invalid, fmt.Sprintf("%q is not an e-mail address", email))
+	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Invitation{}, err
 	}
 	uid := UserID(email)
 	existing, err := s.getUser(ctx, sub, uid)
@@ -491,6 +497,12 @@ func (s *Service) CreateProject(ctx context.Context, c Caller, sub, id, name, de
 	if name == "" {
 		name = id
 	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Project{}, err
+	}
+	if err := capText(op, "description", desc, MaxDescriptionBytes); err != nil {
+		return Project{}, err
+	}
 	p := Project{ID: id, SubscriptionID: sub, Name: name, Description: desc, CreatedAt: s.now().UTC()}
 	etag, err := s.t.Projects.Insert(ctx, docEntity("p", id, p, map[string]any{"Sub": sub}))
 	if fault.Is(err, fault.Conflict) {
@@ -533,9 +545,15 @@ func (s *Service) PatchProject(ctx context.Context, c Caller, pid string, p Proj
 		if strings.TrimSpace(*p.Name) == "" {
 			return Project{}, fault.E(op, fault.Invalid, "name cannot be empty")
 		}
+		if err := capText(op, "name", *p.Name, MaxNameBytes); err != nil {
+			return Project{}, err
+		}
 		after.Name = *p.Name
 	}
 	if p.Description != nil {
+		if err := capText(op, "description", *p.Description, MaxDescriptionBytes); err != nil {
+			return Project{}, err
+		}
 		after.Description = *p.Description
 	}
 	etag, err := s.t.Projects.Update(ctx, docEntity("p", pid, after, map[string]any{"Sub": after.SubscriptionID}), ifMatch)
@@ -570,5 +588,5 @@ func (s *Service) DeleteProject(ctx context.Context, c Caller, pid, ifMatch stri
 }
 
 func jsonDoc(e store.Entity, into any) error {
-	return jsonUnmarshal(e.String("Doc"), into)
+	return jsonUnmarshal(string(e.Doc("Doc")), into)
 }
