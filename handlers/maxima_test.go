@@ -7,12 +7,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/studio-collab/collab/handlers/handlertest"
 	"github.com/studio-collab/collab/shared/catalog"
+	"github.com/studio-collab/collab/shared/connector"
+	"github.com/studio-collab/collab/shared/deploy"
+	"github.com/studio-collab/collab/shared/jobs"
+	"github.com/studio-collab/collab/shared/mail"
+	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -185,4 +193,49 @@ func TestRoutesAtTheirMaxima(t *testing.T) {
 		t.Logf("| POST …/catalog/checkins | changes[].path | %d bytes (message 4096, 10,000 changes) | %d (history row); feed rows ≤ %d |",
 			catalog.MaxPathBytes, largest(stored), store.MaxEntityBytes)
 	})
+}
+
+// TestDocumentedCapsAreEnforced: the caps api/openapi.yaml publishes for
+// the fields above are the constants the code enforces.
+func TestDocumentedCapsAreEnforced(t *testing.T) {
+	b, err := os.ReadFile("../api/openapi.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	at := func(path ...string) any {
+		var v any = doc
+		for _, k := range path {
+			m, ok := v.(map[string]any)
+			if !ok {
+				t.Fatalf("%v: no %s", path, k)
+			}
+			v = m[k]
+		}
+		return v
+	}
+	schema := func(name string) []string { return []string{"components", "schemas", name, "properties"} }
+	cases := []struct {
+		path []string
+		want int
+	}{
+		{append(schema("CheckinRequest"), "changes", "items", "properties", "path", "maxLength"), catalog.MaxPathBytes},
+		{append(schema("CheckinRequest"), "message", "maxLength"), catalog.MaxMessage},
+		{append(schema("CheckinRequest"), "changes", "maxItems"), catalog.MaxChanges},
+		{append(schema("Connector"), "pathPrefixes", "maxItems"), connector.MaxPathPrefixes},
+		{append(schema("Connector"), "baseUrl", "maxLength"), connector.MaxURLBytes},
+		{append(schema("EmailTaskSpec"), "callbackUrl", "maxLength"), mail.MaxCallbackURL},
+		{append(schema("RuntimeEndpoint"), "healthUrl", "maxLength"), deploy.MaxURLBytes},
+		{[]string{"paths", "/api/subscriptions/{s}/projects", "post", "requestBody", "content", "application/json", "schema", "properties", "description", "maxLength"}, platform.MaxDescriptionBytes},
+		{[]string{"paths", "/api/projects/{p}/teams", "post", "requestBody", "content", "application/json", "schema", "properties", "name", "maxLength"}, platform.MaxNameBytes},
+		{[]string{"paths", "/api/projects/{p}/environments/{env}/jobs", "post", "requestBody", "content", "application/json", "schema", "properties", "target", "maxLength"}, jobs.MaxTargetBytes},
+	}
+	for _, c := range cases {
+		if got, _ := at(c.path...).(int); got != c.want {
+			t.Errorf("%s: documented %v, enforced %d", strings.Join(c.path, "."), at(c.path...), c.want)
+		}
+	}
 }
