@@ -123,7 +123,12 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 		return out, p, nil
 	}
 	f := store.And(store.Eq("PartitionKey", pk(project)), store.Ge("RowKey", feedKey(p.Seq+1, 0)), store.Lt("RowKey", feedKey(head+1, 0)))
-	opt := store.QueryOptions{Top: int32(min(limit+1, 1000))}
+	lo, hi, n, err := s.rowsToRead(ctx, f, p, limit, whole)
+	if err != nil || n == 0 {
+		return out, p, err
+	}
+	f = store.And(store.Eq("PartitionKey", pk(project)), store.Ge("RowKey", lo), store.Le("RowKey", hi))
+	opt := store.QueryOptions{Top: int32(min(n, 1000))}
 	start := p
 	for {
 		page, err := s.t.Feed.Query(ctx, f, opt)
@@ -159,6 +164,66 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 		}
 		opt.Cursor = page.Next
 	}
+}
+
+// rowsToRead finds, from the feed rows' metadata alone, the key range of
+// the rows a scan from p needs: from the row holding p's next change to the
+// row where limit changes are reached (at the end of a commit when whole).
+// Reading every row of a large commit for each page would move megabytes a
+// page: a commit of 10,000 long paths is 16 rows of 900 KB.
+func (s *Service) rowsToRead(ctx context.Context, f store.Filter, p Position, limit int, whole bool) (lo, hi string, n int, err error) {
+	type meta struct {
+		key          string
+		seq          int64
+		first, count int
+	}
+	got := 0
+	done := false
+	// take counts row r, which ends at change end; it reports whether the
+	// range is complete.
+	take := func(r meta, end int) bool {
+		from := r.first
+		if r.seq == p.Seq+1 {
+			from = max(from, p.Offset)
+		}
+		if end <= from {
+			return false // wholly before p
+		}
+		if lo == "" {
+			lo = r.key
+		}
+		hi, n, got = r.key, n+1, got+end-from
+		return got >= limit && (!whole || end == r.count)
+	}
+	var prev *meta
+	opt := store.QueryOptions{Select: []string{"RowKey", "Seq", "First", "Count"}, Top: 1000}
+	for !done {
+		page, err := s.t.Feed.Query(ctx, f, opt)
+		if err != nil {
+			return "", "", 0, fault.E("catalog.feed", err)
+		}
+		for _, e := range page.Entities {
+			m := meta{key: e.RowKey, seq: e.Int64("Seq"), first: int(e.Int64("First")), count: int(e.Int64("Count"))}
+			if prev != nil {
+				end := prev.count
+				if m.seq == prev.seq {
+					end = m.first
+				}
+				if done = take(*prev, end); done {
+					break
+				}
+			}
+			prev = &m
+		}
+		if page.Next == "" {
+			break
+		}
+		opt.Cursor = page.Next
+	}
+	if !done && prev != nil {
+		take(*prev, prev.count)
+	}
+	return lo, hi, n, nil
 }
 
 // Changes is the unfiltered feed for the service's own consumers

@@ -10,24 +10,24 @@ import (
 	"github.com/studio-collab/collab/shared/fault"
 )
 
-// longPath is the i-th distinct path of exactly n bytes.
-func longPath(i, n int) string {
-	p := "applications/" + strings.Repeat("a", 128) + "/" + strings.Repeat("b", 128) + "/" + strings.Repeat("c", 128) + "/"
-	return p + strings.Repeat("d", n-len(p)-5) + fmt.Sprintf("%05d", i)
+// longPath is the i-th distinct path of exactly n bytes under prefix.
+func longPath(prefix string, i, n int) string {
+	p := prefix
+	for len(p) < n-6 {
+		p += "/" + strings.Repeat(string(rune('a'+len(p)%26)), min(120, n-6-len(p)-1))
+	}
+	return p + fmt.Sprintf("/%05d", i)
 }
 
-// TestLargestCheckinCommitsOrIsRefusedBeforeTheClaim: a check-in with the
-// longest paths the catalog takes, the longest kind and a content type that
-// JSON escapes six-fold (so 1,000 changes are 1.4 MB of feed), and the most
-// changes, commits, and the feed returns every change. One byte more of path
-// is refused before anything is written (TooLarge, naming the change), and
-// in both cases the next normal check-in commits at once. Before the fix
-// both check-ins were claimed and then failed in every roll-forward.
-func TestLargestCheckinCommitsOrIsRefusedBeforeTheClaim(t *testing.T) {
-	n := catalog.MaxChanges
-	if testing.Short() {
-		n = 1000
-	}
+// TestCheckinOverTheKeyLimitIsRefusedBeforeTheClaim: 1,000 changes of the
+// longest paths and a content type JSON escapes six-fold (1.4 MB of feed,
+// over one row) commit; one byte more of path is refused before anything
+// is written (TooLarge, naming the change); after each the next normal
+// check-in commits at once. Before the fix both check-ins were claimed and
+// then failed in every roll-forward. (TestTenThousandChanges does the same
+// with the most changes.)
+func TestCheckinOverTheKeyLimitIsRefusedBeforeTheClaim(t *testing.T) {
+	const n = 1000
 	w := newWorld(t)
 	s := w.instance()
 	ctx := context.Background()
@@ -38,13 +38,12 @@ func TestLargestCheckinCommitsOrIsRefusedBeforeTheClaim(t *testing.T) {
 	changes := make([]catalog.ChangeRequest, n)
 	for i := range changes {
 		c := content
-		c.Path = longPath(i, catalog.MaxPathBytes)
+		c.Path = longPath("applications/large", i, catalog.MaxPathBytes)
 		changes[i] = c
 	}
 	normal := func(seq int64) {
 		t.Helper()
-		c := put(t, s, p, "entities/master/customer", seq-1, fmt.Sprint("v", seq))
-		c.BaseVersion = 0
+		c := put(t, s, p, "entities/master/customer", 0, fmt.Sprint("v", seq))
 		if seq > 2 {
 			c.BaseVersion = 1
 		}
@@ -57,7 +56,7 @@ func TestLargestCheckinCommitsOrIsRefusedBeforeTheClaim(t *testing.T) {
 
 	res, err := s.Checkin(ctx, catalog.CheckinRequest{Project: p, Author: alice, Message: strings.Repeat("m", catalog.MaxMessage), Changes: changes})
 	if err != nil || res.Seq != 1 || len(res.Objects) != n {
-		t.Fatalf("the largest check-in: seq %d, %d objects, %v", res.Seq, len(res.Objects), err)
+		t.Fatalf("1,000 of the longest changes: seq %d, %d objects, %v", res.Seq, len(res.Objects), err)
 	}
 	c, err := s.Commit(ctx, p, 1, nil)
 	if err != nil || len(c.Changes) != n || c.Changes[n-1].ContentType != content.ContentType || c.Changes[n-1].Path != changes[n-1].Path {
@@ -66,7 +65,7 @@ func TestLargestCheckinCommitsOrIsRefusedBeforeTheClaim(t *testing.T) {
 	normal(2)
 
 	long := append([]catalog.ChangeRequest{}, changes[:3]...)
-	long[1].Path = longPath(1, catalog.MaxPathBytes+1)
+	long[1].Path = longPath("applications/large", 1, catalog.MaxPathBytes+1)
 	long[0].BaseVersion, long[2].BaseVersion = 1, 1
 	_, err = s.Checkin(ctx, catalog.CheckinRequest{Project: p, Author: alice, Changes: long})
 	if !fault.Is(err, fault.TooLarge) || !strings.Contains(fault.DetailOf(err), "changes[1].path is 502 bytes") {
