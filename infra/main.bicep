@@ -91,6 +91,7 @@ var storageTables = [
   'idempotency'
   'jobs'
   'jobruns'
+  'jobopen'
   'notifications'
   'deployenvs'
   'deployments'
