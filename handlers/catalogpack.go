@@ -51,11 +51,11 @@ func (c Catalog) packUpload(w http.ResponseWriter, r *http.Request) error {
 		}
 		blobs = append(blobs, catalog.Blob{SHA256: sum, Data: data})
 	}
-	created, err := c.Svc.PutBlobs(u.ctx, u.project, blobs)
+	stored, err := c.Svc.PutBlobs(u.ctx, u.project, blobs)
 	if err != nil {
 		return err
 	}
-	httpapi.JSON(w, http.StatusOK, map[string]any{"blobs": len(blobs), "created": created, "bytes": rd.Bytes})
+	httpapi.JSON(w, http.StatusOK, map[string]any{"blobs": len(blobs), "stored": stored, "bytes": rd.Bytes})
 	return nil
 }
 

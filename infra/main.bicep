@@ -104,6 +104,7 @@ var storageTables = [
   'catalogfeed'
   'catalogkeys'
   'cataloglocks'
+  'catalogblobs'
   'emailtasks'
 ]
 var storageContainers = [

@@ -327,15 +327,46 @@ func (w *workCopy) upload(byHash map[string][]byte, hashes []string) error {
 	})
 }
 
-// materialize writes an object from .collab/objects to file (relative, slash
-// separated), through a temporary file, so that a file is either the old
-// content or the new, never half of it.
-func (w *workCopy) materialize(file, sum string) error {
-	b, err := os.ReadFile(w.objectFile(sum))
+// materialize puts an object from .collab/objects at file (relative, slash
+// separated). The first file of a content takes the object itself (a hard
+// link: no second write; pull drops .collab/objects once it is done, so the
+// file is then the only name of those bytes); every other file of the same
+// content gets a copy of its own, so that editing one in place never
+// changes another. Either way the file appears whole or not at all.
+func (w *workCopy) materialize(file, sum string, first bool) error {
+	src := w.objectFile(sum)
+	if first {
+		dst := filepath.Join(w.dir, filepath.FromSlash(file))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		tmp := filepath.Join(w.meta("tmp"), "link-"+sum)
+		_ = os.MkdirAll(w.meta("tmp"), 0o755)
+		_ = os.Remove(tmp)
+		if os.Link(src, tmp) == nil {
+			return os.Rename(tmp, dst)
+		}
+	}
+	b, err := os.ReadFile(src)
 	if err != nil {
 		return fmt.Errorf("content %s: %w", sum, err)
 	}
 	return w.writeFile(file, b)
+}
+
+// dropObjects empties .collab/objects after a pull is complete: the files
+// hold the content now (materialize).
+func (w *workCopy) dropObjects() error {
+	es, err := os.ReadDir(w.meta("objects"))
+	if err != nil {
+		return nil
+	}
+	for _, e := range es {
+		if err := os.Remove(filepath.Join(w.meta("objects"), e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *workCopy) writeFile(file string, b []byte) error {

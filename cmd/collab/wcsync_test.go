@@ -253,6 +253,20 @@ func TestCloneFetchesEachBlobOnce(t *testing.T) {
 		t.Errorf("%d pack requests, want 1", n)
 	}
 	sameTree(t, "clone", tree, treeOf(t, b))
+	if es, _ := os.ReadDir(filepath.Join(b, stateDir, "objects")); len(es) != 0 {
+		t.Errorf("%d objects left in .collab/objects after the pull", len(es))
+	}
+	// Files of the same content are not one file: an edit in place of one
+	// leaves the others alone.
+	f, err := os.OpenFile(filepath.Join(b, "applications", "claims", "forms", "f00", "form.json"), os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"edited":true}`)
+	f.Close()
+	if got := read(t, filepath.Join(b, "applications", "claims", "forms", "f06", "form.json")); got != `{"template":0}` {
+		t.Fatalf("an edit in place changed another file: %q", got)
+	}
 }
 
 // stallProxy forwards to the API but stalls the first pack download after

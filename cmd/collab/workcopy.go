@@ -27,7 +27,8 @@ import (
 //	             version, hash and file name the files were based on
 //	pull.json    an interrupted pull (or clone): the changes still to apply
 //	push.json    an unanswered push: its Idempotency-Key and body (retried)
-//	objects/     downloaded content by SHA-256, written once per hash
+//	objects/     content being pulled, by SHA-256, written once per hash
+//	             (emptied when the pull is done)
 //	tmp/         files being written (renamed into the tree when whole)
 //
 // How object paths and file names map: names.go.
@@ -308,7 +309,12 @@ func (w *workCopy) pull() ([]int64, int) {
 	if err := w.save(); err != nil {
 		return nil, fail(w.errw, err)
 	}
-	_ = os.Remove(w.meta("pull.json"))
+	if err := os.Remove(w.meta("pull.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fail(w.errw, err)
+	}
+	if err := w.dropObjects(); err != nil {
+		return nil, fail(w.errw, err)
+	}
 	if len(refused) > 0 {
 		for _, r := range refused {
 			fmt.Fprintf(w.errw, "collab: left out %s\n", r)
@@ -343,6 +349,7 @@ func (w *workCopy) apply(changes []wcChange) ([]string, error) {
 	// Older objects first: when two names clash, the newcomer is left out.
 	sort.SliceStable(ordered[puts:], func(i, j int) bool { return ordered[puts+i].Seq < ordered[puts+j].Seq })
 	var refused []string
+	placed := map[string]bool{} // contents already given to a file
 	for _, c := range ordered {
 		old, had := w.state.Objects[c.Path]
 		if had && old.Version >= c.Version {
@@ -384,9 +391,10 @@ func (w *workCopy) apply(changes []wcChange) ([]string, error) {
 			refused = append(refused, fmt.Sprintf("%s (v%d by %s): %s", c.Path, c.Version, c.CommittedBy, why))
 			continue
 		}
-		if err := w.materialize(file, c.SHA256); err != nil {
+		if err := w.materialize(file, c.SHA256, !placed[c.SHA256]); err != nil {
 			return refused, err
 		}
+		placed[c.SHA256] = true
 		taken.add(c.Path, file)
 		w.state.Objects[c.Path] = wcObject{Version: c.Version, SHA256: c.SHA256, Kind: c.Kind, ContentType: c.ContentType, File: file}
 	}
