@@ -23,13 +23,17 @@ import (
 // .collab/objects/<sha256> (written once per distinct hash, atomically), from
 // which pull copies it to every file that needs it.
 
-// Pack sizes the client aims for: well under catalog.MaxPackBytes and
-// catalog.MaxPackBlobs, so that a cut connection loses little and progress
-// moves.
+// Pack sizes the client aims for, under catalog.MaxPackBytes and
+// catalog.MaxPackBlobs. A download asks for as much as one answer may carry:
+// the server locates the contents of a request with one index query, and
+// what arrives is stored blob by blob, so a cut answer loses little. An
+// upload is read whole by the server before it stores anything, so it stays
+// smaller.
 const (
-	packTargetBytes = 16 << 20
-	packTargetBlobs = 2000
-	maxBlobBytes    = 64 << 20
+	downloadPackBytes = 64 << 20
+	uploadPackBytes   = 16 << 20
+	packTargetBlobs   = 10000
+	maxBlobBytes      = 64 << 20
 )
 
 // request sends a request and returns the status and body; a problem
@@ -133,14 +137,14 @@ type want struct {
 	size int64
 }
 
-// packsOf cuts blobs into packs of about packTargetBytes and at most
+// packsOf cuts blobs into packs of about target bytes and at most
 // packTargetBlobs each.
-func packsOf(ws []want) [][]want {
+func packsOf(ws []want, target int64) [][]want {
 	var out [][]want
 	var cur []want
 	var size int64
 	for _, x := range ws {
-		if len(cur) > 0 && (size+x.size > packTargetBytes || len(cur) == packTargetBlobs) {
+		if len(cur) > 0 && (size+x.size > target || len(cur) == packTargetBlobs) {
 			out = append(out, cur)
 			cur, size = nil, 0
 		}
@@ -216,7 +220,7 @@ func (w *workCopy) download(since string, until int64, ws []want) error {
 	}
 	bar := newProgress(w.errw, "downloading", len(need), total)
 	defer bar.finish()
-	return parallelDo(packsOf(need), 2, func(p []want) error {
+	return parallelDo(packsOf(need, downloadPackBytes), 2, func(p []want) error {
 		sums := make([]string, len(p))
 		for i, x := range p {
 			sums[i] = x.sum
@@ -296,7 +300,7 @@ func (w *workCopy) upload(byHash map[string][]byte, hashes []string) error {
 	}
 	bar := newProgress(w.errw, "uploading", len(ws), total)
 	defer bar.finish()
-	return parallelDo(packsOf(ws), 2, func(p []want) error {
+	return parallelDo(packsOf(ws, uploadPackBytes), 2, func(p []want) error {
 		pr, pw := io.Pipe()
 		go func() {
 			wr := pack.NewWriter(pw)
