@@ -97,6 +97,7 @@ type Service struct {
 	mu       sync.Mutex
 	projects map[string]*sync.Mutex // in-process serialization of check-ins per project
 	known    sync.Map               // content blobs known to exist ("project/sha")
+	packs    sync.Map               // project -> *packIndexes read (packstore.go)
 }
 
 // Steps of the commit protocol, in order, as passed to Fault.

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"sort"
 	"sync"
 
@@ -14,20 +16,22 @@ import (
 
 // Content storage (docs/catalog.md, "Transfer"). Azurite, like a storage
 // account, serves about a thousand requests a second whatever the
-// concurrency, so one request per content blob makes a 10,000-file clone
-// or push cost 10,000 requests. Content uploaded in a pack is therefore
-// stored as one pack blob, p/<project>/<sha256 of the pack>, the contents
-// back to back, plus one index row per content in catalogblobs:
-// (project, sha256) -> (pack, offset, size), written in batches of inserts.
-// A lone upload (PUT blobs/{sha256}) stays the blob c/<project>/<sha256>, with
-// an index row naming no pack. Content from before the index has no row:
-// reads fall back to c/<project>/<sha256> (the compatibility rule).
+// concurrency, so one request per content blob (or per index row) makes a
+// 10,000-file clone or push cost 10,000 requests. Content uploaded in a pack
+// is therefore stored as one pack blob, p/<project>/<sha256 of the pack>, the
+// contents back to back, plus ONE index row in catalogblobs,
+// (project, "pack-<sha256>"), listing each content's hash, offset and size.
+// A lone upload (PUT blobs/{sha256}) stays the blob c/<project>/<sha256>,
+// with a row (project, <sha256>) of its own. Content from before the index
+// has neither: reads fall back to c/<project>/<sha256> (the compatibility
+// rule).
 //
 // Crash safety: the pack blob is written (create-only, content-addressed)
-// before its index rows, so a row never names a pack that is not there; a
+// before its index row, so a row never names a pack that is not there; a
 // crash in between leaves an orphan pack and the client, told the content
-// is still missing, uploads it again. Rows are insert-only: a content's
-// first location stays its location, so readers never race a move.
+// is still missing, uploads it again. Rows are insert-only: a pack's index
+// never changes, which is also why each instance may cache the pack indexes
+// it has read (packIndexes) and only read packs it has not seen.
 
 func packName(project, sum string) string { return "p/" + pk(project) + "/" + sum }
 
@@ -42,21 +46,119 @@ func indexRow(project, sum string, l location) store.Entity {
 	return store.Entity{PartitionKey: pk(project), RowKey: sum, Props: map[string]any{"Pack": l.Pack, "Offset": l.Offset, "Size": l.Size}}
 }
 
-// pointLookups is the most hashes located with one point read each; more
-// are located with one ranged query over the project's index (1,000 rows a
-// page), which costs less than a request per hash once a set is this big.
+// packRowPrefix starts the row key of a pack's index row; it sorts after
+// every hex digit, so ranges of content hashes never meet pack rows.
+const packRowPrefix = "pack-"
+
+// packEntry is one content of a pack index: its SHA-256, offset and size.
+const packEntry = sha256.Size + 8 + 8
+
+func encodePackIndex(sums []string, locs []location) []byte {
+	b := make([]byte, 0, len(sums)*packEntry)
+	for i, h := range sums {
+		raw, _ := hex.DecodeString(h)
+		b = append(b, raw...)
+		b = binary.BigEndian.AppendUint64(b, uint64(locs[i].Offset))
+		b = binary.BigEndian.AppendUint64(b, uint64(locs[i].Size))
+	}
+	return b
+}
+
+// packIndexes caches, per project, the pack indexes an instance has read:
+// rows never change, so only packs not seen yet are read.
+type packIndexes struct {
+	mu   sync.Mutex
+	seen map[string]bool     // pack row keys read
+	loc  map[string]location // content hash -> where
+}
+
+func (s *Service) packsOf(project string) *packIndexes {
+	v, _ := s.packs.LoadOrStore(project, &packIndexes{seen: map[string]bool{}, loc: map[string]location{}})
+	return v.(*packIndexes)
+}
+
+// refreshPacks reads the pack index rows of project this instance has not
+// seen: one query for the row keys, then one read per new pack.
+func (s *Service) refreshPacks(ctx context.Context, project string) (*packIndexes, error) {
+	pi := s.packsOf(project)
+	pi.mu.Lock()
+	defer pi.mu.Unlock()
+	f := store.And(store.Eq("PartitionKey", pk(project)), store.Ge("RowKey", packRowPrefix), store.Lt("RowKey", "pack."))
+	opt := store.QueryOptions{Select: []string{"RowKey"}}
+	var fresh []string
+	for {
+		page, err := s.t.Index.Query(ctx, f, opt)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page.Entities {
+			if !pi.seen[e.RowKey] {
+				fresh = append(fresh, e.RowKey)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		opt.Cursor = page.Next
+	}
+	rows := make([]store.Entity, len(fresh))
+	err := parallel(ctx, len(fresh), pointWidth, func(ctx context.Context, i int) error {
+		var err error
+		rows[i], err = s.t.Index.Get(ctx, pk(project), fresh[i])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range rows {
+		b, pack := e.Chunked("Index"), e.String("Pack")
+		if len(b)%packEntry != 0 {
+			return nil, fault.E("catalog.refreshPacks", fault.Internal, fmt.Sprintf("pack index %s is %d bytes", e.RowKey, len(b)))
+		}
+		for ; len(b) > 0; b = b[packEntry:] {
+			h := hex.EncodeToString(b[:sha256.Size])
+			if _, dup := pi.loc[h]; !dup { // the first pack to hold it is where it stays
+				pi.loc[h] = location{Pack: pack, Offset: int64(binary.BigEndian.Uint64(b[32:40])), Size: int64(binary.BigEndian.Uint64(b[40:48]))}
+			}
+		}
+		pi.seen[e.RowKey] = true
+	}
+	return pi, nil
+}
+
+// pointLookups is the most hashes looked up as lone uploads with one point
+// read each; more are looked up with one ranged query over the project's
+// lone rows (1,000 a page).
 const pointLookups = 100
 
-// locate returns the index rows of sums (absent: not indexed).
+// locate returns where sums are stored (absent: neither in a pack nor a
+// lone upload with a row).
 func (s *Service) locate(ctx context.Context, project string, sums []string) (map[string]location, error) {
 	out := make(map[string]location, len(sums))
 	if len(sums) == 0 {
 		return out, nil
 	}
-	if len(sums) <= pointLookups {
-		var mu sync.Mutex
-		err := parallel(ctx, len(sums), pointWidth, func(ctx context.Context, i int) error {
-			e, err := s.t.Index.Get(ctx, pk(project), sums[i])
+	pi, err := s.refreshPacks(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	var rest []string
+	pi.mu.Lock()
+	for _, h := range sums {
+		if l, ok := pi.loc[h]; ok {
+			out[h] = l
+		} else {
+			rest = append(rest, h)
+		}
+	}
+	pi.mu.Unlock()
+	if len(rest) == 0 {
+		return out, nil
+	}
+	var mu sync.Mutex
+	if len(rest) <= pointLookups {
+		err := parallel(ctx, len(rest), pointWidth, func(ctx context.Context, i int) error {
+			e, err := s.t.Index.Get(ctx, pk(project), rest[i])
 			if fault.Is(err, fault.NotFound) {
 				return nil
 			}
@@ -64,15 +166,15 @@ func (s *Service) locate(ctx context.Context, project string, sums []string) (ma
 				return err
 			}
 			mu.Lock()
-			out[sums[i]] = location{Pack: e.String("Pack"), Offset: e.Int64("Offset"), Size: e.Int64("Size")}
+			out[rest[i]] = location{Pack: e.String("Pack"), Offset: e.Int64("Offset"), Size: e.Int64("Size")}
 			mu.Unlock()
 			return nil
 		})
 		return out, err
 	}
-	want := make(map[string]bool, len(sums))
-	lo, hi := sums[0], sums[0]
-	for _, h := range sums {
+	want := make(map[string]bool, len(rest))
+	lo, hi := rest[0], rest[0]
+	for _, h := range rest {
 		want[h] = true
 		lo, hi = min(lo, h), max(hi, h)
 	}
@@ -102,9 +204,9 @@ type Blob struct {
 }
 
 // PutBlobs stores blobs whose hashes the caller has checked (pack.Reader
-// does) as one pack blob and its index rows: two to a dozen storage
-// requests for thousands of contents. It returns how many distinct
-// contents it stored; one already indexed keeps its first location.
+// does) as one pack blob and one index row: two storage requests for
+// thousands of contents. It returns how many distinct contents it stored;
+// one already stored elsewhere keeps its first location.
 func (s *Service) PutBlobs(ctx context.Context, project string, blobs []Blob) (int, error) {
 	const op = "catalog.PutBlobs"
 	seen := map[string]bool{}
@@ -121,10 +223,14 @@ func (s *Service) PutBlobs(ctx context.Context, project string, blobs []Blob) (i
 	if len(keep) == 0 {
 		return 0, nil
 	}
+	if len(keep) > MaxPackBlobs {
+		return 0, fault.E(op, fault.TooLarge, fmt.Sprintf("a pack holds at most %d blobs", MaxPackBlobs))
+	}
 	var buf bytes.Buffer
-	rows := make([]store.Entity, len(keep))
+	sums := make([]string, len(keep))
+	locs := make([]location, len(keep))
 	for i, b := range keep {
-		rows[i] = indexRow(project, b.SHA256, location{Offset: int64(buf.Len()), Size: int64(len(b.Data))})
+		sums[i], locs[i] = b.SHA256, location{Offset: int64(buf.Len()), Size: int64(len(b.Data))}
 		buf.Write(b.Data)
 	}
 	sum := sha256.Sum256(buf.Bytes())
@@ -132,10 +238,12 @@ func (s *Service) PutBlobs(ctx context.Context, project string, blobs []Blob) (i
 	if _, err := s.blobs.Put(ctx, name, buf.Bytes(), store.PutOptions{ContentType: "application/octet-stream", CreateOnly: true}); err != nil && !fault.Is(err, fault.Conflict) {
 		return 0, fault.E(op, err)
 	}
-	for i := range rows {
-		rows[i].Props["Pack"] = name
+	props := map[string]any{"Pack": name, "Count": int32(len(keep))}
+	if err := store.SetChunked(props, "Index", encodePackIndex(sums, locs)); err != nil {
+		return 0, fault.E(op, err)
 	}
-	if err := insertRows(ctx, s.t.Index, rows); err != nil {
+	row := store.Entity{PartitionKey: pk(project), RowKey: packRowPrefix + hex.EncodeToString(sum[:]), Props: props}
+	if _, err := s.t.Index.Insert(ctx, row); err != nil && !fault.Is(err, fault.Conflict) {
 		return 0, fault.E(op, err)
 	}
 	for _, b := range keep {
