@@ -16,11 +16,7 @@ func runLog(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("log", flag.ContinueOnError)
 	dir := dirFlag(fs)
 	n := fs.Int("n", 20, "how many commits")
-	pos, ok := parse(fs, args, stderr)
-	if !ok {
-		return exitUsage
-	}
-	w, code := openWorkCopy(*dir, stdout, stderr)
+	w, pos, code := openFor(fs, dir, args, stdout, stderr, nil)
 	if w == nil {
 		return code
 	}
@@ -70,14 +66,7 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("lock", flag.ContinueOnError)
 	dir := dirFlag(fs)
 	ttl := fs.Duration("ttl", time.Hour, "how long the lock lasts (renew by locking again)")
-	pos, ok := parse(fs, args, stderr)
-	if !ok {
-		return exitUsage
-	}
-	if len(pos) != 1 {
-		return usageErr(stderr, "usage: collab lock <path> [--ttl 1h] [-C dir]")
-	}
-	w, code := openWorkCopy(*dir, stdout, stderr)
+	w, pos, code := openFor(fs, dir, args, stdout, stderr, onePath("usage: collab lock <path> [--ttl 1h] [-C dir]"))
 	if w == nil {
 		return code
 	}
@@ -101,14 +90,7 @@ func runLock(args []string, stdout, stderr io.Writer) int {
 func runUnlock(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("unlock", flag.ContinueOnError)
 	dir := dirFlag(fs)
-	pos, ok := parse(fs, args, stderr)
-	if !ok {
-		return exitUsage
-	}
-	if len(pos) != 1 {
-		return usageErr(stderr, "usage: collab unlock <path> [-C dir]")
-	}
-	w, code := openWorkCopy(*dir, stdout, stderr)
+	w, pos, code := openFor(fs, dir, args, stdout, stderr, onePath("usage: collab unlock <path> [-C dir]"))
 	if w == nil {
 		return code
 	}
@@ -133,4 +115,14 @@ func runUnlock(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	return fail(stderr, fmt.Errorf("no lock on %s", pos[0]))
+}
+
+// onePath accepts exactly one argument, else says usage.
+func onePath(usage string) func([]string) string {
+	return func(pos []string) string {
+		if len(pos) != 1 {
+			return usage
+		}
+		return ""
+	}
 }

@@ -96,11 +96,7 @@ func (w *workCopy) scan() (changes []localChange, unmerged, refuse []string, err
 
 func runStatus(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	dir := dirFlag(fs)
-	if _, ok := parse(fs, args, stderr); !ok {
-		return exitUsage
-	}
-	w, code := openWorkCopy(*dir, stdout, stderr)
+	w, _, code := openFor(fs, dirFlag(fs), args, stdout, stderr, nil)
 	if w == nil {
 		return code
 	}
@@ -143,13 +139,12 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("push", flag.ContinueOnError)
 	dir := dirFlag(fs)
 	msg := fs.String("m", "", "the commit message")
-	if _, ok := parse(fs, args, stderr); !ok {
-		return exitUsage
-	}
-	if *msg == "" {
-		return usageErr(stderr, "usage: collab push -m \"message\" [-C dir]")
-	}
-	w, code := openWorkCopy(*dir, stdout, stderr)
+	w, _, code := openFor(fs, dir, args, stdout, stderr, func([]string) string {
+		if *msg == "" {
+			return "usage: collab push -m \"message\" [-C dir]"
+		}
+		return ""
+	})
 	if w == nil {
 		return code
 	}

@@ -196,13 +196,26 @@ func dirFlag(fs *flag.FlagSet) *string {
 	return fs.String("C", ".", "the working copy's directory")
 }
 
-func runPull(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
-	dir := dirFlag(fs)
-	if _, ok := parse(fs, args, stderr); !ok {
-		return exitUsage
+// openFor parses args (fs has -C from dirFlag), checks the arguments with
+// usage (the usage line when they are wrong, "" when fine; nil: any) and
+// opens the working copy. w is nil when the command must stop with code.
+func openFor(fs *flag.FlagSet, dir *string, args []string, stdout, stderr io.Writer, usage func(pos []string) string) (*workCopy, []string, int) {
+	pos, ok := parse(fs, args, stderr)
+	if !ok {
+		return nil, nil, exitUsage
+	}
+	if usage != nil {
+		if msg := usage(pos); msg != "" {
+			return nil, nil, usageErr(stderr, msg)
+		}
 	}
 	w, code := openWorkCopy(*dir, stdout, stderr)
+	return w, pos, code
+}
+
+func runPull(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
+	w, _, code := openFor(fs, dirFlag(fs), args, stdout, stderr, nil)
 	if w == nil {
 		return code
 	}
