@@ -131,6 +131,17 @@ func TestExactRoundTrip(t *testing.T) {
 	want := treeOf(t, b)
 	sameTree(t, "second pull", want, treeOf(t, c))
 	sameTree(t, "author's pull", want, treeOf(t, a))
+
+	// c pushes after a's newer commit without pulling it first: its pull
+	// brings a's commit and does not count its own.
+	write(t, filepath.Join(a, "security", "notes.md"), "# notes v2\n")
+	must(t, 0, "pushed commit 3", "push", "-C", a, "-m", "notes")
+	write(t, filepath.Join(c, "rules", "functions", "run.bash"), "#!/bin/bash\necho c\n")
+	must(t, 0, "pushed commit 4", "push", "-C", c, "-m", "run")
+	must(t, 0, "pulled commit 3 (now at 4)", "pull", "-C", c)
+	must(t, 0, "already up to date at commit 4", "pull", "-C", c)
+	must(t, 0, "pulled commit 4 (now at 4)", "pull", "-C", a)
+	sameTree(t, "after crossing pushes", treeOf(t, a), treeOf(t, c))
 }
 
 // TestNamesRefused: names that differ only in case are refused by push,
