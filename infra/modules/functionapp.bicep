@@ -104,6 +104,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_IMAP_USERNAME', value: mail.imapUsername }
         { name: 'COLLAB_IMAP_PASSWORD', value: '@Microsoft.KeyVault(${kv};SecretName=imap-password)' }
         { name: 'COLLAB_IMAP_MAILBOX', value: mail.imapMailbox }
+        { name: 'COLLAB_IMAP_AUTHSERV_ID', value: mail.imapAuthservId }
         { name: 'AzureWebJobs.Health.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Me.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Subscriptions.Disabled', value: 'false' }
@@ -119,12 +120,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.DevToken.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DevDiscovery.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DeployRequests.Disabled', value: 'false' }
-        { name: 'AzureWebJobs.DeployRequestsLocal.Disabled', value: 'true' }
         { name: 'AzureWebJobs.WindowsReconcile.Disabled', value: 'false' }
         { name: 'COLLAB_CONSOLE_AUTHORITY', value: empty(consoleClientId) ? '' : '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
         { name: 'COLLAB_CONSOLE_CLIENT_ID', value: consoleClientId }
         { name: 'COLLAB_CONSOLE_SCOPES', value: 'api://studio-collab-${environmentName}/user_impersonation' }
-        { name: 'AzureWebJobs.Console.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.WebConsole.Disabled', value: 'false' }
         { name: 'AzureWebJobs.ConsoleConfig.Disabled', value: 'false' }
       ]
     }
