@@ -106,6 +106,7 @@ var storageTables = [
   'catalogfeed'
   'catalogkeys'
   'cataloglocks'
+  'catalogblobs'
   'emailtasks'
 ]
 var storageContainers = [
