@@ -39,7 +39,8 @@ func Catalogue() []Setting {
 		{"COLLAB_MAX_BODY_BYTES", "default request body cap in bytes (default 1 MiB)", "both"},
 		{"COLLAB_STORAGE_TIMEOUT", "deadline of one storage probe in the health check (default 2s)", "both"},
 		{"COLLAB_OIDC_ISSUERS", "comma-separated trusted token issuers, e.g. https://login.microsoftonline.com/<tenant>/v2.0", "azure"},
-		{"COLLAB_OIDC_AUDIENCE", "the audience tokens must carry (this API's app id URI or client id)", "azure"},
+		{"COLLAB_OIDC_AUDIENCE", "comma-separated audiences tokens may carry: the API's application (client) id (Entra v2 tokens), and its App ID URI where v1 tokens are accepted", "azure"},
+		{"COLLAB_OIDC_ACCEPT_V1", "\"true\" also accepts the Entra tenants' v1 access tokens (iss https://sts.windows.net/<tid>/); off when the API's manifest says accessTokenAcceptedVersion 2", "azure"},
 		{"COLLAB_DEV_AUTH", "\"true\" turns on the local dev token issuer; refused in Azure", "local"},
 		{"COLLAB_DEV_ISSUER_URL", "the dev issuer's URL as clients reach it (default http://127.0.0.1:7071/api/dev)", "local"},
 		{"COLLAB_DEV_AUDIENCE", "audience of dev tokens (default api://studio-collab-dev)", "local"},
@@ -140,7 +141,8 @@ type ServiceBus struct {
 // Auth configures who may call the API.
 type Auth struct {
 	Issuers                         []string // trusted OIDC issuers (Entra tenants)
-	Audience                        string
+	Audiences                       []string // accepted "aud" values
+	AcceptV1                        bool     // Entra v1 access tokens too
 	Dev                             bool // the local dev issuer
 	DevURL, DevAudience, DevKeyFile string
 }
@@ -208,7 +210,7 @@ func Load(getenv func(string) string) (Config, error) {
 		c.StorageTimeout = d
 	}
 	c.Auth = Auth{
-		Audience:    getenv("COLLAB_OIDC_AUDIENCE"),
+		AcceptV1:    strings.EqualFold(getenv("COLLAB_OIDC_ACCEPT_V1"), "true"),
 		Dev:         strings.EqualFold(getenv("COLLAB_DEV_AUTH"), "true"),
 		DevURL:      orDefault(getenv("COLLAB_DEV_ISSUER_URL"), "http://127.0.0.1:7071/api/dev"),
 		DevAudience: orDefault(getenv("COLLAB_DEV_AUDIENCE"), "api://studio-collab-dev"),
@@ -222,7 +224,12 @@ func Load(getenv func(string) string) (Config, error) {
 			c.Auth.Issuers = append(c.Auth.Issuers, iss)
 		}
 	}
-	if len(c.Auth.Issuers) > 0 && c.Auth.Audience == "" {
+	for _, aud := range strings.Split(getenv("COLLAB_OIDC_AUDIENCE"), ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			c.Auth.Audiences = append(c.Auth.Audiences, aud)
+		}
+	}
+	if len(c.Auth.Issuers) > 0 && len(c.Auth.Audiences) == 0 {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_OIDC_AUDIENCE is required with COLLAB_OIDC_ISSUERS")
 	}
 	c.ServiceBus = ServiceBus{Namespace: getenv("ServiceBusConnection__fullyQualifiedNamespace"), ClientID: getenv("ServiceBusConnection__clientId")}
