@@ -132,7 +132,9 @@ func TestEntraAccessTokens(t *testing.T) {
 			fixture: "v1-user.json", detailHas: "another audience"},
 		{name: "tid is not the trusted tenant", cfg: documented, fixture: "v2-user.json", change: func(c map[string]any) { c["tid"] = "0d3c2f5e-0000-4000-8000-000000000000" }, detailHas: "not the trusted tenant"},
 		{name: "another tenant's issuer", cfg: documented, fixture: "v2-user.json",
-			change: func(c map[string]any) { c["iss"] = "https://login.microsoftonline.com/0d3c2f5e-0000-4000-8000-000000000000/v2.0" }, detailHas: "issuer is not trusted"},
+			change: func(c map[string]any) {
+				c["iss"] = "https://login.microsoftonline.com/0d3c2f5e-0000-4000-8000-000000000000/v2.0"
+			}, detailHas: "issuer is not trusted"},
 		{name: "no email claim: preferred_username is not used", cfg: documented, fixture: "v2-user.json", change: func(c map[string]any) { delete(c, "email") },
 			detailHas: `optional claim "email"`},
 		{name: "v1 without email: upn is not used", cfg: withV1, fixture: "v1-user.json", change: func(c map[string]any) { delete(c, "email") },

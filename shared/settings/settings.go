@@ -143,7 +143,7 @@ type Auth struct {
 	Issuers                         []string // trusted OIDC issuers (Entra tenants)
 	Audiences                       []string // accepted "aud" values
 	AcceptV1                        bool     // Entra v1 access tokens too
-	Dev                             bool // the local dev issuer
+	Dev                             bool     // the local dev issuer
 	DevURL, DevAudience, DevKeyFile string
 }
 

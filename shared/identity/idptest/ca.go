@@ -125,7 +125,9 @@ func (ca *CA) Client(addr string) *http.Client {
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS12}, ForceAttemptHTTP2: true}
 	if addr != "" {
 		var d net.Dialer
-		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, addr) }
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		}
 	}
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
