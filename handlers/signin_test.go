@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/handlers/handlertest"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/identity/dextest"
@@ -204,4 +205,20 @@ func TestOneIdentityPerAddress(t *testing.T) {
 		a.Must(t, alice, "POST", "/api/subscriptions/acme/users/"+platform.UserID(frank)+"/identities",
 			map[string]any{"issuer": dex.URL, "subject": "whatever"}, 403)
 	})
+}
+
+// TestProviderName: the console's sign-in button says "Microsoft" only for
+// Entra ID.
+func TestProviderName(t *testing.T) {
+	for _, c := range []struct{ authority, configured, want string }{
+		{"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0", "", "Microsoft"},
+		{"https://LOGIN.microsoftonline.com/t/v2.0", "", "Microsoft"},
+		{"https://127.0.0.1:5556/dex", "", "127.0.0.1:5556"},
+		{"https://contoso.eu.auth0.com/", "", "contoso.eu.auth0.com"},
+		{"https://contoso.okta.com/oauth2/default", "Okta", "Okta"},
+	} {
+		if got := handlers.ProviderName(c.authority, c.configured); got != c.want {
+			t.Errorf("ProviderName(%q, %q) = %q, want %q", c.authority, c.configured, got, c.want)
+		}
+	}
 }

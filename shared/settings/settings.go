@@ -68,6 +68,7 @@ func Catalogue() []Setting {
 		{"COLLAB_IMAP_USERNAME", "IMAP user", "both"},
 		{"COLLAB_IMAP_PASSWORD", "IMAP password; a Key Vault reference in Azure", "both"},
 		{"COLLAB_IMAP_MAILBOX", "mailbox to poll (default INBOX)", "both"},
+		{"COLLAB_CONSOLE_PROVIDER", "the authority's name on the console's sign-in button (\"Sign in with …\"); default: Microsoft for an Entra ID authority, else the authority's host", "both"},
 		{"COLLAB_CONSOLE_AUTHORITY", "the web console's Entra ID authority for sign-in (authorization code + PKCE), e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty = no Entra sign-in", "azure"},
 		{"COLLAB_CONSOLE_CLIENT_ID", "client id of the console's Entra app registration (a single-page application with the console's /console/auth redirect URI)", "azure"},
 		{"COLLAB_CONSOLE_SCOPES", "space-separated scopes the console asks for, e.g. api://<app>/user_impersonation", "azure"},
@@ -128,6 +129,7 @@ type Console struct {
 	Authority string   // Entra ID authority (https); empty = Entra sign-in off
 	ClientID  string   // the console's app registration
 	Scopes    []string // what the console asks the authority for
+	Provider  string   // the authority's name on the sign-in button (default: Microsoft for Entra, else its host)
 	DemoUsers []string // e-mails offered by the dev sign-in
 }
 
@@ -357,6 +359,7 @@ func (c *Config) loadConsole(getenv func(string) string) error {
 		Authority: strings.TrimRight(strings.TrimSpace(getenv("COLLAB_CONSOLE_AUTHORITY")), "/"),
 		ClientID:  strings.TrimSpace(getenv("COLLAB_CONSOLE_CLIENT_ID")),
 		Scopes:    strings.Fields(getenv("COLLAB_CONSOLE_SCOPES")),
+		Provider:  strings.TrimSpace(getenv("COLLAB_CONSOLE_PROVIDER")),
 	}
 	for _, e := range strings.Split(getenv("COLLAB_CONSOLE_DEMO_USERS"), ",") {
 		if e = strings.TrimSpace(e); e != "" {

@@ -81,6 +81,15 @@ type Dex struct {
 // Start runs Dex until the test ends.
 func Start(t testing.TB, o Options) *Dex {
 	t.Helper()
+	d := New(t)
+	d.Run(o)
+	return d
+}
+
+// New reserves Dex's address (so URL is known to what Dex must know in
+// turn, like a client's redirect URI) without starting it; Run starts it.
+func New(t testing.TB) *Dex {
+	t.Helper()
 	bin := Binary(t)
 	ca := idptest.NewCA(t)
 	d := &Dex{t: t, bin: bin, dir: t.TempDir(), Leaf: ca.Issue(t, "127.0.0.1", "localhost")}
@@ -92,10 +101,15 @@ func Start(t testing.TB, o Options) *Dex {
 	d.addr = l.Addr().String()
 	l.Close()
 	d.URL = "https://" + d.addr + "/dex"
+	return d
+}
+
+// Run starts Dex with o until the test ends.
+func (d *Dex) Run(o Options) {
+	d.t.Helper()
 	d.writeConfig(o)
 	d.start()
-	t.Cleanup(d.stop)
-	return d
+	d.t.Cleanup(d.stop)
 }
 
 func (d *Dex) writeConfig(o Options) {
