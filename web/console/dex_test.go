@@ -17,7 +17,7 @@ import (
 // names the provider, Dex's login form signs ivy in, the console redeems
 // the code with its verifier (CORS at Dex's token endpoint) and the API
 // accepts Dex's access token. bob, whose address is bound to the dev
-// issuer, is refused through Dex and told so.
+// issuer, is refused through Dex and told so on the sign-in screen.
 func TestSignInWithDex(t *testing.T) {
 	const ivy = "ivy@example.com"
 	console := dextest.Client{ID: "collab-console"} // public: PKCE, no secret
@@ -73,5 +73,6 @@ func TestSignInWithDex(t *testing.T) {
 	other.Fill("", "Password", dextest.Password)
 	other.Click("Login")
 	other.WaitText("bound to another sign-in identity")
+	other.WaitText("You were signed out") // on the sign-in screen, where another account can be chosen
 	other.Screenshot("signin-dex-bound-elsewhere")
 }
