@@ -104,6 +104,12 @@ func (a *API) Tick(t testing.TB) {
 
 var seq atomic.Int64
 
+// issuers are the dev issuers by storage prefix (StartOn shares them).
+var (
+	issuersMu sync.Mutex
+	issuers   = map[string]*identity.DevIssuer{}
+)
+
 // Start runs the API on storage of its own until the test ends. The
 // caller's package must use azuritetest.Main in its TestMain.
 func Start(t testing.TB) *API { return StartOn(t, fmt.Sprintf("h%d", seq.Add(1))) }
@@ -145,7 +151,20 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Tru
 	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix, logs: &logBuffer{}}
 	a.Srv = httptest.NewUnstartedServer(nil)
 	a.URL = "http://" + a.Srv.Listener.Addr().String()
-	a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
+	// Instances on one storage prefix are one deployment: they share one dev
+	// issuer (the first instance's URL and key), as instances in Azure share
+	// one tenant; with an issuer each, every address would be bound to the
+	// first instance's identity and refused by the others.
+	issuersMu.Lock()
+	if shared, ok := issuers[prefix]; ok {
+		a.Issuer = shared
+	} else {
+		a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
+		if err == nil {
+			issuers[prefix] = a.Issuer
+		}
+	}
+	issuersMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}

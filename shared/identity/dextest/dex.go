@@ -75,7 +75,6 @@ type Dex struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	logs *strings.Builder
 }
 
 // Start runs Dex until the test ends.
@@ -173,7 +172,7 @@ func (d *Dex) start() {
 	}()
 	go func() { _ = cmd.Wait(); pw.Close(); close(done) }()
 	d.mu.Lock()
-	d.cmd, d.done, d.logs = cmd, done, logs
+	d.cmd, d.done = cmd, done
 	d.mu.Unlock()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
