@@ -10,7 +10,8 @@
 //     fault.Unavailable (the issuer is down, not the token bad);
 //   - discovery is lazy and retried: an issuer that is down at start-up (the
 //     dev issuer is served by this very process) does not stop the service;
-//   - the dev issuer refuses to exist when the process runs in Azure;
+//   - the dev issuer refuses to exist unless the process is local
+//     (COLLAB_ENVIRONMENT=local, which only the devhost and tests set);
 //   - a person's address is one the issuer verified (email_verified; for
 //     Entra the email claim, never preferred_username or upn); a token
 //     without one is refused with the missing scope or claim named;
