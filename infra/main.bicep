@@ -58,6 +58,7 @@ param mail object = {
   imapPort: '993'
   imapUsername: ''
   imapMailbox: 'INBOX'
+  imapAuthservId: ''
 }
 
 @description('Address space of each region, one /16 per region in the order of regions.')
@@ -100,6 +101,7 @@ var storageTables = [
   'idempotency'
   'jobs'
   'jobruns'
+  'jobopen'
   'notifications'
   'deployenvs'
   'deployments'

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -27,33 +28,38 @@ import (
 
 func TestMain(m *testing.M) { azuritetest.Main(m) }
 
-// buildOnce builds the real handler binary once per test binary.
-var built struct {
-	once sync.Once
-	path string
-	err  error
+// binary is the real handler binary, built once per test binary with the
+// given go build flags.
+type binary struct {
+	flags []string
+	once  sync.Once
+	path  string
+	err   error
 }
 
-func handlerBinary(tb testing.TB) string {
+var built = &binary{}
+
+func (b *binary) get(tb testing.TB) string {
 	tb.Helper()
-	built.once.Do(func() {
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "collab-handler-")
 		if err != nil {
-			built.err = err
+			b.err = err
 			return
 		}
-		built.path = filepath.Join(dir, "handler")
-		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
+		b.path = filepath.Join(dir, "handler")
+		out, err := exec.Command("go", append(append([]string{"build"}, b.flags...), "-o", b.path, ".")...).CombinedOutput()
 		if err != nil {
-			built.err = err
-			tb.Logf("%s", out)
+			b.err = fmt.Errorf("%v: %s", err, out)
 		}
 	})
-	if built.err != nil {
-		tb.Fatalf("build handler: %v", built.err)
+	if b.err != nil {
+		tb.Fatalf("build handler %v: %v", b.flags, b.err)
 	}
-	return built.path
+	return b.path
 }
+
+func handlerBinary(tb testing.TB) string { return built.get(tb) }
 
 func freePort(tb testing.TB) int {
 	tb.Helper()

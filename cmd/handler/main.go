@@ -30,6 +30,7 @@ import (
 	"github.com/studio-collab/collab/shared/hostlog"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
+	"github.com/studio-collab/collab/shared/mail/imapinbox"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/store"
@@ -90,6 +91,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 
 	svcs := handlers.NewServices(account, nil)
+	svcs.Jobs.LeaseGrace = cfg.JobsLeaseGrace
 	if dev != nil {
 		// Locally anyone signed in through the dev issuer may bootstrap a subscription.
 		svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
@@ -106,6 +108,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err := svcs.Mail.Configure(cfg.Mail, !cfg.Local); err != nil {
 		return err
 	}
+	logInbox(log, svcs.Mail.Poller.Config.Status(cfg.Mail.InboundRequireAuth))
 	svcs.Platform.PublicURL = cfg.Mail.PublicURL
 	// Customers' endpoints: public addresses (and COLLAB_EGRESS_ALLOW) under
 	// the cloud policy; on a developer's machine (COLLAB_ENVIRONMENT=local)
@@ -244,4 +247,17 @@ func azureDeployments(cfg settings.Config, svcs handlers.Services) (func(), erro
 		defer cancel()
 		_ = closeSB(ctx)
 	}, nil
+}
+
+// logInbox says at start-up whether the task reply mailbox is polled, and
+// why, so that a person who set (or forgot) COLLAB_IMAP_* sees it at once.
+func logInbox(log *slog.Logger, st imapinbox.Status) {
+	state := "off"
+	if st.On {
+		state = "on"
+	}
+	log.Info("IMAP mailbox polling "+state, "why", st.Why)
+	if st.Warning != "" {
+		log.Warn("IMAP mailbox: "+st.Warning, "setting", "COLLAB_IMAP_AUTHSERV_ID")
+	}
 }

@@ -111,6 +111,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_IMAP_USERNAME', value: mail.imapUsername }
         { name: 'COLLAB_IMAP_PASSWORD', value: '@Microsoft.KeyVault(${kv};SecretName=imap-password)' }
         { name: 'COLLAB_IMAP_MAILBOX', value: mail.imapMailbox }
+        { name: 'COLLAB_IMAP_AUTHSERV_ID', value: mail.imapAuthservId }
         { name: 'AzureWebJobs.Health.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Me.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Subscriptions.Disabled', value: 'false' }
@@ -126,14 +127,13 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.DevToken.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DevDiscovery.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DeployRequests.Disabled', value: 'false' }
-        { name: 'AzureWebJobs.DeployRequestsLocal.Disabled', value: 'true' }
         { name: 'AzureWebJobs.WindowsReconcile.Disabled', value: 'false' }
         { name: 'COLLAB_CONSOLE_AUTHORITY', value: empty(consoleClientId) ? '' : '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
         { name: 'COLLAB_CONSOLE_CLIENT_ID', value: consoleClientId }
         { name: 'COLLAB_CONSOLE_SCOPES', value: '${apiAppIdUri}/user_impersonation' }
         // Empty: the sign-in button says "Sign in with Microsoft" for the Entra authority above.
         { name: 'COLLAB_CONSOLE_PROVIDER', value: '' }
-        { name: 'AzureWebJobs.Console.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.WebConsole.Disabled', value: 'false' }
         { name: 'AzureWebJobs.ConsoleConfig.Disabled', value: 'false' }
       ]
     }

@@ -42,6 +42,7 @@ func Catalogue() []Setting {
 		{"COLLAB_LOG_LEVEL", "debug | info | warn | error (default info)", "both"},
 		{"COLLAB_MAX_BODY_BYTES", "default request body cap in bytes (default 1 MiB)", "both"},
 		{"COLLAB_STORAGE_TIMEOUT", "deadline of one storage probe in the health check (default 2s)", "both"},
+		{"COLLAB_JOBS_LEASE_GRACE", "margin past a programmed job's timeout before another instance may take its run over (default 30s; tests and local chaos runs shorten it)", "local"},
 		{"COLLAB_OIDC_ISSUERS", "comma-separated trusted token issuers, e.g. https://login.microsoftonline.com/<tenant>/v2.0", "azure"},
 		{"COLLAB_OIDC_AUDIENCE", "comma-separated audiences tokens may carry: the API's application (client) id (Entra v2 tokens), and its App ID URI where v1 tokens are accepted", "azure"},
 		{"COLLAB_OIDC_ACCEPT_V1", "\"true\" also accepts the Entra tenants' v1 access tokens (iss https://sts.windows.net/<tid>/); off when the API's manifest says accessTokenAcceptedVersion 2", "azure"},
@@ -72,6 +73,7 @@ func Catalogue() []Setting {
 		{"COLLAB_IMAP_USERNAME", "IMAP user", "both"},
 		{"COLLAB_IMAP_PASSWORD", "IMAP password; a Key Vault reference in Azure", "both"},
 		{"COLLAB_IMAP_MAILBOX", "mailbox to poll (default INBOX)", "both"},
+		{"COLLAB_IMAP_AUTHSERV_ID", "authserv-id of the mail server that delivers to the mailbox (the first word of its Authentication-Results header); only its verdicts count, for COLLAB_INBOUND_REQUIRE_AUTH", "both"},
 		{"COLLAB_CONSOLE_PROVIDER", "the authority's name on the console's sign-in button (\"Sign in with …\"); default: Microsoft for an Entra ID authority, else the authority's host", "both"},
 		{"COLLAB_CONSOLE_AUTHORITY", "the web console's Entra ID authority for sign-in (authorization code + PKCE), e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty = no Entra sign-in", "azure"},
 		{"COLLAB_CONSOLE_CLIENT_ID", "client id of the console's Entra app registration (a single-page application with the console's /console/auth redirect URI)", "azure"},
@@ -100,6 +102,9 @@ type Config struct {
 	// StorageTimeout bounds each storage probe of /api/health, so that an
 	// outage answers 503 within one request instead of hanging on retries.
 	StorageTimeout time.Duration
+	// JobsLeaseGrace is added to a job's timeout to make its runs' lease
+	// (jobs.Runner.LeaseGrace); zero: the runner's default.
+	JobsLeaseGrace time.Duration
 	Auth           Auth
 	// Params says where secret parameters are sealed.
 	Params  Params
@@ -135,6 +140,8 @@ type Mail struct {
 type IMAP struct {
 	Host, Username, Password, Security, Mailbox string
 	Port                                        int
+	// AuthservID: trust Authentication-Results from this server only.
+	AuthservID string
 }
 
 // Console configures the web console's sign-in.
@@ -234,6 +241,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_STORAGE_TIMEOUT must be a positive duration")
 		}
 		c.StorageTimeout = d
+	}
+	if v := getenv("COLLAB_JOBS_LEASE_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_JOBS_LEASE_GRACE must be a duration from 1s to 1h")
+		}
+		c.JobsLeaseGrace = d
 	}
 	c.Auth = Auth{
 		AcceptV1:    strings.EqualFold(getenv("COLLAB_OIDC_ACCEPT_V1"), "true"),
@@ -376,7 +390,8 @@ func (c *Config) loadMail(getenv func(string) string) error {
 		TokenKeys:   getenv("COLLAB_EMAIL_TOKEN_KEYS"), CallbackKeys: getenv("COLLAB_EMAIL_CALLBACK_KEYS"),
 		InboundSecret: getenv("COLLAB_INBOUND_SECRET"), InboundRequireAuth: strings.EqualFold(getenv("COLLAB_INBOUND_REQUIRE_AUTH"), "true"),
 		IMAP: IMAP{Host: getenv("COLLAB_IMAP_HOST"), Username: getenv("COLLAB_IMAP_USERNAME"), Password: getenv("COLLAB_IMAP_PASSWORD"),
-			Security: orDefault(strings.ToLower(getenv("COLLAB_IMAP_TLS")), "tls"), Mailbox: orDefault(getenv("COLLAB_IMAP_MAILBOX"), "INBOX")}}
+			Security: orDefault(strings.ToLower(getenv("COLLAB_IMAP_TLS")), "tls"), Mailbox: orDefault(getenv("COLLAB_IMAP_MAILBOX"), "INBOX"),
+			AuthservID: strings.TrimSpace(getenv("COLLAB_IMAP_AUTHSERV_ID"))}}
 	var err error
 	if m.SMTPPort, err = port("COLLAB_SMTP_PORT"); err != nil {
 		return err
@@ -399,6 +414,12 @@ func (c *Config) loadMail(getenv func(string) string) error {
 		default:
 			return bad(name + " is starttls, tls or none")
 		}
+	}
+	if m.IMAP.Host != "" && m.IMAP.Username == "" {
+		return bad("COLLAB_IMAP_HOST is set without COLLAB_IMAP_USERNAME")
+	}
+	if strings.ContainsAny(m.IMAP.AuthservID, " \t\r\n;") {
+		return bad("COLLAB_IMAP_AUTHSERV_ID is one token, like mx.example.com")
 	}
 	if strings.ContainsAny(m.ReplyDomain, "@<> \t\r\n") {
 		return bad("COLLAB_EMAIL_REPLY_DOMAIN is a domain name")

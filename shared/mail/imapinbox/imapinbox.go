@@ -37,6 +37,10 @@ type Config struct {
 	RootCAs            *x509.CertPool
 	Deadline           time.Duration // of one poll's connection; default 2 minutes
 	Max                int           // messages per poll; default 50
+	// AuthservID is the receiving mail server's authserv-id: its
+	// Authentication-Results field carries the DKIM/SPF verdicts that
+	// COLLAB_INBOUND_REQUIRE_AUTH needs (mail.InboundMessage.AuthservID).
+	AuthservID string
 }
 
 // Receiver is the inbound pipeline (*mail.Inbound).
@@ -145,7 +149,7 @@ func (p *Poller) Poll(ctx context.Context) (Result, error) {
 		if err != nil || len(bufs) != 1 || len(bufs[0].BodySection) != 1 {
 			return res, fault.E(op, fault.Unavailable, fmt.Sprintf("IMAP fetch of %d", uid), err)
 		}
-		out, err := p.Receiver.Receive(ctx, mail.InboundMessage{Raw: bufs[0].BodySection[0].Bytes, Source: "imap"})
+		out, err := p.Receiver.Receive(ctx, mail.InboundMessage{Raw: bufs[0].BodySection[0].Bytes, Source: "imap", AuthservID: p.Config.AuthservID})
 		if err != nil {
 			return res, err // left unseen: the next poll tries again
 		}
