@@ -27,7 +27,7 @@ type Platform struct {
 // callerOf maps a principal to the platform's caller: people by their
 // e-mail's user id, service principals by their roles.
 func callerOf(p identity.Principal) platform.Caller {
-	c := platform.Caller{PrincipalID: p.ID, Email: p.Email, Name: p.Name, Service: p.Service, Roles: p.Roles}
+	c := platform.Caller{PrincipalID: p.ID, Issuer: p.Issuer, Subject: p.Subject, Email: p.Email, Name: p.Name, Service: p.Service, Roles: p.Roles}
 	if !p.Service && p.Email != "" {
 		c.UserID = platform.UserID(p.Email)
 	}
@@ -116,6 +116,8 @@ func register(rt *httpapi.Router, p Platform) {
 	rt.Handle("GET /api/subscriptions/{s}/users", p.listUsers)
 	rt.Handle("POST /api/subscriptions/{s}/users", idem(p.invite))
 	rt.Handle("PATCH /api/subscriptions/{s}/users/{u}", p.patchUser)
+	rt.Handle("GET /api/subscriptions/{s}/users/{u}/identities", p.listIdentities)
+	rt.Handle("POST /api/subscriptions/{s}/users/{u}/identities", p.linkIdentity)
 	rt.Handle("POST /api/invitations/{token}/accept", p.accept)
 	rt.Handle("GET /api/subscriptions/{s}/projects", p.listProjects)
 	rt.Handle("POST /api/subscriptions/{s}/projects", idem(p.createProject))
@@ -194,6 +196,32 @@ func (p Platform) invite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpapi.JSON(w, http.StatusCreated, inv)
+	return nil
+}
+
+func (p Platform) listIdentities(w http.ResponseWriter, r *http.Request) error {
+	ctx, c := CallerOf(r)
+	bs, err := p.Svc.Identities(ctx, c, r.PathValue("s"), r.PathValue("u"))
+	if err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, listPage[platform.Binding]{Items: bs})
+	return nil
+}
+
+// linkIdentity is idempotent by nature (linking twice is a 409 that
+// changes nothing), so it needs no Idempotency-Key.
+func (p Platform) linkIdentity(w http.ResponseWriter, r *http.Request) error {
+	var req platform.Identity
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	ctx, c := CallerOf(r)
+	b, err := p.Svc.LinkIdentity(ctx, c, r.PathValue("s"), r.PathValue("u"), req)
+	if err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusCreated, b)
 	return nil
 }
 

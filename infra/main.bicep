@@ -68,6 +68,15 @@ param addressSpaces array = [
   '10.42.0.0/16'
 ]
 
+@description('Application (client) id of the API\'s Entra ID app registration (a GUID). Its manifest says accessTokenAcceptedVersion 2, so its access tokens carry aud = this id; infra/README.md registers it.')
+param apiClientId string
+
+@description('The API\'s App ID URI (identifierUris): the prefix of the scope the console asks for, and the audience of v1 access tokens.')
+param apiAppIdUri string = 'api://studio-collab-${environmentName}'
+
+@description('Also accept the tenant\'s v1 access tokens (iss https://sts.windows.net/<tid>/, aud = the App ID URI): only for an API registration left at accessTokenAcceptedVersion null/1.')
+param acceptV1Tokens bool = false
+
 @description('Client id of the web console\'s Entra ID app registration (a single-page application whose redirect URI is https://<service host>/console/auth). Empty: the console offers no Entra sign-in.')
 param consoleClientId string = ''
 
@@ -148,6 +157,9 @@ module stamps 'modules/stamp.bicep' = [for (region, i) in regions: {
     storageQueues: storageQueues
     mail: mail
     consoleClientId: consoleClientId
+    apiClientId: apiClientId
+    apiAppIdUri: apiAppIdUri
+    acceptV1Tokens: acceptV1Tokens
   }
 }]
 

@@ -68,7 +68,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 
 	issuers := make([]identity.IssuerConfig, 0, len(cfg.Auth.Issuers)+1)
 	for _, u := range cfg.Auth.Issuers {
-		issuers = append(issuers, identity.IssuerConfig{URL: u, Audience: cfg.Auth.Audience})
+		issuers = append(issuers, identity.IssuerConfig{URL: u, Audiences: cfg.Auth.Audiences, AcceptV1: cfg.Auth.AcceptV1})
 	}
 	var dev *identity.DevIssuer
 	if cfg.Auth.Dev {
@@ -78,6 +78,17 @@ func run(ctx context.Context, getenv func(string) string) error {
 		issuers = append(issuers, dev.Config())
 	}
 	auth := identity.NewAuthenticator(issuers)
+	// An issuer whose discovery document names another issuer would refuse
+	// every token: say so now. One that cannot be reached is retried later.
+	checkCtx, cancelCheck := context.WithTimeout(ctx, 15*time.Second)
+	unreachable, err := auth.CheckIssuers(checkCtx)
+	cancelCheck()
+	if err != nil {
+		return err
+	}
+	for _, e := range unreachable {
+		log.Warn("token issuer unreachable at start-up; discovery is retried on first use", "error", e.Error())
+	}
 
 	svcs := handlers.NewServices(account, nil)
 	svcs.Jobs.LeaseGrace = cfg.JobsLeaseGrace
@@ -118,7 +129,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout, Ready: ready}, handlers.DevAuth{Issuer: dev})
 	deps.Console, err = handlers.NewConsole(handlers.ConsoleConfig{DevAuth: dev != nil, DemoUsers: cfg.Console.DemoUsers,
-		Authority: cfg.Console.Authority, ClientID: cfg.Console.ClientID, Scopes: cfg.Console.Scopes})
+		Authority: cfg.Console.Authority, ClientID: cfg.Console.ClientID, Scopes: cfg.Console.Scopes, Provider: cfg.Console.Provider})
 	if err != nil {
 		return err
 	}

@@ -104,21 +104,41 @@ func (a *API) Tick(t testing.TB) {
 
 var seq atomic.Int64
 
+// issuers are the dev issuers by storage prefix (StartOn shares them).
+var (
+	issuersMu sync.Mutex
+	issuers   = map[string]*identity.DevIssuer{}
+)
+
 // Start runs the API on storage of its own until the test ends. The
 // caller's package must use azuritetest.Main in its TestMain.
 func Start(t testing.TB) *API { return StartOn(t, fmt.Sprintf("h%d", seq.Add(1))) }
 
 // StartOn runs another instance on the storage named by prefix (another
 // API's Prefix): two handler instances sharing one storage account.
-func StartOn(t testing.TB, prefix string) *API { return startOn(t, prefix, nil) }
+func StartOn(t testing.TB, prefix string) *API { return startOn(t, prefix, nil, Trust{}) }
 
 // StartWith runs the API on storage of its own after configure has changed
 // its dependencies (the console's sign-in settings, for instance).
 func StartWith(t testing.TB, configure func(*handlers.Deps)) *API {
-	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure)
+	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure, Trust{})
 }
 
-func startOn(t testing.TB, prefix string, configure func(*handlers.Deps)) *API {
+// Trust is what a test server trusts besides its dev issuer: a real
+// provider (Dex) and the HTTP client that reaches it (its test CA).
+type Trust struct {
+	Issuers []identity.IssuerConfig
+	Client  *http.Client
+	Options []identity.Option
+}
+
+// StartTrusting runs the API on storage of its own, trusting tr's issuers
+// as well as the dev issuer; configure may be nil.
+func StartTrusting(t testing.TB, tr Trust, configure func(*handlers.Deps)) *API {
+	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure, tr)
+}
+
+func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Trust) *API {
 	t.Helper()
 	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
 		NamePrefix: prefix})
@@ -131,11 +151,28 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps)) *API {
 	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix, logs: &logBuffer{}}
 	a.Srv = httptest.NewUnstartedServer(nil)
 	a.URL = "http://" + a.Srv.Listener.Addr().String()
-	a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
+	// Instances on one storage prefix are one deployment: they share one dev
+	// issuer (the first instance's URL and key), as instances in Azure share
+	// one tenant; with an issuer each, every address would be bound to the
+	// first instance's identity and refused by the others.
+	issuersMu.Lock()
+	if shared, ok := issuers[prefix]; ok {
+		a.Issuer = shared
+	} else {
+		a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
+		if err == nil {
+			issuers[prefix] = a.Issuer
+		}
+	}
+	issuersMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := identity.NewAuthenticator([]identity.IssuerConfig{a.Issuer.Config()}, identity.WithClock(a.Now), identity.WithDiscoveryRetry(0))
+	opts := append([]identity.Option{identity.WithClock(a.Now), identity.WithDiscoveryRetry(0)}, tr.Options...)
+	if tr.Client != nil {
+		opts = append(opts, identity.WithHTTPClient(tr.Client))
+	}
+	auth := identity.NewAuthenticator(append([]identity.IssuerConfig{a.Issuer.Config()}, tr.Issuers...), opts...)
 	svcs := handlers.NewServices(acct, a.Now)
 	qs := store.Layout{Queues: []string{strings.ToLower(prefix) + "-outbox", strings.ToLower(prefix) + "-callbacks"}}
 	if err := acct.Bootstrap(context.Background(), qs); err != nil {

@@ -20,6 +20,11 @@ param appInsightsConnectionString string
 param mail object
 @description('The web console\'s app registration; empty turns its Entra sign-in off.')
 param consoleClientId string
+@description('The API\'s app registration: its client id (the aud of v2 access tokens) and App ID URI (scopes, v1 tokens).')
+param apiClientId string
+param apiAppIdUri string
+@description('Accept the tenant\'s v1 access tokens too (a registration not at accessTokenAcceptedVersion 2).')
+param acceptV1Tokens bool
 
 var kv = 'VaultName=${vaultName}'
 
@@ -80,7 +85,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_MAX_BODY_BYTES', value: '1048576' }
         { name: 'COLLAB_STORAGE_TIMEOUT', value: '2s' }
         { name: 'COLLAB_OIDC_ISSUERS', value: '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
-        { name: 'COLLAB_OIDC_AUDIENCE', value: 'api://studio-collab-${environmentName}' }
+        // Entra v2 access tokens carry aud = the API's client id; v1 tokens its App ID URI (docs/platform.md).
+        { name: 'COLLAB_OIDC_AUDIENCE', value: acceptV1Tokens ? '${apiClientId},${apiAppIdUri}' : apiClientId }
+        { name: 'COLLAB_OIDC_ACCEPT_V1', value: acceptV1Tokens ? 'true' : 'false' }
         { name: 'COLLAB_SMTP_HOST', value: mail.smtpHost }
         { name: 'COLLAB_SMTP_PORT', value: mail.smtpPort }
         { name: 'COLLAB_SMTP_TLS', value: mail.smtpTls }
@@ -123,7 +130,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.WindowsReconcile.Disabled', value: 'false' }
         { name: 'COLLAB_CONSOLE_AUTHORITY', value: empty(consoleClientId) ? '' : '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
         { name: 'COLLAB_CONSOLE_CLIENT_ID', value: consoleClientId }
-        { name: 'COLLAB_CONSOLE_SCOPES', value: 'api://studio-collab-${environmentName}/user_impersonation' }
+        { name: 'COLLAB_CONSOLE_SCOPES', value: '${apiAppIdUri}/user_impersonation' }
+        // Empty: the sign-in button says "Sign in with Microsoft" for the Entra authority above.
+        { name: 'COLLAB_CONSOLE_PROVIDER', value: '' }
         { name: 'AzureWebJobs.WebConsole.Disabled', value: 'false' }
         { name: 'AzureWebJobs.ConsoleConfig.Disabled', value: 'false' }
       ]

@@ -13,6 +13,9 @@ param storageContainers array
 param storageQueues array
 param mail object
 param consoleClientId string
+param apiClientId string
+param apiAppIdUri string
+param acceptV1Tokens bool
 
 module network 'network.bicep' = {
   name: 'network'
@@ -205,6 +208,9 @@ module functionApp 'functionapp.bicep' = {
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     mail: mail
     consoleClientId: consoleClientId
+    apiClientId: apiClientId
+    apiAppIdUri: apiAppIdUri
+    acceptV1Tokens: acceptV1Tokens
   }
 }
 

@@ -434,6 +434,9 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 	}
 	for _, e := range subs {
 		sid, _ := store.DecodeKey(e.RowKey)
+		if isBindingRow(sid) {
+			continue
+		}
 		u, err := s.subscriptionUser(ctx, c, sid)
 		if err != nil {
 			continue

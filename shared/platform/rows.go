@@ -49,6 +49,13 @@ func getDoc[T any](ctx context.Context, t Table, pk, rk string, into *T) (string
 	return e.ETag, nil
 }
 
+func unmarshalDoc(e store.Entity, into any) error {
+	if err := json.Unmarshal([]byte(e.String("Doc")), into); err != nil {
+		return fault.E("platform.unmarshalDoc", fault.Internal, err)
+	}
+	return nil
+}
+
 func docEntity(pk, rk string, v any, extra map[string]any) store.Entity {
 	b, _ := json.Marshal(v)
 	props := map[string]any{}

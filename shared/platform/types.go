@@ -26,12 +26,17 @@ func (r Role) valid() bool { return r == RoleDeveloper || r == RoleAdmin || r ==
 // Caller is who makes a request, as the platform sees them.
 type Caller struct {
 	PrincipalID string // from the token
+	Issuer      string // who vouched for the caller (the identity's issuer)
+	Subject     string // who the issuer says the caller is
 	UserID      string // UserID(Email); empty for service principals
 	Email       string
 	Name        string
 	Service     bool
 	Roles       []string // application roles of a service principal
 }
+
+// Identity is the (issuer, subject) the caller signed in as.
+func (c Caller) Identity() Identity { return Identity{Issuer: c.Issuer, Subject: c.Subject} }
 
 // UserID is the stable id of an e-mail address.
 func UserID(email string) string {
@@ -58,7 +63,6 @@ type User struct {
 	Status            string    `json:"status"` // "invited" | "active"
 	InvitedBy         string    `json:"invitedBy,omitempty"`
 	InvitedAt         time.Time `json:"invitedAt,omitzero"`
-	PrincipalID       string    `json:"-"`
 	ETag              string    `json:"-"`
 }
 

@@ -147,6 +147,14 @@ async function render(moved) {
     try {
       await loadMe();
     } catch (err) {
+      if (err.status === 403) {
+        // The identity is refused as such (its address is bound to another
+        // one): this session can do nothing; say why on the sign-in screen,
+        // where another account can be chosen.
+        signOut();
+        navigate(`/console/signin?reason=${encodeURIComponent(err.message)}`, { replace: true });
+        return;
+      }
       if (seq === state.renderSeq) replace(main, h('h1', { tabindex: '-1' }, 'The console could not start'), errorNotice(err));
       return;
     }
