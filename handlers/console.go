@@ -17,6 +17,9 @@ type ConsoleConfig struct {
 	Authority string   // Entra ID authority; empty = no Entra sign-in
 	ClientID  string   // the console's app registration
 	Scopes    []string // what the console asks for (the API's scope)
+	// Stamps are the other stamps' origins: after a 421 the console calls
+	// the customer's home stamp there (CSP connect-src).
+	Stamps []string
 }
 
 // Console serves the web console at / and /console/..., and the public
@@ -28,12 +31,14 @@ type Console struct {
 }
 
 // NewConsole builds the console for cfg; the page may fetch from the
-// authority's origin (discovery and the token endpoint) and nowhere else.
+// authority's origin (discovery and the token endpoint) and the other
+// stamps' APIs, and nowhere else.
 func NewConsole(cfg ConsoleConfig) (*Console, error) {
 	var origins []string
 	if cfg.Authority != "" {
 		origins = append(origins, cfg.Authority)
 	}
+	origins = append(origins, cfg.Stamps...)
 	site, err := console.New(console.Options{ConnectOrigins: origins})
 	if err != nil {
 		return nil, err

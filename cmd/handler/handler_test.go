@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -27,33 +28,37 @@ import (
 
 func TestMain(m *testing.M) { azuritetest.Main(m) }
 
-// buildOnce builds the real handler binary once per test binary.
-var built struct {
+// builtBinary is a command of this module built once per test binary.
+type builtBinary struct {
 	once sync.Once
 	path string
 	err  error
 }
 
-func handlerBinary(tb testing.TB) string {
+// get builds pkg (relative to this package) as name, once.
+func (b *builtBinary) get(tb testing.TB, pkg, name string) string {
 	tb.Helper()
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "collab-handler-")
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "collab-"+name+"-")
 		if err != nil {
-			built.err = err
+			b.err = err
 			return
 		}
-		built.path = filepath.Join(dir, "handler")
-		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
-		if err != nil {
-			built.err = err
-			tb.Logf("%s", out)
+		b.path = filepath.Join(dir, name)
+		if out, err := exec.Command("go", "build", "-o", b.path, pkg).CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("%w: %s", err, out)
 		}
 	})
-	if built.err != nil {
-		tb.Fatalf("build handler: %v", built.err)
+	if b.err != nil {
+		tb.Fatalf("build %s: %v", name, b.err)
 	}
-	return built.path
+	return b.path
 }
+
+var built builtBinary
+
+// handlerBinary is the real handler binary.
+func handlerBinary(tb testing.TB) string { return built.get(tb, ".", "handler") }
 
 func freePort(tb testing.TB) int {
 	tb.Helper()
