@@ -20,6 +20,8 @@ param appInsightsConnectionString string
 param mail object
 @description('The web console\'s app registration; empty turns its Entra sign-in off.')
 param consoleClientId string
+@description('This stamp among the others (stamp.bicep): its name, every stamp\'s URL, the origins whose consoles call it after a 421, the dedicated customer, the directory.')
+param stamp object
 
 var kv = 'VaultName=${vaultName}'
 
@@ -61,6 +63,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      // The other stamps' and the service name's consoles call this stamp
+      // after a 421 (bearer tokens, no cookies); the host answers preflights.
+      cors: {
+        allowedOrigins: stamp.origins
+        supportCredentials: false
+      }
       appSettings: [
         { name: 'AzureWebJobsStorage__accountName', value: storageName }
         { name: 'AzureWebJobsStorage__blobServiceUri', value: blobEndpoint }
@@ -91,6 +99,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         // Customers' Work Portals and Schedulers are reached on public addresses; private ranges (a peered
         // network) are opened here.
         { name: 'COLLAB_EGRESS_ALLOW', value: '' }
+        // Regions, homes and failover (infra/README.md): the home check.
+        { name: 'COLLAB_STAMP', value: stamp.name }
+        { name: 'COLLAB_STAMP_URLS', value: stamp.urls }
+        { name: 'COLLAB_DIRECTORY_TABLE_URI', value: stamp.directoryTableUri }
+        { name: 'COLLAB_DEDICATED_SUBSCRIPTION', value: stamp.dedicatedSubscription }
         { name: 'COLLAB_EMAIL_CALLBACK_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-callback-keys)' }
         { name: 'COLLAB_INBOUND_SECRET', value: '@Microsoft.KeyVault(${kv};SecretName=inbound-email-secret)' }
         { name: 'COLLAB_INBOUND_REQUIRE_AUTH', value: mail.inboundRequireAuth }
