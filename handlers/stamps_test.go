@@ -1,47 +1,16 @@
 package handlers_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/handlers/handlertest"
 	"github.com/studio-collab/collab/shared/httpapi"
-	"github.com/studio-collab/collab/shared/stamp"
-	"github.com/studio-collab/collab/shared/store"
-	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
-
-var dirSeq atomic.Int64
-
-// newDirectory is a fresh global directory on the tests' Azurite.
-func newDirectory(t *testing.T) *stamp.Directory {
-	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("dir%d", dirSeq.Add(1))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := acct.Bootstrap(context.Background(), stamp.Layout); err != nil {
-		t.Fatal(err)
-	}
-	return stamp.NewDirectory(acct.Table(stamp.TableName), nil)
-}
-
-// startStamp runs the API as stamp self of a deployment of stamps a, b and
-// c (a lives at https://a.example; none of them is reached in these tests).
-func startStamp(t *testing.T, dir *stamp.Directory, self, dedicated string) *handlertest.API {
-	t.Helper()
-	return handlertest.StartWith(t, func(d *handlers.Deps) {
-		d.Stamps = &stamp.Stamps{Self: self, Dedicated: dedicated, Dir: dir,
-			URLs: map[string]string{"a": "https://a.example", "b": "https://b.invalid", "c": "https://c.invalid"}}
-		d.Platform.Svc.Homes = d.Stamps
-	})
-}
 
 // TestEveryScopedRouteAnswersTheHome: on a stamp that is not the home,
 // every route with a subscription or project in its path answers 421
@@ -49,15 +18,10 @@ func startStamp(t *testing.T, dir *stamp.Directory, self, dedicated string) *han
 // there, a missing Idempotency-Key a 428) and before any data of the
 // customer is read here (nothing of it exists here to find).
 func TestEveryScopedRouteAnswersTheHome(t *testing.T) {
-	dir := newDirectory(t)
-	ctx := context.Background()
-	if err := dir.ClaimSubscription(ctx, "far", "a"); err != nil {
-		t.Fatal(err)
-	}
-	if err := dir.ClaimProject(ctx, "farproj", "far"); err != nil {
-		t.Fatal(err)
-	}
-	api := startStamp(t, dir, "b", "")
+	stamps := handlertest.StartStamps(t, nil, nil, "a", "b")
+	home, api := stamps["a"], stamps["b"]
+	home.Must(t, "alice@example.com", "POST", "/api/subscriptions", map[string]string{"id": "far"}, 201)
+	home.Must(t, "alice@example.com", "POST", "/api/subscriptions/far/projects", map[string]string{"id": "farproj"}, 201)
 	rt := httpapi.NewRouter(slog.Default(), nil, 0)
 	handlers.Register(rt, handlers.Deps{})
 	n := 0
@@ -72,8 +36,8 @@ func TestEveryScopedRouteAnswersTheHome(t *testing.T) {
 			path = path[:i] + "x" + path[j+1:]
 		}
 		resp, m := api.Call(t, "alice@example.com", r.Method, path, nil, nil)
-		if resp.StatusCode != http.StatusMisdirectedRequest || m["home"] != "a" || m["homeUrl"] != "https://a.example" ||
-			m["type"] != httpapi.ProblemTypeBase+"misdirected" || !strings.Contains(fmt.Sprint(m["detail"]), "https://a.example") {
+		if resp.StatusCode != http.StatusMisdirectedRequest || m["home"] != "a" || m["homeUrl"] != home.URL ||
+			m["type"] != httpapi.ProblemTypeBase+"misdirected" || !strings.Contains(fmt.Sprint(m["detail"]), home.URL) {
 			t.Errorf("%s %s: %d %v", r.Method, path, resp.StatusCode, m)
 		}
 	}
@@ -84,20 +48,16 @@ func TestEveryScopedRouteAnswersTheHome(t *testing.T) {
 	api.Must(t, "alice@example.com", "POST", "/api/subscriptions", map[string]string{"id": "near"}, 201)
 	api.Must(t, "alice@example.com", "POST", "/api/subscriptions/near/projects", map[string]string{"id": "nearproj"}, 201)
 	api.Must(t, "alice@example.com", "GET", "/api/projects/nearproj", nil, 200)
-	if sub, err := dir.SubscriptionOf(ctx, "nearproj"); err != nil || sub != "near" {
-		t.Fatalf("the directory has nearproj in %q (%v)", sub, err)
-	}
-	if home, err := dir.HomeOf(ctx, "near"); err != nil || home != "b" {
-		t.Fatalf("the directory has near homed in %q (%v)", home, err)
+	if resp, m := home.Call(t, "alice@example.com", "GET", "/api/projects/nearproj", nil, nil); resp.StatusCode != 421 || m["homeUrl"] != api.URL {
+		t.Fatalf("nearproj at a: %d %v", resp.StatusCode, m)
 	}
 }
 
 // TestHomeChoiceAndDedicatedStamp: rules of creating a subscription and of a
 // dedicated stamp, one row per sentence of issue 22.
 func TestHomeChoiceAndDedicatedStamp(t *testing.T) {
-	dir := newDirectory(t)
-	shared := startStamp(t, dir, "b", "")
-	dedicated := startStamp(t, dir, "c", "solo")
+	stamps := handlertest.StartStamps(t, map[string]string{"c": "solo"}, nil, "a", "b", "c")
+	shared, dedicated := stamps["b"], stamps["c"]
 	const who = "alice@example.com"
 	cases := []struct {
 		name string
@@ -118,12 +78,10 @@ func TestHomeChoiceAndDedicatedStamp(t *testing.T) {
 			t.Errorf("%s: %d %v", c.name, resp.StatusCode, m)
 		}
 	}
-	// Nothing was written for the refused ones.
-	for _, id := range []string{"there", "nowhere", "other"} {
-		if _, err := dir.HomeOf(context.Background(), id); err == nil {
-			t.Errorf("%s is in the directory", id)
-		}
-	}
+	// Nothing was written for the refused ones: they can still be created
+	// where they belong.
+	stamps["a"].Must(t, who, "POST", "/api/subscriptions", map[string]string{"id": "there"}, 201)
+	stamps["a"].Must(t, who, "POST", "/api/subscriptions", map[string]string{"id": "other"}, 201)
 	dedicated.Must(t, who, "POST", "/api/subscriptions/solo/projects", map[string]string{"id": "soloproj"}, 201)
 	dedicated.Must(t, who, "GET", "/api/projects/soloproj", nil, 200)
 	// Another customer's subscription and project are refused as not found.
@@ -140,11 +98,12 @@ func TestHomeChoiceAndDedicatedStamp(t *testing.T) {
 // requests from the other stamps' origins (their consoles re-target here
 // after a 421), and from no other origin.
 func TestOtherStampsConsolesMayCall(t *testing.T) {
-	api := startStamp(t, newDirectory(t), "b", "")
+	stamps := handlertest.StartStamps(t, nil, nil, "a", "b")
+	api := stamps["b"]
 	for _, c := range []struct {
 		origin string
 		ok     bool
-	}{{"https://a.example", true}, {"https://evil.example", false}} {
+	}{{stamps["a"].URL, true}, {"https://evil.example", false}} {
 		req, _ := http.NewRequest("OPTIONS", api.URL+"/api/projects/p/catalog/checkins", nil)
 		req.Header.Set("Origin", c.origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
