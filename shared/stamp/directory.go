@@ -3,6 +3,7 @@ package stamp
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
@@ -22,10 +23,15 @@ const (
 	projectRows      = "project"      // RowKey: project id; Subscription: its subscription id
 )
 
-// Directory is the global record of where each customer lives.
+// Directory is the global record of where each customer lives. Rows are
+// written once and never change, so a row read once is kept for the life
+// of the process: a running stamp keeps serving the customers it has seen
+// while the directory's region is down, and the directory costs one read
+// per id per instance.
 type Directory struct {
-	t   *store.Table
-	now func() time.Time
+	t     *store.Table
+	now   func() time.Time
+	known sync.Map // partition + "/" + id -> value
 }
 
 // NewDirectory reads and writes the directory table t (on the global
@@ -40,21 +46,36 @@ func NewDirectory(t *store.Table, now func() time.Time) *Directory {
 // HomeOf returns the home stamp of a subscription; NotFound when it has none
 // (never created, or created before the directory existed).
 func (d *Directory) HomeOf(ctx context.Context, sub string) (string, error) {
-	e, err := d.t.Get(ctx, subscriptionRows, store.EncodeKey(sub))
+	home, err := d.read(ctx, subscriptionRows, sub, "Home")
 	if err != nil {
 		return "", fmt.Errorf("home of subscription %s: %w", sub, err)
 	}
-	return e.String("Home"), nil
+	return home, nil
+}
+
+// read returns one row's value, from memory once it has been read.
+func (d *Directory) read(ctx context.Context, pk, id, prop string) (string, error) {
+	key := pk + "/" + id
+	if v, ok := d.known.Load(key); ok {
+		return v.(string), nil
+	}
+	e, err := d.t.Get(ctx, pk, store.EncodeKey(id))
+	if err != nil {
+		return "", err
+	}
+	v := e.String(prop)
+	d.known.Store(key, v)
+	return v, nil
 }
 
 // SubscriptionOf returns the subscription a project belongs to; NotFound
 // when the directory does not know it.
 func (d *Directory) SubscriptionOf(ctx context.Context, project string) (string, error) {
-	e, err := d.t.Get(ctx, projectRows, store.EncodeKey(project))
+	sub, err := d.read(ctx, projectRows, project, "Subscription")
 	if err != nil {
 		return "", fmt.Errorf("subscription of project %s: %w", project, err)
 	}
-	return e.String("Subscription"), nil
+	return sub, nil
 }
 
 // claim inserts a row once. A row already there with the same value is a

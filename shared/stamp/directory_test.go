@@ -76,3 +76,36 @@ func TestDirectoryDown(t *testing.T) {
 		t.Fatalf("subscription: %v", err)
 	}
 }
+
+// TestKnownRowsOutliveTheDirectory: a row read once is served from memory
+// (rows never change) when the directory's storage is gone; an id never
+// read fails instead of being taken as "no home".
+func TestKnownRowsOutliveTheDirectory(t *testing.T) {
+	srv := azuritetest.Fresh(t)
+	acct, err := store.Open(store.Config{ConnectionString: srv.ConnectionString(), MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := acct.Bootstrap(ctx, stamp.Layout); err != nil {
+		t.Fatal(err)
+	}
+	d := stamp.NewDirectory(acct.Table(stamp.TableName), nil)
+	if err := d.ClaimSubscription(ctx, "north", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ClaimProject(ctx, "p", "north"); err != nil {
+		t.Fatal(err)
+	}
+	s := &stamp.Stamps{Self: "b", URLs: map[string]string{"a": "https://a.example", "b": "https://b.example"}, Dir: d}
+	if err := s.ServeProject(ctx, "p"); !fault.Is(err, fault.Misdirected) {
+		t.Fatalf("before the outage: %v", err)
+	}
+	_ = srv.Stop()
+	if err := s.ServeProject(ctx, "p"); !fault.Is(err, fault.Misdirected) {
+		t.Fatalf("a known project during the outage: %v", err)
+	}
+	if err := s.ServeProject(ctx, "q"); !fault.Is(err, fault.Unavailable) {
+		t.Fatalf("an unknown project during the outage: %v", err)
+	}
+}

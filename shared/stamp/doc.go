@@ -16,5 +16,9 @@
 //   - a dedicated stamp serves its one subscription and refuses every other
 //     (404, without looking the other up: its existence is not disclosed);
 //   - a subscription or project id has one owner across all stamps (the
-//     directory insert is the global uniqueness check).
+//     directory insert is the global uniqueness check);
+//   - rows never change, so each is read once per process and then served
+//     from memory: a running stamp keeps routing the customers it has seen
+//     while the directory is unreachable; an unknown id then answers 503,
+//     never "served here".
 package stamp
