@@ -106,6 +106,12 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 		}
 		for _, e := range page.Entities {
 			seq, first, count := e.Int64("Seq"), int(e.Int64("First")), int(e.Int64("Count"))
+			// Rows up to the head are gapless unless storage lost some
+			// (a failover replicated the head before them): say so
+			// rather than skip a commit.
+			if seq > p.Seq+1 || (seq == p.Seq+1 && first > p.Offset) {
+				return nil, p, missingRows(p, head)
+			}
 			var cs []recChange
 			if err := json.Unmarshal(e.Chunked("Changes"), &cs); err != nil {
 				return nil, p, fault.E("catalog.feed", fault.Internal, err)
@@ -129,10 +135,20 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 			}
 		}
 		if page.Next == "" {
+			if p.Seq < head {
+				return nil, p, missingRows(p, head)
+			}
 			return out, p, nil
 		}
 		opt.Cursor = page.Next
 	}
+}
+
+// missingRows reports feed rows absent below the head.
+func missingRows(p Position, head int64) error {
+	return fault.E("catalog.feed", fault.Internal, fmt.Sprintf(
+		"the feed has no rows for commit %d although the head is %d: storage lost them (a failover?); an operator must reconcile the project",
+		p.Seq+1, head))
 }
 
 // Changes is the unfiltered feed for the service's own consumers
