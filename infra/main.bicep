@@ -195,6 +195,8 @@ module stamps 'modules/stamp.bicep' = [for (region, i) in regions: {
     consoleClientId: consoleClientId
     stamp: {
       name: region
+      // Links in e-mails (invitations) go to the stamp that sent them: the home.
+      publicUrl: length(stampList) > 1 ? stampUrls[i] : mail.publicUrl
       urls: stampUrlSetting
       origins: consoleOrigins
       dedicatedSubscription: ''
@@ -229,6 +231,7 @@ module dedicatedStamps 'modules/stamp.bicep' = [for (c, i) in dedicatedCustomers
     consoleClientId: consoleClientId
     stamp: {
       name: 'ded-${c.subscription}'
+      publicUrl: stampUrls[length(regions) + i]
       urls: stampUrlSetting
       origins: consoleOrigins
       dedicatedSubscription: c.subscription

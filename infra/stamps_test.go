@@ -44,7 +44,9 @@ var stampRules = []rule{
 	{"every stamp runs the home check: its name, every stamp's URL, the directory", "modules/functionapp.bicep", func(f *File) error {
 		got := settingsOf(f)
 		for name, v := range map[string]string{"COLLAB_STAMP": "stamp.name", "COLLAB_STAMP_URLS": "stamp.urls",
-			"COLLAB_DIRECTORY_TABLE_URI": "stamp.directoryTableUri", "COLLAB_DEDICATED_SUBSCRIPTION": "stamp.dedicatedSubscription"} {
+			"COLLAB_DIRECTORY_TABLE_URI": "stamp.directoryTableUri", "COLLAB_DEDICATED_SUBSCRIPTION": "stamp.dedicatedSubscription",
+			// e-mailed links (invitations) reach the stamp that sent them, the customer's home
+			"COLLAB_PUBLIC_URL": "stamp.publicUrl"} {
 			if e, ok := got[name].(Expr); !ok || e.Text != v {
 				return fmt.Errorf("%s = %v, want %s", name, got[name], v)
 			}

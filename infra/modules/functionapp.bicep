@@ -107,7 +107,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_EMAIL_CALLBACK_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-callback-keys)' }
         { name: 'COLLAB_INBOUND_SECRET', value: '@Microsoft.KeyVault(${kv};SecretName=inbound-email-secret)' }
         { name: 'COLLAB_INBOUND_REQUIRE_AUTH', value: mail.inboundRequireAuth }
-        { name: 'COLLAB_PUBLIC_URL', value: mail.publicUrl }
+        { name: 'COLLAB_PUBLIC_URL', value: stamp.publicUrl }
         { name: 'COLLAB_IMAP_HOST', value: mail.imapHost }
         { name: 'COLLAB_IMAP_PORT', value: mail.imapPort }
         { name: 'COLLAB_IMAP_TLS', value: 'tls' }
