@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,10 @@ import (
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/handlers/handlertest"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/stamp"
+	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
 // TestEveryScopedRouteAnswersTheHome: on a stamp that is not the home,
@@ -122,5 +127,58 @@ func TestOtherStampsConsolesMayCall(t *testing.T) {
 		if got := resp.Header.Get("Access-Control-Allow-Origin") == c.origin; got != c.ok {
 			t.Errorf("GET from %s: allow-origin %q", c.origin, resp.Header.Get("Access-Control-Allow-Origin"))
 		}
+	}
+}
+
+// TestClaimHomesBackfills: subscriptions and projects created before the
+// directory existed are claimed for their stamp at start-up (ClaimHomes);
+// an id another stamp already claimed is reported, not taken over.
+func TestClaimHomesBackfills(t *testing.T) {
+	ctx := context.Background()
+	open := func(prefix string) *store.Account {
+		acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acct
+	}
+	suffix := strings.ReplaceAll(t.Name(), "_", "")[4:14]
+	acct, dirAcct := open("bf"+suffix), open("bfdir"+suffix)
+	if err := acct.Bootstrap(ctx, handlers.StorageLayouts()...); err != nil {
+		t.Fatal(err)
+	}
+	if err := dirAcct.Bootstrap(ctx, stamp.Layout); err != nil {
+		t.Fatal(err)
+	}
+	svcs := handlers.NewServices(acct, nil)
+	svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
+	owner := platform.Caller{UserID: platform.UserID("alice@example.com"), Email: "alice@example.com", PrincipalID: "p-alice"}
+	for _, id := range []string{"old", "taken"} {
+		if _, err := svcs.Platform.CreateSubscription(ctx, owner, id, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svcs.Platform.CreateProject(ctx, owner, "old", "oldproj", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	dir := stamp.NewDirectory(dirAcct.Table(stamp.TableName), nil)
+	if err := dir.ClaimSubscription(ctx, "taken", "b"); err != nil {
+		t.Fatal(err)
+	}
+	svcs.Platform.Homes = &stamp.Stamps{Self: "a", Dir: dir, URLs: map[string]string{"a": "https://a.example", "b": "https://b.example"}}
+	for round := 1; round <= 2; round++ { // idempotent
+		n, conflicts, err := svcs.Platform.ClaimHomes(ctx)
+		if err != nil || n != 2 || len(conflicts) != 1 || conflicts[0] != "subscription taken" {
+			t.Fatalf("round %d: %d claimed, conflicts %v, %v", round, n, conflicts, err)
+		}
+	}
+	if home, err := dir.HomeOf(ctx, "old"); err != nil || home != "a" {
+		t.Fatalf("old: %q %v", home, err)
+	}
+	if sub, err := dir.SubscriptionOf(ctx, "oldproj"); err != nil || sub != "old" {
+		t.Fatalf("oldproj: %q %v", sub, err)
+	}
+	if home, _ := dir.HomeOf(ctx, "taken"); home != "b" {
+		t.Fatalf("taken was moved to %q", home)
 	}
 }

@@ -140,6 +140,16 @@ func run(ctx context.Context, getenv func(string) string) error {
 		}
 		if bootstrap(ctx, log, account, handlers.StorageLayouts()...) {
 			bootstrapped.Store(true)
+			if directory != nil {
+				// Data from before the directory: claim it for this stamp.
+				n, conflicts, err := svcs.Platform.ClaimHomes(ctx)
+				switch {
+				case err != nil:
+					log.Error("stamp directory backfill", "error", err.Error())
+				case len(conflicts) > 0:
+					log.Error("stamp directory backfill: ids claimed by another stamp", "conflicts", conflicts, "claimed", n)
+				}
+			}
 			if err := svcs.Jobs.EnsureSystem(ctx, handlers.SystemJobs()); err != nil {
 				log.Error("system jobs", "error", err.Error())
 			}

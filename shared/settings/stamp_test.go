@@ -23,7 +23,9 @@ func TestLoadStamp(t *testing.T) {
 	}{
 		{"none: one shared stamp", base(), "", func(s Stamp) bool { return s.Name == "" && s.URLs == nil }},
 		{"a stamp with its directory (Azurite)", base("COLLAB_STAMP", "a", "COLLAB_STAMP_URLS", urls, "COLLAB_DIRECTORY", "conn"), "",
-			func(s Stamp) bool { return s.Name == "a" && s.URLs["b"] == "https://b.example.com" && s.DirectoryConnectionString == "conn" }},
+			func(s Stamp) bool {
+				return s.Name == "a" && s.URLs["b"] == "https://b.example.com" && s.DirectoryConnectionString == "conn"
+			}},
 		{"a stamp with its directory (managed identity)", base("COLLAB_STAMP", "b", "COLLAB_STAMP_URLS", urls, "COLLAB_DIRECTORY_TABLE_URI", "https://d.table.core.windows.net/"), "",
 			func(s Stamp) bool { return s.DirectoryTableURI != "" }},
 		{"a dedicated stamp alone", base("COLLAB_DEDICATED_SUBSCRIPTION", "solo"), "", func(s Stamp) bool { return s.Dedicated == "solo" && s.Name == "" }},
