@@ -6,6 +6,8 @@ GO          ?= go
 VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -s -w -X main.version=$(VERSION)
 DIST        ?= dist
+# The zip of $(DIST) that zip deploy uploads (handler executable inside).
+PACKAGE_ZIP ?= $(DIST).zip
 PORT        ?= 7071
 # Ports of the local stack, for running beside another `make run`: AZURITE_PORT=0 picks free ones.
 AZURITE_PORT  ?= 10000
@@ -22,7 +24,7 @@ help:
 	@echo "make run      start Azurite, MailDev, the devhost and the handler (Ctrl-C stops all)"
 	@echo "make test     install what is needed, then go vet and every test (Azurite included)"
 	@echo "make bench    benchmarks (handler start-up and RSS, security, catalog, schedules, ...)"
-	@echo "make package  assemble $(DIST)/ for the Functions host / azd"
+	@echo "make package  assemble $(DIST)/ for the Functions host / azd, and $(PACKAGE_ZIP) for zip deploy"
 	@echo "make lint     gofmt and go vet"
 
 # npm ci only when package-lock.json changed since the last install.
@@ -53,7 +55,8 @@ params-key: local.settings.json
 
 run: build local.settings.json params-key
 	./bin/devhost -root . -port $(PORT) -azurite-port $(AZURITE_PORT) -smtp-port $(SMTP_PORT) -mail-web-port $(MAIL_WEB_PORT) \
-		-handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner -workportal-standin $(STANDIN_PORT)
+		-handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner -workportal-standin $(STANDIN_PORT) \
+		-log-file .run/devhost.log
 
 test: deps
 	$(GO) vet $(GO_PKGS)
@@ -65,16 +68,18 @@ bench: deps
 	cd bench/security && $(GO) test -run TestCasbinAgrees -bench . -benchmem -benchtime 2s .
 
 # The layout the Functions host and `func azure functionapp publish` / azd expect:
-# host.json, one top-level folder per function, and the handler binary.
+# host.json, one top-level folder per function, and the handler binary; and the
+# same as a zip with the handler's executable bit set (cmd/appzip).
 package:
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	cp host.json $(DIST)/
 	for d in functions/*/; do cp -R "$$d" $(DIST)/; done
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/handler ./cmd/handler
+	$(GO) run ./cmd/appzip -dir $(DIST) -out $(PACKAGE_ZIP)
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(GO_PKGS)
 
 clean:
-	rm -rf bin $(DIST) build
+	rm -rf bin $(DIST) $(PACKAGE_ZIP) build

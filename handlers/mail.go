@@ -371,9 +371,10 @@ func newMail(acct *store.Account, log *audit.Log, now func() time.Time) MailServ
 
 // Configure applies the e-mail settings: the SMTP transport and sender, the
 // reply and callback keys, the inbound secret and policy, the IMAP mailbox.
-// Locally (not inAzure) callbacks may use http; where they may connect is
-// the service's egress policy (Services.UseEgress).
-func (m *MailServices) Configure(cfg settings.Mail, inAzure bool) error {
+// Under the cloud policy (cloud: COLLAB_ENVIRONMENT is not "local")
+// callbacks must be https; locally they may use http. Where they may connect
+// is the service's egress policy (Services.UseEgress).
+func (m *MailServices) Configure(cfg settings.Mail, cloud bool) error {
 	from, err := mail.ParseAddress(cfg.From)
 	if err != nil {
 		return fmt.Errorf("COLLAB_SMTP_FROM: %w", err)
@@ -400,7 +401,7 @@ func (m *MailServices) Configure(cfg settings.Mail, inAzure bool) error {
 		}
 	}
 	m.Tasks.ReplyDomain = cfg.ReplyDomain
-	m.Tasks.AllowInsecureCallbacks = !inAzure
+	m.Tasks.AllowInsecureCallbacks = !cloud
 	m.Inbound.RequireAuth = cfg.InboundRequireAuth
 	m.InboundSecret = cfg.InboundSecret
 	m.Poller.Receiver = m.Inbound

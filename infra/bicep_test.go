@@ -249,7 +249,8 @@ var rules = []rule{
 		allowed := map[string]bool{"b7e6dc6d-f1e8-4753-8033-0f276bb0955b": true, "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": true,
 			"974c5e8b-45b9-4653-ba55-5f855dd0fb88": true, "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39": true,
 			"4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": true, "4633458b-17de-408a-b874-0445c86b69e6": true,
-			"b86a8fe4-44ce-4948-aee5-eccb2c155cd7": true} // Key Vault Secrets Officer: the parameters' vault only
+			"b86a8fe4-44ce-4948-aee5-eccb2c155cd7": true, // Key Vault Secrets Officer: the parameters' vault only
+			"3913510d-42f4-4e42-8a64-420c390055eb": true} // Monitoring Metrics Publisher: App Insights only
 		roles, _ := f.Vars["roles"].(map[string]any)
 		for _, g := range roles {
 			if !allowed[fmt.Sprint(g)] {
@@ -274,6 +275,49 @@ var rules = []rule{
 		}
 		return nil
 	}, "  scope: storage\n  name: guid(storage.id, principalId, roles.storageBlobDataOwner)", "  scope: resourceGroup()\n  name: guid(storage.id, principalId, roles.storageBlobDataOwner)"},
+	{"telemetry: App Insights with local auth disabled gets Monitoring Metrics Publisher for the app's identity", "modules/roles.bicep",
+		roleOn("insights", "monitoringMetricsPublisher", "3913510d-42f4-4e42-8a64-420c390055eb"),
+		"  scope: insights\n  name: guid(insights.id", "  scope: vault\n  name: guid(insights.id"},
+	{"Service Bus trigger: Azure Service Bus Data Receiver on the namespace", "modules/roles.bicep",
+		roleOn("serviceBus", "serviceBusDataReceiver", "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0"),
+		"roles.serviceBusDataReceiver)\n  }\n}", "roles.serviceBusDataSender)\n  }\n}"},
+	{"Service Bus sends: Azure Service Bus Data Sender on the namespace", "modules/roles.bicep",
+		roleOn("serviceBus", "serviceBusDataSender", "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39"),
+		"  scope: serviceBus\n  name: guid(serviceBus.id, principalId, roles.serviceBusDataSender)", "  scope: storage\n  name: guid(serviceBus.id, principalId, roles.serviceBusDataSender)"},
+	{"telemetry: identity-based (Authorization=AAD) since App Insights refuses local auth", "modules/monitoring.bicep", func(f *File) error {
+		ins := resourcesOf(f, "Microsoft.Insights/components")
+		if len(ins) != 1 {
+			return fmt.Errorf("%d App Insights components", len(ins))
+		}
+		if v, _ := Get(ins[0].Body, "properties.DisableLocalAuth"); v != true {
+			return fmt.Errorf("DisableLocalAuth is %v", v)
+		}
+		return nil
+	}, "DisableLocalAuth: true", "DisableLocalAuth: false"},
+	{"the app names its environment explicitly, and never 'local'", "modules/functionapp.bicep", func(f *File) error {
+		sites := resourcesOf(f, "Microsoft.Web/sites")
+		if len(sites) != 1 {
+			return fmt.Errorf("%d sites", len(sites))
+		}
+		list, _ := Get(sites[0].Body, "properties.siteConfig.appSettings")
+		for _, s := range asList(list) {
+			m, _ := s.(map[string]any)
+			switch fmt.Sprint(m["name"]) {
+			case "COLLAB_ENVIRONMENT":
+				v := fmt.Sprint(m["value"])
+				if e, ok := m["value"].(Expr); ok {
+					v = e.Text
+				}
+				if strings.Trim(v, "'") == "local" || strings.Trim(v, "'") == "" {
+					return fmt.Errorf("COLLAB_ENVIRONMENT is %s", v)
+				}
+				return nil
+			case "WEBSITE_TIME_ZONE":
+				return fmt.Errorf("WEBSITE_TIME_ZONE is not supported on Linux Flex Consumption: timers run in UTC")
+			}
+		}
+		return fmt.Errorf("no COLLAB_ENVIRONMENT app setting")
+	}, "{ name: 'COLLAB_ENVIRONMENT', value: 'azure-${environmentName}' }", "{ name: 'COLLAB_ENVIRONMENT', value: 'local' }"},
 	{"diagnostic settings on the gateway", "modules/appgateway.bicep", diagnosticsOn("gateway"), "scope: gateway", "scope: publicIp"},
 	{"diagnostic settings on the firewall", "modules/firewall.bicep", diagnosticsOn("firewall"), "scope: firewall", "scope: publicIp"},
 	{"diagnostic settings on storage", "modules/storage.bicep", diagnosticsOn("account"), "scope: account", "scope: blobService"},
@@ -296,6 +340,25 @@ var rules = []rule{
 		}
 		return nil
 	}, "'azd-env-name': environmentName", "'env-name': environmentName"},
+}
+
+// roleOn checks that roles.bicep maps key to the built-in role guid and
+// assigns it to the app's identity on the resource symbol.
+func roleOn(symbol, key, guid string) func(f *File) error {
+	return func(f *File) error {
+		if roles, _ := f.Vars["roles"].(map[string]any); fmt.Sprint(roles[key]) != guid {
+			return fmt.Errorf("roles.%s is %v, want %s", key, roles[key], guid)
+		}
+		for _, r := range resourcesOf(f, "Microsoft.Authorization/roleAssignments") {
+			scope, _ := r.Body["scope"].(Expr)
+			def, _ := Get(r.Body, "properties.roleDefinitionId")
+			who, _ := Get(r.Body, "properties.principalId")
+			if scope.Text == symbol && strings.Contains(fmt.Sprint(def), "roles."+key+")") && fmt.Sprint(who) == fmt.Sprint(Expr{"principalId"}) {
+				return nil
+			}
+		}
+		return fmt.Errorf("no %s assignment for the app's identity scoped to %s", key, symbol)
+	}
 }
 
 func diagnosticsOn(symbol string) func(f *File) error {

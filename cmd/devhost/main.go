@@ -43,6 +43,7 @@ type flags struct {
 	devAuth                 bool
 	seedWith                string
 	standinPort             int
+	logFile                 string
 }
 
 func run() error {
@@ -60,6 +61,7 @@ func run() error {
 	flag.StringVar(&f.seedWith, "seed-with", "", "once healthy, run `<this collab binary> dev seed --api <devhost>` to seed the demo")
 	flag.BoolVar(&f.devAuth, "dev-auth", false, "turn on the handler's dev token issuer at http://127.0.0.1:<port>/api/dev")
 	flag.IntVar(&f.standinPort, "workportal-standin", 0, "serve the Work Portal STAND-IN (not the Work Portal) on this loopback port, and point the seeded demo environments at it (0 = off)")
+	flag.StringVar(&f.logFile, "log-file", "", "write the JSON log (devhost and handler) to this file and show a readable line per invocation instead (make run: .run/devhost.log)")
 	flag.Parse()
 
 	root, err := filepath.Abs(f.root)
@@ -70,6 +72,20 @@ func run() error {
 		f.settings = filepath.Join(root, "local.settings.json")
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	var view *logView
+	var handlerOut io.Writer // nil: the handler's output on stderr, as is
+	if f.logFile != "" {
+		if err := os.MkdirAll(filepath.Dir(f.logFile), 0o700); err != nil {
+			return err
+		}
+		lf, err := os.Create(f.logFile)
+		if err != nil {
+			return fmt.Errorf("log file: %w", err)
+		}
+		defer lf.Close()
+		view = newLogView(lf, os.Stdout, f.logFile)
+		log, handlerOut = slog.New(slog.NewJSONHandler(view, nil)), view
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -77,7 +93,11 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("port %d: %w (is another devhost running? use -port)", f.port, err)
 	}
-	overrides := map[string]string{}
+	// The devhost is a developer's machine by definition: the only place,
+	// with tests, that sets the local policy (dev sign-in, loopback egress,
+	// http callbacks, mail without TLS). Without it the handler runs with
+	// the cloud policy, as on Flex Consumption.
+	overrides := map[string]string{"COLLAB_ENVIRONMENT": "local"}
 	if f.devAuth {
 		// The issuer URL must be where clients (and go-oidc discovery) reach
 		// it: through this devhost, on this port.
@@ -124,7 +144,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	h, err := host.New(host.Options{App: app, HandlerPath: f.handler, Overrides: overrides, Log: log, Schedules: scheduleParser()})
+	h, err := host.New(host.Options{App: app, HandlerPath: f.handler, Overrides: overrides, Log: log, Output: handlerOut, Schedules: scheduleParser()})
 	if err != nil {
 		return err
 	}
@@ -161,11 +181,18 @@ func run() error {
 		}
 	}
 	if f.banner {
-		printBanner(os.Stdout, f, storageURLs, app, inbound, func(w io.Writer) {
-			if standinURL != "" {
-				printDeployBanner(w, f.port, standinURL)
-			}
-		})
+		banner := func(w io.Writer) {
+			printBanner(w, f, storageURLs, app, inbound, func(w io.Writer) {
+				if standinURL != "" {
+					printDeployBanner(w, f.port, standinURL)
+				}
+			})
+		}
+		if view != nil {
+			view.Last(banner)
+		} else {
+			banner(os.Stdout)
+		}
 	}
 	<-ctx.Done()
 	fmt.Fprintln(os.Stderr, "devhost: stopping")

@@ -75,7 +75,9 @@ type handlerProcess struct {
 	cmd  *exec.Cmd
 	base string
 	logs *strings.Builder
-	mu   *sync.Mutex
+	// streams holds stdout and stderr apart: the host reads them differently.
+	streams [2]*strings.Builder
+	mu      *sync.Mutex
 }
 
 func startHandler(tb testing.TB, srv *azurite.Server, extraEnv ...string) *handlerProcess {
@@ -83,33 +85,54 @@ func startHandler(tb testing.TB, srv *azurite.Server, extraEnv ...string) *handl
 	return startHandlerOn(tb, freePort(tb), srv, extraEnv...)
 }
 
+// startHandlerOn starts the binary as the devhost does on a developer's
+// machine (COLLAB_ENVIRONMENT=local); extraEnv comes last and wins.
 func startHandlerOn(tb testing.TB, port int, srv *azurite.Server, extraEnv ...string) *handlerProcess {
+	tb.Helper()
+	return spawnHandler(tb, port, append([]string{"AzureWebJobsStorage=" + srv.ConnectionString(), "COLLAB_ENVIRONMENT=local"}, extraEnv...))
+}
+
+// spawnHandler starts the binary with the process environment plus env (no
+// locality of its own) and collects both of its output streams.
+func spawnHandler(tb testing.TB, port int, env []string) *handlerProcess {
 	tb.Helper()
 	cmd := exec.Command(handlerBinary(tb))
 	cmd.Env = append(os.Environ(),
 		"FUNCTIONS_CUSTOMHANDLER_PORT="+strconv.Itoa(port),
-		"AzureWebJobsStorage="+srv.ConnectionString(),
 		"COLLAB_STORAGE_TIMEOUT=1500ms",
 	)
-	cmd.Env = append(cmd.Env, extraEnv...)
+	cmd.Env = append(cmd.Env, env...)
+	stdout, _ := cmd.StdoutPipe()
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	p := &handlerProcess{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), logs: &strings.Builder{}, mu: &sync.Mutex{}}
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.logs.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-	}()
+	p := &handlerProcess{cmd: cmd, base: "http://127.0.0.1:" + strconv.Itoa(port), logs: &strings.Builder{},
+		streams: [2]*strings.Builder{{}, {}}, mu: &sync.Mutex{}}
+	for i, r := range []io.Reader{stdout, stderr} {
+		go func() {
+			sc := bufio.NewScanner(r)
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			for sc.Scan() {
+				p.mu.Lock()
+				p.logs.WriteString(sc.Text() + "\n")
+				p.streams[i].WriteString(sc.Text() + "\n")
+				p.mu.Unlock()
+			}
+		}()
+	}
 	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return p
 }
 
 func (p *handlerProcess) Logs() string { p.mu.Lock(); defer p.mu.Unlock(); return p.logs.String() }
+
+// Streams returns what the handler wrote to stdout and to stderr so far.
+func (p *handlerProcess) Streams() (stdout, stderr string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.streams[0].String(), p.streams[1].String()
+}
 
 // waitHealthy polls /api/health until it answers 200 or the deadline passes.
 func (p *handlerProcess) waitHealthy(tb testing.TB, deadline time.Duration) time.Duration {
@@ -243,13 +266,14 @@ func TestDevSignInThroughTheBinary(t *testing.T) {
 	if code, _ := call(""); code != 401 {
 		t.Fatalf("/api/me anonymous: %d", code)
 	}
-	// Dev auth is refused outright in Azure.
+	// Dev auth is refused outright on App Service, even if someone set
+	// COLLAB_ENVIRONMENT=local there (Flex: TestFlexConsumptionRunsWithTheCloudPolicy).
 	cmd := exec.Command(handlerBinary(t))
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(freePort(t)),
-		"AzureWebJobsStorage=" + azuritetest.Server(t).ConnectionString(), "COLLAB_DEV_AUTH=true", "WEBSITE_INSTANCE_ID=abc"}
+		"AzureWebJobsStorage=" + azuritetest.Server(t).ConnectionString(), "COLLAB_DEV_AUTH=true", "COLLAB_ENVIRONMENT=local", "WEBSITE_INSTANCE_ID=abc"}
 	out, err := cmd.CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "refused in Azure") {
-		t.Fatalf("dev auth in Azure: %v %s", err, out)
+	if err == nil || !strings.Contains(string(out), "runs on an Azure host") {
+		t.Fatalf("dev auth on App Service: %v %s", err, out)
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/studio-collab/collab/shared/envconfig/keyvault"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
+	"github.com/studio-collab/collab/shared/hostlog"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/platform"
@@ -53,7 +54,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Information to stdout, warnings and errors to stderr: the host logs
+	// every other stderr line as an error (shared/hostlog).
+	log := hostlog.New(os.Stdout, os.Stderr, cfg.LogLevel)
 
 	storeCfg, err := store.FromSettings(cfg.Storage)
 	if err != nil {
@@ -70,7 +73,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	var dev *identity.DevIssuer
 	if cfg.Auth.Dev {
-		if dev, err = identity.NewDevIssuer(cfg.Auth.DevURL, cfg.Auth.DevAudience, cfg.Auth.DevKeyFile, cfg.InAzure, nil); err != nil {
+		if dev, err = identity.NewDevIssuer(cfg.Auth.DevURL, cfg.Auth.DevAudience, cfg.Auth.DevKeyFile, !cfg.Local, nil); err != nil {
 			return err
 		}
 		issuers = append(issuers, dev.Config())
@@ -99,14 +102,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if svcs.Params.Secrets, err = paramSecrets(cfg, log); err != nil {
 		return err
 	}
-	if err := svcs.Mail.Configure(cfg.Mail, cfg.InAzure); err != nil {
+	if err := svcs.Mail.Configure(cfg.Mail, !cfg.Local); err != nil {
 		return err
 	}
 	svcs.Platform.PublicURL = cfg.Mail.PublicURL
-	// Customers' endpoints: public addresses (and COLLAB_EGRESS_ALLOW) in
-	// Azure; on a developer's machine the stand-ins live on loopback.
+	// Customers' endpoints: public addresses (and COLLAB_EGRESS_ALLOW) under
+	// the cloud policy; on a developer's machine (COLLAB_ENVIRONMENT=local)
+	// the stand-ins live on loopback.
 	egressPolicy := egress.NewPolicy(cfg.EgressAllow)
-	if !cfg.InAzure {
+	if cfg.Local {
 		egressPolicy = egress.Local()
 	}
 	svcs.UseEgress(egressPolicy)
@@ -166,7 +170,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("handler listening", "port", cfg.Port, "version", version, "inAzure", cfg.InAzure)
+	log.Info("handler listening", "port", cfg.Port, "version", version, "environment", cfg.Environment, "local", cfg.Local)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -221,9 +225,9 @@ func bootstrap(ctx context.Context, log *slog.Logger, account *store.Account, la
 // azureDeployments points deployments at Azure when configured: messages to
 // the Service Bus queue instead of the local Storage queue, and Work Portal
 // restarts through Azure Resource Manager, both with the managed identity.
-// Locally it changes nothing.
+// Locally (COLLAB_ENVIRONMENT=local, no namespace) it changes nothing.
 func azureDeployments(cfg settings.Config, svcs handlers.Services) (func(), error) {
-	if cfg.ServiceBus.Namespace == "" && !cfg.InAzure {
+	if cfg.ServiceBus.Namespace == "" && cfg.Local {
 		return func() {}, nil
 	}
 	var opts azidentity.ManagedIdentityCredentialOptions

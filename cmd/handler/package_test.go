@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/zip"
 	"debug/elf"
 	"encoding/json"
 	"os"
@@ -12,7 +13,8 @@ import (
 // TestMakePackageLayout runs `make package` into a temporary folder and
 // checks the layout the Functions host and azd expect (DESIGN §2): host.json,
 // one top-level folder per function with its function.json, and a static
-// linux/amd64 handler at host.json's defaultExecutablePath.
+// linux/amd64 handler at host.json's defaultExecutablePath; and the zip zip
+// deploy uploads, read back: the same files, the handler executable inside.
 func TestMakePackageLayout(t *testing.T) {
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatal("make is required")
@@ -68,6 +70,7 @@ func TestMakePackageLayout(t *testing.T) {
 	if st, _ := os.Stat(bin); st.Mode()&0o111 == 0 {
 		t.Error("handler is not executable")
 	}
+	checkPackageZip(t, dist, host.CustomHandler.Description.DefaultExecutablePath)
 	entries, _ := os.ReadDir(dist)
 	if len(entries) != len(srcFuncs)+2 {
 		var names []string
@@ -75,5 +78,50 @@ func TestMakePackageLayout(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("unexpected entries in the package: %v", names)
+	}
+}
+
+// checkPackageZip reads <dist>.zip: every file of dist is in it with the
+// same content length, and the handler's entry has its executable bits (the
+// platform's unzip restores the mode from the entry's external attributes;
+// without them the host cannot start the handler on Flex).
+func checkPackageZip(t *testing.T, dist, exe string) {
+	t.Helper()
+	zr, err := zip.OpenReader(dist + ".zip")
+	if err != nil {
+		t.Fatalf("the package zip: %v", err)
+	}
+	defer zr.Close()
+	inZip := map[string]*zip.File{}
+	for _, f := range zr.File {
+		inZip[f.Name] = f
+	}
+	err = filepath.WalkDir(dist, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dist, path)
+		f, ok := inZip[filepath.ToSlash(rel)]
+		if !ok {
+			t.Errorf("%s is in %s but not in the zip", rel, dist)
+			return nil
+		}
+		if st, _ := d.Info(); int64(f.UncompressedSize64) != st.Size() {
+			t.Errorf("%s: %d bytes in the zip, %d on disk", rel, f.UncompressedSize64, st.Size())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, ok := inZip[exe]
+	if !ok {
+		t.Fatalf("no %s entry in the zip", exe)
+	}
+	if h.Mode()&0o111 != 0o111 || h.CreatorVersion>>8 != 3 { // 3: Unix, so the mode is read
+		t.Errorf("handler entry mode %v (creator %d): not executable for the host", h.Mode(), h.CreatorVersion>>8)
+	}
+	if f := inZip["host.json"]; f == nil || f.Mode()&0o111 != 0 {
+		t.Errorf("host.json entry: %v", f)
 	}
 }

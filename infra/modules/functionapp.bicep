@@ -81,6 +81,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'ServiceBusConnection__clientId', value: identityClientId }
         { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: appInsightsConnectionString }
         { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
+        // Where the handler runs: never 'local' (that unlocks the developer's policy, and the
+        // handler refuses it on Flex anyway); unset would mean the cloud policy too.
+        { name: 'COLLAB_ENVIRONMENT', value: 'azure-${environmentName}' }
         { name: 'COLLAB_LOG_LEVEL', value: 'info' }
         { name: 'COLLAB_MAX_BODY_BYTES', value: '1048576' }
         { name: 'COLLAB_STORAGE_TIMEOUT', value: '2s' }

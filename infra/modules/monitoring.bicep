@@ -30,4 +30,5 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
 
 output workspaceId string = logs.id
 output appInsightsId string = insights.id
+output appInsightsName string = insights.name
 output appInsightsConnectionString string = insights.properties.ConnectionString

@@ -6,6 +6,8 @@ param serviceBusName string
 param vaultName string
 param paramsVaultName string
 param gatewayPrincipalId string
+@description('Application Insights of the region: with local auth disabled the host sends telemetry with the app\'s identity.')
+param appInsightsName string
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
@@ -15,6 +17,7 @@ var roles = {
   serviceBusDataReceiver: '4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -23,6 +26,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
 
 resource serviceBus 'Microsoft.ServiceBus/namespaces@2022-10-01-preview' existing = {
   name: serviceBusName
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: appInsightsName
 }
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
@@ -63,6 +70,11 @@ resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' =
   }
 }
 
+// The Service Bus extension's identity-based connection: Data Receiver for
+// the DeployRequests trigger (receive, complete, abandon, dead-letter,
+// sessions), Data Sender for what the handler sends (deployment requests);
+// learn.microsoft.com/azure/azure-functions/functions-bindings-service-bus
+// "Grant permission to the identity".
 resource busSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: serviceBus
   name: guid(serviceBus.id, principalId, roles.serviceBusDataSender)
@@ -111,5 +123,19 @@ resource paramsSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-0
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+  }
+}
+
+// Application Insights has local auth disabled (monitoring.bicep): the host
+// authenticates its telemetry with the app's identity
+// (APPLICATIONINSIGHTS_AUTHENTICATION_STRING), which needs Monitoring Metrics
+// Publisher on the component, or nothing reaches it.
+resource telemetryPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: insights
+  name: guid(insights.id, principalId, roles.monitoringMetricsPublisher)
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
   }
 }

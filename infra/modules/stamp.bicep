@@ -205,6 +205,7 @@ module roles 'roles.bicep' = {
     serviceBusName: serviceBus.outputs.name
     vaultName: vault.outputs.name
     paramsVaultName: paramsVault.outputs.name
+    appInsightsName: monitoring.outputs.appInsightsName
   }
 }
 

@@ -37,11 +37,12 @@ type DevIssuer struct {
 }
 
 // NewDevIssuer loads (or creates, 0600) the signing key in keyFile. It
-// refuses when inAzure: a dev issuer in production would let anyone in.
-func NewDevIssuer(url, audience, keyFile string, inAzure bool, now func() time.Time) (*DevIssuer, error) {
+// refuses under the cloud policy (cloud: COLLAB_ENVIRONMENT is not "local",
+// settings.Config.Local): a dev issuer in production would let anyone in.
+func NewDevIssuer(url, audience, keyFile string, cloud bool, now func() time.Time) (*DevIssuer, error) {
 	const op = "identity.NewDevIssuer"
-	if inAzure {
-		return nil, fault.E(op, fault.Invalid, "COLLAB_DEV_AUTH is set but this process runs in Azure (WEBSITE_INSTANCE_ID): the dev issuer is for local use only")
+	if cloud {
+		return nil, fault.E(op, fault.Invalid, "COLLAB_DEV_AUTH is set but this process is not local (COLLAB_ENVIRONMENT is not \"local\", as in Azure): the dev issuer is for local use only")
 	}
 	if now == nil {
 		now = time.Now

@@ -10,7 +10,8 @@
 //     fault.Unavailable (the issuer is down, not the token bad);
 //   - discovery is lazy and retried: an issuer that is down at start-up (the
 //     dev issuer is served by this very process) does not stop the service;
-//   - the dev issuer refuses to exist when the process runs in Azure;
+//   - the dev issuer refuses to exist unless the process is local
+//     (COLLAB_ENVIRONMENT=local, which only the devhost and tests set);
 //   - user ids are namespaced: an Entra user is its object id (oid), a dev
 //     user is "dev-" + a hash of the e-mail, so two issuers never collide.
 package identity

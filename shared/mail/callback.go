@@ -94,6 +94,11 @@ func (c *Callbacks) Deliver(ctx context.Context, ref CallbackRef, dequeueCount i
 		Values: task.Values, Assignee: task.Assignee, CompletedAt: task.CompletedAt})
 	ts := c.now()
 	kid, sig := SignCallback(c.Keys, ts, body)
+	if !c.Tasks.callbackSchemeAllowed(task.CallbackURL) {
+		// Checked again at delivery, not only at registration: a policy
+		// that says https is never relaxed by a row written under another.
+		return c.record(ctx, task, false, true, "the callback URL is not https: insecure callbacks are refused outside local development")
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, task.CallbackURL, bytes.NewReader(body))
 	if err != nil {
 		return c.record(ctx, task, false, true, "bad callback URL: "+err.Error())

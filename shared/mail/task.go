@@ -113,8 +113,9 @@ type Tasks struct {
 	Outbox      *Outbox
 	Keys        *Keys  // reply token keys; nil: tasks are not configured
 	ReplyDomain string // the domain of reply addresses
-	// AllowInsecureCallbacks accepts http:// callback URLs (locally); in
-	// Azure callbacks must be https.
+	// AllowInsecureCallbacks accepts http:// callback URLs (locally, at
+	// registration and delivery); under the cloud policy callbacks must be
+	// https.
 	AllowInsecureCallbacks bool
 	Now                    func() time.Time
 }
@@ -195,13 +196,20 @@ func (t *Tasks) validate(s *TaskSpec) error {
 	}
 	s.ExpiresAt = s.ExpiresAt.UTC().Truncate(time.Second)
 	u, err := url.Parse(s.CallbackURL)
-	if err != nil || u.Host == "" || u.User != nil || (u.Scheme != "https" && !(u.Scheme == "http" && t.AllowInsecureCallbacks)) {
+	if err != nil || u.Host == "" || u.User != nil || !t.callbackSchemeAllowed(s.CallbackURL) {
 		if t.AllowInsecureCallbacks {
 			return bad("callbackUrl must be an absolute http or https URL without credentials")
 		}
 		return bad("callbackUrl must be an absolute https URL without credentials")
 	}
 	return nil
+}
+
+// callbackSchemeAllowed: https always, http only when insecure callbacks
+// are allowed (COLLAB_ENVIRONMENT=local).
+func (t *Tasks) callbackSchemeAllowed(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http" && t.AllowInsecureCallbacks)
 }
 
 // normName is how field names match in replies: case, spaces, _ and - do

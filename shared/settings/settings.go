@@ -27,7 +27,11 @@ type Setting struct {
 func Catalogue() []Setting {
 	return []Setting{
 		{"FUNCTIONS_CUSTOMHANDLER_PORT", "port the host tells the handler to listen on", "platform"},
-		{"WEBSITE_INSTANCE_ID", "set by App Service: proves we run in Azure (dev-only features refuse to start)", "platform"},
+		{"COLLAB_ENVIRONMENT", "where the handler runs: \"local\" (set by the devhost and tests only) unlocks the local policy (dev sign-in, loopback egress, http callbacks, mail without TLS); infra/ sets the deployment's name; unset or anything else: the cloud policy", "both"},
+		{"WEBSITE_INSTANCE_ID", "set by App Service (not on Flex Consumption): never trusted to mean \"Azure\"; with COLLAB_ENVIRONMENT=local it refuses the start", "platform"},
+		{"WEBSITE_SKU", "set by the platform (\"FlexConsumption\" on Flex): with COLLAB_ENVIRONMENT=local it refuses the start", "platform"},
+		{"LEGION_SERVICE_HOST", "set by Flex Consumption (Legion): with COLLAB_ENVIRONMENT=local it refuses the start", "platform"},
+		{"WEBSITE_POD_NAME", "set by Flex Consumption in placeholder mode: with COLLAB_ENVIRONMENT=local it refuses the start", "platform"},
 		{"AzureWebJobsStorage", "storage connection string; Azurite only (identity-based settings below in Azure)", "local"},
 		{"AzureWebJobsStorage__accountName", "storage account name for identity-based connections", "azure"},
 		{"AzureWebJobsStorage__blobServiceUri", "blob endpoint for identity-based connections", "azure"},
@@ -82,8 +86,17 @@ func Catalogue() []Setting {
 
 // Config is what the handler needs to start, read once in main.
 type Config struct {
-	Port         string
-	InAzure      bool
+	Port string
+	// Environment is COLLAB_ENVIRONMENT: "local" on a developer's machine,
+	// the deployment's name in Azure (infra/), possibly empty.
+	Environment string
+	// Local is true only for COLLAB_ENVIRONMENT=local on a machine with no
+	// marker of an Azure host. It unlocks the local policy: the dev issuer,
+	// egress to loopback and private ranges, http:// task callbacks, mail
+	// without TLS. Everything else runs with the cloud policy (fail closed):
+	// Flex Consumption sets no WEBSITE_INSTANCE_ID, so the absence of a
+	// platform variable proves nothing.
+	Local        bool
 	Storage      Storage
 	LogLevel     slog.Level
 	MaxBodyBytes int64
@@ -181,13 +194,24 @@ type Storage struct {
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		Port:           getenv("FUNCTIONS_CUSTOMHANDLER_PORT"),
-		InAzure:        getenv("WEBSITE_INSTANCE_ID") != "",
+		Environment:    strings.TrimSpace(getenv("COLLAB_ENVIRONMENT")),
 		LogLevel:       slog.LevelInfo,
 		MaxBodyBytes:   1 << 20,
 		StorageTimeout: 2 * time.Second,
 	}
 	if c.Port == "" {
 		c.Port = "8080"
+	}
+	if c.Environment == LocalEnvironment {
+		if m := PlatformMarkers(getenv); len(m) > 0 {
+			verb := "is"
+			if len(m) > 1 {
+				verb = "are"
+			}
+			return c, fault.E("settings.Load", fault.Invalid, fmt.Sprintf(
+				"COLLAB_ENVIRONMENT=local but %s %s set: this process runs on an Azure host, where the local policy is refused", strings.Join(m, ", "), verb))
+		}
+		c.Local = true
 	}
 	if _, err := strconv.ParseUint(c.Port, 10, 16); err != nil {
 		return c, fault.E("settings.Load", fault.Invalid, "FUNCTIONS_CUSTOMHANDLER_PORT is not a port", err)
@@ -276,10 +300,41 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := c.loadConsole(getenv); err != nil {
 		return c, err
 	}
-	if c.Auth.Dev && c.InAzure {
-		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_DEV_AUTH=true is refused in Azure (WEBSITE_INSTANCE_ID is set): the dev issuer is for local use only")
+	if c.Auth.Dev && !c.Local {
+		return c, fault.E("settings.Load", fault.Invalid, c.notLocal("COLLAB_DEV_AUTH=true")+": the dev issuer would let anyone sign in")
 	}
 	return c, nil
+}
+
+// LocalEnvironment is the COLLAB_ENVIRONMENT value of a developer's machine.
+const LocalEnvironment = "local"
+
+// platformMarkers are variables an Azure host sets and a developer's machine
+// does not. The Functions host tells its hosting plans apart by them
+// (azure-functions-host, src/WebJobs.Script/Environment/EnvironmentExtensions.cs:
+// IsAppService reads WEBSITE_INSTANCE_ID; IsFlexConsumptionSku reads
+// WEBSITE_SKU == "FlexConsumption" or, in placeholder mode,
+// IsLinuxConsumptionOnLegion: CONTAINER_NAME or WEBSITE_POD_NAME with
+// LEGION_SERVICE_HOST and no WEBSITE_INSTANCE_ID). They only ever refuse the
+// local policy, never grant anything: their absence proves nothing.
+// CONTAINER_NAME alone (Linux Consumption on Atlas) is not one of them: dev
+// containers and CI runners set it too.
+var platformMarkers = []string{"WEBSITE_INSTANCE_ID", "WEBSITE_SKU", "LEGION_SERVICE_HOST", "WEBSITE_POD_NAME"}
+
+// PlatformMarkers lists the Azure host variables that are set.
+func PlatformMarkers(getenv func(string) string) []string {
+	var set []string
+	for _, k := range platformMarkers {
+		if getenv(k) != "" {
+			set = append(set, k)
+		}
+	}
+	return set
+}
+
+// notLocal words the refusal of a local-only value under the cloud policy.
+func (c *Config) notLocal(what string) string {
+	return fmt.Sprintf("%s is refused outside local development (COLLAB_ENVIRONMENT=%q; only the devhost and tests set \"local\"), and so in Azure", what, c.Environment)
 }
 
 func orDefault(v, def string) string {
@@ -351,8 +406,8 @@ func (c *Config) loadMail(getenv func(string) string) error {
 		switch v {
 		case "starttls", "tls":
 		case "none":
-			if c.InAzure {
-				return bad(name + "=none is refused in Azure: mail credentials and content would cross the network in clear")
+			if !c.Local {
+				return bad(c.notLocal(name+"=none") + ": mail credentials and content would cross the network in clear")
 			}
 		default:
 			return bad(name + " is starttls, tls or none")
@@ -403,8 +458,8 @@ func (c *Config) loadStamp(getenv func(string) string) error {
 		if !ok || strings.TrimSpace(name) == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return bad(fmt.Sprintf("COLLAB_STAMP_URLS: %q is not name=https://host", kv))
 		}
-		if u.Scheme == "http" && c.InAzure {
-			return bad(fmt.Sprintf("COLLAB_STAMP_URLS: %q must be https in Azure", kv))
+		if u.Scheme == "http" && !c.Local {
+			return bad(c.notLocal(fmt.Sprintf("COLLAB_STAMP_URLS: %q (http)", kv)) + ": bearer tokens follow these addresses")
 		}
 		if st.URLs == nil {
 			st.URLs = map[string]string{}

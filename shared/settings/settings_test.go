@@ -27,13 +27,13 @@ func TestLoad(t *testing.T) {
 	}{
 		{name: "azurite connection string", env: map[string]string{"AzureWebJobsStorage": "UseThis", "FUNCTIONS_CUSTOMHANDLER_PORT": "3456"},
 			check: func(t *testing.T, c Config) {
-				if c.Port != "3456" || c.Storage.ConnectionString != "UseThis" || c.InAzure || c.MaxBodyBytes != 1<<20 {
+				if c.Port != "3456" || c.Storage.ConnectionString != "UseThis" || c.Local || c.MaxBodyBytes != 1<<20 {
 					t.Fatalf("%+v", c)
 				}
 			}},
-		{name: "identity-based: URIs derived from the account", env: map[string]string{"AzureWebJobsStorage__accountName": "stcollab", "WEBSITE_INSTANCE_ID": "x"},
+		{name: "identity-based: URIs derived from the account", env: map[string]string{"AzureWebJobsStorage__accountName": "stcollab", "COLLAB_ENVIRONMENT": "prod"},
 			check: func(t *testing.T, c Config) {
-				if c.Storage.TableServiceURI != "https://stcollab.table.core.windows.net" || !c.InAzure || c.Port != "8080" {
+				if c.Storage.TableServiceURI != "https://stcollab.table.core.windows.net" || c.Local || c.Environment != "prod" || c.Port != "8080" {
 					t.Fatalf("%+v", c)
 				}
 			}},
@@ -49,7 +49,7 @@ func TestLoad(t *testing.T) {
 					t.Fatalf("%+v", c)
 				}
 			}},
-		{name: "auth settings", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "https://login.microsoftonline.com/t/v2.0, https://b", "COLLAB_OIDC_AUDIENCE": "api://x", "COLLAB_DEV_AUTH": "TRUE"},
+		{name: "auth settings", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "https://login.microsoftonline.com/t/v2.0, https://b", "COLLAB_OIDC_AUDIENCE": "api://x", "COLLAB_DEV_AUTH": "TRUE", "COLLAB_ENVIRONMENT": "local"},
 			check: func(t *testing.T, c Config) {
 				if len(c.Auth.Issuers) != 2 || c.Auth.Audience != "api://x" || !c.Auth.Dev || c.Auth.DevKeyFile == "" || c.Auth.DevURL != "http://127.0.0.1:7071/api/dev" {
 					t.Fatalf("%+v", c.Auth)
@@ -62,7 +62,33 @@ func TestLoad(t *testing.T) {
 				}
 			}},
 		{name: "egress allow-list takes CIDR ranges only", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_EGRESS_ALLOW": "10.0.0.1"}, wantErr: "COLLAB_EGRESS_ALLOW"},
-		{name: "dev auth refused in Azure", env: map[string]string{"AzureWebJobsStorage": "x", "WEBSITE_INSTANCE_ID": "i", "COLLAB_DEV_AUTH": "true"}, wantErr: "refused in Azure"},
+		// Locality is an explicit setting; the absence of WEBSITE_INSTANCE_ID (Flex sets none) proves nothing.
+		{name: "no COLLAB_ENVIRONMENT: the cloud policy", env: map[string]string{"AzureWebJobsStorage": "x"},
+			check: func(t *testing.T, c Config) {
+				if c.Local {
+					t.Fatal("local without COLLAB_ENVIRONMENT=local")
+				}
+			}},
+		{name: "COLLAB_ENVIRONMENT=local: the local policy", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_ENVIRONMENT": "local"},
+			check: func(t *testing.T, c Config) {
+				if !c.Local {
+					t.Fatal("not local")
+				}
+			}},
+		{name: "dev auth refused without COLLAB_ENVIRONMENT", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_DEV_AUTH": "true"}, wantErr: "refused outside local development"},
+		{name: "dev auth refused in a named environment", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_ENVIRONMENT": "prod", "COLLAB_DEV_AUTH": "true"}, wantErr: "refused outside local development"},
+		{name: "dev auth refused on Flex Consumption (no WEBSITE_INSTANCE_ID)", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_DEV_AUTH": "true",
+			"WEBSITE_SKU": "FlexConsumption", "CONTAINER_NAME": "c", "LEGION_SERVICE_HOST": "l"}, wantErr: "refused outside local development"},
+		{name: "local refused on App Service", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_ENVIRONMENT": "local", "WEBSITE_INSTANCE_ID": "i"}, wantErr: "WEBSITE_INSTANCE_ID is set"},
+		{name: "local refused on Flex Consumption", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_ENVIRONMENT": "local", "WEBSITE_SKU": "FlexConsumption"}, wantErr: "WEBSITE_SKU is set"},
+		{name: "local refused on a Flex placeholder (Legion, SKU not yet set)", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_ENVIRONMENT": "local",
+			"WEBSITE_POD_NAME": "p", "LEGION_SERVICE_HOST": "l"}, wantErr: "LEGION_SERVICE_HOST, WEBSITE_POD_NAME are set"},
+		{name: "CONTAINER_NAME alone is no proof of Azure (dev containers set it)", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_ENVIRONMENT": "local", "CONTAINER_NAME": "c"},
+			check: func(t *testing.T, c Config) {
+				if !c.Local {
+					t.Fatal("not local")
+				}
+			}},
 		{name: "issuer must be https", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "http://evil", "COLLAB_OIDC_AUDIENCE": "a"}, wantErr: "not an https URL"},
 		{name: "issuers need an audience", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "https://a"}, wantErr: "COLLAB_OIDC_AUDIENCE is required"},
 		{name: "console sign-in", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_CONSOLE_AUTHORITY": "https://login.microsoftonline.com/t/v2.0/",
@@ -100,7 +126,14 @@ func TestLoad(t *testing.T) {
 					t.Fatalf("%+v", m)
 				}
 			}},
-		{name: "SMTP in clear refused in Azure", env: map[string]string{"AzureWebJobsStorage": "x", "WEBSITE_INSTANCE_ID": "i", "COLLAB_SMTP_TLS": "none"}, wantErr: "refused in Azure"},
+		{name: "SMTP in clear refused without COLLAB_ENVIRONMENT", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_SMTP_TLS": "none"}, wantErr: "refused outside local development"},
+		{name: "IMAP in clear refused without COLLAB_ENVIRONMENT", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_IMAP_TLS": "none"}, wantErr: "refused outside local development"},
+		{name: "SMTP in clear allowed locally", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_ENVIRONMENT": "local", "COLLAB_SMTP_TLS": "none"},
+			check: func(t *testing.T, c Config) {
+				if c.Mail.SMTPSecurity != "none" {
+					t.Fatalf("%+v", c.Mail)
+				}
+			}},
 		{name: "bad SMTP mode", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_SMTP_TLS": "ssl3"}, wantErr: "starttls, tls or none"},
 		{name: "bad SMTP port", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_SMTP_PORT": "smtp"}, wantErr: "not a port"},
 		{name: "bad reply domain", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_EMAIL_REPLY_DOMAIN": "a@b"}, wantErr: "domain name"},
@@ -126,6 +159,7 @@ func TestLoadReadsOnlyCatalogued(t *testing.T) {
 	asked := map[string]bool{}
 	_, _ = Load(env(map[string]string{"AzureWebJobsStorage": "x"}, asked))
 	_, _ = Load(env(map[string]string{"AzureWebJobsStorage__accountName": "a", "AzureWebJobsStorage__credential": "managedidentity"}, asked))
+	_, _ = Load(env(map[string]string{"AzureWebJobsStorage": "x", "COLLAB_ENVIRONMENT": "local"}, asked))
 	known := map[string]bool{}
 	for _, s := range Catalogue() {
 		if known[s.Name] {

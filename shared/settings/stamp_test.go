@@ -34,8 +34,10 @@ func TestLoadStamp(t *testing.T) {
 		{"one directory, not two", base("COLLAB_STAMP", "a", "COLLAB_STAMP_URLS", urls, "COLLAB_DIRECTORY", "c", "COLLAB_DIRECTORY_TABLE_URI", "https://d"), "one of them", nil},
 		{"URLs without a stamp name", base("COLLAB_STAMP_URLS", urls), "need COLLAB_STAMP", nil},
 		{"a URL that is not one", base("COLLAB_STAMP", "a", "COLLAB_STAMP_URLS", "a=ftp://x", "COLLAB_DIRECTORY", "c"), "not name=https://host", nil},
-		{"clear-text stamp URLs are refused in Azure", base("WEBSITE_INSTANCE_ID", "i", "COLLAB_STAMP", "a", "COLLAB_STAMP_URLS", "a=http://a.example.com",
-			"COLLAB_DIRECTORY_TABLE_URI", "https://d"), "must be https in Azure", nil},
+		{"clear-text stamp URLs are refused outside local development", base("COLLAB_STAMP", "a", "COLLAB_STAMP_URLS", "a=http://a.example.com",
+			"COLLAB_DIRECTORY_TABLE_URI", "https://d"), "refused outside local development", nil},
+		{"clear-text stamp URLs locally (the two-stamp simulation)", base("COLLAB_ENVIRONMENT", "local", "COLLAB_STAMP", "a",
+			"COLLAB_STAMP_URLS", "a=http://127.0.0.1:1", "COLLAB_DIRECTORY", "c"), "", func(s Stamp) bool { return s.URLs["a"] == "http://127.0.0.1:1" }},
 		{"the directory's table URI is https", base("COLLAB_STAMP", "a", "COLLAB_STAMP_URLS", urls, "COLLAB_DIRECTORY_TABLE_URI", "http://d"), "not an https URL", nil},
 	}
 	for _, c := range cases {

@@ -2,6 +2,7 @@ package host
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -90,18 +91,13 @@ func New(opt Options) (*Host, error) {
 	if opt.Log == nil {
 		opt.Log = slog.Default()
 	}
+	if tz := cmp.Or(opt.Getenv("WEBSITE_TIME_ZONE"), opt.App.Values["WEBSITE_TIME_ZONE"]); tz != "" {
+		// Linux Flex Consumption does not support WEBSITE_TIME_ZONE: timers
+		// run in UTC there, so they do here too (docs/schedules.md).
+		opt.Log.Warn("WEBSITE_TIME_ZONE is ignored: Linux Flex Consumption does not support it, timers run in UTC (write the schedule in UTC)", "WEBSITE_TIME_ZONE", tz)
+	}
 	if opt.Now == nil {
-		// Timers read their schedule in UTC, as the Functions host does,
-		// unless WEBSITE_TIME_ZONE names an IANA zone.
-		loc := time.UTC
-		tz := opt.Getenv("WEBSITE_TIME_ZONE")
-		if tz == "" {
-			tz = opt.App.Values["WEBSITE_TIME_ZONE"]
-		}
-		if l, err := time.LoadLocation(tz); tz != "" && err == nil {
-			loc = l
-		}
-		opt.Now = func() time.Time { return time.Now().In(loc) }
+		opt.Now = func() time.Time { return time.Now().UTC() }
 	}
 	if opt.MinPoll == 0 {
 		opt.MinPoll = 100 * time.Millisecond
