@@ -197,6 +197,8 @@ module stamps 'modules/stamp.bicep' = [for (region, i) in regions: {
       name: region
       // Links in e-mails (invitations) go to the stamp that sent them: the home.
       publicUrl: length(stampList) > 1 ? stampUrls[i] : mail.publicUrl
+      // Task replies come back to the stamp that holds the task: one reply domain per stamp.
+      replyDomain: length(stampList) > 1 ? '${region}.${mail.replyDomain}' : mail.replyDomain
       urls: stampUrlSetting
       origins: consoleOrigins
       dedicatedSubscription: ''
@@ -232,6 +234,7 @@ module dedicatedStamps 'modules/stamp.bicep' = [for (c, i) in dedicatedCustomers
     stamp: {
       name: 'ded-${c.subscription}'
       publicUrl: stampUrls[length(regions) + i]
+      replyDomain: 'ded-${c.subscription}.${mail.replyDomain}'
       urls: stampUrlSetting
       origins: consoleOrigins
       dedicatedSubscription: c.subscription

@@ -46,7 +46,9 @@ var stampRules = []rule{
 		for name, v := range map[string]string{"COLLAB_STAMP": "stamp.name", "COLLAB_STAMP_URLS": "stamp.urls",
 			"COLLAB_DIRECTORY_TABLE_URI": "stamp.directoryTableUri", "COLLAB_DEDICATED_SUBSCRIPTION": "stamp.dedicatedSubscription",
 			// e-mailed links (invitations) reach the stamp that sent them, the customer's home
-			"COLLAB_PUBLIC_URL": "stamp.publicUrl"} {
+			"COLLAB_PUBLIC_URL": "stamp.publicUrl",
+			// task replies come back to the stamp that holds the task
+			"COLLAB_EMAIL_REPLY_DOMAIN": "stamp.replyDomain"} {
 			if e, ok := got[name].(Expr); !ok || e.Text != v {
 				return fmt.Errorf("%s = %v, want %s", name, got[name], v)
 			}

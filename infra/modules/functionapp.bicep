@@ -96,7 +96,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_SMTP_PASSWORD', value: '@Microsoft.KeyVault(${kv};SecretName=smtp-password)' }
         { name: 'COLLAB_SMTP_TIMEOUT', value: '30s' }
         { name: 'COLLAB_SMTP_FROM', value: mail.from }
-        { name: 'COLLAB_EMAIL_REPLY_DOMAIN', value: mail.replyDomain }
+        { name: 'COLLAB_EMAIL_REPLY_DOMAIN', value: stamp.replyDomain }
         { name: 'COLLAB_EMAIL_TOKEN_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-token-keys)' }
         { name: 'COLLAB_PARAMS_VAULT_URI', value: 'https://${paramsVaultName}${environment().suffixes.keyvaultDns}/' }
         // Customers' Work Portals and Schedulers are reached on public addresses; private ranges (a peered

@@ -13,7 +13,7 @@ param storageContainers array
 param storageQueues array
 param mail object
 param consoleClientId string
-@description('This stamp among the others (main.bicep): { name, publicUrl (links in e-mails), urls (name=https://host,...), origins (array), dedicatedSubscription, geoRedundant, directoryId, directoryName, directoryTableUri, directoryResourceGroup }.')
+@description('This stamp among the others (main.bicep): { name, publicUrl (links in e-mails), replyDomain (task replies), urls (name=https://host,...), origins (array), dedicatedSubscription, geoRedundant, directoryId, directoryName, directoryTableUri, directoryResourceGroup }.')
 param stamp object
 
 module network 'network.bicep' = {
