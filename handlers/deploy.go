@@ -8,7 +8,6 @@ import (
 
 	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/deploy"
-	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
@@ -38,31 +37,23 @@ func registerDeploy(rt *httpapi.Router, d Deploy) {
 	rt.Handle("PUT "+env+"/runtime", d.putRuntime)
 }
 
-// registerDeployFunctions: the two deployment triggers share one handler
-// (the unused one is disabled by AzureWebJobs.<Name>.Disabled), and the
-// minute timer reconciles.
+// registerDeployFunctions: deployment messages arrive on the Service Bus
+// trigger, in Azure and (through the devhost's Service Bus stand-in)
+// locally; the minute timer reconciles.
 func registerDeployFunctions(fr *fnhost.Router, d Deploy) {
 	fr.Handle("DeployRequests", d.message)
-	fr.Handle("DeployRequestsLocal", d.message)
 	fr.Handle("WindowsReconcile", d.reconcile)
 }
 
-// message is a deployment message from Service Bus (the body as is) or from
-// the local Storage queue (the local envelope around it).
+// message is a deployment message from Service Bus: the body as the
+// sender wrote it (the message id, session and properties are metadata the
+// worker does not need: the body says it all, and a duplicate is a no-op).
 func (d Deploy) message(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
 	text, err := inv.Text("message")
 	if err != nil {
 		return nil, nil, err
 	}
-	body := []byte(text)
-	if inv.Function == "DeployRequestsLocal" {
-		m, err := messaging.DecodeLocal(text)
-		if err != nil {
-			return nil, nil, err
-		}
-		body = m.Body
-	}
-	return nil, nil, d.Svc.Handle(ctx, body)
+	return nil, nil, d.Svc.Handle(ctx, []byte(text))
 }
 
 // reconcile is the WindowsReconcile timer function.

@@ -12,7 +12,6 @@ import (
 
 	"github.com/studio-collab/collab/handlers/handlertest"
 	"github.com/studio-collab/collab/shared/deploy"
-	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/deploy/standin"
 	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
@@ -77,10 +76,9 @@ func TestDeploymentsOverHTTP(t *testing.T) {
 
 	// An entity: a window at the next Saturday 02:00 in Bogota.
 	entity := devCommit(t, a, bob, "entities/application/Claim/attributes/amount")
-	// The local trigger gets the message as the devhost would hand it over.
-	text, _ := json.Marshal(messaging.LocalEnvelope{ID: "x", SessionID: "claims/development", Body: deploy.RequestMessage("claims", "development", entity).Body})
-	if code, resp := a.InvokeFunction(t, "DeployRequestsLocal", map[string]any{"message": string(text)}); code != 200 {
-		t.Fatalf("DeployRequestsLocal: %d %v", code, resp.Logs)
+	// The Service Bus trigger gets the message as the host (or the devhost's stand-in) hands it over.
+	if code, resp := a.InvokeFunction(t, "DeployRequests", map[string]any{"message": string(deploy.RequestMessage("claims", "development", entity).Body)}); code != 200 {
+		t.Fatalf("DeployRequests: %d %v", code, resp.Logs)
 	}
 	st = a.Must(t, bob, "GET", envBase+"/status", nil, 200)
 	win, _ := st["window"].(map[string]any)
@@ -131,22 +129,19 @@ func TestDeploymentsOverHTTP(t *testing.T) {
 	}
 }
 
-// TestDeployFunctions: both triggers take the same message; a malformed one
-// is refused (the host retries it, then poisons it).
+// TestDeployFunctions: the trigger takes a request, a duplicate is a no-op,
+// and a malformed one is refused (the host redelivers it, then dead-letters it).
 func TestDeployFunctions(t *testing.T) {
 	a, _ := deployFixture(t)
 	seq := devCommit(t, a, bob, "applications/claims/forms/search")
 	body := string(deploy.RequestMessage("claims", "development", seq).Body)
-	local, _ := json.Marshal(messaging.LocalEnvelope{ID: "claims/development:1", Body: json.RawMessage(body)})
 	cases := []struct {
 		fn, text string
 		want     int
 	}{
 		{"DeployRequests", body, 200},
 		{"DeployRequests", body, 200}, // a duplicate: a no-op
-		{"DeployRequestsLocal", string(local), 200},
 		{"DeployRequests", `{"kind":"deploy-request","project":"claims"}`, 400},
-		{"DeployRequestsLocal", body, 400}, // a bare body is not a local envelope
 		{"DeployRequests", `{"kind":"reboot","project":"claims","env":"development"}`, 400},
 	}
 	for _, c := range cases {

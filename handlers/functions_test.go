@@ -53,7 +53,7 @@ func TestEveryRouteIsReachableThroughAFunction(t *testing.T) {
 		t.Errorf("%s is served by the handler but no functions/*/function.json routes it", r)
 	}
 	// The check can fail: a route outside every function's template is reported.
-	// (POST: the Console function's catch-all takes any GET.)
+	// (POST: the WebConsole function's catch-all takes any GET.)
 	extra := append(registeredRoutes(), httpapi.Route{Method: "POST", Pattern: "/api/nowhere/{id}"})
 	if got := unreachable(app, extra); len(got) == 0 || got[len(got)-1] != "POST /api/nowhere/{id}" {
 		t.Fatalf("an unrouted pattern was not reported: %v", got)
@@ -86,10 +86,10 @@ func TestNonHTTPFunctionsAreRegistered(t *testing.T) {
 }
 
 // TestAPIRoutesHaveTheirOwnFunctions: with routePrefix "" (so that the
-// Console function can take the site root), every function except Console
+// WebConsole function can take the site root), every function except WebConsole
 // spells its route from "api/", and every /api route is reachable through
-// such a function, not merely through the Console's GET catch-all: a route
-// that only Console reaches would lose its other methods and its own
+// such a function, not merely through the WebConsole's GET catch-all: a route
+// that only WebConsole reaches would lose its other methods and its own
 // AzureWebJobs.<Name>.Disabled switch.
 func TestAPIRoutesHaveTheirOwnFunctions(t *testing.T) {
 	app, err := manifest.Load("..", "", func(string) string { return "x" })
@@ -100,23 +100,140 @@ func TestAPIRoutesHaveTheirOwnFunctions(t *testing.T) {
 		t.Fatalf("host.json routePrefix %q; the console needs \"\" (docs/decisions.md)", app.Host.RoutePrefix)
 	}
 	for _, f := range app.Functions {
-		if f.Kind == manifest.HTTPTrigger && f.Name != "Console" && !strings.HasPrefix(f.Route.Template, "api/") {
+		if f.Kind == manifest.HTTPTrigger && f.Name != "WebConsole" && !strings.HasPrefix(f.Route.Template, "api/") {
 			t.Errorf("function %s: route %q must start with api/ (host.json has no route prefix)", f.Name, f.Route.Template)
 		}
 	}
-	notConsole := func(f *manifest.Function) bool { return f.Name == "Console" }
+	notConsole := func(f *manifest.Function) bool { return f.Name == "WebConsole" }
 	for _, r := range registeredRoutes() {
 		if !strings.HasPrefix(r.Pattern, "/api/") {
 			continue
 		}
 		if m, found := app.MatchHTTP(r.Method, samplePath(r.Pattern), notConsole); !found || m.Function == nil {
-			t.Errorf("%s %s is reachable only through the Console catch-all", r.Method, r.Pattern)
+			t.Errorf("%s %s is reachable only through the WebConsole catch-all", r.Method, r.Pattern)
 		}
 	}
-	// The console's own paths go to Console.
+	// The console's own paths go to WebConsole.
 	for _, p := range []string{"/", "/console/users", "/console/assets/v-1/app.js"} {
-		if m, _ := app.MatchHTTP("GET", p, nil); m.Function == nil || m.Function.Name != "Console" {
-			t.Errorf("GET %s does not reach the Console function", p)
+		if m, _ := app.MatchHTTP("GET", p, nil); m.Function == nil || m.Function.Name != "WebConsole" {
+			t.Errorf("GET %s does not reach the WebConsole function", p)
+		}
+	}
+}
+
+// TestHTTPFunctionsAreForwarded: the host forwards a request as is only to
+// a function with exactly one httpTrigger in and one http out
+// (IsHttpInAndOutFunction); the handler serves no other form.
+func TestHTTPFunctionsAreForwarded(t *testing.T) {
+	app, err := manifest.Load("..", "", func(string) string { return "x" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range app.Functions {
+		if f.Kind == manifest.HTTPTrigger {
+			n++
+			if !f.InOut {
+				t.Errorf("%s: an HTTP function needs exactly one httpTrigger in and one http out, or the host does not forward it", f.Name)
+			}
+		}
+	}
+	if n < 5 {
+		t.Fatalf("only %d HTTP functions", n)
+	}
+}
+
+var templateParam = regexp.MustCompile(`\{(\*)?([A-Za-z_][A-Za-z0-9_]*)\??(:[^}]*)?\}`)
+
+// templateSample turns a function route into a concrete path.
+func templateSample(tmpl string) string {
+	return "/" + templateParam.ReplaceAllStringFunc(tmpl, func(m string) string {
+		sub := templateParam.FindStringSubmatch(m)
+		switch {
+		case sub[1] == "*":
+			return "a/b"
+		case strings.Contains(sub[3], "int"):
+			return "1"
+		}
+		return sub[2] + "1"
+	})
+}
+
+// TestRoutesAreUnambiguous: wherever two HTTP functions could both take a
+// request (same path, a shared method), the host's route order must tell
+// them apart (CompareRoutes != 0): for routes it sees as equal its sort is
+// not stable, so which one runs would be left to chance. Every request goes
+// to the same function whether the routes are tried in the current HTTP
+// extension's order or in function-name order without precedence (older
+// releases of the extension; hence the catch-all is named WebConsole, after
+// every other HTTP function). And every path goes where its own function is.
+func TestRoutesAreUnambiguous(t *testing.T) {
+	app, err := manifest.Load("..", "", func(string) string { return "x" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, r := range registeredRoutes() {
+		paths = append(paths, samplePath(r.Pattern))
+	}
+	var fs []*manifest.Function
+	for _, f := range app.Functions {
+		if f.Kind == manifest.HTTPTrigger {
+			fs = append(fs, f)
+			paths = append(paths, templateSample(f.Route.Template))
+		}
+	}
+	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+	overlaps := 0
+	for i, a := range fs {
+		for _, b := range fs[i+1:] {
+			for _, p := range paths {
+				_, ma := a.Route.Match(strings.TrimPrefix(p, "/"))
+				_, mb := b.Route.Match(strings.TrimPrefix(p, "/"))
+				if !ma || !mb {
+					continue
+				}
+				for _, m := range methods {
+					if a.AllowsMethod(m) && b.AllowsMethod(m) {
+						overlaps++
+						if manifest.CompareRoutes(a.Route, b.Route) == 0 {
+							t.Errorf("%s %s: %s (%s) and %s (%s) both match and the host's order cannot tell them apart",
+								m, p, a.Name, a.Route.Template, b.Name, b.Route.Template)
+						}
+					}
+				}
+			}
+		}
+	}
+	if overlaps == 0 {
+		t.Fatal("no overlap found: the check checks nothing (WebConsole's catch-all overlaps every GET route)")
+	}
+	byName := func(method, p string) *manifest.Function {
+		for _, f := range fs { // app.Functions is sorted by name
+			if _, ok := f.Route.Match(strings.TrimPrefix(p, "/")); ok && f.AllowsMethod(method) {
+				return f
+			}
+		}
+		return nil
+	}
+	for _, p := range append(paths, "/", "/console/users", "/api/unknown") {
+		for _, m := range methods {
+			got, _ := app.MatchHTTP(m, p, nil)
+			if want := byName(m, p); got.Function != want {
+				t.Errorf("%s %s: the host's order picks %v, function-name order %v", m, p, got.Function, want)
+			}
+		}
+	}
+	// Each function's own sample path reaches it, whatever catch-all also matches.
+	for _, f := range fs {
+		p := templateSample(f.Route.Template)
+		m, _ := app.MatchHTTP(f.Methods[0], p, nil)
+		if m.Function != f {
+			got := "nothing"
+			if m.Function != nil {
+				got = m.Function.Name
+			}
+			t.Errorf("%s %s goes to %s, not %s", f.Methods[0], p, got, f.Name)
 		}
 	}
 }

@@ -108,7 +108,7 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 	}
 	s.Mail = newMail(acct, log, now)
 	s.Platform.Outbox = s.Mail.Outbox
-	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), Notify: s.Mail.Outbox,
+	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), OpenTable: acct.Table("jobopen"), Notify: s.Mail.Outbox,
 		Instance: instanceName(), Now: now}
 	idem, auditTable := acct.Table("idempotency"), acct.Table("audit")
 	s.Jobs.Executors = map[string]jobs.Executor{

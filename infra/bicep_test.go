@@ -471,7 +471,7 @@ func TestSettingsAndFunctionsConsistency(t *testing.T) {
 			t.Errorf("function %s has no AzureWebJobs.%s.Disabled app setting", fn.Name, fn.Name)
 			continue
 		}
-		wantDisabled := strings.HasPrefix(fn.Name, "Dev") || fn.Name == "DeployRequestsLocal"
+		wantDisabled := strings.HasPrefix(fn.Name, "Dev")
 		if (v == "true") != wantDisabled {
 			t.Errorf("AzureWebJobs.%s.Disabled = %v, want %v", fn.Name, v, wantDisabled)
 		}

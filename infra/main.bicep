@@ -97,6 +97,7 @@ var storageTables = [
   'idempotency'
   'jobs'
   'jobruns'
+  'jobopen'
   'notifications'
   'deployenvs'
   'deployments'

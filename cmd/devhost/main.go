@@ -43,6 +43,7 @@ type flags struct {
 	devAuth                 bool
 	seedWith                string
 	standinPort             int
+	instances               int
 	logFile                 string
 }
 
@@ -61,6 +62,7 @@ func run() error {
 	flag.StringVar(&f.seedWith, "seed-with", "", "once healthy, run `<this collab binary> dev seed --api <devhost>` to seed the demo")
 	flag.BoolVar(&f.devAuth, "dev-auth", false, "turn on the handler's dev token issuer at http://127.0.0.1:<port>/api/dev")
 	flag.IntVar(&f.standinPort, "workportal-standin", 0, "serve the Work Portal STAND-IN (not the Work Portal) on this loopback port, and point the seeded demo environments at it (0 = off)")
+	flag.IntVar(&f.instances, "instances", 1, "handler processes to run side by side, as Flex Consumption scales out (requests and messages are spread across them)")
 	flag.StringVar(&f.logFile, "log-file", "", "write the JSON log (devhost and handler) to this file and show a readable line per invocation instead (make run: .run/devhost.log)")
 	flag.Parse()
 
@@ -144,7 +146,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	h, err := host.New(host.Options{App: app, HandlerPath: f.handler, Overrides: overrides, Log: log, Output: handlerOut, Schedules: scheduleParser()})
+	h, err := host.New(host.Options{App: app, HandlerPath: f.handler, Overrides: overrides, Log: log, Output: handlerOut, Schedules: scheduleParser(), Instances: f.instances})
 	if err != nil {
 		return err
 	}

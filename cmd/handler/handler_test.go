@@ -28,16 +28,24 @@ import (
 
 func TestMain(m *testing.M) { azuritetest.Main(m) }
 
-// builtBinary is a command of this module built once per test binary.
-type builtBinary struct {
-	once sync.Once
-	path string
-	err  error
+// binary is a command of this module (pkg, by default "." built as
+// "handler"), built once per test binary with the given go build flags.
+type binary struct {
+	pkg, name string
+	flags     []string
+	once      sync.Once
+	path      string
+	err       error
 }
 
-// get builds pkg (relative to this package) as name, once.
-func (b *builtBinary) get(tb testing.TB, pkg, name string) string {
+var built = &binary{}
+
+func (b *binary) get(tb testing.TB) string {
 	tb.Helper()
+	pkg, name := b.pkg, b.name
+	if pkg == "" {
+		pkg, name = ".", "handler"
+	}
 	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "collab-"+name+"-")
 		if err != nil {
@@ -45,20 +53,18 @@ func (b *builtBinary) get(tb testing.TB, pkg, name string) string {
 			return
 		}
 		b.path = filepath.Join(dir, name)
-		if out, err := exec.Command("go", "build", "-o", b.path, pkg).CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("%w: %s", err, out)
+		out, err := exec.Command("go", append(append([]string{"build"}, b.flags...), "-o", b.path, pkg)...).CombinedOutput()
+		if err != nil {
+			b.err = fmt.Errorf("%v: %s", err, out)
 		}
 	})
 	if b.err != nil {
-		tb.Fatalf("build %s: %v", name, b.err)
+		tb.Fatalf("build %s %v: %v", name, b.flags, b.err)
 	}
 	return b.path
 }
 
-var built builtBinary
-
-// handlerBinary is the real handler binary.
-func handlerBinary(tb testing.TB) string { return built.get(tb, ".", "handler") }
+func handlerBinary(tb testing.TB) string { return built.get(tb) }
 
 func freePort(tb testing.TB) int {
 	tb.Helper()

@@ -81,6 +81,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	auth := identity.NewAuthenticator(issuers)
 
 	svcs := handlers.NewServices(account, nil)
+	svcs.Jobs.LeaseGrace = cfg.JobsLeaseGrace
 	stamps, directory, err := openStamps(cfg)
 	if err != nil {
 		return err

@@ -160,12 +160,12 @@ func dump(t *testing.T, srv *azurite.Server) string {
 	return out.String()
 }
 
-var collabBuilt builtBinary
+var collabBuilt = &binary{pkg: "../collab", name: "collab"}
 
 // collab runs the real CLI with its configuration in configDir.
 func collab(t *testing.T, configDir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(collabBuilt.get(t, "../collab", "collab"), args...)
+	cmd := exec.Command(collabBuilt.get(t), args...)
 	cmd.Env = append(os.Environ(), "COLLAB_CONFIG_DIR="+configDir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -327,14 +327,26 @@ func (a *API) Invite(t testing.TB, owner, sub, email string) {
 func (a *API) Services() handlers.Services { return a.svcs }
 
 // InvokeFunction calls a non-HTTP function as the Functions host does: POST
-// /<name> with the invocation body (data: binding name -> payload; a string
-// is sent as the JSON string the host sends for queue messages). It returns
-// the status and the decoded response.
+// /<name> with the invocation body in the host's encoding (data: binding
+// name -> payload; a string is a message text, JSON-encoded once more as the
+// host does; a map is an object such as a TimerInfo). It returns the status
+// and the decoded response.
 func (a *API) InvokeFunction(t testing.TB, name string, data map[string]any) (int, fnhost.InvocationResponse) {
 	t.Helper()
-	req := map[string]any{"Data": data, "Metadata": map[string]any{"sys": map[string]any{"MethodName": name, "UtcNow": a.Now().UTC(), "RandGuid": fmt.Sprint(seq.Add(1))}}}
-	b, _ := json.Marshal(req)
-	resp, err := a.Srv.Client().Post(a.URL+"/"+name, "application/json", strings.NewReader(string(b)))
+	b, err := fnhost.EncodeInvocation(data, nil, a.sys(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.post(t, name, b)
+}
+
+func (a *API) sys(name string) fnhost.SysMetadata {
+	return fnhost.SysMetadata{MethodName: name, UtcNow: a.Now().UTC(), RandGuid: fmt.Sprint(seq.Add(1))}
+}
+
+func (a *API) post(t testing.TB, name string, body []byte) (int, fnhost.InvocationResponse) {
+	t.Helper()
+	resp, err := a.Srv.Client().Post(a.URL+"/"+name, "application/json", strings.NewReader(string(body)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,19 +356,16 @@ func (a *API) InvokeFunction(t testing.TB, name string, data map[string]any) (in
 	return resp.StatusCode, out
 }
 
-// Invoke calls a non-HTTP function the way the Functions host does (binding
-// "msg" for queue triggers) and returns the HTTP status of the invocation.
-func (a *API) Invoke(t testing.TB, name string, data any, meta map[string]any) int {
+// InvokeQueue calls a queue-triggered function (binding "msg") with m in
+// the host's encoding and returns the HTTP status of the invocation.
+func (a *API) InvokeQueue(t testing.TB, name string, m fnhost.QueueMessage) int {
 	t.Helper()
-	payload, _ := json.Marshal(data)
-	body, _ := json.Marshal(map[string]any{"Data": map[string]json.RawMessage{"msg": payload}, "Metadata": meta})
-	resp, err := a.Srv.Client().Post(a.URL+"/"+name, "application/json", strings.NewReader(string(body)))
+	b, err := fnhost.QueueInvocation("msg", m, a.sys(name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
+	code, _ := a.post(t, name, b)
+	return code
 }
 
 // Deliver plays the host's queue trigger once over q for function name:
@@ -381,7 +390,8 @@ func (a *API) Deliver(t testing.TB, q *store.Queue, name string) []int {
 			return out
 		}
 		for _, m := range msgs {
-			status := a.Invoke(t, name, m.Text, map[string]any{"DequeueCount": m.DequeueCount, "Id": m.ID})
+			status := a.InvokeQueue(t, name, fnhost.QueueMessage{ID: m.ID, PopReceipt: m.PopReceipt, Text: m.Text, DequeueCount: m.DequeueCount,
+				InsertionTime: m.InsertionTime, ExpirationTime: m.Expiration, NextVisibleTime: m.NextVisible})
 			out = append(out, status)
 			if status == http.StatusOK {
 				_ = q.Delete(context.Background(), m)

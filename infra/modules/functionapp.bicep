@@ -132,12 +132,11 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.DevToken.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DevDiscovery.Disabled', value: 'true' }
         { name: 'AzureWebJobs.DeployRequests.Disabled', value: 'false' }
-        { name: 'AzureWebJobs.DeployRequestsLocal.Disabled', value: 'true' }
         { name: 'AzureWebJobs.WindowsReconcile.Disabled', value: 'false' }
         { name: 'COLLAB_CONSOLE_AUTHORITY', value: empty(consoleClientId) ? '' : '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
         { name: 'COLLAB_CONSOLE_CLIENT_ID', value: consoleClientId }
         { name: 'COLLAB_CONSOLE_SCOPES', value: 'api://studio-collab-${environmentName}/user_impersonation' }
-        { name: 'AzureWebJobs.Console.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.WebConsole.Disabled', value: 'false' }
         { name: 'AzureWebJobs.ConsoleConfig.Disabled', value: 'false' }
       ]
     }

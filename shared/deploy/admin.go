@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -203,15 +204,25 @@ func (s *Service) Cancel(ctx context.Context, project, env, id, by string) (Wind
 // changes wait without a window): it is announced and opened here, and a
 // message wakes a worker to apply and restart (the reconciler does it within
 // a minute if that message is lost). by (who asked) is recorded on the
-// window.
+// window. Commits the worker has not classified yet are classified here
+// first, so that open-now right after a push finds the push's changes.
 func (s *Service) OpenNow(ctx context.Context, project, env, by string) (Window, error) {
 	const op = "deploy.OpenNow"
+	classified := false
 	for attempt := 0; attempt < 20; attempt++ {
 		st, err := s.state(ctx, project, env)
 		if err != nil {
 			return Window{}, err
 		}
 		if st.WindowID == "" {
+			if !st.HasPendingRestart() && !classified {
+				// Every commit visible in the feed, whether or not its request reached a worker yet.
+				if err := s.classifyThrough(ctx, project, env, math.MaxInt64); err != nil {
+					return Window{}, err
+				}
+				classified = true
+				continue
+			}
 			if !st.HasPendingRestart() {
 				return Window{}, fault.E(op, fault.Conflict, "nothing is waiting for a maintenance window")
 			}

@@ -85,29 +85,37 @@ const historySample = 50
 // other re-reads and finds nothing left (or deploys the same hot changes
 // again, which the runtime takes as the same deployment).
 func (s *Service) CatchUp(ctx context.Context, project, env string, seq int64) error {
+	if err := s.classifyThrough(ctx, project, env, seq); err != nil {
+		return err
+	}
+	if err := s.applyHot(ctx, project, env); err != nil {
+		return err
+	}
+	return s.dropPending(ctx, project, env)
+}
+
+// classifyThrough brings an environment's classification up to at least seq, or
+// to the end of the feed if that comes first (step A, page by page).
+func (s *Service) classifyThrough(ctx context.Context, project, env string, seq int64) error {
 	for {
 		st, err := s.state(ctx, project, env)
 		if err != nil {
 			return err
 		}
 		if st.Cursor >= seq {
-			break
+			return nil
 		}
 		page, err := s.readPage(ctx, project, st.Cursor)
 		if err != nil {
 			return err
 		}
 		if len(page) == 0 {
-			break // the feed has nothing after the cursor yet
+			return nil // the feed has nothing after the cursor yet
 		}
 		if err := s.classifyPage(ctx, st, page); err != nil && err != errLost {
 			return err
 		}
 	}
-	if err := s.applyHot(ctx, project, env); err != nil {
-		return err
-	}
-	return s.dropPending(ctx, project, env)
 }
 
 // readPage reads whole commits after `after`: when a page is full, the last

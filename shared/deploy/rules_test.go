@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/studio-collab/collab/shared/deploy"
+	"github.com/studio-collab/collab/shared/security"
 )
 
 // TestImpactRules: one row per sentence of impact-rules.yaml, plus the
@@ -35,7 +36,6 @@ func TestImpactRules(t *testing.T) {
 		{"a global expression is compiled at start-up", "rules/expressions/isWeekend", "put", deploy.RestartPortal},
 		{"authentication providers are configured at start-up", "security/authentication", "put", deploy.RestartPortal},
 		{"LDAP settings", "security/ldap/main", "put", deploy.RestartPortal},
-		{"Scheduler settings", "scheduler/settings", "put", deploy.RestartScheduler},
 		{"an unknown top-level node: restart-portal, the safe side", "reports/monthly", "put", deploy.RestartPortal},
 		{"the rules main node alone matches no rule: restart-portal", "rules", "put", deploy.RestartPortal},
 	}
@@ -52,6 +52,37 @@ func TestImpactRules(t *testing.T) {
 				t.Fatalf("unmatched with reason %q", got.Reason)
 			}
 		})
+	}
+}
+
+// TestEveryRuleLiesInTheObjectTree: each rule's pattern, with its
+// wildcards filled in, is a path the catalog accepts (DESIGN §4.2), and
+// that path is decided by that rule, not shadowed by an earlier one. A rule
+// outside the tree could never be reached by a push.
+func TestEveryRuleLiesInTheObjectTree(t *testing.T) {
+	for i, r := range deploy.DefaultRules().List() {
+		var segs []string
+		for _, s := range strings.Split(r.Pattern, "/") {
+			switch {
+			case s == "**": // zero segments
+			case strings.ContainsAny(s, "*?["):
+				segs = append(segs, "x1")
+			default:
+				segs = append(segs, s)
+			}
+		}
+		p := strings.Join(segs, "/")
+		if err := security.ValidatePath(p); err != nil {
+			t.Errorf("rule %d (%s): %s is not in the object tree: %v", i+1, r.Pattern, p, err)
+			continue
+		}
+		op := deploy.OpPut
+		if len(r.Ops) > 0 {
+			op = r.Ops[0]
+		}
+		if got := deploy.DefaultRules().Classify(p, op); got.Rule != i+1 {
+			t.Errorf("rule %d (%s): %s is decided by rule %d", i+1, r.Pattern, p, got.Rule)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package fnhost
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -40,12 +41,17 @@ type TimerInfo struct {
 	Schedule struct {
 		AdjustForDST bool `json:"AdjustForDST"`
 	} `json:"Schedule"`
-	ScheduleStatus *struct {
-		Last        time.Time `json:"Last"`
-		Next        time.Time `json:"Next"`
-		LastUpdated time.Time `json:"LastUpdated"`
-	} `json:"ScheduleStatus"`
-	IsPastDue bool `json:"IsPastDue"`
+	// ScheduleStatus is nil unless the host's schedule monitor applies
+	// (useMonitor; on by default for schedules of a minute or more).
+	ScheduleStatus *ScheduleStatus `json:"ScheduleStatus"`
+	IsPastDue      bool            `json:"IsPastDue"`
+}
+
+// ScheduleStatus is the schedule monitor's record of a timer.
+type ScheduleStatus struct {
+	Last        time.Time `json:"Last"`
+	Next        time.Time `json:"Next"`
+	LastUpdated time.Time `json:"LastUpdated"`
 }
 
 // QueueMetadata is the metadata of a Storage queue trigger; DequeueCount is
@@ -66,9 +72,12 @@ type ServiceBusMetadata struct {
 	MessageID             string         `json:"MessageId"`
 	SessionID             string         `json:"SessionId"`
 	DeliveryCount         int64          `json:"DeliveryCount"`
+	SequenceNumber        int64          `json:"SequenceNumber"`
 	EnqueuedTimeUtc       time.Time      `json:"EnqueuedTimeUtc"`
 	ContentType           string         `json:"ContentType"`
 	CorrelationID         string         `json:"CorrelationId"`
+	Subject               string         `json:"Subject"`
+	Label                 string         `json:"Label"`
 	ApplicationProperties map[string]any `json:"ApplicationProperties"`
 	UserProperties        map[string]any `json:"UserProperties"`
 }
@@ -98,23 +107,44 @@ func (inv *Invocation) Logf(format string, args ...any) {
 // Logs returns the lines added with Logf.
 func (inv *Invocation) Logs() []string { return inv.logs }
 
-// Text returns a binding's payload as text. The host sends queue and Service
-// Bus bodies as a JSON string; anything else (an object, a number) is
-// returned as its JSON text.
+// Text returns a binding's payload as text. The host sends a queue or
+// Service Bus message as a JSON string holding the message JSON-encoded once
+// more ("\"{...}\""; GetHttpScriptInvocationContextValue, wire.go); the
+// plain form (a JSON string holding the message) is read as well. Anything
+// else (an object such as TimerInfo, a number) is returned as its JSON text.
+// A message whose own text is a JSON string literal is ambiguous between the
+// two forms and is read in the host's.
 func (inv *Invocation) Text(binding string) (string, error) {
 	raw, ok := inv.Request.Data[binding]
 	if !ok {
 		return "", fault.E("fnhost.Text", fault.Invalid, fmt.Sprintf("no data for binding %q", binding))
 	}
-	raw = bytes.TrimSpace(raw)
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", fault.E("fnhost.Text", fault.Invalid, fmt.Sprintf("binding %q is not a JSON string", binding), err)
-		}
+	s, isString, err := unquoteHost(raw)
+	if err != nil {
+		return "", fault.E("fnhost.Text", fault.Invalid, fmt.Sprintf("binding %q is not a JSON string", binding), err)
+	}
+	if isString {
 		return s, nil
 	}
-	return string(raw), nil
+	return string(bytes.TrimSpace(raw)), nil
+}
+
+// Bytes returns a binding's payload as bytes: the host sends a byte[] as
+// base64 text, with or without "dataType": "binary" (wire.go).
+func (inv *Invocation) Bytes(binding string) ([]byte, error) {
+	raw, ok := inv.Request.Data[binding]
+	if !ok {
+		return nil, fault.E("fnhost.Bytes", fault.Invalid, fmt.Sprintf("no data for binding %q", binding))
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fault.E("fnhost.Bytes", fault.Invalid, fmt.Sprintf("binding %q is not base64 text", binding), err)
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fault.E("fnhost.Bytes", fault.Invalid, fmt.Sprintf("binding %q is not base64 text", binding), err)
+	}
+	return b, nil
 }
 
 // Bind decodes a binding's payload into v, whether the host sent it as a JSON
@@ -130,8 +160,11 @@ func (inv *Invocation) Bind(binding string, v any) error {
 	return nil
 }
 
-// Meta decodes the metadata into v (QueueMetadata, ServiceBusMetadata, or a
-// type of the caller's). Unknown keys are ignored: hosts add metadata over time.
+// Meta decodes the metadata into v: QueueMetadata and ServiceBusMetadata
+// read the host's encoding (scalars as strings, strings with their quotes
+// kept; wire.go) and the plain form. A type of the caller's gets the
+// metadata as the host sent it. Unknown keys are ignored: hosts add metadata
+// over time.
 func (inv *Invocation) Meta(v any) error {
 	b, err := json.Marshal(inv.Request.Metadata)
 	if err != nil {
@@ -146,7 +179,7 @@ func (inv *Invocation) Meta(v any) error {
 // Sys returns the "sys" metadata block, or a zero value when absent.
 func (inv *Invocation) Sys() SysMetadata {
 	var s SysMetadata
-	if raw, ok := inv.Request.Metadata["sys"]; ok {
+	if raw, ok := inv.Request.Metadata["sys"]; ok && !isNull(raw) {
 		_ = json.Unmarshal(raw, &s)
 	}
 	return s

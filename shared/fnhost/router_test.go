@@ -8,10 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
-	"time"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -27,87 +25,6 @@ func post(t *testing.T, h http.Handler, path, body string) (*httptest.ResponseRe
 		}
 	}
 	return rec, resp
-}
-
-func testdata(t *testing.T, name string) string {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-func TestRecordedInvocations(t *testing.T) {
-	t.Run("timer", func(t *testing.T) {
-		r := NewRouter(http.NotFoundHandler(), quietLog())
-		var got TimerInfo
-		var sys SysMetadata
-		r.Handle("WindowsReconcile", func(ctx context.Context, inv *Invocation) (map[string]any, any, error) {
-			sys = inv.Sys()
-			return nil, nil, inv.Bind("timer", &got)
-		})
-		rec, _ := post(t, r, "/WindowsReconcile", testdata(t, "timer.json"))
-		if rec.Code != 200 {
-			t.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-		if got.IsPastDue || !got.Schedule.AdjustForDST || got.ScheduleStatus == nil ||
-			!got.ScheduleStatus.Next.Equal(time.Date(2026, 11, 24, 9, 1, 0, 0, time.UTC)) {
-			t.Fatalf("timer decoded wrong: %+v", got)
-		}
-		if sys.MethodName != "WindowsReconcile" || sys.UtcNow.IsZero() {
-			t.Fatalf("sys decoded wrong: %+v", sys)
-		}
-	})
-	t.Run("storage queue", func(t *testing.T) {
-		r := NewRouter(http.NotFoundHandler(), quietLog())
-		var body struct {
-			Project, Env string
-			Seq          int
-		}
-		var meta QueueMetadata
-		r.Handle("DeployRequestsLocal", func(ctx context.Context, inv *Invocation) (map[string]any, any, error) {
-			if err := inv.Meta(&meta); err != nil {
-				return nil, nil, err
-			}
-			inv.Logf("seq %d", body.Seq)
-			return map[string]any{"out": "x"}, "done", inv.Bind("item", &body)
-		})
-		rec, resp := post(t, r, "/DeployRequestsLocal", testdata(t, "queue.json"))
-		if rec.Code != 200 || body.Project != "claims" || body.Seq != 42 {
-			t.Fatalf("status %d body %+v", rec.Code, body)
-		}
-		if meta.DequeueCount != 2 || meta.ID != "800ae4b3-bdd2-4c08-badd-f08e5a34b865" || meta.PopReceipt == "" {
-			t.Fatalf("queue metadata decoded wrong: %+v", meta)
-		}
-		if resp.ReturnValue != "done" || resp.Outputs["out"] != "x" || len(resp.Logs) != 1 {
-			t.Fatalf("response wrong: %+v", resp)
-		}
-	})
-	t.Run("service bus", func(t *testing.T) {
-		r := NewRouter(http.NotFoundHandler(), quietLog())
-		var meta ServiceBusMetadata
-		var text string
-		r.Handle("DeployRequests", func(ctx context.Context, inv *Invocation) (map[string]any, any, error) {
-			var err error
-			text, err = inv.Text("message")
-			if err != nil {
-				return nil, nil, err
-			}
-			return nil, nil, inv.Meta(&meta)
-		})
-		rec, _ := post(t, r, "/DeployRequests", testdata(t, "servicebus.json"))
-		if rec.Code != 200 {
-			t.Fatalf("status %d: %s", rec.Code, rec.Body)
-		}
-		if meta.MessageID != "production:7" || meta.SessionID != "claims/production" || meta.DeliveryCount != 1 ||
-			meta.Properties()["kind"] != "deploy-request" {
-			t.Fatalf("service bus metadata decoded wrong: %+v", meta)
-		}
-		if !strings.Contains(text, `"seq":7`) {
-			t.Fatalf("message text %q", text)
-		}
-	})
 }
 
 func TestRouting(t *testing.T) {

@@ -53,7 +53,7 @@ func HTTPExecutor(client *http.Client, base func(ctx context.Context, project, e
 			return err
 		}
 		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", fmt.Sprintf("%s/%s/%s/%d", j.Project, j.Env, j.Name, occ.Unix()))
+		req.Header.Set("Idempotency-Key", IdempotencyKey(j, occ)) // the same for every attempt: the Scheduler de-duplicates by it
 		resp, err := client.Do(req)
 		if err != nil {
 			return fmt.Errorf("calling the Scheduler: %w", err)

@@ -13,8 +13,10 @@ import (
 	"github.com/studio-collab/collab/shared/store"
 )
 
-// Layout is the storage jobs need.
-var Layout = store.Layout{Tables: []string{"jobs", "jobruns"}}
+// Layout is the storage jobs need: the job definitions, their runs, and the
+// index of open runs (jobopen: one row per run that may still need work, so
+// that a takeover finds every orphan however long the history grows).
+var Layout = store.Layout{Tables: []string{"jobs", "jobruns", "jobopen"}}
 
 // Overlap and catch-up policies.
 const (
@@ -70,7 +72,21 @@ type Run struct {
 	LeaseUntil  time.Time     `json:"leaseUntil,omitzero"`
 	NextAttempt time.Time     `json:"nextAttempt,omitzero"`
 	RequestID   string        `json:"requestId,omitempty"` // the tick or request that performed the last attempt
-	ETag        string        `json:"-"`
+	// Takeovers counts the attempts started because the previous holder's
+	// lease ran out (its instance died or stalled): only then may the
+	// Scheduler see the occurrence's Idempotency-Key twice.
+	Takeovers int `json:"takeovers,omitempty"`
+	// IdempotencyKey is what every attempt of this occurrence sends as its
+	// Idempotency-Key (IdempotencyKey(job, occurrence)).
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	ETag           string `json:"-"`
+}
+
+// IdempotencyKey names one occurrence of a job for the Scheduler: every
+// attempt of the occurrence (a retry, a takeover) sends the same key, so a
+// Scheduler that remembers keys performs it once.
+func IdempotencyKey(j Job, occurrence time.Time) string {
+	return fmt.Sprintf("%s/%s/%s/%d", j.Project, j.Env, j.Name, occurrence.UTC().Unix())
 }
 
 type requestIDKey struct{}
@@ -93,6 +109,13 @@ type Table interface {
 	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
 }
 
+// IndexTable is what the open-runs index needs; *store.Table has it.
+type IndexTable interface {
+	Insert(ctx context.Context, e store.Entity) (string, error)
+	Delete(ctx context.Context, pk, rk, ifMatch string) error
+	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
+}
+
 // Notifier queues a notification; *mail.Outbox has it (insert-if-absent
 // by ID, so the same notice twice is one e-mail).
 type Notifier interface {
@@ -102,11 +125,23 @@ type Notifier interface {
 // Runner ticks jobs. One per instance; many may run against one storage.
 type Runner struct {
 	JobTable, RunTable Table
-	Notify             Notifier
-	Executors          map[string]Executor
-	Instance           string
-	Now                func() time.Time
-	Lease              time.Duration // how long a run is held before others may take it over (default: timeout + 30 s)
+	// OpenTable is the open-runs index (table jobopen).
+	OpenTable IndexTable
+	Notify    Notifier
+	Executors map[string]Executor
+	Instance  string
+	Now       func() time.Time
+	Lease     time.Duration // how long a run is held before others may take it over (default: timeout + LeaseGrace)
+	// LeaseGrace is added to a job's timeout to make its lease (default
+	// 30 s): the time an attempt has, past its timeout, to record its
+	// outcome before another instance may take the run over.
+	LeaseGrace time.Duration
+	// MaxPerJob bounds the attempts one tick starts for one job (default
+	// 100), and Budget the time after which a tick starts no more attempts
+	// (default: the tick interval). What is left stays in the open-runs
+	// index and behind the job's cursor for the next tick.
+	MaxPerJob int
+	Budget    time.Duration
 }
 
 func jobKey(j Job) (string, string) {
@@ -252,14 +287,56 @@ func due(j Job, now time.Time, tick time.Duration) ([]time.Time, error) {
 }
 
 // Delete removes a job definition (its run history stays for the record).
+// A deleted job is never ticked again, so its open runs are closed here: a
+// run waiting for a retry, or orphaned by a dead instance, is recorded as
+// failed; a run still held (live lease) is closed by its holder.
 func (r *Runner) Delete(ctx context.Context, j Job) error {
 	pk, rk := jobKey(j)
-	if d, ok := r.JobTable.(interface {
+	d, ok := r.JobTable.(interface {
 		Delete(ctx context.Context, pk, rk, ifMatch string) error
-	}); ok {
-		return d.Delete(ctx, pk, rk, j.ETag)
+	})
+	if !ok {
+		return fault.E("jobs.Delete", fault.Internal, "the job table cannot delete")
 	}
-	return fault.E("jobs.Delete", fault.Internal, "the job table cannot delete")
+	if err := d.Delete(ctx, pk, rk, j.ETag); err != nil {
+		return err
+	}
+	if err := r.closeOpen(ctx, j, "the job was deleted"); err != nil {
+		return fault.E("jobs.Delete", fmt.Errorf("closing its open runs (the job is deleted): %w", err))
+	}
+	return nil
+}
+
+// closeOpen records j's open runs that nobody holds as failed (why) and
+// removes their index rows.
+func (r *Runner) closeOpen(ctx context.Context, j Job, why string) error {
+	now := r.Now()
+	runs, err := r.openRuns(ctx, j)
+	if err != nil {
+		return err
+	}
+	for _, o := range runs {
+		switch {
+		case o.run == nil:
+			if now.Before(o.row.Time("Created").Add(r.lease(j))) {
+				continue // a claim in flight: its claimer runs and closes it
+			}
+		case closed(o.run.Status):
+		case o.run.Status == StatusRunning && now.Before(o.run.LeaseUntil):
+			continue // held: its holder closes it
+		default:
+			run := *o.run
+			run.Status, run.Error, run.LeaseUntil, run.NextAttempt = StatusFailed, why, time.Time{}, time.Time{}
+			if _, err := r.RunTable.Update(ctx, entity(runPK(j), runRK(run.Occurrence), run), run.ETag); err != nil {
+				if fault.Is(err, fault.PreconditionFailed) {
+					continue // taken over meanwhile: that instance closes it
+				}
+				return err
+			}
+		}
+		_ = r.OpenTable.Delete(ctx, o.row.PartitionKey, o.row.RowKey, o.row.ETag)
+	}
+	return nil
 }
 
 // List returns the jobs of an environment.
@@ -282,15 +359,27 @@ func (r *Runner) List(ctx context.Context, project, env string) ([]Job, error) {
 
 // RunNow queues an immediate run of j: a run row due now, which the next
 // tick on any instance takes over (so it survives this request's instance).
+// Like a claim, it enters the open-runs index before the run row exists.
 func (r *Runner) RunNow(ctx context.Context, j Job) (Run, error) {
+	const op = "jobs.RunNow"
 	now := r.Now().UTC().Truncate(time.Second)
-	run := Run{Occurrence: now, Status: StatusRetrying, Attempt: 0, NextAttempt: now, Instance: r.Instance, RequestID: requestID(ctx)}
-	etag, err := r.RunTable.Insert(ctx, entity(runPK(j), runRK(now), run))
+	busy := fault.E(op, fault.Conflict, "a run of this job is already due this second")
+	idx, err := r.OpenTable.Insert(ctx, openEntity(j, now, r.Now()))
 	if fault.Is(err, fault.Conflict) {
-		return Run{}, fault.E("jobs.RunNow", fault.Conflict, "a run of this job is already due this second")
+		return Run{}, busy
 	}
 	if err != nil {
-		return Run{}, fault.E("jobs.RunNow", err)
+		return Run{}, fault.E(op, err)
+	}
+	run := Run{Occurrence: now, Status: StatusRetrying, Attempt: 0, NextAttempt: now, Instance: r.Instance, RequestID: requestID(ctx),
+		IdempotencyKey: IdempotencyKey(j, now)}
+	etag, err := r.RunTable.Insert(ctx, entity(runPK(j), runRK(now), run))
+	if fault.Is(err, fault.Conflict) {
+		_ = r.OpenTable.Delete(ctx, runPK(j), openRK(now), idx) // the run exists and is closed (its index row was gone)
+		return Run{}, busy
+	}
+	if err != nil {
+		return Run{}, fault.E(op, err)
 	}
 	run.ETag = etag
 	return run, nil

@@ -43,7 +43,7 @@ func instances(t *testing.T, n int, c *clock, exec map[string]Executor) []*Runne
 	outbox := &mail.Outbox{Table: acct.Table("notifications"), Queue: acct.Queue(queue), Now: c.now}
 	var out []*Runner
 	for i := 0; i < n; i++ {
-		out = append(out, &Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), Notify: outbox,
+		out = append(out, &Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), OpenTable: acct.Table("jobopen"), Notify: outbox,
 			Executors: exec, Instance: fmt.Sprintf("i%d", i), Now: c.now})
 	}
 	return out

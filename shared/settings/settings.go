@@ -42,6 +42,7 @@ func Catalogue() []Setting {
 		{"COLLAB_LOG_LEVEL", "debug | info | warn | error (default info)", "both"},
 		{"COLLAB_MAX_BODY_BYTES", "default request body cap in bytes (default 1 MiB)", "both"},
 		{"COLLAB_STORAGE_TIMEOUT", "deadline of one storage probe in the health check (default 2s)", "both"},
+		{"COLLAB_JOBS_LEASE_GRACE", "margin past a programmed job's timeout before another instance may take its run over (default 30s; tests and local chaos runs shorten it)", "local"},
 		{"COLLAB_OIDC_ISSUERS", "comma-separated trusted token issuers, e.g. https://login.microsoftonline.com/<tenant>/v2.0", "azure"},
 		{"COLLAB_OIDC_AUDIENCE", "the audience tokens must carry (this API's app id URI or client id)", "azure"},
 		{"COLLAB_DEV_AUTH", "\"true\" turns on the local dev token issuer; refused in Azure", "local"},
@@ -103,6 +104,9 @@ type Config struct {
 	// StorageTimeout bounds each storage probe of /api/health, so that an
 	// outage answers 503 within one request instead of hanging on retries.
 	StorageTimeout time.Duration
+	// JobsLeaseGrace is added to a job's timeout to make its runs' lease
+	// (jobs.Runner.LeaseGrace); zero: the runner's default.
+	JobsLeaseGrace time.Duration
 	Auth           Auth
 	// Params says where secret parameters are sealed.
 	Params  Params
@@ -249,6 +253,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_STORAGE_TIMEOUT must be a positive duration")
 		}
 		c.StorageTimeout = d
+	}
+	if v := getenv("COLLAB_JOBS_LEASE_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_JOBS_LEASE_GRACE must be a duration from 1s to 1h")
+		}
+		c.JobsLeaseGrace = d
 	}
 	c.Auth = Auth{
 		Audience:    getenv("COLLAB_OIDC_AUDIENCE"),

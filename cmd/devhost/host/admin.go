@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/fnhost/manifest"
 )
 
@@ -22,7 +23,7 @@ func (h *Host) admin(w http.ResponseWriter, r *http.Request) {
 	case path == "/admin/functions" && r.Method == http.MethodGet:
 		h.listFunctions(w)
 	case path == "/admin/host/status" && r.Method == http.MethodGet:
-		writeJSON(w, http.StatusOK, h.proc.status())
+		writeJSON(w, http.StatusOK, h.status())
 	case strings.HasPrefix(path, "/admin/functions/") && r.Method == http.MethodPost:
 		h.fire(w, r, strings.TrimPrefix(path, "/admin/functions/"))
 	case strings.HasPrefix(path, "/admin/functions"), path == "/admin/host/status":
@@ -64,8 +65,8 @@ func (h *Host) listFunctions(w http.ResponseWriter) {
 			}
 		case f.Kind == manifest.QueueTrigger && !h.polling[f.Name]:
 			fi.Status = "not polled"
-		case f.Kind == manifest.ServiceBusTrigger:
-			fi.Status = "manual"
+		case f.Kind == manifest.ServiceBusTrigger && !h.polling[f.Name]:
+			fi.Status = "not served"
 		}
 		out = append(out, fi)
 	}
@@ -100,26 +101,50 @@ func (h *Host) fire(w http.ResponseWriter, r *http.Request, name string) {
 			return
 		}
 	}
-	var data any = body.Input
-	var meta map[string]any
+	// What the host's admin API hands the trigger: the input converted by
+	// the extension (testdata/host/*.admin.jsonc in shared/fnhost).
+	sys := h.sys(f)
+	var payload []byte
+	var err error
 	switch f.Kind {
 	case manifest.TimerTrigger:
-		now := time.Now().UTC()
-		data = map[string]any{"Schedule": map[string]any{"AdjustForDST": true},
-			"ScheduleStatus": map[string]any{"Last": now, "Next": now, "LastUpdated": now}, "IsPastDue": false}
+		var ti fnhost.TimerInfo
+		ti.Schedule.AdjustForDST = true
+		payload, err = fnhost.TimerInvocation(f.Binding, ti, sys)
 	case manifest.QueueTrigger:
-		meta = map[string]any{"Id": newID(), "DequeueCount": 1, "InsertionTime": time.Now().UTC()}
+		payload, err = fnhost.QueueInvocation(f.Binding, fnhost.QueueMessage{Text: body.Input, InsertionTime: time.Now()}, sys)
 	case manifest.ServiceBusTrigger:
-		meta = map[string]any{"MessageId": newID(), "DeliveryCount": 1, "EnqueuedTimeUtc": time.Now().UTC()}
+		payload, err = fnhost.ServiceBusInvocation(f.Binding, fnhost.ServiceBusMessage{Body: body.Input, ExpiresAt: time.Time(fnhost.MaxDateTime)}, sys)
+	default:
+		payload, err = fnhost.EncodeInvocation(map[string]any{f.Binding: body.Input}, nil, sys)
+	}
+	if err != nil {
+		problem(w, r, fault.Internal, err.Error())
+		return
 	}
 	h.wg.Add(1)
 	go func() {
 		defer h.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), h.app.Host.FunctionTimeout)
 		defer cancel()
-		_ = h.invoke(ctx, f, "manual", data, meta)
+		_ = h.invoke(ctx, f, "manual", payload)
 	}()
 	w.WriteHeader(http.StatusAccepted)
+}
+
+// hostStatus is GET /admin/host/status: the first instance's status (the
+// fields a single-instance devhost always had) and every instance's.
+type hostStatus struct {
+	status
+	Instances []status `json:"instances"`
+}
+
+func (h *Host) status() hostStatus {
+	out := hostStatus{status: h.procs[0].status()}
+	for _, p := range h.procs {
+		out.Instances = append(out.Instances, p.status())
+	}
+	return out
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
@@ -50,13 +51,29 @@ type Options struct {
 	// Schedules parses timer schedules; nil leaves timers manual (admin API only).
 	Schedules ScheduleParser
 	Now       func() time.Time
+	// Instances is how many handler processes run side by side (default 1):
+	// Flex Consumption runs several instances, so nothing may assume one
+	// process. HTTP requests, queue messages, Service Bus deliveries, timer
+	// firings and admin invocations are spread across them in turn.
+	Instances int
+	// MaxDeliveryCount is the Service Bus queue's: after that many failed
+	// deliveries a message is dead-lettered (default 10, as
+	// infra/modules/servicebus.bicep sets it).
+	MaxDeliveryCount int
+	// DuplicateWindow is the Service Bus queue's duplicate detection window
+	// (default one day, as infra/modules/servicebus.bicep sets it: P1D).
+	DuplicateWindow time.Duration
+	// MaxConcurrentSessions bounds the sessions delivered at once (default
+	// 8, the Service Bus extension's maxConcurrentSessions).
+	MaxConcurrentSessions int
 }
 
 // Host is a running devhost.
 type Host struct {
 	opt     Options
 	app     *manifest.App
-	proc    *process
+	procs   []*process
+	next    atomic.Uint64
 	log     *slog.Logger
 	client  *http.Client
 	account *store.Account // nil when no storage connection is configured
@@ -112,10 +129,26 @@ func New(opt Options) (*Host, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(opt.App.Root, path)
 	}
+	opt.Instances = max(opt.Instances, 1)
+	if opt.MaxDeliveryCount == 0 {
+		opt.MaxDeliveryCount = 10
+	}
+	if opt.DuplicateWindow == 0 {
+		opt.DuplicateWindow = 24 * time.Hour
+	}
+	if opt.MaxConcurrentSessions == 0 {
+		opt.MaxConcurrentSessions = 8
+	}
 	h := &Host{opt: opt, app: opt.App, log: opt.Log, timers: map[string]timerState{}, polling: map[string]bool{},
 		client: &http.Client{Timeout: opt.App.Host.FunctionTimeout}}
 	env := mergeEnv(opt.Environ, opt.App.Values, opt.Overrides)
-	h.proc = newProcess(path, opt.App.Host.Arguments, opt.App.Root, env, opt.Output, opt.Log)
+	for i := range opt.Instances {
+		log := opt.Log
+		if opt.Instances > 1 {
+			log = log.With("instance", i)
+		}
+		h.procs = append(h.procs, newProcess(path, opt.App.Host.Arguments, opt.App.Root, env, opt.Output, log))
+	}
 	if cs := h.setting("AzureWebJobsStorage"); strings.Contains(cs, "AccountKey=") || strings.Contains(cs, "AccountName=") {
 		acct, err := store.Open(store.Config{ConnectionString: cs, MaxRetries: 1, TryTimeout: 10 * time.Second})
 		if err != nil {
@@ -151,10 +184,18 @@ func (h *Host) disabled(f *manifest.Function) bool {
 // when ctx ends; Wait then returns.
 func (h *Host) Start(ctx context.Context) error {
 	ctx, h.cancel = context.WithCancel(ctx)
-	h.wg.Add(1)
-	go func() { defer h.wg.Done(); h.proc.run(ctx) }()
+	for _, p := range h.procs {
+		h.wg.Add(1)
+		go func() { defer h.wg.Done(); p.run(ctx) }()
+	}
 	for _, f := range h.app.Functions {
 		if h.disabled(f) {
+			if f.Kind == manifest.ServiceBusTrigger {
+				// An old local.settings.json may still disable DeployRequests
+				// from the days of the Storage-queue twin: say so loudly.
+				h.log.Warn("Service Bus function disabled: its messages wait in their queue", "function", f.Name, "setting", "AzureWebJobs."+f.Name+".Disabled")
+				continue
+			}
 			h.log.Info("function disabled", "function", f.Name, "trigger", f.Kind)
 			continue
 		}
@@ -175,7 +216,15 @@ func (h *Host) Start(ctx context.Context) error {
 		case manifest.TimerTrigger:
 			h.startTimer(ctx, f)
 		case manifest.ServiceBusTrigger:
-			h.log.Info("Service Bus trigger is not polled locally (admin API only)", "function", f.Name)
+			if h.account == nil {
+				h.log.Warn("Service Bus trigger not served: AzureWebJobsStorage is not a storage connection string", "function", f.Name)
+				continue
+			}
+			h.wg.Add(1)
+			go func() { defer h.wg.Done(); newSBQueue(h, f).run(ctx) }()
+			h.mu.Lock()
+			h.polling[f.Name] = true
+			h.mu.Unlock()
 		}
 	}
 	return nil
@@ -189,8 +238,23 @@ func (h *Host) Close() {
 	h.wg.Wait()
 }
 
-// HandlerPID is the current handler process id, 0 while (re)starting.
-func (h *Host) HandlerPID() int { return h.proc.status().PID }
+// HandlerPID is the first handler process's id, 0 while (re)starting.
+func (h *Host) HandlerPID() int { return h.procs[0].status().PID }
+
+// HandlerPIDs are the ids of every handler process (0 while one restarts).
+func (h *Host) HandlerPIDs() []int {
+	out := make([]int, len(h.procs))
+	for i, p := range h.procs {
+		out[i] = p.status().PID
+	}
+	return out
+}
+
+// pick returns the handler instance for the next invocation, in turn, as
+// the platform's load balancer spreads work over Flex instances.
+func (h *Host) pick() *process {
+	return h.procs[(h.next.Add(1)-1)%uint64(len(h.procs))]
+}
 
 // ServeHTTP serves the API routes by function.json and the admin API.
 func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -203,17 +267,22 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// we forward, and on our own answers.
 	requestID := httpapi.IncomingRequestID(r.Header)
 	r.Header.Set("X-Request-Id", requestID)
-	m, found := h.app.MatchHTTP(r.Method, r.URL.Path, h.disabled)
+	m, found := h.app.MatchHTTP(r.Method, r.URL.Path, nil)
 	switch {
 	case !found:
+		// A wrong method is no match either: the host has no 405.
 		problem(w, r, fault.NotFound, fmt.Sprintf("no function serves %s %s", r.Method, r.URL.Path))
 		return
-	case m.Function == nil:
-		w.Header().Set("Allow", strings.Join(m.Allowed, ", "))
-		problem(w, r, fault.MethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, strings.Join(m.Allowed, ", ")))
+	case h.disabled(m.Function):
+		// The host routes to a disabled function and answers 404; it does
+		// not fall through to another route (FunctionInvocationMiddleware.cs 123-128).
+		problem(w, r, fault.NotFound, fmt.Sprintf("%s is disabled (AzureWebJobs.%s.Disabled)", m.Function.Name, m.Function.Name))
+		return
+	case !m.Function.InOut:
+		problem(w, r, fault.Internal, fmt.Sprintf("%s is not forwarded: an HTTP function needs exactly one httpTrigger in and one http out", m.Function.Name))
 		return
 	}
-	base, err := h.proc.endpoint(r.Context(), 10*time.Second)
+	base, err := h.pick().endpoint(r.Context(), 10*time.Second)
 	if err != nil {
 		problem(w, r, fault.Unavailable, "the handler is not running: "+err.Error())
 		return
@@ -225,6 +294,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.URL.Path, pr.Out.URL.RawPath = r.URL.Path, r.URL.RawPath
+			forwardAsTheHost(pr.Out, r)
 			pr.SetXForwarded()
 			pr.Out.Header.Set("X-Azure-Functions-InvocationId", invocationID)
 		},
@@ -241,22 +311,13 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"status", rec.status(), "durationMs", time.Since(start).Milliseconds(), "invocationId", invocationID)
 }
 
-// invoke calls a non-HTTP function with the host's invocation body. trigger
-// is for the log line; metadata gets "sys" added.
-func (h *Host) invoke(ctx context.Context, f *manifest.Function, trigger string, data any, metadata map[string]any, extra ...any) error {
+// invoke posts a non-HTTP invocation body (built by the shared/fnhost
+// encoders, exactly as the host builds it) to the next handler instance.
+// trigger and extra are for the log line. Any non-2xx answer fails the
+// invocation, and its body is not read for outputs, as with the host
+// (DefaultHttpWorkerService.cs line 194, EnsureSuccessStatusCode).
+func (h *Host) invoke(ctx context.Context, f *manifest.Function, trigger string, body []byte, extra ...any) error {
 	start := time.Now()
-	payload, err := json.Marshal(data)
-	if err != nil {
-		return err
-	}
-	if metadata == nil {
-		metadata = map[string]any{}
-	}
-	metadata["sys"] = map[string]any{"MethodName": f.Name, "UtcNow": time.Now().UTC(), "RandGuid": newID()}
-	body, _ := json.Marshal(map[string]any{
-		"Data":     map[string]json.RawMessage{f.Binding: payload},
-		"Metadata": metadata,
-	})
 	status, err := h.post(ctx, f.Name, body)
 	args := []any{"function", f.Name, "trigger", trigger, "status", status, "durationMs", time.Since(start).Milliseconds()}
 	args = append(args, extra...)
@@ -268,8 +329,12 @@ func (h *Host) invoke(ctx context.Context, f *manifest.Function, trigger string,
 	return nil
 }
 
+func (h *Host) sys(f *manifest.Function) fnhost.SysMetadata {
+	return fnhost.SysMetadata{MethodName: f.Name, UtcNow: time.Now().UTC(), RandGuid: newID()}
+}
+
 func (h *Host) post(ctx context.Context, name string, body []byte) (int, error) {
-	base, err := h.proc.endpoint(ctx, 30*time.Second)
+	base, err := h.pick().endpoint(ctx, 30*time.Second)
 	if err != nil {
 		return 0, err
 	}
@@ -286,11 +351,81 @@ func (h *Host) post(ctx context.Context, name string, body []byte) (int, error) 
 	defer resp.Body.Close()
 	out, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		var ir fnhost.InvocationResponse
-		_ = json.Unmarshal(out, &ir)
-		return resp.StatusCode, fmt.Errorf("invoke %s: status %d: %s", name, resp.StatusCode, strings.Join(ir.Logs, "; "))
+		// The host ignores the body of a failed invocation (its Logs too):
+		// the handler must log the reason itself.
+		return resp.StatusCode, fmt.Errorf("invoke %s: status %d", name, resp.StatusCode)
+	}
+	// A 2xx must carry an InvocationResponse the host can read
+	// (DefaultHttpWorkerService.cs lines 196 and 222-238): otherwise the
+	// invocation fails all the same.
+	var ir fnhost.InvocationResponse
+	if err := json.Unmarshal(out, &ir); err != nil {
+		return resp.StatusCode, fmt.Errorf("invoke %s: status %d with a body that is not an invocation response: %w", name, resp.StatusCode, err)
 	}
 	return resp.StatusCode, nil
+}
+
+// forwardAsTheHost shapes the forwarded request as the host's
+// HttpRequestExtensions.ToHttpRequestMessage does (azure-functions-host,
+// src/WebJobs.Script/Extensions/HttpRequestExtensions.cs lines 155-181):
+// every header as is, Host included; the body only when the request has a
+// Content-Length above 0 (a chunked body is dropped); the query rebuilt by
+// QueryHelpers.AddQueryString from GetQueryCollectionAsDictionary (lines
+// 231-240), so a repeated key arrives once with its values comma-joined, and
+// every key and value is percent-encoded afresh.
+func forwardAsTheHost(out, in *http.Request) {
+	out.Host = in.Host
+	if in.ContentLength <= 0 {
+		out.Body, out.ContentLength, out.GetBody = http.NoBody, 0, nil
+		out.TransferEncoding = nil
+		out.Header.Del("Content-Length")
+		out.Header.Del("Transfer-Encoding")
+	}
+	out.URL.RawQuery = hostQuery(in.URL.RawQuery)
+}
+
+// hostQuery rebuilds a query as the host does (see forwardAsTheHost).
+func hostQuery(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var keys []string
+	vals := map[string][]string{}
+	for _, part := range strings.Split(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		k, _ = url.QueryUnescape(k)
+		v, _ = url.QueryUnescape(v)
+		if _, seen := vals[k]; !seen {
+			keys = append(keys, k)
+		}
+		vals[k] = append(vals[k], v)
+	}
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(urlEncode(k) + "=" + urlEncode(strings.Join(vals[k], ",")))
+	}
+	return b.String()
+}
+
+// urlEncode is UrlEncoder.Default: everything but ASCII letters, digits and
+// "-._~" percent-encoded (so a space is %20 and a comma %2C).
+func urlEncode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
 
 // problem answers with the service's own problem types (shared/httpapi), so

@@ -39,6 +39,7 @@ type testHost struct {
 	account *store.Account
 	work    string
 	off     string
+	sb      string
 	logs    *syncBuffer
 }
 
@@ -57,15 +58,19 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 var queueSeq atomic.Int64
 
 func startHost(t *testing.T, schedules ScheduleParser) *testHost {
+	return startHostWith(t, func(o *Options) { o.Schedules = schedules })
+}
+
+func startHostWith(t *testing.T, configure func(*Options)) *testHost {
 	t.Helper()
 	az := azuritetest.Server(t)
 	n := queueSeq.Add(1)
 	th := &testHost{record: filepath.Join(t.TempDir(), "record.jsonl"), logs: &syncBuffer{},
-		work: fmt.Sprintf("work-%d-%d", os.Getpid(), n), off: fmt.Sprintf("off-%d-%d", os.Getpid(), n)}
+		work: fmt.Sprintf("work-%d-%d", os.Getpid(), n), off: fmt.Sprintf("off-%d-%d", os.Getpid(), n), sb: fmt.Sprintf("sb-%d-%d", os.Getpid(), n)}
 	overrides := map[string]string{
 		"DEVHOST_TEST_HANDLER": "1", "DEVHOST_RECORD": th.record,
-		"AzureWebJobsStorage": az.ConnectionString(), "WorkQueue": th.work, "OffQueue": th.off,
-		"AzureWebJobs.Off.Disabled": "true",
+		"AzureWebJobsStorage": az.ConnectionString(), "WorkQueue": th.work, "OffQueue": th.off, "SBQueue": th.sb,
+		"AzureWebJobs.Off.Disabled": "true", "AzureWebJobs.Legacy.Disabled": "true",
 	}
 	getenv := func(k string) string { return overrides[k] }
 	app, err := manifest.Load("testdata/app", "", getenv)
@@ -73,8 +78,12 @@ func startHost(t *testing.T, schedules ScheduleParser) *testHost {
 		t.Fatal(err)
 	}
 	exe, _ := os.Executable()
-	h, err := New(Options{App: app, HandlerPath: exe, Getenv: func(string) string { return "" }, Overrides: overrides,
-		Log: slog.New(slog.NewJSONHandler(th.logs, nil)), Output: io.Discard, Schedules: schedules})
+	opt := Options{App: app, HandlerPath: exe, Getenv: func(string) string { return "" }, Overrides: overrides,
+		Log: slog.New(slog.NewJSONHandler(th.logs, nil)), Output: io.Discard}
+	if configure != nil {
+		configure(&opt)
+	}
+	h, err := New(opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +98,17 @@ func startHost(t *testing.T, schedules ScheduleParser) *testHost {
 }
 
 type recorded struct {
-	Fn           string `json:"fn"`
-	Text         string `json:"text"`
-	DequeueCount int64  `json:"dequeueCount"`
-	PID          int    `json:"pid"`
+	Fn            string          `json:"fn"`
+	Text          string          `json:"text"`
+	DequeueCount  int64           `json:"dequeueCount"`
+	PID           int             `json:"pid"`
+	MessageID     string          `json:"messageId"`
+	SessionID     string          `json:"sessionId"`
+	DeliveryCount int64           `json:"deliveryCount"`
+	Sequence      int64           `json:"sequence"`
+	Start         time.Time       `json:"start"`
+	End           time.Time       `json:"end"`
+	Body          json.RawMessage `json:"body"`
 }
 
 func (th *testHost) records() []recorded {
@@ -180,9 +196,21 @@ func TestHTTPForwarding(t *testing.T) {
 				t.Fatalf("%v", m)
 			}
 		}},
-		{"method not allowed", "DELETE", "/api/items/42", "", 405, func(t *testing.T, resp *http.Response, m map[string]any) {
-			if resp.Header.Get("Allow") != "GET, POST" || resp.Header.Get("Content-Type") != "application/problem+json" {
+		{"a wrong method is 404, as with the host", "DELETE", "/api/items/42", "", 404, func(t *testing.T, resp *http.Response, m map[string]any) {
+			if resp.Header.Get("Allow") != "" || resp.Header.Get("Content-Type") != "application/problem+json" {
 				t.Fatalf("Allow %q", resp.Header.Get("Allow"))
+			}
+		}},
+		{"a disabled function is 404 and does not fall through to the catch-all", "GET", "/api/files/legacy/x", "", 404, nil},
+		{"the catch-all still takes the paths the disabled function does not", "GET", "/api/files/leg/x", "", 200, nil},
+		{"repeated query keys arrive comma-joined", "GET", "/api/items/1?tag=a&x=1&tag=b%20c", "", 200, func(t *testing.T, _ *http.Response, m map[string]any) {
+			if m["query"] != "tag=a%2Cb%20c&x=1" {
+				t.Fatalf("query %q", m["query"])
+			}
+		}},
+		{"the Host header is kept", "GET", "/api/items/3", "", 200, func(t *testing.T, _ *http.Response, m map[string]any) {
+			if m["host"] != strings.TrimPrefix(th.srv.URL, "http://") {
+				t.Fatalf("host %q, want %q", m["host"], th.srv.URL)
 			}
 		}},
 	}
@@ -199,6 +227,32 @@ func TestHTTPForwarding(t *testing.T) {
 	}
 	if !strings.Contains(th.logs.String(), `"trigger":"http"`) || !strings.Contains(th.logs.String(), `"durationMs"`) {
 		t.Fatalf("no invocation log line:\n%s", th.logs)
+	}
+	// The host forwards a body only with a Content-Length (HttpRequestExtensions.cs
+	// line 170): a chunked one does not reach the handler.
+	for _, c := range []struct {
+		name    string
+		body    io.Reader
+		want    string
+		chunked bool
+	}{
+		{"with a Content-Length", strings.NewReader(`{"a":2}`), `{"a":2}`, false},
+		{"chunked", io.MultiReader(strings.NewReader(`{"a":3}`)), "", true},
+	} {
+		req, _ := http.NewRequest("POST", th.srv.URL+"/api/items/8", c.body)
+		if c.chunked {
+			req.ContentLength = -1 // unknown: sent chunked
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || m["body"] != c.want || (req.ContentLength == -1) != c.chunked {
+			t.Errorf("%s: %d, handler got body %q (request length %d)", c.name, resp.StatusCode, m["body"], req.ContentLength)
+		}
 	}
 }
 
@@ -343,11 +397,14 @@ func TestTimerFiresOnSchedule(t *testing.T) {
 			tick = r
 		}
 	}
+	// Every second is under a minute: the schedule monitor does not apply,
+	// so ScheduleStatus is null (testdata/host/timer.jsonc in shared/fnhost).
 	var payload struct {
-		ScheduleStatus struct{ Last, Next time.Time }
+		ScheduleStatus *struct{ Last, Next time.Time }
 		IsPastDue      bool
+		Schedule       struct{ AdjustForDST bool }
 	}
-	if err := json.Unmarshal([]byte(tick.Text), &payload); err != nil || payload.ScheduleStatus.Next.IsZero() {
+	if err := json.Unmarshal([]byte(tick.Text), &payload); err != nil || payload.ScheduleStatus != nil || !payload.Schedule.AdjustForDST {
 		t.Fatalf("timer payload %q: %v", tick.Text, err)
 	}
 }

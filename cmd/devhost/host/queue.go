@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/fnhost/manifest"
 )
 
@@ -42,11 +43,11 @@ func (h *Host) poll(ctx context.Context, f *manifest.Function) {
 		for _, m := range msgs {
 			go func() {
 				defer func() { done <- struct{}{} }()
-				meta := map[string]any{
-					"Id": m.ID, "DequeueCount": m.DequeueCount, "InsertionTime": m.InsertionTime,
-					"ExpirationTime": m.Expiration, "NextVisibleTime": m.NextVisible, "PopReceipt": m.PopReceipt,
+				body, err := fnhost.QueueInvocation(f.Binding, fnhost.QueueMessage{ID: m.ID, PopReceipt: m.PopReceipt, Text: m.Text,
+					DequeueCount: m.DequeueCount, InsertionTime: m.InsertionTime, ExpirationTime: m.Expiration, NextVisibleTime: m.NextVisible}, h.sys(f))
+				if err == nil {
+					err = h.invoke(ctx, f, "queue", body, "queue", f.Queue, "dequeueCount", m.DequeueCount)
 				}
-				err := h.invoke(ctx, f, "queue", m.Text, meta, "queue", f.Queue, "dequeueCount", m.DequeueCount)
 				switch {
 				case err == nil:
 					if derr := q.Delete(ctx, m); derr != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/fnhost/manifest"
 )
 
@@ -26,7 +27,7 @@ func (h *Host) startTimer(ctx context.Context, f *manifest.Function) {
 		defer h.wg.Done()
 		last := time.Time{}
 		if f.RunOnStartup {
-			h.fireTimer(ctx, f, last, h.opt.Now(), false)
+			h.fireTimer(ctx, f, last, h.opt.Now(), false, false)
 			last = h.opt.Now()
 		}
 		for {
@@ -43,19 +44,28 @@ func (h *Host) startTimer(ctx context.Context, f *manifest.Function) {
 			case <-time.After(next.Sub(now)):
 			}
 			after, _ := sched.Next(next)
-			h.fireTimer(ctx, f, last, after, h.opt.Now().Sub(next) > time.Minute)
+			// useMonitor's default: on for schedules of a minute or more.
+			monitor := after.Sub(next) >= time.Minute
+			h.fireTimer(ctx, f, last, after, h.opt.Now().Sub(next) > time.Minute, monitor)
 			last = next
 		}
 	}()
 }
 
-func (h *Host) fireTimer(ctx context.Context, f *manifest.Function, last, next time.Time, pastDue bool) {
-	payload := map[string]any{
-		"Schedule":       map[string]any{"AdjustForDST": true},
-		"ScheduleStatus": map[string]any{"Last": last.UTC(), "Next": next.UTC(), "LastUpdated": time.Now().UTC()},
-		"IsPastDue":      pastDue,
+// fireTimer invokes a timer function with the host's TimerInfo: its
+// ScheduleStatus only when the schedule monitor applies (useMonitor).
+func (h *Host) fireTimer(ctx context.Context, f *manifest.Function, last, next time.Time, pastDue, monitor bool) {
+	ti := fnhost.TimerInfo{IsPastDue: pastDue}
+	ti.Schedule.AdjustForDST = true
+	if monitor {
+		ti.ScheduleStatus = &fnhost.ScheduleStatus{Last: last, Next: next, LastUpdated: time.Now()}
 	}
-	_ = h.invoke(ctx, f, "timer", payload, nil)
+	body, err := fnhost.TimerInvocation(f.Binding, ti, h.sys(f))
+	if err != nil {
+		h.log.Error("timer payload", "function", f.Name, "error", err.Error())
+		return
+	}
+	_ = h.invoke(ctx, f, "timer", body)
 }
 
 func (h *Host) setTimer(name string, s timerState) {

@@ -1,8 +1,9 @@
-// Package messaging carries deployment messages (deploy.Queue): a Storage
-// queue locally (Azurite; the DeployRequestsLocal trigger) and a Service Bus
-// queue in Azure (sessions keyed by environment, duplicate detection by
-// message id, scheduled messages; the DeployRequests trigger). Both pass the
-// one contract in deploy/deploytest.
+// Package messaging carries deployment messages (deploy.Queue) to the
+// DeployRequests trigger: a Service Bus queue in Azure (sessions keyed by
+// environment, duplicate detection by message id, scheduled messages), and
+// locally a Storage queue on Azurite, the wire of the devhost's Service Bus
+// stand-in (cmd/devhost/host/servicebus.go), which gives the same
+// semantics. Both pass the one contract in deploy/deploytest.
 //
 // Invariants: a message is never delivered before its NotBefore (a Storage
 // queue's delay is rounded up to the second and capped at its 7-day limit,

@@ -8,10 +8,19 @@
 //	POST {prefix}/restart      202; counts the restart
 //	POST {prefix}/deployments  200; records the deployment (repeats of one Idempotency-Key count once)
 //	POST {prefix}/break|fix    make health fail or recover (to demo a failed window)
-//	POST {prefix}/<anything>   200 (a Scheduler's job calls)
+//	POST {prefix}/<anything>   200 (a Scheduler's job calls), after CallDelay; a
+//	                           call whose Idempotency-Key it already performed
+//	                           answers 200 {"status":"duplicate"} and is not
+//	                           performed again, one still in progress 409
 //	GET  /                     every component's state as JSON
 //
-// Invariant: it keeps everything in memory and forgets it on exit.
+// A real Scheduler must de-duplicate job calls by their Idempotency-Key:
+// programmed jobs are at least once (docs/jobs.md), and a call repeats after
+// a takeover. The stand-in does what it must, so that local runs and tests
+// count what a real one would perform.
+//
+// Invariant: it keeps everything in memory and forgets it on exit; it
+// remembers the last MaxKeys job-call keys of each component.
 package standin
 
 import (
@@ -37,12 +46,27 @@ type Component struct {
 	Restarts    int          `json:"restarts"`
 	LastRestart time.Time    `json:"lastRestart,omitzero"`
 	Deployments []Deployment `json:"deployments"`
-	Calls       int          `json:"calls"`
-	Broken      bool         `json:"broken"`
+	// Calls counts the job calls performed; DuplicateCalls those refused
+	// because their Idempotency-Key was performed or in progress already.
+	Calls          int  `json:"calls"`
+	DuplicateCalls int  `json:"duplicateCalls"`
+	Broken         bool `json:"broken"`
 	// Failure switches for tests.
 	FailDeploy  bool `json:"failDeploy,omitempty"`
 	FailRestart bool `json:"failRestart,omitempty"`
+
+	keys  map[string]*callKey // job-call keys remembered, at most MaxKeys
+	order []string            // the keys, oldest first
 }
+
+// callKey is what the stand-in remembers of one job-call key.
+type callKey struct {
+	received int  // calls that carried it
+	done     bool // performed (false: in progress)
+}
+
+// MaxKeys is how many job-call keys a component remembers.
+const MaxKeys = 10000
 
 // Server is the stand-in. Safe for concurrent use.
 type Server struct {
@@ -52,6 +76,9 @@ type Server struct {
 	// OnRequest, when set, runs before each request is answered (tests use
 	// it to act in the middle of a window).
 	OnRequest func(prefix, action string)
+	// CallDelay is how long a job call takes before it is answered (a slow
+	// Scheduler, so that a test can kill its caller mid-call).
+	CallDelay time.Duration
 
 	mu    sync.Mutex
 	comps map[string]*Component
@@ -73,9 +100,24 @@ func (s *Server) Get(prefix string) Component {
 	if c, ok := s.comps[prefix]; ok {
 		cp := *c
 		cp.Deployments = append([]Deployment(nil), c.Deployments...)
+		cp.keys, cp.order = nil, nil
 		return cp
 	}
 	return Component{}
+}
+
+// CallKeys returns how many job calls carried each Idempotency-Key a
+// component remembers (a count above 1 is a duplicate it refused).
+func (s *Server) CallKeys(prefix string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	if c, ok := s.comps[prefix]; ok {
+		for k, v := range c.keys {
+			out[k] = v.received
+		}
+	}
+	return out
 }
 
 // Set changes a component's state (tests: failure switches).
@@ -115,6 +157,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.OnRequest(prefix, action)
 	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if r.Method == http.MethodPost && !controlAction[action] {
+		s.call(w, prefix, r.Header.Get("Idempotency-Key"))
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, now := s.comp(prefix), s.Now()
@@ -167,10 +213,55 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case action == "fix":
 		c.Broken = false
 		reply(w, http.StatusOK, "ok")
-	default:
-		c.Calls++
-		reply(w, http.StatusOK, "ok")
 	}
+}
+
+// controlAction are the POST actions that are not job calls.
+var controlAction = map[string]bool{"restart": true, "deployments": true, "break": true, "fix": true}
+
+// call performs one job call: once per Idempotency-Key (a call without one
+// is performed every time), after CallDelay. The call is performed even if
+// its caller goes away meanwhile, as a real Scheduler would.
+func (s *Server) call(w http.ResponseWriter, prefix, key string) {
+	s.mu.Lock()
+	c := s.comp(prefix)
+	var k *callKey
+	if key != "" {
+		if old, ok := c.keys[key]; ok {
+			old.received++
+			c.DuplicateCalls++
+			done := old.done
+			s.mu.Unlock()
+			if !done {
+				reply(w, http.StatusConflict, "in progress")
+				return
+			}
+			reply(w, http.StatusOK, "duplicate")
+			return
+		}
+		k = &callKey{received: 1}
+		if c.keys == nil {
+			c.keys = map[string]*callKey{}
+		}
+		c.keys[key] = k
+		c.order = append(c.order, key)
+		if len(c.order) > MaxKeys {
+			delete(c.keys, c.order[0])
+			c.order = c.order[1:]
+		}
+	}
+	delay := s.CallDelay
+	s.mu.Unlock()
+	if delay > 0 {
+		<-time.After(delay) // the Scheduler's own work, not a wait for a condition
+	}
+	s.mu.Lock()
+	c.Calls++
+	if k != nil {
+		k.done = true
+	}
+	s.mu.Unlock()
+	reply(w, http.StatusOK, "ok")
 }
 
 func reply(w http.ResponseWriter, status int, state string) {

@@ -58,6 +58,13 @@ type Function struct {
 	// HTTP
 	Route   *Route
 	Methods []string // upper case; empty = every method
+	// InOut is the host's IsHttpInAndOutFunction (azure-functions-host,
+	// src/WebJobs.Script/Extensions/FunctionMetadataExtensions.cs lines
+	// 25-41): exactly one input binding, an httpTrigger, and exactly one
+	// output binding, an http. Only such a function has its request
+	// forwarded as is (DefaultHttpWorkerService.cs lines 62-71); any other
+	// HTTP function gets an invocation body the handler does not serve.
+	InOut bool
 	// Queue / Service Bus
 	Queue      string
 	Connection string
@@ -251,6 +258,16 @@ func loadFunction(path string, lookup func(string) string) (*Function, error) {
 	}
 	f := &Function{Name: name, Kind: OtherTrigger}
 	triggers := 0
+	var ins, outs []string
+	for _, bd := range fj.Bindings {
+		switch strings.ToLower(bd.Direction) {
+		case "in":
+			ins = append(ins, strings.ToLower(bd.Type))
+		case "out":
+			outs = append(outs, strings.ToLower(bd.Type))
+		}
+	}
+	f.InOut = len(ins) == 1 && len(outs) == 1 && ins[0] == "httptrigger" && outs[0] == "http"
 	for _, bd := range fj.Bindings {
 		if bd.Direction != "in" || !strings.HasSuffix(strings.ToLower(bd.Type), "trigger") {
 			continue

@@ -83,35 +83,33 @@ func TestRouteMatching(t *testing.T) {
 		method, path string
 		wantFn       string
 		wantVals     map[string]string
-		wantAllowed  string
-		found        bool
 	}{
-		{"GET", "/api/items/42", "Items", map[string]string{"id": "42"}, "", true},
-		{"POST", "/API/Items/7", "Items", map[string]string{"id": "7"}, "", true},
-		{"GET", "/api/items/abc", "", nil, "", false},
-		{"GET", "/api/items/99999999999", "", nil, "", false}, // over int32
-		{"GET", "/api/items/new", "ItemsNew", map[string]string{}, "", true},
-		{"POST", "/api/items/new", "", nil, "GET", true},
-		{"DELETE", "/api/items/42", "", nil, "GET,POST", true},
-		{"DELETE", "/api/files/a/b/c.json", "Files", map[string]string{"path": "a/b/c.json"}, "", true},
-		{"GET", "/api/files", "Files", map[string]string{"path": ""}, "", true},
-		{"GET", "/api/health", "Health", map[string]string{}, "", true},
-		{"GET", "/api/nothing", "", nil, "", false},
-		{"GET", "/other/items/1", "", nil, "", false},
-		{"GET", "/api/items/42/extra", "", nil, "", false},
+		{"GET", "/api/items/42", "Items", map[string]string{"id": "42"}},
+		{"POST", "/API/Items/7", "Items", map[string]string{"id": "7"}},
+		{"GET", "/api/items/abc", "", nil},
+		{"GET", "/api/items/99999999999", "", nil}, // over int32
+		{"GET", "/api/items/new", "ItemsNew", map[string]string{}},
+		{"POST", "/api/items/new", "", nil},  // a wrong method is no match: 404, not 405
+		{"DELETE", "/api/items/42", "", nil}, // likewise
+		{"DELETE", "/api/files/a/b/c.json", "Files", map[string]string{"path": "a/b/c.json"}},
+		{"GET", "/api/files", "Files", map[string]string{"path": ""}},
+		{"GET", "/api/health", "Health", map[string]string{}},
+		{"GET", "/api/nothing", "", nil},
+		{"GET", "/other/items/1", "", nil},
+		{"GET", "/api/items/42/extra", "", nil},
 	}
 	for _, c := range cases {
 		t.Run(c.method+" "+c.path, func(t *testing.T) {
 			m, found := app.MatchHTTP(c.method, c.path, nil)
-			if found != c.found {
+			if found != (c.wantFn != "") {
 				t.Fatalf("found = %v", found)
 			}
 			got := ""
 			if m.Function != nil {
 				got = m.Function.Name
 			}
-			if got != c.wantFn || strings.Join(m.Allowed, ",") != c.wantAllowed {
-				t.Fatalf("fn %q allowed %v", got, m.Allowed)
+			if got != c.wantFn {
+				t.Fatalf("fn %q", got)
 			}
 			for k, v := range c.wantVals {
 				if m.Values[k] != v {
@@ -120,10 +118,39 @@ func TestRouteMatching(t *testing.T) {
 			}
 		})
 	}
-	// A skipped (disabled) function does not exist for routing.
-	// items/{id:int} cannot take "new", so nothing matches.
+	// A skipped function does not exist for routing: items/{id:int} cannot
+	// take "new", so nothing matches.
 	if m, found := app.MatchHTTP("GET", "/api/items/new", func(f *Function) bool { return f.Name == "ItemsNew" }); found {
-		t.Fatalf("a disabled function still routed: %+v", m)
+		t.Fatalf("a skipped function still routed: %+v", m)
+	}
+}
+
+// TestCompareRoutes: the HTTP extension's RouteComparison, row by row.
+func TestCompareRoutes(t *testing.T) {
+	cases := []struct {
+		x, y string
+		want int
+	}{
+		{"api/health", "{*path}", -1},                     // a literal before a parameter
+		{"{*path}", "api/health", 1},                      //
+		{"api/dev/token", "api/dev/{*rest}", -1},          // decided at the third segment
+		{"api/items/{id:int}", "api/items/{id}", -1},      // more inline constraints first
+		{"api/a", "api/b", -1},                            // literals in ordinal order
+		{"API/b", "api/a", 1},                             // ignoring case
+		{"api/items/{id}/x", "api/items/{id}", -1},        // the longer first
+		{"api/items/{id}", "api/items/{key}", 0},          // the router cannot tell them apart
+		{"api/items/{*rest}", "api/items/{id?}", 0},       // nor these
+		{"api/items/{id:int}", "api/items/{n:min(1)}", 0}, // one constraint each
+	}
+	for _, c := range cases {
+		x, err1 := ParseRoute(c.x)
+		y, err2 := ParseRoute(c.y)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if got := CompareRoutes(x, y); got != c.want {
+			t.Errorf("CompareRoutes(%q, %q) = %d, want %d", c.x, c.y, got, c.want)
+		}
 	}
 }
 
@@ -226,14 +253,14 @@ func TestEmptyRoutePrefixServesTheRoot(t *testing.T) {
 	if app.Host.RoutePrefix != "" {
 		t.Fatalf("route prefix %q", app.Host.RoutePrefix)
 	}
-	cases := []struct{ method, path, want, allowed string }{
-		{"GET", "/", "Site", ""},
-		{"HEAD", "/", "Site", ""},
-		{"GET", "/console/users/x", "Site", ""},
-		{"GET", "/api/items/4", "Items", ""},
-		{"POST", "/api/items/4", "Items", ""},
-		{"GET", "/api/items/abc", "Site", ""}, // the constraint fails: only the catch-all is left
-		{"POST", "/console", "", "GET,HEAD"},
+	cases := []struct{ method, path, want string }{
+		{"GET", "/", "Site"},
+		{"HEAD", "/", "Site"},
+		{"GET", "/console/users/x", "Site"},
+		{"GET", "/api/items/4", "Items"},
+		{"POST", "/api/items/4", "Items"},
+		{"GET", "/api/items/abc", "Site"}, // the constraint fails: only the catch-all is left
+		{"POST", "/console", ""},          // no route takes POST there: 404
 	}
 	for _, c := range cases {
 		m, found := app.MatchHTTP(c.method, c.path, nil)
@@ -241,8 +268,8 @@ func TestEmptyRoutePrefixServesTheRoot(t *testing.T) {
 		if m.Function != nil {
 			got = m.Function.Name
 		}
-		if !found || got != c.want || strings.Join(m.Allowed, ",") != c.allowed {
-			t.Errorf("%s %s: found %v, function %q, allowed %v; want %q %q", c.method, c.path, found, got, m.Allowed, c.want, c.allowed)
+		if found != (c.want != "") || got != c.want {
+			t.Errorf("%s %s: found %v, function %q; want %q", c.method, c.path, found, got, c.want)
 		}
 	}
 }
@@ -258,5 +285,37 @@ func TestReservedRoutesAreRefused(t *testing.T) {
 	}
 	if _, err := Load(writeApp(t, "", map[string][2]string{"F": {"api/admin", "get"}}), "", nil); err != nil {
 		t.Errorf("api/admin is not reserved: %v", err)
+	}
+}
+
+// TestHostDefaultsAndForwarding: without extensions.queues the host poisons
+// after 5 dequeues (maxDequeueCount's default); an HTTP function is forwarded
+// only with exactly one httpTrigger in and one http out.
+func TestHostDefaultsAndForwarding(t *testing.T) {
+	root := t.TempDir()
+	write := func(path, text string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(root, path)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, path), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("host.json", `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":"handler"},"enableForwardingHttpRequest":true}}`)
+	write("functions/Plain/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"},{"type":"http","direction":"out","name":"res"}]}`)
+	write("functions/WithQueue/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"},{"type":"http","direction":"out","name":"res"},{"type":"queue","direction":"out","name":"q","queueName":"x"}]}`)
+	write("functions/NoOut/function.json", `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req"}]}`)
+	app, err := Load(root, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.Host.Queues.MaxDequeueCount != 5 {
+		t.Fatalf("maxDequeueCount default %d, want 5", app.Host.Queues.MaxDequeueCount)
+	}
+	for name, want := range map[string]bool{"Plain": true, "WithQueue": false, "NoOut": false} {
+		if got := app.Function(name).InOut; got != want {
+			t.Errorf("%s: InOut %v, want %v", name, got, want)
+		}
 	}
 }

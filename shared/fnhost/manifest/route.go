@@ -20,7 +20,6 @@ type Route struct {
 
 type segKind int
 
-// The order is the precedence: lower wins when several routes match.
 const (
 	segLiteral segKind = iota
 	segConstrained
@@ -198,14 +197,18 @@ func morePrecise(a, b *Route) bool {
 type HTTPMatch struct {
 	Function *Function
 	Values   map[string]string
-	// Allowed is set when the path matched but not the method (405).
-	Allowed []string
 }
 
-// MatchHTTP finds the function for method and a request path (with the
-// route prefix, e.g. "/api/items/42"). skip (may be nil) excludes
-// functions, e.g. disabled ones, which then do not exist for routing.
-// Found is false for a 404; Allowed non-empty for a 405.
+// MatchHTTP finds the function the Functions host runs for method and a
+// request path (with the route prefix, e.g. "/api/items/42"), as the HTTP
+// extension's router does: the routes sorted by RouteComparison (byRoute),
+// the first whose template and methods (an HttpMethodRouteConstraint) both
+// match wins. A wrong method is no match, so the next route is tried and,
+// when none is left, the answer is 404 (never 405). A disabled function is
+// matched like any other: the host answers 404 for it and does not fall
+// through (FunctionInvocationMiddleware.cs lines 123-128); the caller
+// checks. skip (may be nil) drops functions from the table altogether, for
+// tests that ask what another function would catch. found is false for no match.
 func (app *App) MatchHTTP(method, path string, skip func(*Function) bool) (HTTPMatch, bool) {
 	rel := strings.TrimPrefix(path, "/")
 	if app.Host.RoutePrefix != "" {
@@ -215,36 +218,69 @@ func (app *App) MatchHTTP(method, path string, skip func(*Function) bool) (HTTPM
 		}
 		rel = rel[len(p):]
 	}
-	type cand struct {
-		f    *Function
-		vals map[string]string
-	}
-	var byPath []cand
-	for _, f := range app.Functions {
-		if f.Kind != HTTPTrigger || (skip != nil && skip(f)) {
+	for _, f := range app.RouteOrder() {
+		if skip != nil && skip(f) {
+			continue
+		}
+		if !f.AllowsMethod(method) {
 			continue
 		}
 		if vals, ok := f.Route.Match(rel); ok {
-			byPath = append(byPath, cand{f, vals})
+			return HTTPMatch{Function: f, Values: vals}, true
 		}
 	}
-	if len(byPath) == 0 {
-		return HTTPMatch{}, false
-	}
-	sort.Slice(byPath, func(i, j int) bool { return morePrecise(byPath[i].f.Route, byPath[j].f.Route) })
-	allowed := map[string]bool{}
-	for _, c := range byPath {
-		if c.f.AllowsMethod(method) {
-			return HTTPMatch{Function: c.f, Values: c.vals}, true
+	return HTTPMatch{}, false
+}
+
+// RouteOrder lists the HTTP functions in the order the host's router tries
+// them: by CompareRoutes, and by function name where it sees no difference.
+// (The host sorts with List.Sort, which is not stable: for two routes it
+// cannot tell apart the order is undefined there, so such a pair must not
+// share a path and method; TestRoutesAreUnambiguous in handlers checks ours.)
+func (app *App) RouteOrder() []*Function {
+	var fs []*Function
+	for _, f := range app.Functions { // sorted by name
+		if f.Kind == HTTPTrigger {
+			fs = append(fs, f)
 		}
-		for _, m := range c.f.Methods {
-			allowed[m] = true
+	}
+	sort.SliceStable(fs, func(i, j int) bool { return CompareRoutes(fs[i].Route, fs[j].Route) < 0 })
+	return fs
+}
+
+// CompareRoutes is the HTTP extension's RouteComparison
+// (azure-webjobs-sdk-extensions, src/WebJobs.Extensions.Http/WebJobsRouteBuilder.cs,
+// Build and RouteComparison): segment by segment, a literal comes before a
+// parameter, two literals in case-insensitive ordinal order, of two
+// parameters the one with more inline constraints first; then the longer
+// template first. 0 means the router cannot tell them apart.
+func CompareRoutes(x, y *Route) int {
+	for i := range x.segs {
+		if len(y.segs) <= i {
+			return -1
+		}
+		xs, ys := x.segs[i], y.segs[i]
+		xp, yp := xs.kind != segLiteral, ys.kind != segLiteral
+		switch {
+		case !xp && yp:
+			return -1
+		case xp && !yp:
+			return 1
+		case xp:
+			if len(xs.constraints) != len(ys.constraints) {
+				if len(xs.constraints) > len(ys.constraints) {
+					return -1
+				}
+				return 1
+			}
+		default:
+			if c := strings.Compare(xs.literal, ys.literal); c != 0 { // literals are kept lower-cased
+				return c
+			}
 		}
 	}
-	var list []string
-	for m := range allowed {
-		list = append(list, m)
+	if len(y.segs) > len(x.segs) {
+		return 1
 	}
-	sort.Strings(list)
-	return HTTPMatch{Allowed: list}, true
+	return 0
 }
