@@ -88,15 +88,6 @@ func call(t *testing.T, token, method, url string, body any) (int, map[string]an
 	return resp.StatusCode, m
 }
 
-func devToken(t *testing.T, base, email string) string {
-	t.Helper()
-	code, m := call(t, "", "POST", base+"/api/dev/token", map[string]string{"email": email})
-	if code != 200 {
-		t.Fatalf("token: %d %v", code, m)
-	}
-	return m["access_token"].(string)
-}
-
 // dump is everything an Azurite holds in tables and blobs, as text: the
 // test searches it for a customer's ids.
 func dump(t *testing.T, srv *azurite.Server) string {
