@@ -17,6 +17,7 @@ STANDIN_PORT  ?= 7072
 TEST_FLAGS  ?= -race -timeout 30m
 BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -benchtime 1s
 GO_PKGS     := ./...
+SYNC_SIZES  ?= 1000,2000,10000
 
 .PHONY: help deps run test bench package lint build clean params-key
 
@@ -62,8 +63,10 @@ test: deps
 	$(GO) vet $(GO_PKGS)
 	$(GO) test $(TEST_FLAGS) $(GO_PKGS)
 
-bench: deps
+bench: deps build
 	$(GO) test $(BENCH_FLAGS) $(GO_PKGS)
+	@echo "--- collab push/clone vs git push/clone of the same tree (bench/sync; SYNC_SIZES=$(SYNC_SIZES))"
+	$(GO) run ./bench/sync -sizes $(SYNC_SIZES)
 	@echo "--- Studio Security: compiled evaluator vs Casbin on the same model (bench/security, its own module)"
 	cd bench/security && $(GO) test -run TestCasbinAgrees -bench . -benchmem -benchtime 2s .
 

@@ -53,6 +53,7 @@ type Mail struct {
 
 func registerMail(rt *httpapi.Router, m Mail) {
 	rt.Handle("GET /api/projects/{p}/notifications", m.notifications)
+	rt.Handle("GET /api/projects/{p}/email-settings", m.emailSettings)
 	rt.Handle("POST /api/projects/{p}/environments/{env}/email-tasks", m.createTask)
 	rt.Handle("GET /api/projects/{p}/environments/{env}/email-tasks/{id}", m.getTask)
 	// Public as far as bearer tokens go: the provider authenticates with the
@@ -113,6 +114,38 @@ func (m Mail) notifications(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpapi.JSON(w, http.StatusOK, page)
+	return nil
+}
+
+// EmailSettings is how replies to task e-mails reach the service, as
+// configured at start-up (no secret is shown, only whether it is set).
+type EmailSettings struct {
+	ReplyDomain string           `json:"replyDomain"`
+	RequireAuth bool             `json:"requireAuth"`
+	Webhook     WebhookSettings  `json:"webhook"`
+	IMAP        imapinbox.Status `json:"imap"`
+}
+
+// WebhookSettings describes the inbound webhook.
+type WebhookSettings struct {
+	Path      string `json:"path"`
+	SecretSet bool   `json:"secretSet"` // without COLLAB_INBOUND_SECRET the webhook refuses every post
+}
+
+// emailSettings shows project admins and owners how replies arrive: the
+// console's e-mail screen.
+func (m Mail) emailSettings(w http.ResponseWriter, r *http.Request) error {
+	ctx, c := CallerOf(r)
+	if err := m.adminOf(ctx, c, r.PathValue("p"), "see the e-mail settings"); err != nil {
+		return err
+	}
+	var imapCfg imapinbox.Config
+	if m.Poller != nil {
+		imapCfg = m.Poller.Config
+	}
+	httpapi.JSON(w, http.StatusOK, EmailSettings{ReplyDomain: m.Tasks.ReplyDomain, RequireAuth: m.Inbound.RequireAuth,
+		Webhook: WebhookSettings{Path: "/api/inbound-email", SecretSet: m.InboundSecret != ""},
+		IMAP:    imapCfg.Status(m.Inbound.RequireAuth)})
 	return nil
 }
 
@@ -335,6 +368,9 @@ func (m Mail) inboxPoll(ctx context.Context, inv *fnhost.Invocation) (map[string
 	defer cancel()
 	res, err := m.Poller.Poll(ctx)
 	inv.Logf("inbox poll: %d processed, %d skipped, %v", res.Processed, res.Skipped, res.Outcomes)
+	for _, f := range res.Failures {
+		inv.Logf("inbox poll: message refused for good, flagged in the mailbox: %s", f)
+	}
 	return nil, nil, err
 }
 
@@ -406,6 +442,6 @@ func (m *MailServices) Configure(cfg settings.Mail, cloud bool) error {
 	m.InboundSecret = cfg.InboundSecret
 	m.Poller.Receiver = m.Inbound
 	m.Poller.Config = imapinbox.Config{Host: cfg.IMAP.Host, Port: cfg.IMAP.Port, Username: cfg.IMAP.Username,
-		Password: cfg.IMAP.Password, Security: cfg.IMAP.Security, Mailbox: cfg.IMAP.Mailbox}
+		Password: cfg.IMAP.Password, Security: cfg.IMAP.Security, Mailbox: cfg.IMAP.Mailbox, AuthservID: cfg.IMAP.AuthservID}
 	return nil
 }

@@ -17,8 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/handlers/handlertest"
 	"github.com/studio-collab/collab/shared/mail"
+	"github.com/studio-collab/collab/shared/mail/imapinbox"
 )
 
 func taskSpec(id, callback string) map[string]any {
@@ -271,4 +273,34 @@ func TestInvitationGoesThroughTheOutbox(t *testing.T) {
 		t.Fatalf("the invitation does not carry %s:\n%s", want, ms[0].Data)
 	}
 	a.Must(t, "newcomer@example.com", "POST", "/api/invitations/"+inv["token"].(string)+"/accept", nil, 200)
+}
+
+// TestEmailSettingsShowHowRepliesArrive: owners and admins see whether the
+// mailbox is polled and why, never its password; others are refused.
+func TestEmailSettingsShowHowRepliesArrive(t *testing.T) {
+	a := fixture(t)
+	got := a.Must(t, carol, "GET", "/api/projects/claims/email-settings", nil, 200)
+	imapState := got["imap"].(map[string]any)
+	if imapState["on"] != false || !strings.Contains(imapState["why"].(string), "COLLAB_IMAP_HOST is not set") ||
+		got["webhook"].(map[string]any)["secretSet"] != true || got["replyDomain"] != "reply.collab.test" {
+		t.Fatalf("settings %v", got)
+	}
+	a.Must(t, bob, "GET", "/api/projects/claims/email-settings", nil, 403)
+	a.Must(t, olga, "GET", "/api/projects/claims/email-settings", nil, 404)
+
+	b := handlertest.StartWith(t, func(d *handlers.Deps) {
+		d.Mail.Poller = &imapinbox.Poller{Config: imapinbox.Config{Host: "imap.example.com", Username: "tasks@example.com", Password: "hunter2-secret"}}
+		d.Mail.Inbound.RequireAuth = true
+	})
+	b.Must(t, alice, "POST", "/api/subscriptions", map[string]any{"id": "acme", "name": "Acme"}, 201)
+	b.Must(t, alice, "POST", "/api/subscriptions/acme/projects", map[string]any{"id": "claims", "name": "Claims"}, 201)
+	raw := b.Must(t, alice, "GET", "/api/projects/claims/email-settings", nil, 200)
+	imapState = raw["imap"].(map[string]any)
+	if imapState["on"] != true || imapState["port"] != 993.0 || imapState["security"] != "tls" || imapState["mailbox"] != "INBOX" ||
+		!strings.Contains(imapState["why"].(string), "imap.example.com:993") || !strings.Contains(imapState["warning"].(string), "COLLAB_IMAP_AUTHSERV_ID") {
+		t.Fatalf("settings %v", raw)
+	}
+	if b, _ := json.Marshal(raw); strings.Contains(string(b), "hunter2") {
+		t.Fatalf("the password is shown: %s", b)
+	}
 }

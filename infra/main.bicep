@@ -64,6 +64,7 @@ param mail object = {
   imapPort: '993'
   imapUsername: ''
   imapMailbox: 'INBOX'
+  imapAuthservId: ''
 }
 
 @description('Address space of each region, one /16 per region in the order of regions.')
@@ -111,6 +112,7 @@ var storageTables = [
   'catalogfeed'
   'catalogkeys'
   'cataloglocks'
+  'catalogblobs'
   'emailtasks'
 ]
 var storageContainers = [

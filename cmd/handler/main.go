@@ -31,6 +31,7 @@ import (
 	"github.com/studio-collab/collab/shared/hostlog"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
+	"github.com/studio-collab/collab/shared/mail/imapinbox"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/stamp"
@@ -106,6 +107,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err := svcs.Mail.Configure(cfg.Mail, !cfg.Local); err != nil {
 		return err
 	}
+	logInbox(log, svcs.Mail.Poller.Config.Status(cfg.Mail.InboundRequireAuth))
 	svcs.Platform.PublicURL = cfg.Mail.PublicURL
 	// Customers' endpoints: public addresses (and COLLAB_EGRESS_ALLOW) under
 	// the cloud policy; on a developer's machine (COLLAB_ENVIRONMENT=local)
@@ -290,4 +292,17 @@ func openStamps(cfg settings.Config) (*stamp.Stamps, *store.Account, error) {
 	}
 	s.Dir = stamp.NewDirectory(dir.Table(stamp.TableName), nil)
 	return s, dir, nil
+}
+
+// logInbox says at start-up whether the task reply mailbox is polled, and
+// why, so that a person who set (or forgot) COLLAB_IMAP_* sees it at once.
+func logInbox(log *slog.Logger, st imapinbox.Status) {
+	state := "off"
+	if st.On {
+		state = "on"
+	}
+	log.Info("IMAP mailbox polling "+state, "why", st.Why)
+	if st.Warning != "" {
+		log.Warn("IMAP mailbox: "+st.Warning, "setting", "COLLAB_IMAP_AUTHSERV_ID")
+	}
 }

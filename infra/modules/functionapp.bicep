@@ -117,6 +117,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_IMAP_USERNAME', value: mail.imapUsername }
         { name: 'COLLAB_IMAP_PASSWORD', value: '@Microsoft.KeyVault(${kv};SecretName=imap-password)' }
         { name: 'COLLAB_IMAP_MAILBOX', value: mail.imapMailbox }
+        { name: 'COLLAB_IMAP_AUTHSERV_ID', value: mail.imapAuthservId }
         { name: 'AzureWebJobs.Health.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Me.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Subscriptions.Disabled', value: 'false' }

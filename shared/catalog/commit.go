@@ -136,6 +136,9 @@ func (in *CheckinRequest) Validate() error {
 		if err := security.ValidatePath(c.Path); err != nil {
 			return fault.E(op, fault.Invalid, fault.Path(c.Path), at+": "+fault.DetailOf(err))
 		}
+		if err := checkPathKey(at, c.Path); err != nil {
+			return err
+		}
 		if seen[c.Path] {
 			return fault.E(op, fault.Invalid, fault.Path(c.Path), at+": the path appears twice in one check-in")
 		}
@@ -406,6 +409,9 @@ func (s *Service) Checkin(ctx context.Context, in CheckinRequest) (Result, error
 			return Result{}, fault.E(op, fault.Conflict, fmt.Sprintf("%d path(s) changed since your base version: %s",
 				len(conflicts), summarize(conflictPaths(conflicts))), &ConflictError{Conflicts: conflicts})
 		}
+		if err := checkRows(rec, rows); err != nil {
+			return Result{}, err
+		}
 		name, err := s.putRecord(ctx, rec)
 		if err != nil {
 			return Result{}, err
@@ -462,6 +468,12 @@ func (s *Service) byKey(ctx context.Context, project, key string) (Result, bool,
 		return Result{}, false, err
 	}
 	return rec.result(), true, nil
+}
+
+// keyRow maps commit rec's idempotency key to its record.
+func keyRow(rec *record, recordName string) store.Entity {
+	return store.Entity{PartitionKey: pk(rec.Project), RowKey: rec.Key,
+		Props: map[string]any{"Seq": rec.Seq, "Record": recordName, "Created": rec.At}}
 }
 
 // apply writes the rows of the claimed commit h (held by this instance)
@@ -524,8 +536,7 @@ func (s *Service) apply(ctx context.Context, h head, rec *record, known map[stri
 		return err
 	}
 	if rec.Key != "" {
-		_, err := s.t.Keys.Insert(ctx, store.Entity{PartitionKey: pk(project), RowKey: rec.Key,
-			Props: map[string]any{"Seq": rec.Seq, "Record": h.Pending, "Created": rec.At}})
+		_, err := s.t.Keys.Insert(ctx, keyRow(rec, h.Pending))
 		if err != nil && !fault.Is(err, fault.Conflict) { // present: this commit's key, written before
 			return fault.E(op, err)
 		}

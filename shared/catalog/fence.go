@@ -19,16 +19,32 @@ const (
 	pointWidth = 16  // single-entity operations in flight at once
 )
 
-// insertBatches inserts rows of one partition, 100 to a batch. A batch of
-// inserts is insert-if-absent as a whole: storage refuses it, writing
-// nothing, when one of its rows exists (Azure and Azurite alike;
+// insertBatches inserts rows of one partition, up to 100 and 4 MiB to a
+// batch (large feed rows go a few to a batch). A batch of inserts is
+// insert-if-absent as a whole: storage refuses it, writing nothing, when
+// one of its rows exists (Azure and Azurite alike;
 // TestBatchInsertNeverReplaces), so a stale batch never replaces a row. A
 // batch that fails for that or any other reason is redone row by row with
 // one, which decides what a present row means.
 func insertBatches(ctx context.Context, t Table, rows []store.Entity, one func(ctx context.Context, i int) error) error {
-	n := (len(rows) + batchRows - 1) / batchRows
-	return parallel(ctx, n, batchWidth, func(ctx context.Context, b int) error {
-		lo, hi := b*batchRows, min(len(rows), (b+1)*batchRows)
+	bounds := []int{0} // batch b is rows[bounds[b]:bounds[b+1]]
+	size := 0
+	for i, e := range rows {
+		n, err := store.BatchBytes(e)
+		if err != nil {
+			return err
+		}
+		if i > bounds[len(bounds)-1] && (i-bounds[len(bounds)-1] == batchRows || size+n > store.MaxBatchBytes) {
+			bounds, size = append(bounds, i), 0
+		}
+		size += n
+	}
+	bounds = append(bounds, len(rows))
+	if len(rows) == 0 {
+		return nil
+	}
+	return parallel(ctx, len(bounds)-1, batchWidth, func(ctx context.Context, b int) error {
+		lo, hi := bounds[b], bounds[b+1]
 		ops := make([]store.BatchOp, hi-lo)
 		for j := range ops {
 			ops[j] = store.BatchOp{Insert: &rows[lo+j]}

@@ -28,6 +28,12 @@
 //     expired, its From is the assignee, the provider's verdict passed (when
 //     required), its Message-ID is new for the task, the task is open and the
 //     fields validate; a sender that is not verified never gets a message;
+//   - the fields are read only from the reply's own text (ExtractReply: not
+//     quoted history, attributions or signatures, wherever the person wrote
+//     above, below or between the quoted lines), and a field answered two
+//     different ways is ambiguous: it completes nothing (ReadAnswer);
+//   - an Authentication-Results field is trusted only from the configured
+//     authserv-id, and only the first such field (InboundMessage.AuthservID);
 //   - a task completes once: the completion is a conditional write of the
 //     task row, and every step after it (callback, confirmation) is
 //     idempotent and resumed by a retry of the same message.

@@ -36,6 +36,7 @@ const (
 const (
 	OutcomeCompleted    = "completed"     // the task is done; confirmation queued
 	OutcomeInvalid      = "invalid"       // fields missing or wrong; one reply to the assignee
+	OutcomeAmbiguous    = "ambiguous"     // two different answers to one field; nothing completed; one reply to the assignee
 	OutcomeExpired      = "token-expired" // one reply to the assignee
 	OutcomeTaskClosed   = "task-closed"   // already completed; one reply to the assignee
 	OutcomeReplay       = "replay"        // this Message-ID was seen for this task: nothing sent
@@ -59,6 +60,11 @@ type InboundMessage struct {
 	// EnvelopeFrom is the SMTP MAIL FROM, for SPF alignment.
 	DKIM, SPF, EnvelopeFrom string
 	Source                  string // "webhook", "imap"
+	// AuthservID, when set, is the authserv-id of the receiving mail
+	// server whose Authentication-Results field (the first with that id)
+	// stands in for the verdicts above when they are empty: the mailbox
+	// path (COLLAB_IMAP_AUTHSERV_ID). Fields with any other id are ignored.
+	AuthservID string
 }
 
 // Outcome is what became of an inbound message.
@@ -106,6 +112,8 @@ type Parsed struct {
 	Recipients []string // bare addresses from To, Cc, Delivered-To, X-Original-To
 	Text       string   // the text body (HTML converted when there is no text part)
 	Auto       bool     // an auto-responder's message (RFC 3834 and common markers)
+	// AuthResults are the Authentication-Results fields, topmost first.
+	AuthResults []string
 }
 
 // Parse checks a raw message's structure and parses it with enmime. Every
@@ -156,6 +164,7 @@ func Parse(raw []byte) (p Parsed, err error) {
 		}
 	}
 	p.Text = env.Text
+	p.AuthResults = env.Root.Header.Values("Authentication-Results")
 	p.Auto = isAuto(env)
 	return p, nil
 }
@@ -218,6 +227,9 @@ func (in *Inbound) Receive(ctx context.Context, m InboundMessage) (Outcome, erro
 	if p.From == "" || p.From != task.Assignee {
 		out.Outcome = OutcomeWrongSender
 		return out, in.unverified(ctx, task, p, m, out)
+	}
+	if m.AuthservID != "" && m.DKIM == "" && m.SPF == "" {
+		m.DKIM, m.SPF, m.EnvelopeFrom, _ = verdictsFrom(p.AuthResults, m.AuthservID)
 	}
 	if in.RequireAuth && !verdictPasses(m, p.From) {
 		out.Outcome = OutcomeAuthFailed
@@ -324,14 +336,31 @@ func (in *Inbound) verified(ctx context.Context, task Task, tok Token, p Parsed,
 			out.Outcome = OutcomeExpired
 			out.Problems = []string{fmt.Sprintf("this task expired on %s and can no longer be completed by e-mail", when(tok.Expires))}
 		default:
-			values, problems := ParseReply(ReplyText(p.Text), task.Fields)
-			if len(problems) > 0 {
-				out.Outcome, out.Problems = OutcomeInvalid, problems
+			ans := ReadAnswer(ExtractReply(p.Text), task.Fields)
+			if len(ans.Ambiguous) > 0 {
+				out.Outcome, out.Problems = OutcomeAmbiguous, ans.Ambiguous
 				break
 			}
-			task.Status, task.Values, task.CompletedAt, task.CompletedBy = TaskCompleted, values, in.now(), p.MessageID
-			task.Callback = &CallbackState{Status: CallbackPending}
-			etag, err := in.Tasks.Table.Update(ctx, taskEntity(task), task.ETag)
+			if len(ans.Problems) > 0 {
+				out.Outcome, out.Problems = OutcomeInvalid, ans.Problems
+				break
+			}
+			done := task
+			done.Status, done.Values, done.CompletedAt, done.CompletedBy = TaskCompleted, ans.Values, in.now(), p.MessageID
+			done.Callback = &CallbackState{Status: CallbackPending}
+			// The completed task and its confirmation are sized before the
+			// first write: answers too long to store are a problem to fix
+			// in another reply, not a task left open for every retry.
+			row, err := taskEntity(done)
+			if err == nil {
+				_, err = recordEntity(Record{Notification: confirmation(done, p)})
+			}
+			if err != nil {
+				out.Outcome, out.Problems = OutcomeInvalid, []string{"your answers are too long to store; shorten them and reply again"}
+				break
+			}
+			task = done
+			etag, err := in.Tasks.Table.Update(ctx, row, task.ETag)
 			if fault.Is(err, fault.PreconditionFailed) {
 				if task, err = in.Tasks.load(ctx, task.Ref); err != nil {
 					return Outcome{}, fault.E(op, err)
@@ -352,11 +381,11 @@ func (in *Inbound) verified(ctx context.Context, task Task, tok Token, p Parsed,
 			return Outcome{}, fault.E(op, err)
 		}
 		out.Replied = true
-	case OutcomeInvalid, OutcomeTaskClosed, OutcomeExpired:
+	case OutcomeInvalid, OutcomeAmbiguous, OutcomeTaskClosed, OutcomeExpired:
 		n := Notification{ID: "task-reply-error:" + task.Env + ":" + task.ID + ":" + att.Key, Project: task.Project, Kind: KindTaskReplyError,
 			To: []string{task.Assignee}, Data: map[string]any{"taskRef": task.Ref, "taskId": task.ID, "subject": task.Subject,
 				"problems": out.Problems, "inReplyTo": p.MessageID}}
-		if out.Outcome == OutcomeInvalid {
+		if out.Outcome == OutcomeInvalid || out.Outcome == OutcomeAmbiguous {
 			n.Data["fields"] = fieldData(task.Fields)
 		}
 		if err := in.Tasks.Outbox.Enqueue(ctx, n); err != nil {
@@ -378,9 +407,14 @@ func (in *Inbound) afterCompletion(ctx context.Context, task Task, p Parsed) err
 	if _, err := in.Callbacks.Send(ctx, string(b), 0, 0); err != nil {
 		return err
 	}
-	return in.Tasks.Outbox.Enqueue(ctx, Notification{ID: "task-confirmation:" + task.Env + ":" + task.ID, Project: task.Project,
+	return in.Tasks.Outbox.Enqueue(ctx, confirmation(task, p))
+}
+
+// confirmation is the e-mail that confirms a completed task.
+func confirmation(task Task, p Parsed) Notification {
+	return Notification{ID: "task-confirmation:" + task.Env + ":" + task.ID, Project: task.Project,
 		Kind: KindTaskConfirmation, To: []string{task.Assignee},
-		Data: map[string]any{"taskId": task.ID, "subject": task.Subject, "values": task.Values, "inReplyTo": p.MessageID}})
+		Data: map[string]any{"taskId": task.ID, "subject": task.Subject, "values": task.Values, "inReplyTo": p.MessageID}}
 }
 
 // audit records one attempt.

@@ -98,7 +98,7 @@ func TestRepliesFromMajorClients(t *testing.T) {
 		{"outlook.eml", map[string]any{"Decision": "Approve", "Amount": 1250.5, "Comment": "Looks good"}},
 		{"outlook-classic.eml", map[string]any{"Decision": "Reject", "Comment": "Please attach the invoice first"}},
 		{"gmail.eml", map[string]any{"Decision": "Approve", "Amount": 1250.5}},
-		{"apple-mail.eml", map[string]any{"Decision": "Reject", "Comment": "Missing receipt"}},
+		{"ios-mail.eml", map[string]any{"Decision": "Reject", "Comment": "Missing receipt"}},
 		{"plain.eml", map[string]any{"Decision": "Approve", "Amount": 99.0, "Due": "2026-12-31", "Urgent": true}},
 		{"html-only.eml", map[string]any{"Decision": "Approve", "Amount": 42.0}},
 		{"quoted-printable.eml", map[string]any{"Decision": "Approve", "Comment": "It’s fine, approved by the finance team after a long review of the receipts"}},
@@ -106,6 +106,12 @@ func TestRepliesFromMajorClients(t *testing.T) {
 		{"iso-8859-1.eml", map[string]any{"Decision": "Approve", "Comment": "Genehmigt für München"}},
 		{"windows-1252.eml", map[string]any{"Decision": "Approve", "Comment": "“Quoted” € 100 – ok"}},
 		{"shift_jis.eml", map[string]any{"Decision": "Approve", "Comment": "承認します"}},
+		{"outlook-web.eml", map[string]any{"Decision": "Approve", "Due": "2026-12-31"}},
+		{"thunderbird.eml", map[string]any{"Decision": "Approve", "Amount": 980.4}},
+		{"android-gmail.eml", map[string]any{"Decision": "Reject", "Urgent": true}},
+		{"yahoo.eml", map[string]any{"Decision": "Reject", "Comment": "duplicate of claim 4700"}},
+		{"apple-mail-macos.eml", map[string]any{"Decision": "Approve", "Amount": 1250.5}},
+		{"html-only-bottom.eml", map[string]any{"Decision": "Reject", "Comment": "the receipt is missing"}},
 	}
 	r := newRig(t)
 	for _, c := range cases {
@@ -387,3 +393,78 @@ func TestTaskEmailCarriesTheReplyToken(t *testing.T) {
 }
 
 func mustJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestAmbiguousReplyCompletesNothing: a reply that answers Approve above the
+// quote and Reject below it completes nothing; its sender gets one answer
+// saying what was unclear, and a clear reply afterwards completes the task.
+func TestAmbiguousReplyCompletesNothing(t *testing.T) {
+	r := newRig(t)
+	reply := r.register("claim-ambiguous", "bob@example.com")
+	before := len(r.sentSince(0))
+	out := r.receive(fixture(t, "ambiguous.eml", reply))
+	if out.Outcome != mail.OutcomeAmbiguous || len(out.Problems) != 1 || !strings.Contains(out.Problems[0], `"Approve" and "Reject"`) || !out.Replied {
+		t.Fatalf("outcome %+v", out)
+	}
+	if task, _ := r.task("claim-ambiguous"); task.Status == mail.TaskCompleted {
+		t.Fatalf("an ambiguous reply completed the task: %+v", task)
+	}
+	sent := r.sentSince(before)
+	if len(sent) != 1 || !strings.HasPrefix(sent[0], "bob@example.com Not done: ") {
+		t.Fatalf("sent %v, want one answer to bob", sent)
+	}
+	p, err := mail.Parse(r.smtp.Messages()[before].Data)
+	if err != nil || !strings.Contains(p.Text, "Decision is answered two different ways") {
+		t.Fatalf("the answer does not say what was unclear (%v):\n%s", err, p.Text)
+	}
+	if n, _ := r.callbacks.Length(context.Background()); n != 0 {
+		t.Fatalf("%d callbacks queued for an ambiguous reply", n)
+	}
+	out = r.receive(replyFrom("bob@example.com", reply, "<clear-1@example.com>", "Reject\n"))
+	if out.Outcome != mail.OutcomeCompleted {
+		t.Fatalf("the clear reply: %+v", out)
+	}
+}
+
+// TestAuthenticationResultsTrustedOnlyFromConfiguredServer: a mailbox
+// reply's Authentication-Results satisfy COLLAB_INBOUND_REQUIRE_AUTH only
+// when the first field with the configured authserv-id says pass, aligned
+// with From; a field with another id, one the sender wrote below the
+// server's, a pass hidden in a comment, or no configured id at all count
+// for nothing. Field layouts: RFC 8601 §2.2 and Appendix B examples.
+func TestAuthenticationResultsTrustedOnlyFromConfiguredServer(t *testing.T) {
+	const mx = "mx.collab.test"
+	cases := []struct {
+		name, authserv string
+		fields         []string
+		want           string
+	}{
+		{"DKIM pass from the configured server", mx, []string{mx + "; dkim=pass header.d=example.com header.s=s1; spf=fail smtp.mailfrom=x@evil.example"}, mail.OutcomeCompleted},
+		{"DKIM pass with header.i", mx, []string{mx + " 1; dkim=pass (2048-bit key) header.i=@example.com"}, mail.OutcomeCompleted},
+		{"SPF pass aligned", mx, []string{mx + "; spf=pass smtp.mailfrom=bounces@example.com; dkim=none"}, mail.OutcomeCompleted},
+		{"DMARC pass", mx, []string{mx + "; dkim=pass header.d=esp.example; dmarc=pass (p=reject) header.from=example.com"}, mail.OutcomeCompleted},
+		{"authserv-id compares without case", mx, []string{"MX.Collab.Test; dkim=pass header.d=example.com"}, mail.OutcomeCompleted},
+		{"no configured id: headers ignored", "", []string{mx + "; dkim=pass header.d=example.com"}, mail.OutcomeAuthFailed},
+		{"another server's pass", mx, []string{"mx.evil.example; dkim=pass header.d=example.com"}, mail.OutcomeAuthFailed},
+		{"the sender's forged field below the server's", mx, []string{mx + "; dkim=fail header.d=example.com; spf=softfail smtp.mailfrom=bob@example.com", mx + "; dkim=pass header.d=example.com"}, mail.OutcomeAuthFailed},
+		{"DKIM pass for another domain", mx, []string{mx + "; dkim=pass header.d=evil.example"}, mail.OutcomeAuthFailed},
+		{"SPF pass for an unaligned envelope", mx, []string{mx + "; spf=pass smtp.mailfrom=bounce@evil.example"}, mail.OutcomeAuthFailed},
+		{"a pass only inside a comment", mx, []string{mx + "; dkim=fail (dkim=pass header.d=example.com; spf=pass) header.d=example.com"}, mail.OutcomeAuthFailed},
+		{"no field at all", mx, nil, mail.OutcomeAuthFailed},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRig(t)
+			r.inbound.RequireAuth = true
+			reply := r.register("claim-1", "bob@example.com")
+			raw := replyFrom("bob@example.com", reply, "<ar@x>", "Approve")
+			var head string
+			for _, f := range c.fields {
+				head += "Authentication-Results: " + f + "\r\n"
+			}
+			out, err := r.inbound.Receive(context.Background(), mail.InboundMessage{Raw: append([]byte(head), raw...), Source: "imap", AuthservID: c.authserv})
+			if err != nil || out.Outcome != c.want {
+				t.Fatalf("%+v %v, want %s", out, err, c.want)
+			}
+		})
+	}
+}

@@ -193,6 +193,9 @@ func (s *Service) CreateSubscription(ctx context.Context, c Caller, id, name str
 	if strings.TrimSpace(name) == "" {
 		name = id
 	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Subscription{}, err
+	}
 	sub := Subscription{ID: id, Name: name, CreatedAt: s.now().UTC(), CreatedBy: actorID(c)}
 	if s.Homes != nil {
 		home, err := s.Homes.ClaimSubscription(ctx, id)
@@ -268,6 +271,9 @@ func (s *Service) Invite(ctx context.Context, c Caller, sub, email, name string,
 	email = strings.ToLower(strings.TrimSpace(email))
 	if !emailPattern.MatchString(email) || len(email) > 254 {
 		return Invitation{}, fault.E(op, fault.Invalid, fmt.Sprintf("%q is not an e-mail address", email))
+	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Invitation{}, err
 	}
 	uid := UserID(email)
 	existing, err := s.getUser(ctx, sub, uid)
@@ -505,6 +511,12 @@ func (s *Service) CreateProject(ctx context.Context, c Caller, sub, id, name, de
 	if name == "" {
 		name = id
 	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Project{}, err
+	}
+	if err := capText(op, "description", desc, MaxDescriptionBytes); err != nil {
+		return Project{}, err
+	}
 	p := Project{ID: id, SubscriptionID: sub, Name: name, Description: desc, CreatedAt: s.now().UTC()}
 	if s.Homes != nil {
 		if err := s.Homes.ClaimProject(ctx, id, sub); err != nil {
@@ -552,9 +564,15 @@ func (s *Service) PatchProject(ctx context.Context, c Caller, pid string, p Proj
 		if strings.TrimSpace(*p.Name) == "" {
 			return Project{}, fault.E(op, fault.Invalid, "name cannot be empty")
 		}
+		if err := capText(op, "name", *p.Name, MaxNameBytes); err != nil {
+			return Project{}, err
+		}
 		after.Name = *p.Name
 	}
 	if p.Description != nil {
+		if err := capText(op, "description", *p.Description, MaxDescriptionBytes); err != nil {
+			return Project{}, err
+		}
 		after.Description = *p.Description
 	}
 	etag, err := s.t.Projects.Update(ctx, docEntity("p", pid, after, map[string]any{"Sub": after.SubscriptionID}), ifMatch)
@@ -589,5 +607,5 @@ func (s *Service) DeleteProject(ctx context.Context, c Caller, pid, ifMatch stri
 }
 
 func jsonDoc(e store.Entity, into any) error {
-	return jsonUnmarshal(e.String("Doc"), into)
+	return jsonUnmarshal(string(e.Doc("Doc")), into)
 }

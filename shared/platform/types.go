@@ -3,9 +3,12 @@ package platform
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/studio-collab/collab/shared/fault"
 )
 
 // Role is a member's role in a project.
@@ -155,6 +158,22 @@ type MyProject struct {
 	SubscriptionID string `json:"subscriptionId"`
 	Name           string `json:"name"`
 	Role           Role   `json:"role"`
+}
+
+// Caps of free-text fields (documented in api/openapi.yaml as maxLength):
+// with them every platform row is far under a table row's limits.
+const (
+	MaxNameBytes        = 200
+	MaxDescriptionBytes = 4096
+	MaxURLBytes         = 2048
+)
+
+// capText refuses a text field over max bytes, naming it.
+func capText(op, field, v string, max int) error {
+	if len(v) > max {
+		return fault.E(op, fault.Invalid, fmt.Sprintf("%s is %d bytes; at most %d", field, len(v), max))
+	}
+	return nil
 }
 
 var (

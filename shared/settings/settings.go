@@ -72,6 +72,7 @@ func Catalogue() []Setting {
 		{"COLLAB_IMAP_USERNAME", "IMAP user", "both"},
 		{"COLLAB_IMAP_PASSWORD", "IMAP password; a Key Vault reference in Azure", "both"},
 		{"COLLAB_IMAP_MAILBOX", "mailbox to poll (default INBOX)", "both"},
+		{"COLLAB_IMAP_AUTHSERV_ID", "authserv-id of the mail server that delivers to the mailbox (the first word of its Authentication-Results header); only its verdicts count, for COLLAB_INBOUND_REQUIRE_AUTH", "both"},
 		{"COLLAB_CONSOLE_AUTHORITY", "the web console's Entra ID authority for sign-in (authorization code + PKCE), e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty = no Entra sign-in", "azure"},
 		{"COLLAB_CONSOLE_CLIENT_ID", "client id of the console's Entra app registration (a single-page application with the console's /console/auth redirect URI)", "azure"},
 		{"COLLAB_CONSOLE_SCOPES", "space-separated scopes the console asks for, e.g. api://<app>/user_impersonation", "azure"},
@@ -156,6 +157,8 @@ type Mail struct {
 type IMAP struct {
 	Host, Username, Password, Security, Mailbox string
 	Port                                        int
+	// AuthservID: trust Authentication-Results from this server only.
+	AuthservID string
 }
 
 // Console configures the web console's sign-in.
@@ -400,7 +403,8 @@ func (c *Config) loadMail(getenv func(string) string) error {
 		TokenKeys:   getenv("COLLAB_EMAIL_TOKEN_KEYS"), CallbackKeys: getenv("COLLAB_EMAIL_CALLBACK_KEYS"),
 		InboundSecret: getenv("COLLAB_INBOUND_SECRET"), InboundRequireAuth: strings.EqualFold(getenv("COLLAB_INBOUND_REQUIRE_AUTH"), "true"),
 		IMAP: IMAP{Host: getenv("COLLAB_IMAP_HOST"), Username: getenv("COLLAB_IMAP_USERNAME"), Password: getenv("COLLAB_IMAP_PASSWORD"),
-			Security: orDefault(strings.ToLower(getenv("COLLAB_IMAP_TLS")), "tls"), Mailbox: orDefault(getenv("COLLAB_IMAP_MAILBOX"), "INBOX")}}
+			Security: orDefault(strings.ToLower(getenv("COLLAB_IMAP_TLS")), "tls"), Mailbox: orDefault(getenv("COLLAB_IMAP_MAILBOX"), "INBOX"),
+			AuthservID: strings.TrimSpace(getenv("COLLAB_IMAP_AUTHSERV_ID"))}}
 	var err error
 	if m.SMTPPort, err = port("COLLAB_SMTP_PORT"); err != nil {
 		return err
@@ -423,6 +427,12 @@ func (c *Config) loadMail(getenv func(string) string) error {
 		default:
 			return bad(name + " is starttls, tls or none")
 		}
+	}
+	if m.IMAP.Host != "" && m.IMAP.Username == "" {
+		return bad("COLLAB_IMAP_HOST is set without COLLAB_IMAP_USERNAME")
+	}
+	if strings.ContainsAny(m.IMAP.AuthservID, " \t\r\n;") {
+		return bad("COLLAB_IMAP_AUTHSERV_ID is one token, like mx.example.com")
 	}
 	if strings.ContainsAny(m.ReplyDomain, "@<> \t\r\n") {
 		return bad("COLLAB_EMAIL_REPLY_DOMAIN is a domain name")

@@ -50,7 +50,7 @@ func replyToTask(t *testing.T, a *handlertest.API) {
 // subject an XSS attempt) is e-mailed through the outbox; alice sees the
 // notification queued, then sent, filters by status, and looks the task up
 // by id (an unknown id shown by its field), then sees bob's reply complete
-// it with its answers; bob, a developer, has no E-mail screen and the API's
+// it with its answers, and how replies arrive (webhook; IMAP off and why); bob, a developer, has no E-mail screen and the API's
 // refusal is what he sees if he goes there.
 func TestEmailNotificationsAndTasks(t *testing.T) {
 	a := demo(t, nil)
@@ -77,6 +77,12 @@ func TestEmailNotificationsAndTasks(t *testing.T) {
 	al.Screenshot("email-notifications")
 	al.Choose("", "Status", "failed")
 	al.WaitText("No notification is failed.")
+
+	// How replies arrive: the webhook, and the mailbox off with the reason.
+	al.WaitText("How replies arrive")
+	for _, want := range []string{"POST /api/inbound-email", "IMAP mailbox\noff COLLAB_IMAP_HOST is not set", "reply+<token>@"} {
+		al.WaitText(want)
+	}
 
 	// A task by id: the unknown one by its field, then the real one.
 	al.Choose("#main", "Environment", "test")

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -27,6 +26,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/studio-collab/collab/shared/debpkg"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -47,39 +47,7 @@ func Main(m *testing.M) {
 // EnsureChromium installs Debian's chromium with apt-get when it is missing
 // (the test machines run as root; apt-get update first when the package
 // lists are stale or absent).
-func EnsureChromium() error {
-	if _, err := os.Stat(ChromiumPath); err == nil {
-		return nil
-	}
-	apt := func(args ...string) ([]byte, error) {
-		cmd := exec.Command("apt-get", append([]string{"-o", "DPkg::Lock::Timeout=600", "-q"}, args...)...)
-		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-		return cmd.CombinedOutput()
-	}
-	install := []string{"install", "-y", "--no-install-recommends", "chromium"}
-	out, err := apt(install...)
-	if err != nil {
-		if up, uerr := apt("update"); uerr != nil {
-			return fmt.Errorf("the browser tests need Debian's chromium at %s; `apt-get update` failed (%v):\n%s", ChromiumPath, uerr, tail(up))
-		}
-		out, err = apt(install...)
-	}
-	if err != nil {
-		return fmt.Errorf("the browser tests need Debian's chromium at %s and `apt-get install -y chromium` failed (%v); install it as root and run the tests again:\n%s", ChromiumPath, err, tail(out))
-	}
-	if _, err := os.Stat(ChromiumPath); err != nil {
-		return fmt.Errorf("apt-get installed chromium but %s is missing: %w", ChromiumPath, err)
-	}
-	return nil
-}
-
-func tail(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 2000 {
-		s = "…" + s[len(s)-2000:]
-	}
-	return s
-}
+func EnsureChromium() error { return debpkg.Ensure(ChromiumPath, "chromium", "the browser tests") }
 
 // Browser is one Chromium for one test.
 type Browser struct {

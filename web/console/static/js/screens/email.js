@@ -1,7 +1,8 @@
 // E-mail of a project, for its owners and admins: the outbox's
 // notifications with their delivery state (filtered by status, paged with
-// the API's cursor), and an e-mail task looked up by its id (the API has no
-// list of tasks): its fields, the replies received and the callback.
+// the API's cursor), an e-mail task looked up by its id (the API has no
+// list of tasks): its fields, the replies received and the callback; and
+// how replies arrive (webhook, IMAP mailbox on or off and why).
 
 import { h, replace, section, form, table, pager, badge, time, notice, errorNotice, progress } from '../dom.js';
 import { seg, query } from '../api.js';
@@ -55,6 +56,27 @@ function taskView(t) {
       rows: t.attempts || [],
       empty: 'No reply yet.',
     })];
+}
+
+// settingsView shows how replies reach the service: the webhook, the IMAP
+// mailbox (on or off, and why), and whether DKIM/SPF are required.
+function settingsView(s) {
+  const m = s.imap || {};
+  const yes = (b) => (b ? 'yes' : 'no');
+  return [
+    h('dl', { class: 'facts' },
+      h('dt', {}, 'Reply addresses'), h('dd', {}, h('code', {}, `reply+<token>@${s.replyDomain}`)),
+      h('dt', {}, 'Webhook'), h('dd', {}, h('code', {}, `POST ${s.webhook.path}`), ' ',
+        s.webhook.secretSet ? badge('secret set', 'success') : badge('no secret: every post is refused', 'warning')),
+      h('dt', {}, 'DKIM/SPF required'), h('dd', {}, yes(s.requireAuth), ' (COLLAB_INBOUND_REQUIRE_AUTH)'),
+      h('dt', {}, 'IMAP mailbox'), h('dd', {}, badge(m.on ? 'polling' : 'off', m.on ? 'success' : 'neutral'), ' ', m.why),
+      m.on ? [
+        h('dt', {}, 'IMAP server'), h('dd', {}, h('code', {}, `${m.host}:${m.port}`), ` (${m.security}), user `, h('code', {}, m.username), ', mailbox ', h('code', {}, m.mailbox)),
+        h('dt', {}, 'Trusted authserv-id'), h('dd', {}, m.authservId ? h('code', {}, m.authservId) : h('span', { class: 'muted' }, 'none (COLLAB_IMAP_AUTHSERV_ID)')),
+      ] : null),
+    m.warning ? notice('warning', m.warning) : null,
+    h('p', { class: 'muted' }, 'Set with COLLAB_IMAP_* and COLLAB_INBOUND_* at start-up; see docs/mail.md.'),
+  ];
 }
 
 export async function render(root, ctx) {
@@ -121,8 +143,18 @@ export async function render(root, ctx) {
     }
   }
 
+  const settingsBox = h('div');
+  async function showSettings() {
+    try {
+      replace(settingsBox, settingsView(await ctx.api.get(`/api/projects/${seg(p)}/email-settings`)));
+    } catch (err) {
+      replace(settingsBox, errorNotice(err));
+    }
+  }
+
   replace(root,
     section('Notifications', h('div', { class: 'toolbar' }, filter), list.el),
-    section('E-mail task', lookup ? lookup.el : notice('info', 'This project has no environment yet; tasks belong to an environment.'), taskBox));
-  await Promise.all([list.first(), showTask()]);
+    section('E-mail task', lookup ? lookup.el : notice('info', 'This project has no environment yet; tasks belong to an environment.'), taskBox),
+    section('How replies arrive', settingsBox));
+  await Promise.all([list.first(), showTask(), showSettings()]);
 }
