@@ -41,8 +41,13 @@ func newHomeTransport(base http.RoundTripper) *homeTransport {
 // RoundTrip implements http.RoundTripper.
 func (t *homeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	scope := homeScope(req.URL.Path)
+	if t.home(scope) == nil && scope != "" && !replayable(req) {
+		// A streamed body (a pack upload) cannot be sent twice: learn the
+		// home first with a GET of the project or subscription.
+		t.learn(req, scope)
+	}
 	if home := t.home(scope); home != nil {
-		if next, ok := retarget(req, home); ok {
+		if next, ok := retarget(req, home, true); ok {
 			req = next
 		}
 	}
@@ -62,7 +67,7 @@ func (t *homeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err != nil || !followable(home) {
 			return resp, nil
 		}
-		next, ok := retarget(req, home)
+		next, ok := retarget(req, home, false)
 		if !ok {
 			return resp, nil
 		}
@@ -72,6 +77,44 @@ func (t *homeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.mu.Unlock()
 		}
 		req = next
+	}
+}
+
+// replayable: no body, or one the request can produce again.
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// learn asks the stamp for the scope itself (GET, same headers) and
+// remembers the home a 421 names; any other answer leaves the request where
+// it is going.
+func (t *homeTransport) learn(req *http.Request, scope string) {
+	probe := req.Clone(req.Context())
+	probe.Method, probe.Body, probe.GetBody, probe.ContentLength = http.MethodGet, http.NoBody, nil, 0
+	probe.Header.Del("Content-Type")
+	probe.Header.Del("Idempotency-Key")
+	u := *req.URL
+	u.Path, u.RawPath, u.RawQuery = scope, "", ""
+	probe.URL = &u
+	resp, err := t.base.RoundTrip(probe)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusMisdirectedRequest {
+		return
+	}
+	var p struct {
+		HomeURL string `json:"homeUrl"`
+	}
+	if json.Unmarshal(raw, &p) != nil {
+		return
+	}
+	if home, err := url.Parse(p.HomeURL); err == nil && followable(home) {
+		t.mu.Lock()
+		t.homes[scope] = home
+		t.mu.Unlock()
 	}
 }
 
@@ -113,11 +156,12 @@ func followable(u *url.URL) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// retarget copies req to the same path under home, with its body replayed;
-// false when the body cannot be replayed.
-func retarget(req *http.Request, home *url.URL) (*http.Request, bool) {
+// retarget copies req to the same path under home. A request not sent yet
+// (fresh) keeps its body; one already sent gets its body replayed, or false
+// when it cannot be.
+func retarget(req *http.Request, home *url.URL, fresh bool) (*http.Request, bool) {
 	next := req.Clone(req.Context())
-	if req.Body != nil && req.Body != http.NoBody {
+	if !fresh && req.Body != nil && req.Body != http.NoBody {
 		if req.GetBody == nil {
 			return nil, false
 		}

@@ -51,6 +51,19 @@ func TestClientFollowsTheHome(t *testing.T) {
 	if awayHits.Load() != 1 || homeHits.Load() != 2 {
 		t.Fatalf("away %d, home %d: the home was not remembered", awayHits.Load(), homeHits.Load())
 	}
+	// A streamed body (a pack) to a project whose home is not known yet: a
+	// GET learns the home first, and the body goes there once.
+	req, _ := http.NewRequest("POST", away.URL+"/api/projects/r/catalog/packs", io.MultiReader(strings.NewReader("pack bytes")))
+	resp, err := c.send(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&got)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || got["body"] != "pack bytes" || got["path"] != "/api/projects/r/catalog/packs" {
+		t.Fatalf("streamed body: %d %v", resp.StatusCode, got)
+	}
+	awayHits.Store(1)
 	// Another project asks again.
 	if err := c.do("GET", "/api/projects/q", nil, &got); err != nil || awayHits.Load() != 2 {
 		t.Fatalf("another project: %v, away %d", err, awayHits.Load())
