@@ -21,6 +21,9 @@ type ConsoleConfig struct {
 	// Provider names the authority on the sign-in button ("Sign in with
 	// …"); empty: "Microsoft" for an Entra ID authority, else its host.
 	Provider string
+	// Stamps are the other stamps' origins: after a 421 the console calls
+	// the customer's home stamp there (CSP connect-src).
+	Stamps []string
 }
 
 // ProviderName is what the sign-in button calls the authority: "Microsoft"
@@ -49,12 +52,14 @@ type Console struct {
 }
 
 // NewConsole builds the console for cfg; the page may fetch from the
-// authority's origin (discovery and the token endpoint) and nowhere else.
+// authority's origin (discovery and the token endpoint) and the other
+// stamps' APIs, and nowhere else.
 func NewConsole(cfg ConsoleConfig) (*Console, error) {
 	var origins []string
 	if cfg.Authority != "" {
 		origins = append(origins, cfg.Authority)
 	}
+	origins = append(origins, cfg.Stamps...)
 	site, err := console.New(console.Options{ConnectOrigins: origins})
 	if err != nil {
 		return nil, err

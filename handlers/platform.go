@@ -14,6 +14,7 @@ import (
 	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/stamp"
 )
 
 // Platform serves subscriptions, users, invitations, projects, members,
@@ -22,6 +23,8 @@ type Platform struct {
 	Svc   *platform.Service
 	Audit *audit.Log
 	Idem  *idempotency.Keeper
+	// Stamps place new subscriptions (Register copies Deps.Stamps here).
+	Stamps *stamp.Stamps
 }
 
 // callerOf maps a principal to the platform's caller: people by their
@@ -111,7 +114,7 @@ func register(rt *httpapi.Router, p Platform) {
 		return p.Idem.Wrap(h)
 	}
 	rt.Handle("GET /api/me", p.me)
-	rt.Handle("POST /api/subscriptions", idem(p.createSubscription))
+	rt.Handle("POST /api/subscriptions", p.placed(idem(p.createSubscription)))
 	rt.Handle("GET /api/subscriptions/{s}", p.getSubscription)
 	rt.Handle("GET /api/subscriptions/{s}/users", p.listUsers)
 	rt.Handle("POST /api/subscriptions/{s}/users", idem(p.invite))
@@ -151,7 +154,7 @@ func (p Platform) me(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p Platform) createSubscription(w http.ResponseWriter, r *http.Request) error {
-	var req struct{ ID, Name string }
+	var req struct{ ID, Name, Home string }
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return err
 	}

@@ -17,7 +17,9 @@ type client struct {
 }
 
 func newClient(c config) *client {
-	return &client{api: strings.TrimSuffix(c.API, "/"), token: c.Token, http: &http.Client{Timeout: 30 * time.Second}}
+	// The transport follows a stamp's 421 to the customer's home (home.go).
+	return &client{api: strings.TrimSuffix(c.API, "/"), token: c.Token,
+		http: &http.Client{Timeout: 30 * time.Second, Transport: newHomeTransport(nil)}}
 }
 
 // apiError is a problem+json answer, printed as one readable line.

@@ -31,6 +31,7 @@ import (
 	"github.com/studio-collab/collab/shared/mail/smtptest"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/settings"
+	"github.com/studio-collab/collab/shared/stamp"
 	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -116,12 +117,12 @@ func Start(t testing.TB) *API { return StartOn(t, fmt.Sprintf("h%d", seq.Add(1))
 
 // StartOn runs another instance on the storage named by prefix (another
 // API's Prefix): two handler instances sharing one storage account.
-func StartOn(t testing.TB, prefix string) *API { return startOn(t, prefix, nil, Trust{}) }
+func StartOn(t testing.TB, prefix string) *API { return startOn(t, prefix, nil, Trust{}, nil) }
 
 // StartWith runs the API on storage of its own after configure has changed
 // its dependencies (the console's sign-in settings, for instance).
 func StartWith(t testing.TB, configure func(*handlers.Deps)) *API {
-	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure, Trust{})
+	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure, Trust{}, nil)
 }
 
 // Trust is what a test server trusts besides its dev issuer: a real
@@ -135,10 +136,60 @@ type Trust struct {
 // StartTrusting runs the API on storage of its own, trusting tr's issuers
 // as well as the dev issuer; configure may be nil.
 func StartTrusting(t testing.TB, tr Trust, configure func(*handlers.Deps)) *API {
-	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure, tr)
+	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure, tr, nil)
 }
 
-func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Trust) *API {
+// shared are what the stamps of StartStamps share: their servers are made
+// (and their URLs known) before any starts, and one dev issuer signs for
+// all, as one Entra tenant does for every stamp in Azure.
+type shared struct {
+	srv    *httptest.Server
+	issuer *identity.DevIssuer
+}
+
+// StartStamps runs one API per name as the stamps of one deployment: each
+// on storage of its own, all sharing one global directory and one dev
+// issuer; dedicated maps a stamp to the one subscription it serves.
+// configure (may be nil) then adjusts each stamp's dependencies; the
+// console is mounted with the dev sign-in and the other stamps' origins.
+func StartStamps(t testing.TB, dedicated map[string]string, configure func(name string, d *handlers.Deps), names ...string) map[string]*API {
+	t.Helper()
+	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("dir%d", seq.Add(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.Bootstrap(context.Background(), stamp.Layout); err != nil {
+		t.Fatal(err)
+	}
+	dir := stamp.NewDirectory(acct.Table(stamp.TableName), nil)
+	srvs, urls := map[string]*httptest.Server{}, map[string]string{}
+	for _, n := range names {
+		srvs[n] = httptest.NewUnstartedServer(nil)
+		urls[n] = "http://" + srvs[n].Listener.Addr().String()
+	}
+	issuer, err := identity.NewDevIssuer(urls[names[0]]+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*API{}
+	for _, n := range names {
+		out[n] = startOn(t, fmt.Sprintf("h%d", seq.Add(1)), func(d *handlers.Deps) {
+			d.Stamps = &stamp.Stamps{Self: n, URLs: urls, Dedicated: dedicated[n], Dir: dir}
+			d.Platform.Svc.Homes = d.Stamps
+			c, err := handlers.NewConsole(handlers.ConsoleConfig{DevAuth: true, Stamps: d.Stamps.Origins()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Console = c
+			if configure != nil {
+				configure(n, d)
+			}
+		}, Trust{}, &shared{srv: srvs[n], issuer: issuer})
+	}
+	return out
+}
+
+func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Trust, sh *shared) *API {
 	t.Helper()
 	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
 		NamePrefix: prefix})
@@ -150,14 +201,20 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Tru
 	}
 	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix, logs: &logBuffer{}}
 	a.Srv = httptest.NewUnstartedServer(nil)
+	if sh != nil {
+		a.Srv = sh.srv
+	}
 	a.URL = "http://" + a.Srv.Listener.Addr().String()
 	// Instances on one storage prefix are one deployment: they share one dev
 	// issuer (the first instance's URL and key), as instances in Azure share
 	// one tenant; with an issuer each, every address would be bound to the
-	// first instance's identity and refused by the others.
+	// first instance's identity and refused by the others. Stamps share one
+	// issuer across storage accounts (sh).
 	issuersMu.Lock()
-	if shared, ok := issuers[prefix]; ok {
-		a.Issuer = shared
+	if sh != nil {
+		a.Issuer = sh.issuer
+	} else if known, ok := issuers[prefix]; ok {
+		a.Issuer = known
 	} else {
 		a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
 		if err == nil {

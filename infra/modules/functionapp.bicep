@@ -25,6 +25,8 @@ param apiClientId string
 param apiAppIdUri string
 @description('Accept the tenant\'s v1 access tokens too (a registration not at accessTokenAcceptedVersion 2).')
 param acceptV1Tokens bool
+@description('This stamp among the others (stamp.bicep): its name, every stamp\'s URL, the origins whose consoles call it after a 421, the dedicated customer, the directory.')
+param stamp object
 
 var kv = 'VaultName=${vaultName}'
 
@@ -66,6 +68,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      // The other stamps' and the service name's consoles call this stamp
+      // after a 421 (bearer tokens, no cookies); the host answers preflights.
+      cors: {
+        allowedOrigins: stamp.origins
+        supportCredentials: false
+      }
       appSettings: [
         { name: 'AzureWebJobsStorage__accountName', value: storageName }
         { name: 'AzureWebJobsStorage__blobServiceUri', value: blobEndpoint }
@@ -95,16 +103,21 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_SMTP_PASSWORD', value: '@Microsoft.KeyVault(${kv};SecretName=smtp-password)' }
         { name: 'COLLAB_SMTP_TIMEOUT', value: '30s' }
         { name: 'COLLAB_SMTP_FROM', value: mail.from }
-        { name: 'COLLAB_EMAIL_REPLY_DOMAIN', value: mail.replyDomain }
+        { name: 'COLLAB_EMAIL_REPLY_DOMAIN', value: stamp.replyDomain }
         { name: 'COLLAB_EMAIL_TOKEN_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-token-keys)' }
         { name: 'COLLAB_PARAMS_VAULT_URI', value: 'https://${paramsVaultName}${environment().suffixes.keyvaultDns}/' }
         // Customers' Work Portals and Schedulers are reached on public addresses; private ranges (a peered
         // network) are opened here.
         { name: 'COLLAB_EGRESS_ALLOW', value: '' }
+        // Regions, homes and failover (infra/README.md): the home check.
+        { name: 'COLLAB_STAMP', value: stamp.name }
+        { name: 'COLLAB_STAMP_URLS', value: stamp.urls }
+        { name: 'COLLAB_DIRECTORY_TABLE_URI', value: stamp.directoryTableUri }
+        { name: 'COLLAB_DEDICATED_SUBSCRIPTION', value: stamp.dedicatedSubscription }
         { name: 'COLLAB_EMAIL_CALLBACK_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-callback-keys)' }
         { name: 'COLLAB_INBOUND_SECRET', value: '@Microsoft.KeyVault(${kv};SecretName=inbound-email-secret)' }
         { name: 'COLLAB_INBOUND_REQUIRE_AUTH', value: mail.inboundRequireAuth }
-        { name: 'COLLAB_PUBLIC_URL', value: mail.publicUrl }
+        { name: 'COLLAB_PUBLIC_URL', value: stamp.publicUrl }
         { name: 'COLLAB_IMAP_HOST', value: mail.imapHost }
         { name: 'COLLAB_IMAP_PORT', value: mail.imapPort }
         { name: 'COLLAB_IMAP_TLS', value: 'tls' }

@@ -503,7 +503,11 @@ func (s *Service) apply(ctx context.Context, h head, rec *record, known map[stri
 		if err := s.leaseLeft(h); err != nil {
 			return err
 		}
-		if err := insertRows(ctx, step.t, step.rows); err != nil {
+		insert := insertRows
+		if step.name == StepFeed {
+			insert = insertFeed
+		}
+		if err := insert(ctx, step.t, step.rows); err != nil {
 			return fault.E(op, err)
 		}
 		if err := s.fault(step.name); err != nil {

@@ -124,8 +124,11 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 	}
 	f := store.And(store.Eq("PartitionKey", pk(project)), store.Ge("RowKey", feedKey(p.Seq+1, 0)), store.Lt("RowKey", feedKey(head+1, 0)))
 	lo, hi, n, err := s.rowsToRead(ctx, f, p, limit, whole)
-	if err != nil || n == 0 {
+	if err != nil {
 		return out, p, err
+	}
+	if n == 0 { // p is below the head, so the row of commit p.Seq+1 should be there
+		return nil, p, missingRows(p, head)
 	}
 	f = store.And(store.Eq("PartitionKey", pk(project)), store.Ge("RowKey", lo), store.Le("RowKey", hi))
 	opt := store.QueryOptions{Top: int32(min(n, 1000))}
@@ -137,6 +140,12 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 		}
 		for _, e := range page.Entities {
 			seq, first, count := e.Int64("Seq"), int(e.Int64("First")), int(e.Int64("Count"))
+			// Rows up to the head are gapless unless storage lost some
+			// (a failover replicated the head before them): say so
+			// rather than skip a commit.
+			if seq > p.Seq+1 || (seq == p.Seq+1 && first > p.Offset) {
+				return nil, p, missingRows(p, head)
+			}
 			var cs []recChange
 			if err := json.Unmarshal(e.Chunked("Changes"), &cs); err != nil {
 				return nil, p, fault.E("catalog.feed", fault.Internal, err)
@@ -160,10 +169,21 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 			}
 		}
 		if page.Next == "" {
+			// The range ends early only when the page is full.
+			if len(out) < limit && p.Seq < head {
+				return nil, p, missingRows(p, head)
+			}
 			return out, p, nil
 		}
 		opt.Cursor = page.Next
 	}
+}
+
+// missingRows reports feed rows absent below the head.
+func missingRows(p Position, head int64) error {
+	return fault.E("catalog.feed", fault.Internal, fmt.Sprintf(
+		"the feed has no rows for commit %d although the head is %d: storage lost them (a failover?); an operator must reconcile the project",
+		p.Seq+1, head))
 }
 
 // rowsToRead finds, from the feed rows' metadata alone, the key range of

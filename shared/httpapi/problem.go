@@ -69,6 +69,7 @@ var problemTypes = map[fault.Kind]problemType{
 	fault.Unavailable:        {http.StatusServiceUnavailable, "Service unavailable"},
 	fault.Internal:           {http.StatusInternalServerError, "Internal error"},
 	fault.Gone:               {http.StatusGone, "No longer available"},
+	fault.Misdirected:        {http.StatusMisdirectedRequest, "Served by another stamp"},
 	fault.Other:              {http.StatusInternalServerError, "Internal error"},
 }
 

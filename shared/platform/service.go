@@ -33,6 +33,13 @@ type Service struct {
 	}
 	// PublicURL is the base of links in e-mails (COLLAB_PUBLIC_URL).
 	PublicURL string
+	// Homes records a new subscription's home stamp and a new project's
+	// subscription in the global directory before anything of theirs is
+	// written here (shared/stamp); nil in tests of one stamp.
+	Homes interface {
+		ClaimSubscription(ctx context.Context, id string) (home string, err error)
+		ClaimProject(ctx context.Context, project, sub string) error
+	}
 }
 
 // New returns the service.
@@ -196,6 +203,13 @@ func (s *Service) CreateSubscription(ctx context.Context, c Caller, id, name str
 	sub := Subscription{ID: id, Name: name, CreatedAt: s.now().UTC(), CreatedBy: actorID(c)}
 	if err := s.bind(ctx, c, "subscription"); err != nil {
 		return Subscription{}, err // before anything is written
+	}
+	if s.Homes != nil {
+		home, err := s.Homes.ClaimSubscription(ctx, id)
+		if err != nil {
+			return Subscription{}, fault.E(op, err)
+		}
+		sub.Home = home
 	}
 	if _, err := insertDoc(ctx, s.t.Subscriptions, "s", id, sub); err != nil {
 		if fault.Is(err, fault.Conflict) {
@@ -514,6 +528,11 @@ func (s *Service) CreateProject(ctx context.Context, c Caller, sub, id, name, de
 		return Project{}, err
 	}
 	p := Project{ID: id, SubscriptionID: sub, Name: name, Description: desc, CreatedAt: s.now().UTC()}
+	if s.Homes != nil {
+		if err := s.Homes.ClaimProject(ctx, id, sub); err != nil {
+			return Project{}, fault.E(op, err)
+		}
+	}
 	etag, err := s.t.Projects.Insert(ctx, docEntity("p", id, p, map[string]any{"Sub": sub}))
 	if fault.Is(err, fault.Conflict) {
 		return Project{}, fault.E(op, fault.Conflict, "a project with this id exists")

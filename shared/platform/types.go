@@ -50,6 +50,9 @@ type Subscription struct {
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
 	CreatedBy string    `json:"createdBy"`
+	// Home is the stamp that holds the subscription's data (absent in a
+	// single-stamp deployment).
+	Home string `json:"home,omitempty"`
 }
 
 // User is a person in a subscription (the Customer Portal's view).

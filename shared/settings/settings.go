@@ -79,6 +79,11 @@ func Catalogue() []Setting {
 		{"COLLAB_CONSOLE_CLIENT_ID", "client id of the console's Entra app registration (a single-page application with the console's /console/auth redirect URI)", "azure"},
 		{"COLLAB_CONSOLE_SCOPES", "space-separated scopes the console asks for, e.g. api://<app>/user_impersonation", "azure"},
 		{"COLLAB_CONSOLE_DEMO_USERS", "comma-separated e-mails the console's dev sign-in offers (make run: the seeded demo users)", "local"},
+		{"COLLAB_STAMP", "this stamp's name in a multi-stamp deployment (e.g. the region); empty: one stamp, no directory, nothing redirected", "azure"},
+		{"COLLAB_STAMP_URLS", "every stamp's public base URL, name=https://host[,name=...], this stamp's included: the targets of 421 answers and the origins allowed to call across stamps", "azure"},
+		{"COLLAB_DIRECTORY", "connection string of the global stamp directory's storage; Azurite only (the two-stamp simulation)", "local"},
+		{"COLLAB_DIRECTORY_TABLE_URI", "table endpoint of the global stamp directory's account, reached with the managed identity (AzureWebJobsStorage__clientId)", "azure"},
+		{"COLLAB_DEDICATED_SUBSCRIPTION", "the one customer subscription a dedicated stamp serves; every other is refused (empty: a shared stamp)", "azure"},
 		{"COLLAB_EGRESS_ALLOW", "comma-separated CIDR ranges that calls to customers' endpoints (Schedulers, Work Portals, task callbacks) may reach although private; empty in Azure: public addresses only (locally every range but the metadata endpoints)", "azure"},
 	}
 }
@@ -115,6 +120,20 @@ type Config struct {
 	// EgressAllow are the private ranges customers' endpoints may be on
 	// (validated CIDRs; COLLAB_EGRESS_ALLOW).
 	EgressAllow []string
+	// Stamp places this instance among the deployment's stamps.
+	Stamp Stamp
+}
+
+// Stamp is this stamp's name, the others' addresses, the global directory
+// and the dedicated customer (shared/stamp). The zero value is one shared
+// stamp.
+type Stamp struct {
+	Name      string
+	URLs      map[string]string
+	Dedicated string
+	// The directory's storage: a connection string (Azurite) or a table
+	// endpoint reached with the managed identity Storage.ClientID.
+	DirectoryConnectionString, DirectoryTableURI string
 }
 
 // Params configures the sealing of secret parameters: a Key Vault in Azure,
@@ -298,6 +317,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if err := c.loadMail(getenv); err != nil {
 		return c, err
 	}
+	if err := c.loadStamp(getenv); err != nil {
+		return c, err
+	}
 	if err := c.loadConsole(getenv); err != nil {
 		return c, err
 	}
@@ -451,5 +473,48 @@ func (c *Config) loadConsole(getenv func(string) string) error {
 	if c.Console.ClientID == "" || len(c.Console.Scopes) == 0 {
 		return fault.E("settings.Load", fault.Invalid, "COLLAB_CONSOLE_CLIENT_ID and COLLAB_CONSOLE_SCOPES are required with COLLAB_CONSOLE_AUTHORITY")
 	}
+	return nil
+}
+
+func (c *Config) loadStamp(getenv func(string) string) error {
+	bad := func(what string) error { return fault.E("settings.Load", fault.Invalid, what) }
+	st := Stamp{Name: strings.TrimSpace(getenv("COLLAB_STAMP")), Dedicated: strings.TrimSpace(getenv("COLLAB_DEDICATED_SUBSCRIPTION")),
+		DirectoryConnectionString: getenv("COLLAB_DIRECTORY"), DirectoryTableURI: strings.TrimSpace(getenv("COLLAB_DIRECTORY_TABLE_URI"))}
+	for _, kv := range strings.Split(getenv("COLLAB_STAMP_URLS"), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, raw, ok := strings.Cut(kv, "=")
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if !ok || strings.TrimSpace(name) == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return bad(fmt.Sprintf("COLLAB_STAMP_URLS: %q is not name=https://host", kv))
+		}
+		if u.Scheme == "http" && !c.Local {
+			return bad(c.notLocal(fmt.Sprintf("COLLAB_STAMP_URLS: %q (http)", kv)) + ": bearer tokens follow these addresses")
+		}
+		if st.URLs == nil {
+			st.URLs = map[string]string{}
+		}
+		st.URLs[strings.TrimSpace(name)] = strings.TrimRight(u.String(), "/")
+	}
+	if st.Name == "" {
+		if len(st.URLs) > 0 || st.DirectoryConnectionString != "" || st.DirectoryTableURI != "" {
+			return bad("COLLAB_STAMP_URLS and COLLAB_DIRECTORY* need COLLAB_STAMP (this stamp's name)")
+		}
+		c.Stamp = st
+		return nil
+	}
+	if _, ok := st.URLs[st.Name]; !ok {
+		return bad(fmt.Sprintf("COLLAB_STAMP_URLS must include this stamp (%s)", st.Name))
+	}
+	if (st.DirectoryConnectionString == "") == (st.DirectoryTableURI == "") {
+		return bad("COLLAB_STAMP needs the global directory: COLLAB_DIRECTORY (Azurite) or COLLAB_DIRECTORY_TABLE_URI (managed identity), one of them")
+	}
+	if st.DirectoryTableURI != "" {
+		if u, err := url.Parse(st.DirectoryTableURI); err != nil || u.Scheme != "https" || u.Host == "" {
+			return bad(fmt.Sprintf("COLLAB_DIRECTORY_TABLE_URI: %q is not an https URL", st.DirectoryTableURI))
+		}
+	}
+	c.Stamp = st
 	return nil
 }
