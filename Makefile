@@ -17,8 +17,14 @@ STANDIN_PORT  ?= 7072
 TEST_FLAGS  ?= -race -timeout 30m
 BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -benchtime 1s
 GO_PKGS     := ./...
+SYNC_SIZES  ?= 1000,2000,10000
 
-.PHONY: help deps run test bench package lint build clean params-key
+# Dex, the OpenID Connect provider the sign-in tests run on loopback: built from its own
+# wrapper module (tools/dex, pinned to a Dex pseudo-version) once per version into bin/.
+DEX_VERSION := $(shell awk '$$1=="require" && $$2=="github.com/dexidp/dex" {print $$3}' tools/dex/go.mod)
+DEX_BIN     := bin/dex-$(DEX_VERSION)
+
+.PHONY: help deps run test bench package lint build clean params-key dex
 
 help:
 	@echo "make run      start Azurite, MailDev, the devhost and the handler (Ctrl-C stops all)"
@@ -58,12 +64,21 @@ run: build local.settings.json params-key
 		-handler bin/handler -azurite -maildev -dev-auth -seed-with bin/collab -banner -workportal-standin $(STANDIN_PORT) \
 		-log-file .run/devhost.log
 
-test: deps
+$(DEX_BIN): tools/dex/go.mod tools/dex/go.sum
+	@mkdir -p bin
+	cd tools/dex && CGO_ENABLED=0 $(GO) build -trimpath -o ../../$@.tmp github.com/dexidp/dex/cmd/dex
+	mv $@.tmp $@
+
+dex: $(DEX_BIN)
+
+test: deps dex
 	$(GO) vet $(GO_PKGS)
 	$(GO) test $(TEST_FLAGS) $(GO_PKGS)
 
-bench: deps
+bench: deps build
 	$(GO) test $(BENCH_FLAGS) $(GO_PKGS)
+	@echo "--- collab push/clone vs git push/clone of the same tree (bench/sync; SYNC_SIZES=$(SYNC_SIZES))"
+	$(GO) run ./bench/sync -sizes $(SYNC_SIZES)
 	@echo "--- Studio Security: compiled evaluator vs Casbin on the same model (bench/security, its own module)"
 	cd bench/security && $(GO) test -run TestCasbinAgrees -bench . -benchmem -benchtime 2s .
 

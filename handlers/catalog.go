@@ -37,6 +37,8 @@ func registerCatalog(rt *httpapi.Router, c Catalog) {
 	base := "/api/projects/{p}/catalog"
 	rt.Handle("POST "+base+"/blobs/missing", c.missing)
 	rt.Handle("PUT "+base+"/blobs/{sha256}", c.putBlob, httpapi.BodyLimit(catalog.MaxBlobBytes))
+	rt.Handle("POST "+base+"/packs", c.packUpload, httpapi.BodyLimit(PackBodyLimit))
+	rt.Handle("POST "+base+"/packs/read", c.packDownload)
 	rt.Handle("POST "+base+"/checkins", c.requireKey(c.checkin), httpapi.BodyLimit(CheckinBodyLimit))
 	rt.Handle("GET "+base+"/changes", c.changes)
 	rt.Handle("GET "+base+"/objects", c.objects)

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/studio-collab/collab/shared/fault"
@@ -17,6 +18,29 @@ type ConsoleConfig struct {
 	Authority string   // Entra ID authority; empty = no Entra sign-in
 	ClientID  string   // the console's app registration
 	Scopes    []string // what the console asks for (the API's scope)
+	// Provider names the authority on the sign-in button ("Sign in with
+	// …"); empty: "Microsoft" for an Entra ID authority, else its host.
+	Provider string
+	// Stamps are the other stamps' origins: after a 421 the console calls
+	// the customer's home stamp there (CSP connect-src).
+	Stamps []string
+}
+
+// ProviderName is what the sign-in button calls the authority: "Microsoft"
+// only when it is Entra ID (login.microsoftonline.com), so a console signed
+// in through Dex, Auth0 or Okta never claims to be Microsoft's.
+func ProviderName(authority, configured string) string {
+	if configured != "" {
+		return configured
+	}
+	u, err := url.Parse(authority)
+	if err != nil || u.Host == "" {
+		return authority
+	}
+	if strings.EqualFold(u.Hostname(), "login.microsoftonline.com") {
+		return "Microsoft"
+	}
+	return u.Host
 }
 
 // Console serves the web console at / and /console/..., and the public
@@ -28,12 +52,14 @@ type Console struct {
 }
 
 // NewConsole builds the console for cfg; the page may fetch from the
-// authority's origin (discovery and the token endpoint) and nowhere else.
+// authority's origin (discovery and the token endpoint) and the other
+// stamps' APIs, and nowhere else.
 func NewConsole(cfg ConsoleConfig) (*Console, error) {
 	var origins []string
 	if cfg.Authority != "" {
 		origins = append(origins, cfg.Authority)
 	}
+	origins = append(origins, cfg.Stamps...)
 	site, err := console.New(console.Options{ConnectOrigins: origins})
 	if err != nil {
 		return nil, err
@@ -88,6 +114,7 @@ type consoleConfig struct {
 	DevAuth      bool     `json:"devAuth"`
 	DemoUsers    []string `json:"demoUsers"`
 	Authority    string   `json:"authority,omitempty"`
+	Provider     string   `json:"provider,omitempty"`
 	ClientID     string   `json:"clientId,omitempty"`
 	Scopes       []string `json:"scopes"`
 	RedirectPath string   `json:"redirectPath"`
@@ -103,7 +130,11 @@ func (c *Console) config(w http.ResponseWriter, r *http.Request) error {
 		return c.off()
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	provider := ""
+	if c.cfg.Authority != "" {
+		provider = ProviderName(c.cfg.Authority, c.cfg.Provider)
+	}
 	httpapi.JSON(w, http.StatusOK, consoleConfig{DevAuth: c.cfg.DevAuth, DemoUsers: c.cfg.DemoUsers, Authority: c.cfg.Authority,
-		ClientID: c.cfg.ClientID, Scopes: c.cfg.Scopes, RedirectPath: ConsoleRedirectPath, Version: c.site.Version()})
+		Provider: provider, ClientID: c.cfg.ClientID, Scopes: c.cfg.Scopes, RedirectPath: ConsoleRedirectPath, Version: c.site.Version()})
 	return nil
 }

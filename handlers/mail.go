@@ -368,6 +368,9 @@ func (m Mail) inboxPoll(ctx context.Context, inv *fnhost.Invocation) (map[string
 	defer cancel()
 	res, err := m.Poller.Poll(ctx)
 	inv.Logf("inbox poll: %d processed, %d skipped, %v", res.Processed, res.Skipped, res.Outcomes)
+	for _, f := range res.Failures {
+		inv.Logf("inbox poll: message refused for good, flagged in the mailbox: %s", f)
+	}
 	return nil, nil, err
 }
 

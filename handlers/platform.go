@@ -14,6 +14,7 @@ import (
 	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/stamp"
 )
 
 // Platform serves subscriptions, users, invitations, projects, members,
@@ -22,12 +23,14 @@ type Platform struct {
 	Svc   *platform.Service
 	Audit *audit.Log
 	Idem  *idempotency.Keeper
+	// Stamps place new subscriptions (Register copies Deps.Stamps here).
+	Stamps *stamp.Stamps
 }
 
 // callerOf maps a principal to the platform's caller: people by their
 // e-mail's user id, service principals by their roles.
 func callerOf(p identity.Principal) platform.Caller {
-	c := platform.Caller{PrincipalID: p.ID, Email: p.Email, Name: p.Name, Service: p.Service, Roles: p.Roles}
+	c := platform.Caller{PrincipalID: p.ID, Issuer: p.Issuer, Subject: p.Subject, Email: p.Email, Name: p.Name, Service: p.Service, Roles: p.Roles}
 	if !p.Service && p.Email != "" {
 		c.UserID = platform.UserID(p.Email)
 	}
@@ -111,11 +114,13 @@ func register(rt *httpapi.Router, p Platform) {
 		return p.Idem.Wrap(h)
 	}
 	rt.Handle("GET /api/me", p.me)
-	rt.Handle("POST /api/subscriptions", idem(p.createSubscription))
+	rt.Handle("POST /api/subscriptions", p.placed(idem(p.createSubscription)))
 	rt.Handle("GET /api/subscriptions/{s}", p.getSubscription)
 	rt.Handle("GET /api/subscriptions/{s}/users", p.listUsers)
 	rt.Handle("POST /api/subscriptions/{s}/users", idem(p.invite))
 	rt.Handle("PATCH /api/subscriptions/{s}/users/{u}", p.patchUser)
+	rt.Handle("GET /api/subscriptions/{s}/users/{u}/identities", p.listIdentities)
+	rt.Handle("POST /api/subscriptions/{s}/users/{u}/identities", p.linkIdentity)
 	rt.Handle("POST /api/invitations/{token}/accept", p.accept)
 	rt.Handle("GET /api/subscriptions/{s}/projects", p.listProjects)
 	rt.Handle("POST /api/subscriptions/{s}/projects", idem(p.createProject))
@@ -149,7 +154,7 @@ func (p Platform) me(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (p Platform) createSubscription(w http.ResponseWriter, r *http.Request) error {
-	var req struct{ ID, Name string }
+	var req struct{ ID, Name, Home string }
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return err
 	}
@@ -194,6 +199,32 @@ func (p Platform) invite(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	httpapi.JSON(w, http.StatusCreated, inv)
+	return nil
+}
+
+func (p Platform) listIdentities(w http.ResponseWriter, r *http.Request) error {
+	ctx, c := CallerOf(r)
+	bs, err := p.Svc.Identities(ctx, c, r.PathValue("s"), r.PathValue("u"))
+	if err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusOK, listPage[platform.Binding]{Items: bs})
+	return nil
+}
+
+// linkIdentity is idempotent by nature (linking twice is a 409 that
+// changes nothing), so it needs no Idempotency-Key.
+func (p Platform) linkIdentity(w http.ResponseWriter, r *http.Request) error {
+	var req platform.Identity
+	if err := httpapi.DecodeJSON(r, &req); err != nil {
+		return err
+	}
+	ctx, c := CallerOf(r)
+	b, err := p.Svc.LinkIdentity(ctx, c, r.PathValue("s"), r.PathValue("u"), req)
+	if err != nil {
+		return err
+	}
+	httpapi.JSON(w, http.StatusCreated, b)
 	return nil
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/security/acl"
+	"github.com/studio-collab/collab/shared/stamp"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -39,10 +40,15 @@ type Deps struct {
 	Catalog    Catalog
 	Mail       Mail
 	Console    *Console // nil: the console's routes answer 404
+	// Stamps place this instance among the deployment's stamps (the home
+	// check, a dedicated customer); nil: one shared stamp.
+	Stamps *stamp.Stamps
 }
 
 // Register declares every HTTP route of the service on rt.
 func Register(rt *httpapi.Router, d Deps) {
+	useStamps(rt, d.Stamps)
+	d.Platform.Stamps = d.Stamps
 	rt.Handle("GET /api/health", d.Health.serve, httpapi.Public())
 	registerDevAuth(rt, d.DevAuth)
 	register(rt, d.Platform)

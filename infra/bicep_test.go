@@ -377,7 +377,10 @@ func asList(v any) []any { l, _ := v.([]any); return l }
 // TestPolicies: each secure default holds on the templates, and each fails
 // when the template is mutated to break it (shown by applying the mutation
 // to an in-memory copy).
-func TestPolicies(t *testing.T) {
+func TestPolicies(t *testing.T) { checkRules(t, rules) }
+
+// checkRules runs each rule on its file, then on its mutation.
+func checkRules(t *testing.T, rules []rule) {
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) {
 			f := parsed(t, r.file)

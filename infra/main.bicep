@@ -13,7 +13,7 @@ param environmentName string
 @description('Primary region.')
 param location string
 
-@description('Regions the service runs in; Traffic Manager spreads traffic over one gateway per region.')
+@description('Regions with a shared stamp each (a stamp is named after its region). Every customer subscription has one home stamp (the global directory); the others answer its requests with 421 naming the home and never hold its data.')
 param regions array = [
   location
 ]
@@ -22,8 +22,14 @@ param regions array = [
   'Performance'
   'Priority'
 ])
-@description('Traffic Manager routing over the regions.')
+@description('Traffic Manager routing of the service name over the shared stamps. Performance is safe with any number of regions: a stamp that is not a customer\'s home serves none of its data (421 to the home). Customers listed in customers get a host name routed to their home.')
 param trafficRoutingMethod string = 'Performance'
+
+@description('Customers with a host name of their own routed to their home stamp (Priority routing, one enabled endpoint): { subscription, home (a region), hostName (inside dnsZoneName), dedicated (bool: a stamp of their own in home, refusing every other customer), addressSpace (the dedicated stamp\'s /16) }. Empty: everyone uses the service name.')
+param customers array = []
+
+@description('Standby region per home region (the Azure paired region), e.g. { westeurope: \'northeurope\' }. A stamp whose region is listed gets geo-zone-redundant storage (RA-GZRS) and is failed over by the runbook in infra/README.md. Empty: zone-redundant storage, no geo failover.')
+param standbyRegions object = {}
 
 @allowed([
   'Standard'
@@ -68,6 +74,15 @@ param addressSpaces array = [
   '10.42.0.0/16'
 ]
 
+@description('Application (client) id of the API\'s Entra ID app registration (a GUID). Its manifest says accessTokenAcceptedVersion 2, so its access tokens carry aud = this id; infra/README.md registers it.')
+param apiClientId string
+
+@description('The API\'s App ID URI (identifierUris): the prefix of the scope the console asks for, and the audience of v1 access tokens.')
+param apiAppIdUri string = 'api://studio-collab-${environmentName}'
+
+@description('Also accept the tenant\'s v1 access tokens (iss https://sts.windows.net/<tid>/, aud = the App ID URI): only for an API registration left at accessTokenAcceptedVersion null/1.')
+param acceptV1Tokens bool = false
+
 @description('Client id of the web console\'s Entra ID app registration (a single-page application whose redirect URI is https://<service host>/console/auth). Empty: the console offers no Entra sign-in.')
 param consoleClientId string = ''
 
@@ -106,6 +121,7 @@ var storageTables = [
   'catalogfeed'
   'catalogkeys'
   'cataloglocks'
+  'catalogblobs'
   'emailtasks'
 ]
 var storageContainers = [
@@ -119,6 +135,29 @@ var storageQueues = [
   'emailcallbacks'
 ]
 
+// Stamps: one shared stamp per region, one dedicated stamp per dedicated
+// customer. Each has a name and a public URL (the target of 421 answers):
+// <service>-<name>.<zone>, or its gateway's own name without a zone.
+var dedicatedCustomers = filter(customers, c => c.dedicated)
+var dedicatedIds = map(dedicatedCustomers, c => c.subscription)
+var stampList = concat(map(regions, r => {
+  name: r
+  region: r
+  group: 'rg-${environmentName}-${r}'
+  dedicatedSubscription: ''
+}), map(dedicatedCustomers, c => {
+  name: 'ded-${c.subscription}'
+  region: c.home
+  group: 'rg-${environmentName}-ded-${c.subscription}'
+  dedicatedSubscription: c.subscription
+}))
+var stampUrls = map(stampList, s => empty(dnsZoneName) ? 'https://${toLower('${environmentName}-${uniqueString('${subscription().id}/resourceGroups/${s.group}')}')}.${s.region}.cloudapp.azure.com' : 'https://${serviceHostName}-${s.name}.${dnsZoneName}')
+var stampUrlSetting = join(map(range(0, length(stampList)), i => '${stampList[i].name}=${stampUrls[i]}'), ',')
+var serviceUrl = empty(dnsZoneName) ? '' : 'https://${serviceHostName}.${dnsZoneName}'
+var consoleOrigins = concat(stampUrls, empty(serviceUrl) ? [] : [
+  serviceUrl
+], empty(dnsZoneName) ? [] : map(customers, c => 'https://${c.hostName}.${dnsZoneName}'))
+
 resource globalRg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}-global'
   location: location
@@ -130,6 +169,25 @@ resource regionRgs 'Microsoft.Resources/resourceGroups@2024-03-01' = [for region
   location: region
   tags: tags
 }]
+
+resource dedicatedRgs 'Microsoft.Resources/resourceGroups@2024-03-01' = [for c in dedicatedCustomers: {
+  name: 'rg-${environmentName}-ded-${c.subscription}'
+  location: c.home
+  tags: union(tags, {
+    'collab-subscription': c.subscription
+  })
+}]
+
+// The global directory: every subscription's home, read by every stamp.
+module directory 'modules/directory.bicep' = {
+  name: 'directory'
+  scope: globalRg
+  params: {
+    environmentName: environmentName
+    location: location
+    tags: tags
+  }
+}
 
 module stamps 'modules/stamp.bicep' = [for (region, i) in regions: {
   name: 'stamp-${region}'
@@ -147,6 +205,63 @@ module stamps 'modules/stamp.bicep' = [for (region, i) in regions: {
     storageQueues: storageQueues
     mail: mail
     consoleClientId: consoleClientId
+    apiClientId: apiClientId
+    apiAppIdUri: apiAppIdUri
+    acceptV1Tokens: acceptV1Tokens
+    stamp: {
+      name: region
+      // Links in e-mails (invitations) go to the stamp that sent them: the home.
+      publicUrl: length(stampList) > 1 ? stampUrls[i] : mail.publicUrl
+      // Task replies come back to the stamp that holds the task: one reply domain per stamp.
+      replyDomain: length(stampList) > 1 ? '${region}.${mail.replyDomain}' : mail.replyDomain
+      urls: stampUrlSetting
+      origins: consoleOrigins
+      dedicatedSubscription: ''
+      geoRedundant: contains(standbyRegions, region)
+      directoryId: directory.outputs.id
+      directoryName: directory.outputs.name
+      directoryTableUri: directory.outputs.tableEndpoint
+      directoryResourceGroup: globalRg.name
+    }
+  }
+}]
+
+// A dedicated customer's stamp: its own everything, serving that customer
+// only (COLLAB_DEDICATED_SUBSCRIPTION), reached through its own host name.
+module dedicatedStamps 'modules/stamp.bicep' = [for (c, i) in dedicatedCustomers: {
+  name: 'stamp-ded-${c.subscription}'
+  scope: dedicatedRgs[i]
+  params: {
+    environmentName: environmentName
+    location: c.home
+    tags: union(tags, {
+      'collab-subscription': c.subscription
+    })
+    addressSpace: c.addressSpace
+    serviceBusSku: serviceBusSku
+    deployFirewall: deployFirewall
+    tlsCertificateSecretId: tlsCertificateSecretId
+    storageTables: storageTables
+    storageContainers: storageContainers
+    storageQueues: storageQueues
+    mail: mail
+    consoleClientId: consoleClientId
+    apiClientId: apiClientId
+    apiAppIdUri: apiAppIdUri
+    acceptV1Tokens: acceptV1Tokens
+    stamp: {
+      name: 'ded-${c.subscription}'
+      publicUrl: stampUrls[length(regions) + i]
+      replyDomain: 'ded-${c.subscription}.${mail.replyDomain}'
+      urls: stampUrlSetting
+      origins: consoleOrigins
+      dedicatedSubscription: c.subscription
+      geoRedundant: contains(standbyRegions, c.home)
+      directoryId: directory.outputs.id
+      directoryName: directory.outputs.name
+      directoryTableUri: directory.outputs.tableEndpoint
+      directoryResourceGroup: globalRg.name
+    }
   }
 }]
 
@@ -166,6 +281,35 @@ module traffic 'modules/trafficmanager.bicep' = {
   }
 }
 
+// Each listed customer's host name goes to its home stamp only (Priority,
+// one enabled endpoint); each stamp's own name goes to its gateway.
+module homes 'modules/homerouting.bicep' = {
+  name: 'homes'
+  scope: globalRg
+  dependsOn: [
+    dns
+  ]
+  params: {
+    environmentName: environmentName
+    tags: tags
+    zoneName: dnsZoneName
+    serviceHostName: serviceHostName
+    sharedStamps: [for (region, i) in regions: {
+      name: region
+      target: stamps[i].outputs.gatewayFqdn
+    }]
+    dedicatedStamps: [for (c, i) in dedicatedCustomers: {
+      name: 'ded-${c.subscription}'
+      target: dedicatedStamps[i].outputs.gatewayFqdn
+    }]
+    customers: [for c in customers: {
+      subscription: c.subscription
+      hostName: c.hostName
+      target: c.dedicated ? dedicatedStamps[indexOf(dedicatedIds, c.subscription)].outputs.gatewayFqdn : stamps[indexOf(regions, c.home)].outputs.gatewayFqdn
+    }]
+  }
+}
+
 module dns 'modules/dns.bicep' = if (!empty(dnsZoneName)) {
   name: 'dns'
   scope: globalRg
@@ -180,3 +324,5 @@ module dns 'modules/dns.bicep' = if (!empty(dnsZoneName)) {
 output AZURE_LOCATION string = location
 output SERVICE_URL string = empty(dnsZoneName) ? 'https://${traffic.outputs.fqdn}' : 'https://${serviceHostName}.${dnsZoneName}'
 output TRAFFIC_MANAGER_FQDN string = traffic.outputs.fqdn
+output STAMP_URLS string = stampUrlSetting
+output CUSTOMER_HOSTS array = homes.outputs.customerHosts

@@ -17,7 +17,9 @@ type client struct {
 }
 
 func newClient(c config) *client {
-	return &client{api: strings.TrimSuffix(c.API, "/"), token: c.Token, http: &http.Client{Timeout: 30 * time.Second}}
+	// The transport follows a stamp's 421 to the customer's home (home.go).
+	return &client{api: strings.TrimSuffix(c.API, "/"), token: c.Token,
+		http: &http.Client{Timeout: 30 * time.Second, Transport: newHomeTransport(nil)}}
 }
 
 // apiError is a problem+json answer, printed as one readable line.
@@ -52,15 +54,9 @@ func (c *client) do(method, path string, body, out any, headers ...string) error
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(req, headers...)
 	if err != nil {
-		return fmt.Errorf("cannot reach %s: %w (is `make run` up?)", c.api, err)
+		return err
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
@@ -81,6 +77,22 @@ func (c *client) do(method, path string, body, out any, headers ...string) error
 		}
 	}
 	return nil
+}
+
+// send is the one place requests leave the CLI: it signs req with the saved
+// token, sets headers (name, value pairs) and says where it failed to reach.
+func (c *client) send(req *http.Request, headers ...string) (*http.Response, error) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach %s: %w (is `make run` up?)", c.api, err)
+	}
+	return resp, nil
 }
 
 // list follows cursors and returns every item of a list endpoint.

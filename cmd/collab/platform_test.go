@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -11,7 +12,14 @@ import (
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
-func TestMain(m *testing.M) { azuritetest.Main(m) }
+func TestMain(m *testing.M) {
+	// The test binary doubles as the collab executable for tests that run
+	// (and kill) it as a process of its own.
+	if os.Getenv("COLLAB_TEST_RUN_MAIN") == "1" {
+		os.Exit(dispatch(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	azuritetest.Main(m)
+}
 
 func run(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer

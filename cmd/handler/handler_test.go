@@ -28,33 +28,38 @@ import (
 
 func TestMain(m *testing.M) { azuritetest.Main(m) }
 
-// binary is the real handler binary, built once per test binary with the
-// given go build flags.
+// binary is a command of this module (pkg, by default "." built as
+// "handler"), built once per test binary with the given go build flags.
 type binary struct {
-	flags []string
-	once  sync.Once
-	path  string
-	err   error
+	pkg, name string
+	flags     []string
+	once      sync.Once
+	path      string
+	err       error
 }
 
 var built = &binary{}
 
 func (b *binary) get(tb testing.TB) string {
 	tb.Helper()
+	pkg, name := b.pkg, b.name
+	if pkg == "" {
+		pkg, name = ".", "handler"
+	}
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "collab-handler-")
+		dir, err := os.MkdirTemp("", "collab-"+name+"-")
 		if err != nil {
 			b.err = err
 			return
 		}
-		b.path = filepath.Join(dir, "handler")
-		out, err := exec.Command("go", append(append([]string{"build"}, b.flags...), "-o", b.path, ".")...).CombinedOutput()
+		b.path = filepath.Join(dir, name)
+		out, err := exec.Command("go", append(append([]string{"build"}, b.flags...), "-o", b.path, pkg)...).CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("%v: %s", err, out)
 		}
 	})
 	if b.err != nil {
-		tb.Fatalf("build handler %v: %v", b.flags, b.err)
+		tb.Fatalf("build %s %v: %v", name, b.flags, b.err)
 	}
 	return b.path
 }

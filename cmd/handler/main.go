@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,6 +34,7 @@ import (
 	"github.com/studio-collab/collab/shared/mail/imapinbox"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/settings"
+	"github.com/studio-collab/collab/shared/stamp"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -68,7 +70,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 
 	issuers := make([]identity.IssuerConfig, 0, len(cfg.Auth.Issuers)+1)
 	for _, u := range cfg.Auth.Issuers {
-		issuers = append(issuers, identity.IssuerConfig{URL: u, Audience: cfg.Auth.Audience})
+		issuers = append(issuers, identity.IssuerConfig{URL: u, Audiences: cfg.Auth.Audiences, AcceptV1: cfg.Auth.AcceptV1})
 	}
 	var dev *identity.DevIssuer
 	if cfg.Auth.Dev {
@@ -78,9 +80,28 @@ func run(ctx context.Context, getenv func(string) string) error {
 		issuers = append(issuers, dev.Config())
 	}
 	auth := identity.NewAuthenticator(issuers)
+	// An issuer whose discovery document names another issuer would refuse
+	// every token: say so now. One that cannot be reached is retried later.
+	checkCtx, cancelCheck := context.WithTimeout(ctx, 15*time.Second)
+	unreachable, err := auth.CheckIssuers(checkCtx)
+	cancelCheck()
+	if err != nil {
+		return err
+	}
+	for _, e := range unreachable {
+		log.Warn("token issuer unreachable at start-up; discovery is retried on first use", "error", e.Error())
+	}
 
 	svcs := handlers.NewServices(account, nil)
 	svcs.Jobs.LeaseGrace = cfg.JobsLeaseGrace
+	stamps, directory, err := openStamps(cfg)
+	if err != nil {
+		return err
+	}
+	if stamps != nil {
+		svcs.Platform.Homes = stamps
+		log.Info("stamp", "name", stamps.Self, "dedicated", stamps.Dedicated, "stamps", len(stamps.URLs))
+	}
 	if dev != nil {
 		// Locally anyone signed in through the dev issuer may bootstrap a subscription.
 		svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
@@ -117,8 +138,9 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return nil
 	}
 	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout, Ready: ready}, handlers.DevAuth{Issuer: dev})
+	deps.Stamps = stamps
 	deps.Console, err = handlers.NewConsole(handlers.ConsoleConfig{DevAuth: dev != nil, DemoUsers: cfg.Console.DemoUsers,
-		Authority: cfg.Console.Authority, ClientID: cfg.Console.ClientID, Scopes: cfg.Console.Scopes})
+		Authority: cfg.Console.Authority, ClientID: cfg.Console.ClientID, Scopes: cfg.Console.Scopes, Provider: cfg.Console.Provider, Stamps: stamps.Origins()})
 	if err != nil {
 		return err
 	}
@@ -131,8 +153,21 @@ func run(ctx context.Context, getenv func(string) string) error {
 	// background so that start-up stays fast; /api/health reports storage
 	// reachability independently of it.
 	go func() {
-		if bootstrap(ctx, log, account) {
+		if directory != nil && !bootstrap(ctx, log, directory, stamp.Layout) {
+			return
+		}
+		if bootstrap(ctx, log, account, handlers.StorageLayouts()...) {
 			bootstrapped.Store(true)
+			if directory != nil {
+				// Data from before the directory: claim it for this stamp.
+				n, conflicts, err := svcs.Platform.ClaimHomes(ctx)
+				switch {
+				case err != nil:
+					log.Error("stamp directory backfill", "error", err.Error())
+				case len(conflicts) > 0:
+					log.Error("stamp directory backfill: ids claimed by another stamp", "conflicts", conflicts, "claimed", n)
+				}
+			}
 			if err := svcs.Jobs.EnsureSystem(ctx, handlers.SystemJobs()); err != nil {
 				log.Error("system jobs", "error", err.Error())
 			}
@@ -185,8 +220,7 @@ func paramSecrets(cfg settings.Config, log *slog.Logger) (envconfig.Secrets, err
 // bootstrap creates the storage every module declares, retrying while
 // storage is not reachable yet (Azurite may start after the handler). It
 // reports whether it completed.
-func bootstrap(ctx context.Context, log *slog.Logger, account *store.Account) bool {
-	layouts := handlers.StorageLayouts()
+func bootstrap(ctx context.Context, log *slog.Logger, account *store.Account, layouts ...store.Layout) bool {
 	for attempt := 1; ; attempt++ {
 		err := account.Bootstrap(ctx, layouts...)
 		if err == nil {
@@ -236,6 +270,39 @@ func azureDeployments(cfg settings.Config, svcs handlers.Services) (func(), erro
 		defer cancel()
 		_ = closeSB(ctx)
 	}, nil
+}
+
+// openStamps places this instance among the deployment's stamps: nil for
+// one shared stamp (the default); otherwise the global directory's account
+// (a connection string on Azurite, the table endpoint with the managed
+// identity in Azure) and the other stamps' addresses.
+func openStamps(cfg settings.Config) (*stamp.Stamps, *store.Account, error) {
+	st := cfg.Stamp
+	if st.Name == "" && st.Dedicated == "" {
+		return nil, nil, nil
+	}
+	s := &stamp.Stamps{Self: st.Name, URLs: st.URLs, Dedicated: st.Dedicated}
+	if st.Name == "" {
+		return s, nil, nil
+	}
+	dirCfg := store.Config{ConnectionString: st.DirectoryConnectionString}
+	if st.DirectoryConnectionString == "" {
+		uri := st.DirectoryTableURI
+		var err error
+		// Only the table endpoint is used; the account's other endpoints
+		// follow Azure's naming.
+		dirCfg, err = store.FromSettings(settings.Storage{TableServiceURI: uri, ClientID: cfg.Storage.ClientID,
+			BlobServiceURI: strings.Replace(uri, ".table.", ".blob.", 1), QueueServiceURI: strings.Replace(uri, ".table.", ".queue.", 1)})
+		if err != nil {
+			return nil, nil, fmt.Errorf("stamp directory: %w", err)
+		}
+	}
+	dir, err := store.Open(dirCfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stamp directory: %w", err)
+	}
+	s.Dir = stamp.NewDirectory(dir.Table(stamp.TableName), nil)
+	return s, dir, nil
 }
 
 // logInbox says at start-up whether the task reply mailbox is polled, and

@@ -31,6 +31,7 @@ import (
 	"github.com/studio-collab/collab/shared/mail/smtptest"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/settings"
+	"github.com/studio-collab/collab/shared/stamp"
 	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -104,21 +105,91 @@ func (a *API) Tick(t testing.TB) {
 
 var seq atomic.Int64
 
+// issuers are the dev issuers by storage prefix (StartOn shares them).
+var (
+	issuersMu sync.Mutex
+	issuers   = map[string]*identity.DevIssuer{}
+)
+
 // Start runs the API on storage of its own until the test ends. The
 // caller's package must use azuritetest.Main in its TestMain.
 func Start(t testing.TB) *API { return StartOn(t, fmt.Sprintf("h%d", seq.Add(1))) }
 
 // StartOn runs another instance on the storage named by prefix (another
 // API's Prefix): two handler instances sharing one storage account.
-func StartOn(t testing.TB, prefix string) *API { return startOn(t, prefix, nil) }
+func StartOn(t testing.TB, prefix string) *API { return startOn(t, prefix, nil, Trust{}, nil) }
 
 // StartWith runs the API on storage of its own after configure has changed
 // its dependencies (the console's sign-in settings, for instance).
 func StartWith(t testing.TB, configure func(*handlers.Deps)) *API {
-	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure)
+	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure, Trust{}, nil)
 }
 
-func startOn(t testing.TB, prefix string, configure func(*handlers.Deps)) *API {
+// Trust is what a test server trusts besides its dev issuer: a real
+// provider (Dex) and the HTTP client that reaches it (its test CA).
+type Trust struct {
+	Issuers []identity.IssuerConfig
+	Client  *http.Client
+	Options []identity.Option
+}
+
+// StartTrusting runs the API on storage of its own, trusting tr's issuers
+// as well as the dev issuer; configure may be nil.
+func StartTrusting(t testing.TB, tr Trust, configure func(*handlers.Deps)) *API {
+	return startOn(t, fmt.Sprintf("h%d", seq.Add(1)), configure, tr, nil)
+}
+
+// shared are what the stamps of StartStamps share: their servers are made
+// (and their URLs known) before any starts, and one dev issuer signs for
+// all, as one Entra tenant does for every stamp in Azure.
+type shared struct {
+	srv    *httptest.Server
+	issuer *identity.DevIssuer
+}
+
+// StartStamps runs one API per name as the stamps of one deployment: each
+// on storage of its own, all sharing one global directory and one dev
+// issuer; dedicated maps a stamp to the one subscription it serves.
+// configure (may be nil) then adjusts each stamp's dependencies; the
+// console is mounted with the dev sign-in and the other stamps' origins.
+func StartStamps(t testing.TB, dedicated map[string]string, configure func(name string, d *handlers.Deps), names ...string) map[string]*API {
+	t.Helper()
+	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("dir%d", seq.Add(1))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := acct.Bootstrap(context.Background(), stamp.Layout); err != nil {
+		t.Fatal(err)
+	}
+	dir := stamp.NewDirectory(acct.Table(stamp.TableName), nil)
+	srvs, urls := map[string]*httptest.Server{}, map[string]string{}
+	for _, n := range names {
+		srvs[n] = httptest.NewUnstartedServer(nil)
+		urls[n] = "http://" + srvs[n].Listener.Addr().String()
+	}
+	issuer, err := identity.NewDevIssuer(urls[names[0]]+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*API{}
+	for _, n := range names {
+		out[n] = startOn(t, fmt.Sprintf("h%d", seq.Add(1)), func(d *handlers.Deps) {
+			d.Stamps = &stamp.Stamps{Self: n, URLs: urls, Dedicated: dedicated[n], Dir: dir}
+			d.Platform.Svc.Homes = d.Stamps
+			c, err := handlers.NewConsole(handlers.ConsoleConfig{DevAuth: true, Stamps: d.Stamps.Origins()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.Console = c
+			if configure != nil {
+				configure(n, d)
+			}
+		}, Trust{}, &shared{srv: srvs[n], issuer: issuer})
+	}
+	return out
+}
+
+func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Trust, sh *shared) *API {
 	t.Helper()
 	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
 		NamePrefix: prefix})
@@ -130,12 +201,35 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps)) *API {
 	}
 	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix, logs: &logBuffer{}}
 	a.Srv = httptest.NewUnstartedServer(nil)
+	if sh != nil {
+		a.Srv = sh.srv
+	}
 	a.URL = "http://" + a.Srv.Listener.Addr().String()
-	a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
+	// Instances on one storage prefix are one deployment: they share one dev
+	// issuer (the first instance's URL and key), as instances in Azure share
+	// one tenant; with an issuer each, every address would be bound to the
+	// first instance's identity and refused by the others. Stamps share one
+	// issuer across storage accounts (sh).
+	issuersMu.Lock()
+	if sh != nil {
+		a.Issuer = sh.issuer
+	} else if known, ok := issuers[prefix]; ok {
+		a.Issuer = known
+	} else {
+		a.Issuer, err = identity.NewDevIssuer(a.URL+"/api/dev", Audience, filepath.Join(t.TempDir(), "k.pem"), false, a.Now)
+		if err == nil {
+			issuers[prefix] = a.Issuer
+		}
+	}
+	issuersMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := identity.NewAuthenticator([]identity.IssuerConfig{a.Issuer.Config()}, identity.WithClock(a.Now), identity.WithDiscoveryRetry(0))
+	opts := append([]identity.Option{identity.WithClock(a.Now), identity.WithDiscoveryRetry(0)}, tr.Options...)
+	if tr.Client != nil {
+		opts = append(opts, identity.WithHTTPClient(tr.Client))
+	}
+	auth := identity.NewAuthenticator(append([]identity.IssuerConfig{a.Issuer.Config()}, tr.Issuers...), opts...)
 	svcs := handlers.NewServices(acct, a.Now)
 	qs := store.Layout{Queues: []string{strings.ToLower(prefix) + "-outbox", strings.ToLower(prefix) + "-callbacks"}}
 	if err := acct.Bootstrap(context.Background(), qs); err != nil {

@@ -20,6 +20,13 @@ param appInsightsConnectionString string
 param mail object
 @description('The web console\'s app registration; empty turns its Entra sign-in off.')
 param consoleClientId string
+@description('The API\'s app registration: its client id (the aud of v2 access tokens) and App ID URI (scopes, v1 tokens).')
+param apiClientId string
+param apiAppIdUri string
+@description('Accept the tenant\'s v1 access tokens too (a registration not at accessTokenAcceptedVersion 2).')
+param acceptV1Tokens bool
+@description('This stamp among the others (stamp.bicep): its name, every stamp\'s URL, the origins whose consoles call it after a 421, the dedicated customer, the directory.')
+param stamp object
 
 var kv = 'VaultName=${vaultName}'
 
@@ -61,6 +68,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      // The other stamps' and the service name's consoles call this stamp
+      // after a 421 (bearer tokens, no cookies); the host answers preflights.
+      cors: {
+        allowedOrigins: stamp.origins
+        supportCredentials: false
+      }
       appSettings: [
         { name: 'AzureWebJobsStorage__accountName', value: storageName }
         { name: 'AzureWebJobsStorage__blobServiceUri', value: blobEndpoint }
@@ -80,7 +93,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_MAX_BODY_BYTES', value: '1048576' }
         { name: 'COLLAB_STORAGE_TIMEOUT', value: '2s' }
         { name: 'COLLAB_OIDC_ISSUERS', value: '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
-        { name: 'COLLAB_OIDC_AUDIENCE', value: 'api://studio-collab-${environmentName}' }
+        // Entra v2 access tokens carry aud = the API's client id; v1 tokens its App ID URI (docs/platform.md).
+        { name: 'COLLAB_OIDC_AUDIENCE', value: acceptV1Tokens ? '${apiClientId},${apiAppIdUri}' : apiClientId }
+        { name: 'COLLAB_OIDC_ACCEPT_V1', value: acceptV1Tokens ? 'true' : 'false' }
         { name: 'COLLAB_SMTP_HOST', value: mail.smtpHost }
         { name: 'COLLAB_SMTP_PORT', value: mail.smtpPort }
         { name: 'COLLAB_SMTP_TLS', value: mail.smtpTls }
@@ -88,16 +103,21 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_SMTP_PASSWORD', value: '@Microsoft.KeyVault(${kv};SecretName=smtp-password)' }
         { name: 'COLLAB_SMTP_TIMEOUT', value: '30s' }
         { name: 'COLLAB_SMTP_FROM', value: mail.from }
-        { name: 'COLLAB_EMAIL_REPLY_DOMAIN', value: mail.replyDomain }
+        { name: 'COLLAB_EMAIL_REPLY_DOMAIN', value: stamp.replyDomain }
         { name: 'COLLAB_EMAIL_TOKEN_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-token-keys)' }
         { name: 'COLLAB_PARAMS_VAULT_URI', value: 'https://${paramsVaultName}${environment().suffixes.keyvaultDns}/' }
         // Customers' Work Portals and Schedulers are reached on public addresses; private ranges (a peered
         // network) are opened here.
         { name: 'COLLAB_EGRESS_ALLOW', value: '' }
+        // Regions, homes and failover (infra/README.md): the home check.
+        { name: 'COLLAB_STAMP', value: stamp.name }
+        { name: 'COLLAB_STAMP_URLS', value: stamp.urls }
+        { name: 'COLLAB_DIRECTORY_TABLE_URI', value: stamp.directoryTableUri }
+        { name: 'COLLAB_DEDICATED_SUBSCRIPTION', value: stamp.dedicatedSubscription }
         { name: 'COLLAB_EMAIL_CALLBACK_KEYS', value: '@Microsoft.KeyVault(${kv};SecretName=email-callback-keys)' }
         { name: 'COLLAB_INBOUND_SECRET', value: '@Microsoft.KeyVault(${kv};SecretName=inbound-email-secret)' }
         { name: 'COLLAB_INBOUND_REQUIRE_AUTH', value: mail.inboundRequireAuth }
-        { name: 'COLLAB_PUBLIC_URL', value: mail.publicUrl }
+        { name: 'COLLAB_PUBLIC_URL', value: stamp.publicUrl }
         { name: 'COLLAB_IMAP_HOST', value: mail.imapHost }
         { name: 'COLLAB_IMAP_PORT', value: mail.imapPort }
         { name: 'COLLAB_IMAP_TLS', value: 'tls' }
@@ -123,7 +143,9 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.WindowsReconcile.Disabled', value: 'false' }
         { name: 'COLLAB_CONSOLE_AUTHORITY', value: empty(consoleClientId) ? '' : '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
         { name: 'COLLAB_CONSOLE_CLIENT_ID', value: consoleClientId }
-        { name: 'COLLAB_CONSOLE_SCOPES', value: 'api://studio-collab-${environmentName}/user_impersonation' }
+        { name: 'COLLAB_CONSOLE_SCOPES', value: '${apiAppIdUri}/user_impersonation' }
+        // Empty: the sign-in button says "Sign in with Microsoft" for the Entra authority above.
+        { name: 'COLLAB_CONSOLE_PROVIDER', value: '' }
         { name: 'AzureWebJobs.WebConsole.Disabled', value: 'false' }
         { name: 'AzureWebJobs.ConsoleConfig.Disabled', value: 'false' }
       ]

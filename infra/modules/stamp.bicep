@@ -13,6 +13,11 @@ param storageContainers array
 param storageQueues array
 param mail object
 param consoleClientId string
+param apiClientId string
+param apiAppIdUri string
+param acceptV1Tokens bool
+@description('This stamp among the others (main.bicep): { name, publicUrl (links in e-mails), replyDomain (task replies), urls (name=https://host,...), origins (array), dedicatedSubscription, geoRedundant, directoryId, directoryName, directoryTableUri, directoryResourceGroup }.')
+param stamp object
 
 module network 'network.bicep' = {
   name: 'network'
@@ -56,6 +61,7 @@ module storage 'storage.bicep' = {
     tables: storageTables
     containers: storageContainers
     queues: storageQueues
+    skuName: stamp.geoRedundant ? 'Standard_RAGZRS' : 'Standard_ZRS'
   }
 }
 
@@ -130,6 +136,30 @@ module storagePe 'privateendpoint.bicep' = [for e in storageEndpoints: {
   }
 }]
 
+// The global directory's table, reached privately from this stamp's VNet,
+// with the app identity's access to that table alone.
+module directoryPe 'privateendpoint.bicep' = {
+  name: 'pe-directory'
+  params: {
+    name: 'pe-${environmentName}-stdir-${location}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.endpointsSubnetId
+    targetId: stamp.directoryId
+    groupId: 'table'
+    privateDnsZoneId: privateDns.outputs.tableZoneId
+  }
+}
+
+module directoryAccess 'directoryaccess.bicep' = {
+  name: 'directory-access-${stamp.name}'
+  scope: resourceGroup(stamp.directoryResourceGroup)
+  params: {
+    principalId: appIdentity.properties.principalId
+    directoryAccountName: stamp.directoryName
+  }
+}
+
 module vaultPe 'privateendpoint.bicep' = {
   name: 'pe-vault'
   params: {
@@ -187,6 +217,8 @@ module functionApp 'functionapp.bicep' = {
   dependsOn: [
     roles
     storagePe
+    directoryPe
+    directoryAccess
   ]
   params: {
     environmentName: environmentName
@@ -205,6 +237,10 @@ module functionApp 'functionapp.bicep' = {
     appInsightsConnectionString: monitoring.outputs.appInsightsConnectionString
     mail: mail
     consoleClientId: consoleClientId
+    apiClientId: apiClientId
+    apiAppIdUri: apiAppIdUri
+    acceptV1Tokens: acceptV1Tokens
+    stamp: stamp
   }
 }
 

@@ -9,6 +9,12 @@ param workspaceId string
 param tables array
 param containers array
 param queues array
+@allowed([
+  'Standard_ZRS'
+  'Standard_RAGZRS'
+])
+@description('Zone-redundant in one region; geo-zone-redundant (read access to the paired region) when the stamp declares a standby (infra/README.md, "Regions, homes and failover").')
+param skuName string = 'Standard_ZRS'
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: take('st${replace(environmentName, '-', '')}${uniqueString(resourceGroup().id)}', 24)
@@ -16,7 +22,7 @@ resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   tags: tags
   kind: 'StorageV2'
   sku: {
-    name: 'Standard_ZRS'
+    name: skuName
   }
   properties: {
     minimumTlsVersion: 'TLS1_2'

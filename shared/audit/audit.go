@@ -3,12 +3,14 @@ package audit
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
@@ -28,6 +30,8 @@ type Entry struct {
 	Before    json.RawMessage `json:"before,omitempty"`
 	After     json.RawMessage `json:"after,omitempty"`
 	RequestID string          `json:"requestId,omitempty"`
+	// Trimmed says Before/After were shortened to fit one row (see fit).
+	Trimmed bool `json:"trimmed,omitempty"`
 }
 
 // Scope names whose log an entry goes to.
@@ -77,12 +81,95 @@ func (l *Log) Record(ctx context.Context, scope string, e Entry, before, after a
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	e.ID = fmt.Sprintf("%019d-%s", math.MaxInt64-e.At.UnixNano(), hex.EncodeToString(rnd[:]))
-	body, _ := json.Marshal(e)
+	body := fit(&e)
 	_, err = l.table.Insert(ctx, store.Entity{PartitionKey: store.EncodeKey(scope), RowKey: e.ID, Props: map[string]any{"Entry": string(body)}})
 	if err != nil {
 		return fault.E(op, err)
 	}
 	return nil
+}
+
+// maxEntryBytes is the most an entry's JSON may take: it is stored as one
+// string property, at most 32,768 UTF-16 units, and UTF-8 never has fewer
+// bytes than UTF-16 units; the margin is for nothing in particular.
+const maxEntryBytes = 32000
+
+// trimString is how much of a long string value an over-size entry keeps.
+const trimString = 512
+
+// fit returns the entry's JSON, trimmed by a fixed rule so that it always
+// fits its row: an entry is never dropped for its size, and a change is
+// never refused because its audit entry would be too large (issue 25).
+//  1. As it is, if it fits.
+//  2. Else every string in Before/After longer than 512 bytes keeps its
+//     first 512 bytes and a marker with its length and SHA-256.
+//  3. Else Before and After become {"trimmed":true,"bytes":n,"sha256":h}.
+//
+// Trimmed is set in cases 2 and 3.
+func fit(e *Entry) []byte {
+	body, _ := json.Marshal(e)
+	if len(body) <= maxEntryBytes {
+		return body
+	}
+	e.Trimmed = true
+	e.Before, e.After = trimValues(e.Before), trimValues(e.After)
+	if body, _ = json.Marshal(e); len(body) <= maxEntryBytes {
+		return body
+	}
+	e.Before, e.After = digest(e.Before), digest(e.After)
+	if len(e.Target) > 1024 {
+		e.Target = e.Target[:1024]
+	}
+	body, _ = json.Marshal(e)
+	return body
+}
+
+func trimValues(raw json.RawMessage) json.RawMessage {
+	if raw == nil {
+		return nil
+	}
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return digest(raw)
+	}
+	b, err := json.Marshal(trimAny(v))
+	if err != nil {
+		return digest(raw)
+	}
+	return b
+}
+
+func trimAny(v any) any {
+	switch x := v.(type) {
+	case string:
+		if len(x) <= trimString {
+			return x
+		}
+		cut := trimString
+		for cut > 0 && !utf8.RuneStart(x[cut]) {
+			cut--
+		}
+		sum := sha256.Sum256([]byte(x))
+		return fmt.Sprintf("%s… [trimmed from %d bytes, sha256 %s]", x[:cut], len(x), hex.EncodeToString(sum[:8]))
+	case map[string]any:
+		for k, y := range x {
+			x[k] = trimAny(y)
+		}
+	case []any:
+		for i, y := range x {
+			x[i] = trimAny(y)
+		}
+	}
+	return v
+}
+
+func digest(raw json.RawMessage) json.RawMessage {
+	if raw == nil {
+		return nil
+	}
+	sum := sha256.Sum256(raw)
+	b, _ := json.Marshal(map[string]any{"trimmed": true, "bytes": len(raw), "sha256": hex.EncodeToString(sum[:])})
+	return b
 }
 
 func encode(v any) (json.RawMessage, error) {

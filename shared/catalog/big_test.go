@@ -4,32 +4,44 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/studio-collab/collab/shared/catalog"
 )
 
-// TestTenThousandChanges: the largest check-in is atomic. One stale path
-// among 10,000 refuses all of them; then all 10,000 commit under one
-// sequence while a reader sees either none or all of them.
+// TestTenThousandChanges: the largest check-in is atomic and commits. Its
+// 10,000 changes have the longest paths the catalog takes (501 bytes), the
+// longest kind, and a content type JSON escapes six-fold (so the feed
+// splits by bytes). One stale path among them refuses all of them; then all
+// commit under one sequence while a reader sees either none or all of them,
+// and the next normal check-in commits at once. Before the fix such a
+// check-in was claimed and then failed in every roll-forward (a feed row
+// over its cap), wedging the project.
 func TestTenThousandChanges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10,000 rows")
 	}
 	w := newWorld(t)
 	s := w.instance()
+	// No crash here: a long lease keeps a loaded machine from turning a slow
+	// apply into a takeover.
+	s.Lease = 30 * time.Minute
 	ctx := context.Background()
 	const p = "big"
-	seed := put(t, s, p, "applications/big/processes/p00000", 0, "v1")
+	path := func(i int) string { return longPath("applications/big/processes", i, catalog.MaxPathBytes) }
+	seed := put(t, s, p, path(0), 0, "v1")
 	if _, err := s.Checkin(ctx, catalog.CheckinRequest{Project: p, Author: alice, Changes: []catalog.ChangeRequest{seed}}); err != nil {
 		t.Fatal(err)
 	}
 	content := put(t, s, p, "x/x", 0, "the same content everywhere")
+	content.Kind, content.ContentType = strings.Repeat("k", 64), strings.Repeat("<", 128)
 	changes := make([]catalog.ChangeRequest, catalog.MaxChanges)
 	for i := range changes {
 		c := content
-		c.Path = fmt.Sprintf("applications/big/processes/p%05d", i)
+		c.Path = path(i)
 		changes[i] = c
 	}
 	// p00000 exists at version 1: base 0 is stale, and nothing commits.
@@ -104,7 +116,11 @@ func TestTenThousandChanges(t *testing.T) {
 	if n != catalog.MaxChanges {
 		t.Fatalf("feed: %d changes", n)
 	}
-	if ch, head, _ := s.Changes(ctx, p, 1, 10); len(ch) != catalog.MaxChanges || head != 2 {
+	if ch, head, _ := s.Changes(ctx, p, 1, 10); len(ch) != catalog.MaxChanges || head != 2 || ch[9999].ContentType != content.ContentType {
 		t.Fatalf("Changes returns the whole commit: %d", len(ch))
+	}
+	normal := put(t, s, p, "entities/master/customer", 0, "c1")
+	if res, err := w.instance().Checkin(ctx, catalog.CheckinRequest{Project: p, Author: bob, Changes: []catalog.ChangeRequest{normal}}); err != nil || res.Seq != 3 {
+		t.Fatalf("the next normal check-in: %+v %v", res, err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sync"
 
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
@@ -33,48 +32,71 @@ func (s *Service) PutBlob(ctx context.Context, project, sum string, data []byte)
 	if err != nil && !fault.Is(err, fault.Conflict) {
 		return false, fault.E(op, err)
 	}
+	// Index it (also when the blob was there: content from before the
+	// index gets its row this way); the blob is written first, so a row
+	// never names a blob that is not there.
+	if _, err := s.t.Index.Insert(ctx, indexRow(project, sum, location{Size: int64(len(data))})); err != nil && !fault.Is(err, fault.Conflict) {
+		return false, fault.E(op, err)
+	}
 	s.known.Store(project+"/"+sum, true)
 	return created, nil
 }
 
-// Missing returns the hashes of sums the project lacks, in the given order.
+// legacyChecks is the most unindexed hashes Missing looks for as lone
+// blobs from before the index (one request each). A bigger set is reported
+// missing as it stands: the client uploads it again, which indexes it.
+const legacyChecks = 64
+
+// Missing returns the hashes of sums the project lacks, in the given order
+// (each once): those neither indexed (packstore.go) nor, for a few, stored
+// as a lone blob from before the index.
 func (s *Service) Missing(ctx context.Context, project string, sums []string) ([]string, error) {
 	const op = "catalog.Missing"
 	if len(sums) > MaxMissing {
 		return nil, fault.E(op, fault.TooLarge, fmt.Sprintf("at most %d hashes per request", MaxMissing))
 	}
+	var ask []string
+	seen := map[string]bool{}
 	for _, h := range sums {
 		if !ValidHash(h) {
 			return nil, fault.E(op, fault.Invalid, fmt.Sprintf("%q is not a SHA-256 (64 lower-case hex digits)", h))
 		}
+		if _, ok := s.known.Load(project + "/" + h); !ok && !seen[h] {
+			seen[h] = true
+			ask = append(ask, h)
+		}
 	}
-	have := make([]bool, len(sums))
-	var mu sync.Mutex
-	err := parallel(ctx, len(sums), 16, func(ctx context.Context, i int) error {
-		if _, ok := s.known.Load(project + "/" + sums[i]); ok {
-			have[i] = true
-			return nil
-		}
-		ok, err := s.blobs.Exists(ctx, contentName(project, sums[i]))
-		if err != nil {
-			return err
-		}
-		if ok {
-			s.known.Store(project+"/"+sums[i], true)
-			mu.Lock()
-			have[i] = true
-			mu.Unlock()
-		}
-		return nil
-	})
+	locs, err := s.locate(ctx, project, ask)
 	if err != nil {
 		return nil, fault.E(op, err)
 	}
+	var unindexed []string
+	for _, h := range ask {
+		if _, ok := locs[h]; ok {
+			s.known.Store(project+"/"+h, true)
+		} else {
+			unindexed = append(unindexed, h)
+		}
+	}
+	if len(unindexed) <= legacyChecks {
+		have := make([]bool, len(unindexed))
+		err := parallel(ctx, len(unindexed), 16, func(ctx context.Context, i int) error {
+			ok, err := s.blobs.Exists(ctx, contentName(project, unindexed[i]))
+			have[i] = ok
+			return err
+		})
+		if err != nil {
+			return nil, fault.E(op, err)
+		}
+		for i, h := range unindexed {
+			if have[i] {
+				s.known.Store(project+"/"+h, true)
+			}
+		}
+	}
 	out := []string{}
-	seen := map[string]bool{}
-	for i, h := range sums {
-		if !have[i] && !seen[h] {
-			seen[h] = true
+	for _, h := range ask {
+		if _, ok := s.known.Load(project + "/" + h); !ok {
 			out = append(out, h)
 		}
 	}
@@ -110,7 +132,7 @@ func (s *Service) Content(ctx context.Context, project, path string, v int64) (O
 	if o.Deleted {
 		return Object{}, nil, notFound("catalog.Content", path)
 	}
-	b, _, err := s.blobs.Get(ctx, contentName(project, o.SHA256))
+	b, err := s.readOne(ctx, project, o.SHA256)
 	if err != nil {
 		return Object{}, nil, fault.E("catalog.Content", fault.Internal, "content of "+path, err)
 	}
@@ -122,7 +144,7 @@ func (s *Service) Bytes(ctx context.Context, project string, o Object) ([]byte, 
 	if o.Deleted || o.SHA256 == "" {
 		return nil, notFound("catalog.Bytes", o.Path)
 	}
-	b, _, err := s.blobs.Get(ctx, contentName(project, o.SHA256))
+	b, err := s.readOne(ctx, project, o.SHA256)
 	if err != nil {
 		return nil, fault.E("catalog.Bytes", fault.Internal, "content of "+o.Path, err)
 	}

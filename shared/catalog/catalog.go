@@ -26,7 +26,7 @@ const (
 
 // Layout is the storage the catalog needs.
 var Layout = store.Layout{
-	Tables:     []string{"catalogheads", "catalogobjects", "cataloghistory", "catalogfeed", "catalogkeys", "cataloglocks"},
+	Tables:     []string{"catalogheads", "catalogobjects", "cataloghistory", "catalogfeed", "catalogkeys", "cataloglocks", "catalogblobs"},
 	Containers: []string{"catalog"},
 }
 
@@ -45,6 +45,7 @@ type Table interface {
 // Blobs is what the catalog needs from a container; *store.Container has it.
 type Blobs interface {
 	Get(ctx context.Context, name string) ([]byte, store.BlobInfo, error)
+	GetRange(ctx context.Context, name string, offset, count int64) ([]byte, error)
 	Put(ctx context.Context, name string, data []byte, opt store.PutOptions) (store.BlobInfo, error)
 	Exists(ctx context.Context, name string) (bool, error)
 }
@@ -57,12 +58,13 @@ type Tables struct {
 	Feed    Table // one row per commit (and per 1,000 changes of it), immutable
 	Keys    Table // idempotency key of a commit -> its sequence
 	Locks   Table // one row per project holding its check-out locks
+	Index   Table // one row per content hash: where its bytes are (packstore.go)
 }
 
 // OpenTables returns the catalog's tables on an account.
 func OpenTables(a *store.Account) Tables {
 	return Tables{Heads: a.Table("catalogheads"), Objects: a.Table("catalogobjects"), History: a.Table("cataloghistory"),
-		Feed: a.Table("catalogfeed"), Keys: a.Table("catalogkeys"), Locks: a.Table("cataloglocks")}
+		Feed: a.Table("catalogfeed"), Keys: a.Table("catalogkeys"), Locks: a.Table("cataloglocks"), Index: a.Table("catalogblobs")}
 }
 
 // Service is the catalog. Safe for concurrent use; any number of instances
@@ -95,6 +97,7 @@ type Service struct {
 	mu       sync.Mutex
 	projects map[string]*sync.Mutex // in-process serialization of check-ins per project
 	known    sync.Map               // content blobs known to exist ("project/sha")
+	packs    sync.Map               // project -> *packIndexes read (packstore.go)
 }
 
 // Steps of the commit protocol, in order, as passed to Fault.

@@ -136,6 +136,9 @@ func (in *CheckinRequest) Validate() error {
 		if err := security.ValidatePath(c.Path); err != nil {
 			return fault.E(op, fault.Invalid, fault.Path(c.Path), at+": "+fault.DetailOf(err))
 		}
+		if err := checkPathKey(at, c.Path); err != nil {
+			return err
+		}
 		if seen[c.Path] {
 			return fault.E(op, fault.Invalid, fault.Path(c.Path), at+": the path appears twice in one check-in")
 		}
@@ -406,6 +409,9 @@ func (s *Service) Checkin(ctx context.Context, in CheckinRequest) (Result, error
 			return Result{}, fault.E(op, fault.Conflict, fmt.Sprintf("%d path(s) changed since your base version: %s",
 				len(conflicts), summarize(conflictPaths(conflicts))), &ConflictError{Conflicts: conflicts})
 		}
+		if err := checkRows(rec, rows); err != nil {
+			return Result{}, err
+		}
 		name, err := s.putRecord(ctx, rec)
 		if err != nil {
 			return Result{}, err
@@ -464,6 +470,12 @@ func (s *Service) byKey(ctx context.Context, project, key string) (Result, bool,
 	return rec.result(), true, nil
 }
 
+// keyRow maps commit rec's idempotency key to its record.
+func keyRow(rec *record, recordName string) store.Entity {
+	return store.Entity{PartitionKey: pk(rec.Project), RowKey: rec.Key,
+		Props: map[string]any{"Seq": rec.Seq, "Record": recordName, "Created": rec.At}}
+}
+
 // apply writes the rows of the claimed commit h (held by this instance)
 // and then marks it applied. known are the object rows read at the quiet
 // head before the claim (nil: read them now). No write can go backwards:
@@ -493,7 +505,11 @@ func (s *Service) apply(ctx context.Context, h head, rec *record, known map[stri
 		if err := k.leaseLeft(); err != nil {
 			return err
 		}
-		if err := insertRows(ctx, step.t, step.rows); err != nil {
+		insert := insertRows
+		if step.name == StepFeed {
+			insert = insertFeed
+		}
+		if err := insert(ctx, step.t, step.rows); err != nil {
 			return fault.E(op, err)
 		}
 		if err := k.fault(step.name); err != nil {
@@ -522,8 +538,7 @@ func (s *Service) apply(ctx context.Context, h head, rec *record, known map[stri
 		return err
 	}
 	if rec.Key != "" {
-		_, err := s.t.Keys.Insert(ctx, store.Entity{PartitionKey: pk(project), RowKey: rec.Key,
-			Props: map[string]any{"Seq": rec.Seq, "Record": h.Pending, "Created": rec.At}})
+		_, err := s.t.Keys.Insert(ctx, keyRow(rec, h.Pending))
 		if err != nil && !fault.Is(err, fault.Conflict) { // present: this commit's key, written before
 			return fault.E(op, err)
 		}

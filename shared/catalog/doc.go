@@ -30,6 +30,11 @@
 //     that check-in: a grant moves the head on, and a claim is conditional
 //     on the head it read before the locks.
 //   - Content blobs are never deleted, so "this blob exists" may be cached.
+//   - A sequence number is never given to two commits, even when a storage
+//     failover lost the head's last updates but kept a commit's feed row:
+//     the feed insert meets the other commit's row and the check-in is
+//     refused (Internal), the claim left in place; and readers report feed
+//     rows missing below the head instead of skipping a commit.
 //
 // The package knows nothing of HTTP or of Studio Security: callers authorize
 // and pass a visibility function where a read must be filtered.

@@ -26,27 +26,53 @@ type Change struct {
 	CommittedAt time.Time `json:"committedAt"`
 }
 
-// feedChunk is how many changes one feed row holds: a 1,000-change page is
-// one or two entities, and a 10,000-change commit ten rows.
-const feedChunk = 1000
+// A feed row holds at most feedChunk changes and feedChunkBytes of them as
+// JSON: a 1,000-change page of short paths is one or two entities, and a
+// commit of long paths and long content types is split by bytes, so every
+// row fits the table service's limits whatever the check-in (issue 25: a
+// count-only split made rows that storage refused after the claim).
+const (
+	feedChunk      = 1000
+	feedChunkBytes = store.MaxChunkedBytes
+)
 
 func feedKey(seq int64, chunk int) string { return fmt.Sprintf("%019d-%04d", seq, chunk) }
 
 // feedRows are the immutable feed rows of a commit: its metadata on every
-// row, its changes 1,000 per row.
+// row, its changes split by count and bytes. The split depends on the
+// record only, so every applier of a commit writes the same rows.
 func feedRows(rec *record) ([]store.Entity, error) {
-	n := (len(rec.Changes) + feedChunk - 1) / feedChunk
-	out := make([]store.Entity, 0, n)
-	for i := 0; i < n; i++ {
-		part := rec.Changes[i*feedChunk : min(len(rec.Changes), (i+1)*feedChunk)]
-		b, err := json.Marshal(part)
+	type part struct{ first, n int }
+	var parts []part
+	var docs [][]byte
+	var cur []byte
+	start := 0
+	for i, c := range rec.Changes {
+		b, err := json.Marshal(c)
 		if err != nil {
 			return nil, fault.E("catalog.feedRows", fault.Internal, err)
 		}
-		props := map[string]any{"Seq": rec.Seq, "Chunk": int32(i), "Chunks": int32(n), "First": int32(i * feedChunk),
+		if i > start && (i-start == feedChunk || len(cur)+1+len(b)+1 > feedChunkBytes) {
+			docs, parts = append(docs, append(cur, ']')), append(parts, part{start, i - start})
+			cur, start = nil, i
+		}
+		if cur == nil {
+			cur = append(cur, '[')
+		} else {
+			cur = append(cur, ',')
+		}
+		cur = append(cur, b...)
+	}
+	if cur == nil {
+		cur = append(cur, '[')
+	}
+	docs, parts = append(docs, append(cur, ']')), append(parts, part{start, len(rec.Changes) - start})
+	out := make([]store.Entity, 0, len(parts))
+	for i, pt := range parts {
+		props := map[string]any{"Seq": rec.Seq, "Chunk": int32(i), "Chunks": int32(len(parts)), "First": int32(pt.first),
 			"Count": int32(len(rec.Changes)), "By": rec.By, "At": rec.At, "Msg": rec.Message}
-		if err := store.SetChunked(props, "Changes", b); err != nil {
-			return nil, err
+		if err := store.SetChunked(props, "Changes", docs[i]); err != nil {
+			return nil, fault.E("catalog.feedRows", err)
 		}
 		out = append(out, store.Entity{PartitionKey: pk(rec.Project), RowKey: feedKey(rec.Seq, i), Props: props})
 	}
@@ -97,7 +123,15 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 		return out, p, nil
 	}
 	f := store.And(store.Eq("PartitionKey", pk(project)), store.Ge("RowKey", feedKey(p.Seq+1, 0)), store.Lt("RowKey", feedKey(head+1, 0)))
-	opt := store.QueryOptions{Top: int32(min(limit+1, 1000))}
+	lo, hi, n, err := s.rowsToRead(ctx, f, p, limit, whole)
+	if err != nil {
+		return out, p, err
+	}
+	if n == 0 { // p is below the head, so the row of commit p.Seq+1 should be there
+		return nil, p, missingRows(p, head)
+	}
+	f = store.And(store.Eq("PartitionKey", pk(project)), store.Ge("RowKey", lo), store.Le("RowKey", hi))
+	opt := store.QueryOptions{Top: int32(min(n, 1000))}
 	start := p
 	for {
 		page, err := s.t.Feed.Query(ctx, f, opt)
@@ -106,6 +140,12 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 		}
 		for _, e := range page.Entities {
 			seq, first, count := e.Int64("Seq"), int(e.Int64("First")), int(e.Int64("Count"))
+			// Rows up to the head are gapless unless storage lost some
+			// (a failover replicated the head before them): say so
+			// rather than skip a commit.
+			if seq > p.Seq+1 || (seq == p.Seq+1 && first > p.Offset) {
+				return nil, p, missingRows(p, head)
+			}
 			var cs []recChange
 			if err := json.Unmarshal(e.Chunked("Changes"), &cs); err != nil {
 				return nil, p, fault.E("catalog.feed", fault.Internal, err)
@@ -129,10 +169,81 @@ func (s *Service) scan(ctx context.Context, project string, p Position, head int
 			}
 		}
 		if page.Next == "" {
+			// The range ends early only when the page is full.
+			if len(out) < limit && p.Seq < head {
+				return nil, p, missingRows(p, head)
+			}
 			return out, p, nil
 		}
 		opt.Cursor = page.Next
 	}
+}
+
+// missingRows reports feed rows absent below the head.
+func missingRows(p Position, head int64) error {
+	return fault.E("catalog.feed", fault.Internal, fmt.Sprintf(
+		"the feed has no rows for commit %d although the head is %d: storage lost them (a failover?); an operator must reconcile the project",
+		p.Seq+1, head))
+}
+
+// rowsToRead finds, from the feed rows' metadata alone, the key range of
+// the rows a scan from p needs: from the row holding p's next change to the
+// row where limit changes are reached (at the end of a commit when whole).
+// Reading every row of a large commit for each page would move megabytes a
+// page: a commit of 10,000 long paths is 16 rows of 900 KB.
+func (s *Service) rowsToRead(ctx context.Context, f store.Filter, p Position, limit int, whole bool) (lo, hi string, n int, err error) {
+	type meta struct {
+		key          string
+		seq          int64
+		first, count int
+	}
+	got := 0
+	done := false
+	// take counts row r, which ends at change end; it reports whether the
+	// range is complete.
+	take := func(r meta, end int) bool {
+		from := r.first
+		if r.seq == p.Seq+1 {
+			from = max(from, p.Offset)
+		}
+		if end <= from {
+			return false // wholly before p
+		}
+		if lo == "" {
+			lo = r.key
+		}
+		hi, n, got = r.key, n+1, got+end-from
+		return got >= limit && (!whole || end == r.count)
+	}
+	var prev *meta
+	opt := store.QueryOptions{Select: []string{"RowKey", "Seq", "First", "Count"}, Top: 1000}
+	for !done {
+		page, err := s.t.Feed.Query(ctx, f, opt)
+		if err != nil {
+			return "", "", 0, fault.E("catalog.feed", err)
+		}
+		for _, e := range page.Entities {
+			m := meta{key: e.RowKey, seq: e.Int64("Seq"), first: int(e.Int64("First")), count: int(e.Int64("Count"))}
+			if prev != nil {
+				end := prev.count
+				if m.seq == prev.seq {
+					end = m.first
+				}
+				if done = take(*prev, end); done {
+					break
+				}
+			}
+			prev = &m
+		}
+		if page.Next == "" {
+			break
+		}
+		opt.Cursor = page.Next
+	}
+	if !done && prev != nil {
+		take(*prev, prev.count)
+	}
+	return lo, hi, n, nil
 }
 
 // Changes is the unfiltered feed for the service's own consumers

@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
@@ -17,16 +19,32 @@ const (
 	pointWidth = 16  // single-entity operations in flight at once
 )
 
-// insertBatches inserts rows of one partition, 100 to a batch. A batch of
-// inserts is insert-if-absent as a whole: storage refuses it, writing
-// nothing, when one of its rows exists (Azure and Azurite alike;
+// insertBatches inserts rows of one partition, up to 100 and 4 MiB to a
+// batch (large feed rows go a few to a batch). A batch of inserts is
+// insert-if-absent as a whole: storage refuses it, writing nothing, when
+// one of its rows exists (Azure and Azurite alike;
 // TestBatchInsertNeverReplaces), so a stale batch never replaces a row. A
 // batch that fails for that or any other reason is redone row by row with
 // one, which decides what a present row means.
 func insertBatches(ctx context.Context, t Table, rows []store.Entity, one func(ctx context.Context, i int) error) error {
-	n := (len(rows) + batchRows - 1) / batchRows
-	return parallel(ctx, n, batchWidth, func(ctx context.Context, b int) error {
-		lo, hi := b*batchRows, min(len(rows), (b+1)*batchRows)
+	bounds := []int{0} // batch b is rows[bounds[b]:bounds[b+1]]
+	size := 0
+	for i, e := range rows {
+		n, err := store.BatchBytes(e)
+		if err != nil {
+			return err
+		}
+		if i > bounds[len(bounds)-1] && (i-bounds[len(bounds)-1] == batchRows || size+n > store.MaxBatchBytes) {
+			bounds, size = append(bounds, i), 0
+		}
+		size += n
+	}
+	bounds = append(bounds, len(rows))
+	if len(rows) == 0 {
+		return nil
+	}
+	return parallel(ctx, len(bounds)-1, batchWidth, func(ctx context.Context, b int) error {
+		lo, hi := bounds[b], bounds[b+1]
 		ops := make([]store.BatchOp, hi-lo)
 		for j := range ops {
 			ops[j] = store.BatchOp{Insert: &rows[lo+j]}
@@ -50,6 +68,38 @@ func insertRows(ctx context.Context, t Table, rows []store.Entity) error {
 			return nil
 		}
 		return err
+	})
+}
+
+// insertFeed is insertRows for a commit's feed rows, which also checks that
+// a row already there is this commit's (written by an earlier applier of
+// it). A row of another commit under the same number means the head row
+// lost updates that the feed kept: a storage failover that replicated the
+// feed row but not the head's last writes. The commit is then refused,
+// never written over the other and never given a second number; the claim
+// stays, so every later check-in of the project is refused the same way
+// until an operator has looked (infra/README.md, "The catalog after a
+// failover").
+func insertFeed(ctx context.Context, t Table, rows []store.Entity) error {
+	return insertBatches(ctx, t, rows, func(ctx context.Context, i int) error {
+		_, err := t.Insert(ctx, rows[i])
+		if !fault.Is(err, fault.Conflict) {
+			return err
+		}
+		got, err := t.Get(ctx, rows[i].PartitionKey, rows[i].RowKey)
+		if err != nil {
+			return err
+		}
+		mine := rows[i]
+		at, gotAt := mine.Time("At"), got.Time("At")
+		if got.String("By") == mine.String("By") && got.Int64("Count") == mine.Int64("Count") &&
+			got.String("Msg") == mine.String("Msg") && gotAt.Sub(at).Abs() < time.Millisecond {
+			return nil // this commit's row, from an earlier applier
+		}
+		return fault.E("catalog.feed", fault.Internal, fmt.Sprintf(
+			"commit %d: the history already holds another commit with this number (by %s at %s) beyond the head: "+
+				"the head lost updates in a storage failover; check-ins of this project are refused until an operator "+
+				"reconciles it, and no number is given twice", mine.Int64("Seq"), got.String("By"), gotAt.UTC().Format(time.RFC3339)))
 	})
 }
 

@@ -116,10 +116,22 @@ func (s *Service) History(ctx context.Context, project, path, cursor string, lim
 	if err != nil {
 		return HistoryPage{}, err
 	}
-	page, err := s.t.History.Query(ctx, store.And(store.Eq("PartitionKey", pk(project)),
-		store.HasPrefix("RowKey", store.EncodeKey(path)+"~")), store.QueryOptions{Top: int32(limit), Cursor: cursor})
-	if err != nil {
-		return HistoryPage{}, fault.E("catalog.History", err)
+	f := store.And(store.Eq("PartitionKey", pk(project)), store.HasPrefix("RowKey", store.EncodeKey(path)+"~"))
+	// Azure may answer a page with no rows and a continuation token (a
+	// partition boundary, a time-out: "Query timeout and pagination",
+	// learn.microsoft.com/rest/api/storageservices/query-timeout-and-pagination);
+	// only a page without a token is the end, so follow it.
+	var page store.Page
+	for next := cursor; ; {
+		var err error
+		page, err = s.t.History.Query(ctx, f, store.QueryOptions{Top: int32(limit), Cursor: next})
+		if err != nil {
+			return HistoryPage{}, fault.E("catalog.History", err)
+		}
+		if len(page.Entities) > 0 || page.Next == "" {
+			break
+		}
+		next = page.Next
 	}
 	out := HistoryPage{Items: []Object{}, Next: page.Next}
 	for _, e := range page.Entities {

@@ -143,6 +143,16 @@ func notFound(name string) error {
 	return fault.E("connector", fault.NotFound, fmt.Sprintf("connector %s not found", name))
 }
 
+// Caps of a connector's fields (documented in api/openapi.yaml): with the
+// 2,048-byte paths of checkPath, a connector at every cap is under 200 KB of
+// JSON, which its row stores (store.SetDoc).
+const (
+	MaxURLBytes     = 2048
+	MaxPathPrefixes = 32
+	maxMethods      = 16
+	maxScopeBytes   = 256
+)
+
 func invalid(why string) error { return fault.E("connector", fault.Invalid, why) }
 
 // normalize fills defaults and checks every field; it fails with the first
@@ -153,6 +163,15 @@ func (c *Connector) normalize() error {
 	}
 	if len(c.Description) > 1024 {
 		return invalid("description is at most 1024 bytes")
+	}
+	if len(c.BaseURL) > MaxURLBytes {
+		return invalid(fmt.Sprintf("baseUrl is at most %d bytes", MaxURLBytes))
+	}
+	if len(c.Methods) > maxMethods {
+		return invalid(fmt.Sprintf("methods has at most %d entries", maxMethods))
+	}
+	if len(c.PathPrefixes) > MaxPathPrefixes {
+		return invalid(fmt.Sprintf("pathPrefixes has at most %d entries", MaxPathPrefixes))
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
@@ -235,6 +254,14 @@ func (a *Auth) normalize() error {
 		}
 		return need(map[string]string{"usernameParam": a.UsernameParam, "passwordParam": a.PasswordParam})
 	case AuthOAuth2:
+		if len(a.TokenURL) > MaxURLBytes {
+			return invalid(fmt.Sprintf("auth.tokenUrl is at most %d bytes", MaxURLBytes))
+		}
+		for _, sc := range a.Scopes {
+			if len(sc) > maxScopeBytes {
+				return invalid(fmt.Sprintf("auth.scopes: each is at most %d bytes", maxScopeBytes))
+			}
+		}
 		u, err := url.Parse(a.TokenURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 			return invalid("auth.tokenUrl is an http(s) URL with a host and no credentials")
@@ -262,16 +289,23 @@ func (s *Service) read(ctx context.Context, project, env, name string) (Connecto
 		return Connector{}, fault.E("connector.read", err)
 	}
 	var c Connector
-	if err := json.Unmarshal([]byte(e.String("Doc")), &c); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), &c); err != nil {
 		return Connector{}, fault.E("connector.read", fault.Internal, err)
 	}
 	c.ETag = e.ETag
 	return c, nil
 }
 
+// entity is a connector's (or the settings') row. The caps in normalize
+// keep a connector's JSON well under store.MaxChunkedBytes; were one over,
+// the write would be refused (TooLarge) before it reached storage.
 func entity(project, env, rk string, v any) store.Entity {
 	b, _ := json.Marshal(v)
-	return store.Entity{PartitionKey: pk(project, env), RowKey: rk, Props: map[string]any{"Doc": string(b)}}
+	props := map[string]any{}
+	if store.SetDoc(props, "Doc", b) != nil {
+		props["Doc"] = string(b)
+	}
+	return store.Entity{PartitionKey: pk(project, env), RowKey: rk, Props: props}
 }
 
 // Get returns one connector.
@@ -288,7 +322,7 @@ func (s *Service) List(ctx context.Context, project, env string) ([]Connector, e
 	out := make([]Connector, 0, len(es))
 	for _, e := range es {
 		var c Connector
-		if err := json.Unmarshal([]byte(e.String("Doc")), &c); err != nil {
+		if err := json.Unmarshal(e.Doc("Doc"), &c); err != nil {
 			return nil, fault.E("connector.List", fault.Internal, err)
 		}
 		c.ETag = e.ETag
@@ -381,7 +415,7 @@ func (s *Service) GetSettings(ctx context.Context, project, env string) (Setting
 		return Settings{}, fault.E("connector.GetSettings", err)
 	}
 	var st Settings
-	if err := json.Unmarshal([]byte(e.String("Doc")), &st); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), &st); err != nil {
 		return Settings{}, fault.E("connector.GetSettings", fault.Internal, err)
 	}
 	st.ETag = e.ETag

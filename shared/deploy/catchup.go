@@ -178,11 +178,18 @@ func (s *Service) classifyPage(ctx context.Context, st EnvState, page []Change) 
 		}
 		allocated = true
 	}
+	// The history rows are built and sized before the first write: a row
+	// storage would refuse after the state moved on was a lost history
+	// entry (the redelivery found nothing left to do; issue 25).
+	rows, err := s.historyRows(st, cl)
+	if err != nil {
+		return err
+	}
 	nst, err := s.putState(ctx, st)
 	if err != nil {
 		return err
 	}
-	if err := s.record(ctx, nst, cl); err != nil {
+	if err := s.record(ctx, rows); err != nil {
 		return err
 	}
 	if allocated {
@@ -191,9 +198,11 @@ func (s *Service) classifyPage(ctx context.Context, st EnvState, page []Change) 
 	return nil
 }
 
-// record writes one history row per commit of a classified page. Rows are
-// facts derived from the feed and the rules, so a replay writes the same row.
-func (s *Service) record(ctx context.Context, st EnvState, cl []Classified) error {
+// historyRows builds one history row per commit of a classified page,
+// each checked against storage's limits. Rows are facts derived from the
+// feed and the rules, so a replay builds the same rows. A row over the
+// limits keeps fewer sample changes (counted in More) until it fits.
+func (s *Service) historyRows(st EnvState, cl []Classified) ([]store.Entity, error) {
 	by := map[int64]*HistoryEntry{}
 	var seqs []int64
 	for _, c := range cl {
@@ -218,10 +227,33 @@ func (s *Service) record(ctx context.Context, st EnvState, cl []Classified) erro
 			h.More++
 		}
 	}
+	rows := make([]store.Entity, 0, len(seqs))
 	for _, seq := range seqs {
-		b, _ := json.Marshal(by[seq])
-		// Newest first: the row key counts down.
-		e := store.Entity{PartitionKey: envPK(st.Project, st.Env), RowKey: seqKey(math.MaxInt64 - seq), Props: map[string]any{"Doc": string(b)}}
+		h := by[seq]
+		for {
+			b, _ := json.Marshal(h)
+			// Newest first: the row key counts down.
+			e := store.Entity{PartitionKey: envPK(st.Project, st.Env), RowKey: seqKey(math.MaxInt64 - seq), Props: map[string]any{}}
+			err := setDoc(e.Props, b)
+			if err == nil {
+				err = store.CheckEntity(e)
+			}
+			if err == nil {
+				rows = append(rows, e)
+				break
+			}
+			if len(h.Changes) == 0 {
+				return nil, fault.E("deploy.historyRows", err)
+			}
+			h.Changes, h.More = h.Changes[:len(h.Changes)/2], h.More+len(h.Changes)-len(h.Changes)/2
+		}
+	}
+	return rows, nil
+}
+
+// record writes the history rows of a classified page.
+func (s *Service) record(ctx context.Context, rows []store.Entity) error {
+	for _, e := range rows {
 		if _, err := s.T.History.Upsert(ctx, e); err != nil {
 			return fault.E("deploy.record", err)
 		}

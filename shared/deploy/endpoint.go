@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -11,6 +12,9 @@ import (
 // armSiteID is an App Service site (or slot) resource id: what ARM restarts.
 var armSiteID = regexp.MustCompile(`(?i)^/subscriptions/[0-9a-f-]{36}/resourceGroups/[A-Za-z0-9._()-]{1,90}/providers/Microsoft\.Web/sites/[A-Za-z0-9-]{2,60}(/slots/[A-Za-z0-9-]{1,59})?$`)
 
+// MaxURLBytes caps an endpoint's URLs (documented in api/openapi.yaml).
+const MaxURLBytes = 2048
+
 // Validate checks an endpoint's settings: http(s) URLs with a host, and an
 // App Service site resource id for ARM.
 func (e Endpoint) Validate() error {
@@ -18,6 +22,9 @@ func (e Endpoint) Validate() error {
 		name, u := f.name, f.u
 		if u == "" {
 			continue
+		}
+		if len(u) > MaxURLBytes {
+			return fault.E("deploy.Endpoint", fault.Invalid, fmt.Sprintf("%s is at most %d bytes", name, MaxURLBytes))
 		}
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {

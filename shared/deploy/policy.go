@@ -32,6 +32,9 @@ const (
 	MaxNoticeMinutes  = 14 * 24 * 60
 )
 
+// MaxScheduleBytes caps one NCRONTAB expression of a policy.
+const MaxScheduleBytes = 256
+
 // Validate checks the policy; its errors name the field.
 func (p Policy) Validate() error {
 	const op = "deploy.Policy"
@@ -39,6 +42,9 @@ func (p Policy) Validate() error {
 		return fault.E(op, fault.Invalid, fmt.Sprintf("schedules: 1 to %d NCRONTAB expressions", MaxSchedules))
 	}
 	for i, expr := range p.Schedules {
+		if len(expr) > MaxScheduleBytes {
+			return fault.E(op, fault.Invalid, fmt.Sprintf("schedules[%d]: at most %d bytes", i, MaxScheduleBytes))
+		}
 		s, err := ncrontab.Parse(expr)
 		if err != nil {
 			return fault.E(op, fault.Invalid, fmt.Sprintf("schedules[%d]: %s", i, fault.DetailOf(err)), err)

@@ -117,14 +117,28 @@ func (st *EnvState) allocateWindow(now time.Time) error {
 	return nil
 }
 
-func stateEntity(st EnvState) store.Entity {
+func stateEntity(st EnvState) (store.Entity, error) {
 	b, _ := json.Marshal(st)
-	return store.Entity{PartitionKey: store.EncodeKey(st.Project), RowKey: store.EncodeKey(st.Env),
-		Props: map[string]any{"Doc": string(b), "Window": st.WindowID}}
+	props := map[string]any{"Window": st.WindowID}
+	if err := setDoc(props, b); err != nil {
+		return store.Entity{}, err
+	}
+	return store.Entity{PartitionKey: store.EncodeKey(st.Project), RowKey: store.EncodeKey(st.Env), Props: props}, nil
+}
+
+// setDoc stores a row's document as chunked binary: a string property holds
+// 32,768 UTF-16 units, which an environment with a few hundred pending
+// restart parameters, or a history row of 50 long paths, went over (issue
+// 25); chunked, a document may take store.MaxChunkedBytes.
+func setDoc(props map[string]any, b []byte) error {
+	if err := store.SetChunked(props, "Doc", b); err != nil {
+		return fault.E("deploy.setDoc", err)
+	}
+	return nil
 }
 
 func decodeDoc[T any](e store.Entity, into *T) error {
-	if err := json.Unmarshal([]byte(e.String("Doc")), into); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), into); err != nil {
 		return fault.E("deploy.decode", fault.Internal, err)
 	}
 	return nil
@@ -155,15 +169,18 @@ var errLost = fault.E("deploy", fault.PreconditionFailed, "another instance chan
 // else If-Match its ETag. A lost race is errLost.
 func (s *Service) putState(ctx context.Context, st EnvState) (EnvState, error) {
 	st.UpdatedAt = s.Now().UTC()
+	e, err := stateEntity(st)
+	if err != nil {
+		return st, err
+	}
 	var etag string
-	var err error
 	if st.ETag == "" {
-		etag, err = s.T.States.Insert(ctx, stateEntity(st))
+		etag, err = s.T.States.Insert(ctx, e)
 		if fault.Is(err, fault.Conflict) {
 			return st, errLost
 		}
 	} else {
-		etag, err = s.T.States.Update(ctx, stateEntity(st), st.ETag)
+		etag, err = s.T.States.Update(ctx, e, st.ETag)
 		if fault.Is(err, fault.PreconditionFailed) || fault.Is(err, fault.NotFound) {
 			return st, errLost
 		}

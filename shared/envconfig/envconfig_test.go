@@ -169,7 +169,7 @@ func TestSecretsAreMaskedAndStoredSealed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc := row.String("Doc")
+	doc := string(row.Chunked("Doc"))
 	if strings.Contains(doc, clear) || !strings.Contains(doc, `"secretRef":"aesgcm:v1:`+localvault.KeyID(f.key)+`:`) {
 		t.Fatalf("stored row %s", doc)
 	}
@@ -418,3 +418,36 @@ func TestWrongKeyFailsLoudly(t *testing.T) {
 var _ interface {
 	ApplyPending(ctx context.Context, project, env string) error
 } = (*envconfig.Service)(nil)
+
+// TestLargestParameterIsStoredAndAudited: a parameter at every limit (a
+// 1 KiB description, 100 enum values of 256 bytes, 8 KiB values that JSON
+// escapes six-fold) is stored, changed and audited; the audit entry is
+// trimmed by its rule, never dropped. Before the fix the update was saved
+// and then its audit entry refused (400, no detail, no entry).
+func TestLargestParameterIsStoredAndAudited(t *testing.T) {
+	f := newFixture(t)
+	enum := make([]string, 100)
+	for i := range enum {
+		enum[i] = fmt.Sprintf("%03d", i) + strings.Repeat("<", 253)
+	}
+	big := func(c string) json.RawMessage { return raw(strings.Repeat(c, envconfig.MaxValueBytes)) }
+	put(t, f, "banner", envconfig.Change{Type: typ("string"), Description: ptr(strings.Repeat("d", 1024)),
+		Validation: &envconfig.Validation{Pattern: strings.Repeat("a?", 256)}, Default: big("<"), Value: big(">"), Impact: impact(envconfig.RestartPortal)})
+	p := put(t, f, "banner", envconfig.Change{Value: big("&")})
+	if !p.HasPending() {
+		t.Fatalf("a restart parameter's change waits: %s", p.Name())
+	}
+	put(t, f, "choice", envconfig.Change{Type: typ("string"), Validation: &envconfig.Validation{Enum: enum}, Value: raw(enum[99])})
+	page, err := f.audit.List(ctx, audit.ProjectScope("claims"), time.Time{}, 100, "")
+	if err != nil || len(page.Entries) != 3 {
+		t.Fatalf("audit: %d entries, %v; want 3", len(page.Entries), err)
+	}
+	if e := page.Entries[1]; e.Action != "parameter.put" || !e.Trimmed || !strings.Contains(string(e.After), "trimmed from") {
+		t.Fatalf("the update's entry: trimmed %v, after %.200s", e.Trimmed, e.After)
+	}
+	enum[0] += "<"
+	_, _, err = f.svc.Put(ctx, carol, "claims", "test", "other", envconfig.Change{Type: typ("string"), Validation: &envconfig.Validation{Enum: enum}, Value: raw(enum[1])}, "")
+	if !fault.Is(err, fault.Invalid) || !strings.Contains(fault.DetailOf(err), "enum value is over 256 bytes") {
+		t.Fatalf("an enum value past its cap: %v", err)
+	}
+}

@@ -50,6 +50,7 @@ const (
 	MaxValueBytes   = 8192
 	maxPatternBytes = 512
 	maxEnum         = 100
+	maxEnumBytes    = 256 // one enum value; 100 of them keep a row small
 )
 
 var namePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]{0,63}$`)
@@ -111,6 +112,11 @@ func (v Validation) check(t Type) error {
 	}
 	if len(v.Enum) > maxEnum {
 		return bad(fmt.Sprintf("enum has more than %d values", maxEnum))
+	}
+	for _, e := range v.Enum {
+		if len(e) > maxEnumBytes {
+			return bad(fmt.Sprintf("an enum value is over %d bytes", maxEnumBytes))
+		}
 	}
 	for _, s := range v.Schemes {
 		if s == "" || strings.ToLower(s) != s || strings.ContainsAny(s, ":/") {

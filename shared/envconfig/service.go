@@ -88,16 +88,25 @@ func (s *Service) read(ctx context.Context, project, env, name string) (record, 
 		return record{}, "", fault.E("envconfig.read", err)
 	}
 	var r record
-	if err := json.Unmarshal([]byte(e.String("Doc")), &r); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), &r); err != nil {
 		return record{}, "", fault.E("envconfig.read", fault.Internal, err)
 	}
 	return r, e.ETag, nil
 }
 
-func entity(project, env string, r record) store.Entity {
+// entity is a parameter's row: its record as chunked binary JSON. A
+// parameter at its limits (three 8 KiB states, a 1 KiB description, 100
+// enum values of 256 bytes) is up to ~200 KB once JSON escapes it, far over
+// a string property's 32,768 UTF-16 units (issue 25) and well under
+// store.MaxChunkedBytes.
+func entity(project, env string, r record) (store.Entity, error) {
 	pk, rk := keys(project, env, r.Name)
 	b, _ := json.Marshal(r)
-	return store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{"Doc": string(b)}}
+	props := map[string]any{}
+	if err := store.SetChunked(props, "Doc", b); err != nil {
+		return store.Entity{}, fault.E("envconfig.entity", err)
+	}
+	return store.Entity{PartitionKey: pk, RowKey: rk, Props: props}, nil
 }
 
 // Get returns one parameter.
@@ -119,7 +128,7 @@ func (s *Service) List(ctx context.Context, project, env string) ([]Parameter, e
 	out := make([]Parameter, 0, len(es))
 	for _, e := range es {
 		var r record
-		if err := json.Unmarshal([]byte(e.String("Doc")), &r); err != nil {
+		if err := json.Unmarshal(e.Doc("Doc"), &r); err != nil {
 			return nil, fault.E("envconfig.List", fault.Internal, err)
 		}
 		out = append(out, Parameter{Project: project, Env: env, rec: r, ETag: e.ETag})
@@ -288,7 +297,10 @@ func (s *Service) Put(ctx context.Context, who Actor, project, env, name string,
 		if queue && s.Restarts == nil {
 			return Parameter{}, false, fault.E(op, fault.Unavailable, fmt.Sprintf("parameter %s needs a %s, and no deployment service is wired to open a maintenance window", name, next.Impact))
 		}
-		e := entity(project, env, next)
+		e, err := entity(project, env, next)
+		if err != nil {
+			return Parameter{}, false, err
+		}
 		var newTag string
 		if exists {
 			newTag, err = s.table.Update(ctx, e, etag)
@@ -362,7 +374,11 @@ func (s *Service) Delete(ctx context.Context, who Actor, project, env, name, ifM
 		now := s.now().UTC()
 		next.UpdatedAt, next.UpdatedBy = now, who.Name
 		next.Pending = &pending{Delete: true, Impact: cur.Impact, Since: now, By: who.Name}
-		newTag, err := s.table.Update(ctx, entity(project, env, next), etag)
+		e, err := entity(project, env, next)
+		if err != nil {
+			return false, err
+		}
+		newTag, err := s.table.Update(ctx, e, etag)
 		if fault.Is(err, fault.PreconditionFailed) || fault.Is(err, fault.NotFound) {
 			if ifMatch != "" {
 				return false, fault.E(op, fault.PreconditionFailed, fmt.Sprintf("parameter %s changed since you read it", name))
@@ -431,7 +447,11 @@ func (s *Service) applyOne(ctx context.Context, who Actor, project, env, name st
 		st := cur.Pending.state
 		next.Active, next.Pending = &st, nil
 		next.UpdatedAt = s.now().UTC()
-		newTag, err := s.table.Update(ctx, entity(project, env, next), etag)
+		e, err := entity(project, env, next)
+		if err != nil {
+			return err
+		}
+		newTag, err := s.table.Update(ctx, e, etag)
 		if fault.Is(err, fault.PreconditionFailed) || fault.Is(err, fault.NotFound) {
 			continue
 		}

@@ -26,6 +26,7 @@ const (
 	Unavailable                    // a dependency is down; retry later
 	Internal                       // a bug or an invariant broken on our side
 	Gone                           // existed, but is no longer usable (an expired invitation)
+	Misdirected                    // served by another stamp (the customer's home); re-send it there
 )
 
 var kindNames = [...]string{
@@ -43,6 +44,7 @@ var kindNames = [...]string{
 	Unavailable:        "unavailable",
 	Internal:           "internal",
 	Gone:               "gone",
+	Misdirected:        "misdirected",
 }
 
 // String is the stable slug of the kind; problem type URIs are built from it.

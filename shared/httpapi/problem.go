@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strconv"
 
 	"github.com/studio-collab/collab/shared/fault"
 )
@@ -68,6 +69,7 @@ var problemTypes = map[fault.Kind]problemType{
 	fault.Unavailable:        {http.StatusServiceUnavailable, "Service unavailable"},
 	fault.Internal:           {http.StatusInternalServerError, "Internal error"},
 	fault.Gone:               {http.StatusGone, "No longer available"},
+	fault.Misdirected:        {http.StatusMisdirectedRequest, "Served by another stamp"},
 	fault.Other:              {http.StatusInternalServerError, "Internal error"},
 }
 
@@ -123,8 +125,18 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		lvl = slog.LevelError
 	}
 	Logger(r.Context()).Log(r.Context(), lvl, "request failed", "status", p.Status, "error", err.Error())
+	if p.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		// A 503 always says when to come back (DESIGN §5); the CLI and the
+		// console honour it instead of treating the failure as final.
+		w.Header().Set("Retry-After", strconv.Itoa(DefaultRetryAfter))
+	}
 	WriteProblem(w, p)
 }
+
+// DefaultRetryAfter is the Retry-After, in seconds, of a 503 that did not
+// set its own: a dependency (storage, the identity provider) is expected
+// back within seconds.
+const DefaultRetryAfter = 5
 
 // WriteProblem writes p with its status and the problem+json content type.
 func WriteProblem(w http.ResponseWriter, p Problem) {

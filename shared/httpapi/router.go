@@ -47,6 +47,8 @@ type Router struct {
 	log         *slog.Logger
 	auth        Authenticator
 	defaultBody int64
+	scope       Scope
+	origins     map[string]bool
 }
 
 // NewRouter returns an empty Router. auth may be nil while no route needs it.
@@ -112,6 +114,12 @@ func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 			}
 			r = r.WithContext(ctx)
 		}
+		if rt.scope != nil {
+			if err := rt.scope(r); err != nil {
+				Error(w, r, err)
+				return
+			}
+		}
 		if err := h(w, r); err != nil {
 			Error(w, r, err)
 		}
@@ -126,6 +134,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := IncomingRequestID(r.Header)
 	r = r.WithContext(WithRequest(r.Context(), id, rt.log))
 	w.Header().Set("X-Request-Id", id)
+	if rt.cors(w, r) {
+		return
+	}
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
 		if p := recover(); p != nil {

@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,11 +21,23 @@ import (
 
 // IssuerConfig is one trusted token issuer.
 type IssuerConfig struct {
-	URL      string // the "iss" value and the discovery base
-	Audience string // the "aud" tokens must carry (this API's app id URI or client id)
+	// URL is the issuer ("iss") as configured; it is compared with the
+	// issuer the discovery document gives, trailing slash aside, and the
+	// document's form is then the one tokens must carry exactly.
+	URL string
+	// Audiences are the "aud" values tokens may carry: for Entra v2 access
+	// tokens the API's application (client) id, for v1 ones its App ID URI.
+	Audiences []string
 	// IDPrefix namespaces user ids from this issuer ("dev-" for the dev
 	// issuer); Entra object ids need none.
 	IDPrefix string
+	// AcceptV1 (Entra only) also trusts the tenant's v1 access tokens, whose
+	// "iss" is https://sts.windows.net/<tid>/; they bind to the same
+	// identity as the tenant's v2 tokens (the same oid).
+	AcceptV1 bool
+	// Local marks the dev issuer, served by this very process: it is not
+	// checked at start-up (CheckIssuers), only on first use.
+	Local bool
 }
 
 // Gate refuses principals the platform knows to be disabled. It runs after
@@ -33,39 +48,88 @@ type Gate interface {
 
 // Authenticator verifies bearer tokens. Safe for concurrent use.
 type Authenticator struct {
-	issuers map[string]*issuer
+	issuers map[string]*issuer // by "iss", trailing slash trimmed
+	order   []*issuer
 	gate    Gate
 	client  *http.Client
 	now     func() time.Time
 	retry   time.Duration // minimum pause between discovery attempts
+	refetch time.Duration // minimum pause between two fetches of one key set
 }
 
 type issuer struct {
-	cfg IssuerConfig
+	cfg          IssuerConfig
+	iss          string // as configured, trailing slash trimmed
+	discoveryURL string
+	tenant       string // Entra tenant id, "" for other issuers
+	bindAs       string // the issuer bindings name ("" = the discovered one)
 
 	mu       sync.Mutex
 	verifier *oidc.IDTokenVerifier
+	issuer   string // as the discovery document gives it
+	keys     *keySet
 	lastTry  time.Time
 }
 
 // Option changes an Authenticator.
 type Option func(*Authenticator)
 
-// WithClock makes expiry checks use now (tests).
+// WithClock makes expiry checks and key refetch pacing use now (tests).
 func WithClock(now func() time.Time) Option { return func(a *Authenticator) { a.now = now } }
 
 // WithDiscoveryRetry sets the minimum pause between two discovery attempts
 // of a failing issuer (default 1 s), so a down issuer is not hammered.
 func WithDiscoveryRetry(d time.Duration) Option { return func(a *Authenticator) { a.retry = d } }
 
+// WithKeyRefetch sets the least time between two fetches of an issuer's
+// key set (default DefaultKeyRefetch).
+func WithKeyRefetch(d time.Duration) Option { return func(a *Authenticator) { a.refetch = d } }
+
 // WithHTTPClient sets the client for discovery and key fetches.
 func WithHTTPClient(c *http.Client) Option { return func(a *Authenticator) { a.client = c } }
 
+const entraHost = "login.microsoftonline.com"
+
+// entraTenant is the tenant id of an Entra issuer URL
+// (https://login.microsoftonline.com/<tid>/v2.0 or
+// https://sts.windows.net/<tid>/), and whether it is the v1 form.
+func entraTenant(raw string) (tid string, v1, ok bool) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", false, false
+	}
+	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
+	switch {
+	case u.Host == entraHost && len(parts) == 2 && parts[1] == "v2.0" && parts[0] != "":
+		return parts[0], false, true
+	case u.Host == "sts.windows.net" && len(parts) == 1 && parts[0] != "":
+		return parts[0], true, true
+	}
+	return "", false, false
+}
+
 // NewAuthenticator trusts the given issuers. It makes no network call.
 func NewAuthenticator(issuers []IssuerConfig, opts ...Option) *Authenticator {
-	a := &Authenticator{issuers: map[string]*issuer{}, client: &http.Client{Timeout: 10 * time.Second}, now: time.Now, retry: time.Second}
+	a := &Authenticator{issuers: map[string]*issuer{}, client: &http.Client{Timeout: 10 * time.Second}, now: time.Now,
+		retry: time.Second, refetch: DefaultKeyRefetch}
+	add := func(is *issuer) {
+		a.issuers[is.iss] = is
+		a.order = append(a.order, is)
+	}
 	for _, c := range issuers {
-		a.issuers[strings.TrimSuffix(c.URL, "/")] = &issuer{cfg: c}
+		is := &issuer{cfg: c, iss: strings.TrimSuffix(c.URL, "/")}
+		is.discoveryURL = is.iss + "/.well-known/openid-configuration"
+		if tid, v1, ok := entraTenant(c.URL); ok {
+			is.tenant = tid
+			if v1 {
+				// Entra serves the v1 document under login.microsoftonline.com.
+				is.discoveryURL = "https://" + entraHost + "/" + tid + "/.well-known/openid-configuration"
+			} else if c.AcceptV1 {
+				add(&issuer{cfg: c, iss: "https://sts.windows.net/" + tid, tenant: tid, bindAs: is.iss,
+					discoveryURL: "https://" + entraHost + "/" + tid + "/.well-known/openid-configuration"})
+			}
+		}
+		add(is)
 	}
 	for _, o := range opts {
 		o(a)
@@ -112,24 +176,83 @@ func (a *Authenticator) Verify(ctx context.Context, header string) (Principal, e
 	if !ok {
 		return Principal{}, unauthenticated("the token's issuer is not trusted", nil)
 	}
-	v, err := is.verifierFor(a)
+	v, err := is.verifierFor(ctx, a)
 	if err != nil {
 		return Principal{}, err
 	}
-	tok, err := v.Verify(oidc.ClientContext(ctx, a.client), raw)
+	vctx, keyErr := withKeyErrorSlot(ctx)
+	tok, err := v.Verify(vctx, raw)
 	if err != nil {
+		var ke *keyError
+		if errors.As(*keyErr, &ke) {
+			return Principal{}, describeKeyError(ke)
+		}
 		return Principal{}, describeVerifyError(err)
+	}
+	if !audienceOK(tok.Audience, is.cfg.Audiences) {
+		return Principal{}, unauthenticated(fmt.Sprintf("the token is for another audience (%s); this API accepts %s",
+			strings.Join(tok.Audience, ", "), strings.Join(is.cfg.Audiences, ", ")), nil)
 	}
 	var c claims
 	if err := tok.Claims(&c); err != nil {
 		return Principal{}, unauthenticated("the token's claims do not decode", err)
 	}
-	return c.principal(is.cfg), nil
+	return c.principal(is)
 }
 
+func audienceOK(got, want []string) bool {
+	for _, g := range got {
+		for _, w := range want {
+			if g == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// discoveryDoc is the part of the OpenID configuration verification needs.
+type discoveryDoc struct {
+	Issuer  string   `json:"issuer"`
+	JWKSURI string   `json:"jwks_uri"`
+	Algs    []string `json:"id_token_signing_alg_values_supported"`
+}
+
+// discover fetches the issuer's discovery document and checks that it names
+// the configured issuer (a trailing slash aside: Auth0's issuers end in one).
+func (is *issuer) discover(ctx context.Context, client *http.Client) (discoveryDoc, error) {
+	const op = "identity.discover"
+	var doc discoveryDoc
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, is.discoveryURL, nil)
+	if err != nil {
+		return doc, fault.E(op, fault.Invalid, "the issuer URL "+is.cfg.URL+" is not valid", err)
+	}
+	resp, err := client.Do(req)
+	if err == nil {
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("%s: %s", is.discoveryURL, resp.Status)
+		} else {
+			err = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&doc)
+		}
+	}
+	if err != nil {
+		return doc, fault.E(op, fault.Unavailable, "the token issuer's discovery document could not be fetched; retry shortly", err)
+	}
+	if strings.TrimSuffix(doc.Issuer, "/") != is.iss || doc.JWKSURI == "" {
+		return doc, fault.E(op, fault.Unavailable, fmt.Sprintf("the discovery document at %s names the issuer %q (jwks_uri %q), not %q: "+
+			"configure the issuer exactly as the provider names it", is.discoveryURL, doc.Issuer, doc.JWKSURI, is.cfg.URL), errIssuerMismatch)
+	}
+	return doc, nil
+}
+
+var errIssuerMismatch = errors.New("issuer mismatch")
+
 // verifierFor returns the issuer's verifier, doing discovery on first use
-// and retrying it (at most once a second) while it fails.
-func (is *issuer) verifierFor(a *Authenticator) (*oidc.IDTokenVerifier, error) {
+// and retrying it (at most once per retry pause) while it fails.
+func (is *issuer) verifierFor(ctx context.Context, a *Authenticator) (*oidc.IDTokenVerifier, error) {
 	is.mu.Lock()
 	defer is.mu.Unlock()
 	if is.verifier != nil {
@@ -139,18 +262,50 @@ func (is *issuer) verifierFor(a *Authenticator) (*oidc.IDTokenVerifier, error) {
 		return nil, fault.E("identity.discover", fault.Unavailable, "the token issuer's discovery document could not be fetched; retry shortly")
 	}
 	is.lastTry = time.Now()
-	ctx, cancel := context.WithTimeout(oidc.ClientContext(context.Background(), a.client), 10*time.Second)
-	defer cancel()
-	p, err := oidc.NewProvider(ctx, is.cfg.URL)
+	// The request's cancellation must not poison a discovery others share.
+	doc, err := is.discover(context.WithoutCancel(ctx), a.client)
 	if err != nil {
-		return nil, fault.E("identity.discover", fault.Unavailable, "the token issuer's discovery document could not be fetched; retry shortly", err)
+		return nil, err
 	}
-	// Keys are fetched later with a context of their own, not this one.
-	is.verifier = p.VerifierContext(oidc.ClientContext(context.Background(), a.client), &oidc.Config{
-		ClientID: is.cfg.Audience,
-		Now:      a.now,
+	is.issuer = doc.Issuer
+	is.keys = &keySet{url: doc.JWKSURI, client: a.client, now: a.now, refetch: a.refetch}
+	is.verifier = oidc.NewVerifier(doc.Issuer, is.keys, &oidc.Config{
+		SkipClientIDCheck:    true, // audienceOK checks against several accepted values
+		SupportedSigningAlgs: algNames(doc.Algs),
+		Now:                  a.now,
 	})
 	return is.verifier, nil
+}
+
+func algNames(fromDoc []string) []string {
+	out := []string{}
+	for _, alg := range supportedAlgs {
+		if len(fromDoc) == 0 || slices.Contains(fromDoc, string(alg)) {
+			out = append(out, string(alg))
+		}
+	}
+	return out
+}
+
+// CheckIssuers does discovery for every configured issuer but the local
+// one, at start-up: an issuer whose discovery document names another issuer
+// is a configuration error (returned, the service should not start); an
+// issuer that cannot be reached is only reported in unreachable (discovery
+// is retried on first use).
+func (a *Authenticator) CheckIssuers(ctx context.Context) (unreachable []error, err error) {
+	for _, is := range a.order {
+		if is.cfg.Local {
+			continue
+		}
+		_, derr := is.discover(ctx, a.client)
+		switch {
+		case errors.Is(derr, errIssuerMismatch):
+			return unreachable, fmt.Errorf("COLLAB_OIDC_ISSUERS: %s", fault.DetailOf(derr))
+		case derr != nil:
+			unreachable = append(unreachable, fmt.Errorf("issuer %s: %w", is.cfg.URL, derr))
+		}
+	}
+	return unreachable, nil
 }
 
 func describeVerifyError(err error) error {
@@ -163,10 +318,10 @@ func describeVerifyError(err error) error {
 		return unauthenticated("the token is for another audience", err)
 	case strings.Contains(msg, "before the nbf"):
 		return unauthenticated("the token is not valid yet", err)
-	case strings.Contains(msg, "signature"):
+	case strings.Contains(msg, "signature"), strings.Contains(msg, "malformed jwt"):
 		return unauthenticated("the token's signature does not verify", err)
-	case strings.Contains(msg, "fetching keys"):
-		return fault.E("identity.Verify", fault.Unavailable, "the token issuer's keys could not be fetched; retry shortly", err)
+	case strings.Contains(msg, "id token issued by a different provider"):
+		return unauthenticated("the token's issuer is not exactly the one the provider names", err)
 	default:
 		return unauthenticated("the token is not valid", err)
 	}
@@ -193,38 +348,4 @@ func unverifiedIssuer(raw string) (string, error) {
 		return "", errors.New("no iss claim")
 	}
 	return c.Iss, nil
-}
-
-type claims struct {
-	Sub               string   `json:"sub"`
-	OID               string   `json:"oid"`
-	Email             string   `json:"email"`
-	PreferredUsername string   `json:"preferred_username"`
-	UPN               string   `json:"upn"`
-	Name              string   `json:"name"`
-	Roles             []string `json:"roles"`
-	IDType            string   `json:"idtyp"`
-	Scp               string   `json:"scp"`
-}
-
-func (c claims) principal(cfg IssuerConfig) Principal {
-	id := c.OID
-	if id == "" {
-		id = c.Sub
-	}
-	p := Principal{ID: cfg.IDPrefix + id, Name: c.Name, Issuer: cfg.URL}
-	email := c.Email
-	if email == "" && strings.Contains(c.PreferredUsername, "@") {
-		email = c.PreferredUsername
-	}
-	if email == "" && strings.Contains(c.UPN, "@") {
-		email = c.UPN
-	}
-	p.Email = strings.ToLower(email)
-	// Entra marks app-only tokens with idtyp=app; without it, a token with
-	// roles but no delegated scope and no user name is app-only too.
-	if c.IDType == "app" || (c.Scp == "" && len(c.Roles) > 0 && email == "" && c.Name == "") {
-		p.Service, p.Roles, p.Email = true, c.Roles, ""
-	}
-	return p
 }

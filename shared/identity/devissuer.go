@@ -111,7 +111,7 @@ func DevSubject(email string) string {
 
 // Config is what an Authenticator needs to trust this issuer.
 func (d *DevIssuer) Config() IssuerConfig {
-	return IssuerConfig{URL: d.URL, Audience: d.Audience, IDPrefix: "dev-"}
+	return IssuerConfig{URL: d.URL, Audiences: []string{d.Audience}, IDPrefix: "dev-", Local: true}
 }
 
 // Issue returns a signed token for email (validated with net/mail).
@@ -124,7 +124,7 @@ func (d *DevIssuer) Issue(email, name string) (string, error) {
 	if name == "" {
 		name = strings.Split(email, "@")[0]
 	}
-	return d.sign(map[string]any{"email": email, "name": name, "preferred_username": email}, DevSubject(email), d.Audience, d.now(), DevTokenLifetime)
+	return d.sign(map[string]any{"email": email, "email_verified": true, "name": name, "preferred_username": email}, DevSubject(email), d.Audience, d.now(), DevTokenLifetime)
 }
 
 // sign is exported to tests through IssueRaw.

@@ -12,6 +12,14 @@
 //     dev issuer is served by this very process) does not stop the service;
 //   - the dev issuer refuses to exist unless the process is local
 //     (COLLAB_ENVIRONMENT=local, which only the devhost and tests set);
+//   - a person's address is one the issuer verified (email_verified; for
+//     Entra the email claim, never preferred_username or upn); a token
+//     without one is refused with the missing scope or claim named;
+//   - an issuer's key set is fetched at most once per DefaultKeyRefetch,
+//     however many unknown key ids arrive; a failed fetch is Unavailable;
+//   - tokens must carry the issuer exactly as the discovery document names
+//     it; a configured issuer that the document contradicts (beyond a
+//     trailing slash) is a start-up error (CheckIssuers);
 //   - user ids are namespaced: an Entra user is its object id (oid), a dev
 //     user is "dev-" + a hash of the e-mail, so two issuers never collide.
 package identity

@@ -22,8 +22,11 @@ import (
 // loopback server whose URL is the issuer.
 type testIssuer struct {
 	*DevIssuer
-	srv  *httptest.Server
-	down atomic.Bool
+	srv         *httptest.Server
+	down        atomic.Bool  // discovery and keys answer 503
+	keysDown    atomic.Bool  // only the keys answer 503
+	keyFetches  atomic.Int32 // requests for the key set
+	issuerInDoc string       // the issuer the discovery document names, when not URL
 }
 
 func newTestIssuer(t *testing.T, audience string) *testIssuer {
@@ -37,8 +40,17 @@ func newTestIssuer(t *testing.T, audience string) *testIssuer {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/.well-known/openid-configuration":
-			_ = json.NewEncoder(w).Encode(ti.Discovery())
+			doc := ti.Discovery()
+			if ti.issuerInDoc != "" {
+				doc["issuer"] = ti.issuerInDoc
+			}
+			_ = json.NewEncoder(w).Encode(doc)
 		case "/jwks":
+			ti.keyFetches.Add(1)
+			if ti.keysDown.Load() {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
 			_ = json.NewEncoder(w).Encode(ti.JWKS())
 		default:
 			http.NotFound(w, r)
@@ -59,8 +71,8 @@ func TestVerifyThroughDiscovery(t *testing.T) {
 	forger.URL = good.URL // same issuer URL, another key...
 	forger.kid = good.kid // ...and even the same key id
 	untrusted := newTestIssuer(t, "api://collab")
-	entra := newTestIssuer(t, "api://collab")
-	auth := NewAuthenticator([]IssuerConfig{good.Config(), {URL: entra.URL, Audience: "api://collab"}}, WithDiscoveryRetry(0))
+	other := newTestIssuer(t, "api://collab")
+	auth := NewAuthenticator([]IssuerConfig{good.Config(), {URL: other.URL, Audiences: []string{"api://collab"}}}, WithDiscoveryRetry(0))
 
 	mustSign := func(tok string, err error) string {
 		t.Helper()
@@ -87,19 +99,25 @@ func TestVerifyThroughDiscovery(t *testing.T) {
 		{name: "basic scheme", header: "Basic YWxpY2U6cHc=", wantKind: fault.Unauthenticated, detailHas: "Bearer <token>"},
 		{name: "garbage", header: "Bearer not.a.jwt", wantKind: fault.Unauthenticated, detailHas: "not a JWT"},
 		{name: "signed by another key", header: "Bearer " + mustSign(forger.Issue("mallory@example.com", "")), wantKind: fault.Unauthenticated, detailHas: "signature"},
-		{name: "another audience", header: "Bearer " + mustSign(good.IssueRaw(map[string]any{"email": "a@example.com"}, "s", "api://other", now, time.Hour)), wantKind: fault.Unauthenticated, detailHas: "another audience"},
+		{name: "another audience", header: "Bearer " + mustSign(good.IssueRaw(map[string]any{"email": "a@example.com", "email_verified": true}, "s", "api://other", now, time.Hour)), wantKind: fault.Unauthenticated, detailHas: "another audience"},
 		{name: "expired", header: "Bearer " + mustSign(good.IssueRaw(map[string]any{"email": "a@example.com"}, "s", "api://collab", now.Add(-2*time.Hour), time.Hour)), wantKind: fault.Unauthenticated, detailHas: "expired"},
 		{name: "not yet valid", header: "Bearer " + mustSign(good.IssueRaw(map[string]any{"email": "a@example.com"}, "s", "api://collab", now.Add(30*time.Minute), time.Hour)), wantKind: fault.Unauthenticated, detailHas: "not valid yet"},
 		{name: "untrusted issuer", header: "Bearer " + mustSign(untrusted.Issue("eve@example.com", "")), wantKind: fault.Unauthenticated, detailHas: "not trusted"},
-		{name: "Entra-shaped app-only token", header: "Bearer " + mustSign(entra.IssueRaw(map[string]any{"oid": "3f2c-app", "roles": []string{"WorkPortal.Invoke"}, "idtyp": "app"}, "3f2c-app", "api://collab", now, time.Hour)),
+		{name: "app-only token (idtyp app, roles)", header: "Bearer " + mustSign(other.IssueRaw(map[string]any{"roles": []string{"WorkPortal.Invoke"}, "idtyp": "app"}, "3f2c-app", "api://collab", now, time.Hour)),
 			check: func(t *testing.T, p Principal) {
 				if !p.Service || p.ID != "3f2c-app" || !p.HasRole("workportal.invoke") || p.Email != "" {
 					t.Fatalf("%+v", p)
 				}
 			}},
-		{name: "Entra-shaped user token uses oid and preferred_username", header: "Bearer " + mustSign(entra.IssueRaw(map[string]any{"oid": "u-1", "preferred_username": "Carol@Contoso.com", "name": "Carol", "scp": "access"}, "pairwise-sub", "api://collab", now, time.Hour)),
+		{name: "preferred_username is never an address", header: "Bearer " + mustSign(other.IssueRaw(map[string]any{"preferred_username": "carol@contoso.com", "name": "Carol"}, "c", "api://collab", now, time.Hour)),
+			wantKind: fault.Unauthenticated, detailHas: `requesting the "email" scope (the email claim is missing)`},
+		{name: "an unverified address is refused", header: "Bearer " + mustSign(other.IssueRaw(map[string]any{"email": "carol@contoso.com", "email_verified": false}, "c", "api://collab", now, time.Hour)),
+			wantKind: fault.Unauthenticated, detailHas: "email_verified is not true"},
+		{name: "an address without email_verified is refused", header: "Bearer " + mustSign(other.IssueRaw(map[string]any{"email": "carol@contoso.com"}, "c", "api://collab", now, time.Hour)),
+			wantKind: fault.Unauthenticated, detailHas: "email_verified is not true"},
+		{name: "a verified address (as a string, as some providers send it)", header: "Bearer " + mustSign(other.IssueRaw(map[string]any{"email": "Carol@Contoso.com", "email_verified": "true"}, "c", "api://collab", now, time.Hour)),
 			check: func(t *testing.T, p Principal) {
-				if p.Service || p.ID != "u-1" || p.Email != "carol@contoso.com" {
+				if p.Email != "carol@contoso.com" || p.Subject != "c" || p.Issuer != other.URL {
 					t.Fatalf("%+v", p)
 				}
 			}},
@@ -148,7 +166,7 @@ func (g denyGate) Admit(ctx context.Context, p Principal) error {
 
 func TestThroughTheRouter(t *testing.T) {
 	iss := newTestIssuer(t, "aud")
-	auth := NewAuthenticator([]IssuerConfig{iss.Config()})
+	auth := NewAuthenticator([]IssuerConfig{iss.Config()}, WithKeyRefetch(0))
 	auth.SetGate(denyGate{id: "dev-" + DevSubject("disabled@example.com")})
 	rt := httpapi.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)), auth, 0)
 	rt.Handle("GET /api/me", func(w http.ResponseWriter, r *http.Request) error {
@@ -176,6 +194,16 @@ func TestThroughTheRouter(t *testing.T) {
 	if resp, m := call("Bearer " + ok); resp.StatusCode != 200 || m["email"] != "dana@example.com" {
 		t.Fatalf("%d %v", resp.StatusCode, m)
 	}
+	// The issuer's keys unreachable: 503 with Retry-After, not a 401 that
+	// would sign the user out.
+	iss.keysDown.Store(true)
+	fresh := *iss.DevIssuer
+	fresh.kid = "rotated"
+	rotated, _ := fresh.Issue("dana@example.com", "")
+	if resp, m := call("Bearer " + rotated); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || m["type"] != httpapi.ProblemTypeBase+"unavailable" {
+		t.Fatalf("keys down: %d %q %v", resp.StatusCode, resp.Header.Get("Retry-After"), m)
+	}
+	iss.keysDown.Store(false)
 	disabled, _ := iss.Issue("disabled@example.com", "")
 	for _, h := range []string{"", "Bearer junk", "Bearer " + disabled} {
 		resp, m := call(h)

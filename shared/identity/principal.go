@@ -9,9 +9,10 @@ import (
 // (app-only token: no user, application roles instead).
 type Principal struct {
 	ID      string   // oid (Entra) or "dev-<hash>" (dev issuer); stable per person
-	Email   string   // lower-cased; empty for service principals
+	Subject string   // who the issuer says it is: Entra's oid, else sub
+	Email   string   // lower-cased and verified (docs/platform.md); empty for service principals
 	Name    string   // display name
-	Issuer  string   // the issuer URL that vouched for it
+	Issuer  string   // the issuer that vouched for it, as its discovery document names it
 	Service bool     // app-only token
 	Roles   []string // application roles of a service principal
 }

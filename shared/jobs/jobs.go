@@ -165,8 +165,34 @@ func decode[T any](e store.Entity, into *T) error {
 	return nil
 }
 
+// Caps of a job's free-text fields (documented in api/openapi.yaml): a job
+// at every cap is a few KB, far under its row's limits, and its name fits
+// the keys of its row and of its runs' partition.
+const (
+	MaxNameBytes     = 128
+	MaxScheduleBytes = 256
+	MaxTargetBytes   = 2048
+)
+
+// checkSizes refuses a field over its cap, naming it.
+func (j Job) checkSizes() error {
+	const op = "jobs.Put"
+	switch {
+	case len(j.Name) > MaxNameBytes:
+		return fault.E(op, fault.Invalid, fmt.Sprintf("name is at most %d bytes", MaxNameBytes))
+	case len(j.Schedule) > MaxScheduleBytes:
+		return fault.E(op, fault.Invalid, fmt.Sprintf("schedule is at most %d bytes", MaxScheduleBytes))
+	case len(j.Target) > MaxTargetBytes:
+		return fault.E(op, fault.Invalid, fmt.Sprintf("target is at most %d bytes", MaxTargetBytes))
+	}
+	return nil
+}
+
 // Put creates or replaces a job definition (validated).
 func (r *Runner) Put(ctx context.Context, j Job) (Job, error) {
+	if err := j.checkSizes(); err != nil {
+		return Job{}, err
+	}
 	if _, err := ncrontab.Parse(j.Schedule); err != nil {
 		return Job{}, err
 	}

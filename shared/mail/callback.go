@@ -147,7 +147,11 @@ func (c *Callbacks) record(ctx context.Context, task Task, ok, final bool, why s
 		cb.LastError = why
 	}
 	task.Callback = &cb
-	if _, err := c.Tasks.Table.Update(ctx, taskEntity(task), task.ETag); err != nil && !fault.Is(err, fault.PreconditionFailed) {
+	e, err := taskEntity(task)
+	if err != nil {
+		return fault.E("mail.Callback", err)
+	}
+	if _, err := c.Tasks.Table.Update(ctx, e, task.ETag); err != nil && !fault.Is(err, fault.PreconditionFailed) {
 		return fault.E("mail.Callback", err)
 	}
 	return nil

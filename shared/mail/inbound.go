@@ -345,10 +345,22 @@ func (in *Inbound) verified(ctx context.Context, task Task, tok Token, p Parsed,
 				out.Outcome, out.Problems = OutcomeInvalid, ans.Problems
 				break
 			}
-			values := ans.Values
-			task.Status, task.Values, task.CompletedAt, task.CompletedBy = TaskCompleted, values, in.now(), p.MessageID
-			task.Callback = &CallbackState{Status: CallbackPending}
-			etag, err := in.Tasks.Table.Update(ctx, taskEntity(task), task.ETag)
+			done := task
+			done.Status, done.Values, done.CompletedAt, done.CompletedBy = TaskCompleted, ans.Values, in.now(), p.MessageID
+			done.Callback = &CallbackState{Status: CallbackPending}
+			// The completed task and its confirmation are sized before the
+			// first write: answers too long to store are a problem to fix
+			// in another reply, not a task left open for every retry.
+			row, err := taskEntity(done)
+			if err == nil {
+				_, err = recordEntity(Record{Notification: confirmation(done, p)})
+			}
+			if err != nil {
+				out.Outcome, out.Problems = OutcomeInvalid, []string{"your answers are too long to store; shorten them and reply again"}
+				break
+			}
+			task = done
+			etag, err := in.Tasks.Table.Update(ctx, row, task.ETag)
 			if fault.Is(err, fault.PreconditionFailed) {
 				if task, err = in.Tasks.load(ctx, task.Ref); err != nil {
 					return Outcome{}, fault.E(op, err)
@@ -395,9 +407,14 @@ func (in *Inbound) afterCompletion(ctx context.Context, task Task, p Parsed) err
 	if _, err := in.Callbacks.Send(ctx, string(b), 0, 0); err != nil {
 		return err
 	}
-	return in.Tasks.Outbox.Enqueue(ctx, Notification{ID: "task-confirmation:" + task.Env + ":" + task.ID, Project: task.Project,
+	return in.Tasks.Outbox.Enqueue(ctx, confirmation(task, p))
+}
+
+// confirmation is the e-mail that confirms a completed task.
+func confirmation(task Task, p Parsed) Notification {
+	return Notification{ID: "task-confirmation:" + task.Env + ":" + task.ID, Project: task.Project,
 		Kind: KindTaskConfirmation, To: []string{task.Assignee},
-		Data: map[string]any{"taskId": task.ID, "subject": task.Subject, "values": task.Values, "inReplyTo": p.MessageID}})
+		Data: map[string]any{"taskId": task.ID, "subject": task.Subject, "values": task.Values, "inReplyTo": p.MessageID}}
 }
 
 // audit records one attempt.

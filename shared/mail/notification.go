@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
@@ -134,9 +133,6 @@ func (o *Outbox) now() time.Time {
 }
 
 func keys(project, id string) (string, string) { return store.EncodeKey(project), store.EncodeKey(id) }
-
-// maxDoc keeps a record within one string property of a table entity.
-const maxDoc = 30000
 
 // Validate checks a notification before it is queued.
 func (n *Notification) Validate() error {
@@ -282,17 +278,20 @@ func recordEntity(r Record) (store.Entity, error) {
 	if err != nil {
 		return store.Entity{}, fault.E("mail.record", fault.Invalid, "the notification does not encode", err)
 	}
-	if len(b) > maxDoc {
-		return store.Entity{}, fault.E("mail.record", fault.Invalid, fmt.Sprintf("the notification is %d bytes encoded; at most %d", len(b), maxDoc))
-	}
 	pk, rk := keys(r.Project, r.ID)
-	return store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{
-		"Doc": string(b), "Status": r.Status, "Kind": r.Kind, "Created": r.CreatedAt}}, nil
+	e := store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{"Status": r.Status, "Kind": r.Kind, "Created": r.CreatedAt}}
+	if err := store.SetDoc(e.Props, "Doc", b); err != nil {
+		return store.Entity{}, fault.E("mail.record", fault.TooLarge, fmt.Sprintf("the notification is %d bytes encoded; at most %d", len(b), store.MaxChunkedBytes), err)
+	}
+	if err := store.CheckEntity(e); err != nil {
+		return store.Entity{}, fault.E("mail.record", err)
+	}
+	return e, nil
 }
 
 func decodeRecord(e store.Entity) (Record, error) {
 	var r Record
-	if err := json.NewDecoder(strings.NewReader(e.String("Doc"))).Decode(&r); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), &r); err != nil {
 		return Record{}, fault.E("mail.decodeRecord", fault.Internal, err)
 	}
 	r.ETag = e.ETag

@@ -134,6 +134,12 @@ var (
 	fieldNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9 _-]{0,63}$`)
 )
 
+// MaxCallbackURL caps a task's callbackUrl. With the other caps of
+// validate (subject 200, instructions 10,000, 30 fields of 20 choices of
+// 64 characters) a task and its e-mail are under 300 KB of JSON, which
+// their rows store (store.SetDoc).
+const MaxCallbackURL = 2048
+
 // MaxTaskLifetime bounds expiresAt; reply tokens carry 32-bit expiries.
 const MaxTaskLifetime = 366 * 24 * time.Hour
 
@@ -195,6 +201,9 @@ func (t *Tasks) validate(s *TaskSpec) error {
 		return bad("expiresAt must be in the future and within 366 days")
 	}
 	s.ExpiresAt = s.ExpiresAt.UTC().Truncate(time.Second)
+	if len(s.CallbackURL) > MaxCallbackURL {
+		return bad("callbackUrl is at most %d bytes", MaxCallbackURL)
+	}
 	u, err := url.Parse(s.CallbackURL)
 	if err != nil || u.Host == "" || u.User != nil || !t.callbackSchemeAllowed(s.CallbackURL) {
 		if t.AllowInsecureCallbacks {
@@ -219,14 +228,23 @@ func normName(s string) string {
 	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(s)
 }
 
-func taskEntity(t Task) store.Entity {
+// taskEntity is a task's row. Its size is checked here, so callers learn
+// that a task (with its answers) does not fit before they write anything.
+func taskEntity(t Task) (store.Entity, error) {
 	b, _ := json.Marshal(t)
-	return store.Entity{PartitionKey: t.Ref, RowKey: taskRow, Props: map[string]any{"Doc": string(b), "Status": t.Status}}
+	e := store.Entity{PartitionKey: t.Ref, RowKey: taskRow, Props: map[string]any{"Status": t.Status}}
+	if err := store.SetDoc(e.Props, "Doc", b); err != nil {
+		return store.Entity{}, fault.E("mail.task", err)
+	}
+	if err := store.CheckEntity(e); err != nil {
+		return store.Entity{}, fault.E("mail.task", err)
+	}
+	return e, nil
 }
 
 func decodeTask(e store.Entity) (Task, error) {
 	var t Task
-	if err := json.Unmarshal([]byte(e.String("Doc")), &t); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), &t); err != nil {
 		return Task{}, fault.E("mail.decodeTask", fault.Internal, err)
 	}
 	t.ETag = e.ETag
@@ -247,8 +265,17 @@ func (t *Tasks) Register(ctx context.Context, project, env string, spec TaskSpec
 	task := Task{Project: project, Env: env, ID: spec.TaskID, Ref: handleOf(project, env, spec.TaskID), Assignee: spec.Assignee,
 		Subject: spec.Subject, Instructions: spec.Instructions, Fields: spec.Fields, ExpiresAt: spec.ExpiresAt,
 		CallbackURL: spec.CallbackURL, Status: TaskOpen, CreatedAt: t.now(), CreatedBy: createdBy}
+	// Every row this registration writes is built and sized first: a task
+	// stored whose e-mail cannot be would never be sent (issue 25).
+	row, err := taskEntity(task)
+	if err != nil {
+		return Task{}, false, fault.E(op, fault.TooLarge, "the task is too large to store; shorten the instructions or the choices", err)
+	}
+	if _, err := recordEntity(Record{Notification: t.taskEmail(task)}); err != nil {
+		return Task{}, false, fault.E(op, fault.TooLarge, "the task e-mail would be too large; shorten the instructions or the choices", err)
+	}
 	created := true
-	etag, err := t.Table.Insert(ctx, taskEntity(task))
+	etag, err := t.Table.Insert(ctx, row)
 	switch {
 	case fault.Is(err, fault.Conflict):
 		cur, gerr := t.load(ctx, task.Ref)
@@ -328,7 +355,7 @@ func (t *Tasks) Get(ctx context.Context, project, env, id string) (Task, []Attem
 	atts := make([]Attempt, 0, len(es))
 	for _, e := range es {
 		var a Attempt
-		if err := json.Unmarshal([]byte(e.String("Doc")), &a); err != nil {
+		if err := json.Unmarshal(e.Doc("Doc"), &a); err != nil {
 			return Task{}, nil, fault.E(op, fault.Internal, err)
 		}
 		atts = append(atts, a)

@@ -10,8 +10,13 @@
 //   - Subscription Owners are owners of every project of their subscription;
 //   - a project always keeps at least one member with role owner;
 //   - a disabled user is refused on their next request (Admit), whatever
-//     their token; an e-mail address, once bound to a principal id, cannot be
-//     used by another principal;
+//     their token;
+//   - one identity per address: an address is bound to the (issuer,
+//     subject) that first used it (first sign-in of an active user,
+//     invitation acceptance, subscription creation); another identity
+//     asserting it is refused (Forbidden) unless a Subscription Owner of
+//     every subscription the user belongs to linked it (audited); the first
+//     binding's row key is fixed, so two identities racing cannot both bind;
 //   - every change is audited with before and after;
 //   - updates are conditional (ETag) so concurrent edits never lose one.
 //

@@ -187,6 +187,9 @@ func (s *Service) CreateTeam(ctx context.Context, c Caller, pid, id, name string
 	if name == "" {
 		name = id
 	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Team{}, err
+	}
 	t := Team{ProjectID: pid, ID: id, Name: name, Members: []string{}}
 	etag, err := insertDoc(ctx, s.t.Teams, pid, id, t)
 	if fault.Is(err, fault.Conflict) {
@@ -323,6 +326,9 @@ func (e Environment) validate() error {
 	if !slices.Contains(envKinds, e.Kind) {
 		return fault.E("platform", fault.Invalid, "kind must be development, test or production")
 	}
+	if len(e.WorkPortalURL) > MaxURLBytes || len(e.SchedulerURL) > MaxURLBytes {
+		return fault.E("platform", fault.Invalid, fmt.Sprintf("workPortalUrl and schedulerUrl are at most %d bytes", MaxURLBytes))
+	}
 	if !validURL(e.WorkPortalURL) || !validURL(e.SchedulerURL) {
 		return fault.E("platform", fault.Invalid, "workPortalUrl and schedulerUrl must be http(s) URLs")
 	}
@@ -428,6 +434,9 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 	}
 	for _, e := range subs {
 		sid, _ := store.DecodeKey(e.RowKey)
+		if isBindingRow(sid) {
+			continue
+		}
 		u, err := s.subscriptionUser(ctx, c, sid)
 		if err != nil {
 			continue

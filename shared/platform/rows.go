@@ -43,15 +43,28 @@ func getDoc[T any](ctx context.Context, t Table, pk, rk string, into *T) (string
 	if err != nil {
 		return "", err
 	}
-	if err := json.Unmarshal([]byte(e.String("Doc")), into); err != nil {
+	if err := json.Unmarshal(e.Doc("Doc"), into); err != nil {
 		return "", fault.E("platform.getDoc", fault.Internal, err)
 	}
 	return e.ETag, nil
 }
 
+func unmarshalDoc(e store.Entity, into any) error {
+	if err := json.Unmarshal([]byte(e.String("Doc")), into); err != nil {
+		return fault.E("platform.unmarshalDoc", fault.Internal, err)
+	}
+	return nil
+}
+
 func docEntity(pk, rk string, v any, extra map[string]any) store.Entity {
 	b, _ := json.Marshal(v)
-	props := map[string]any{"Doc": string(b)}
+	props := map[string]any{}
+	// A team of many members outgrows one string property: SetDoc chunks
+	// it. Past store.MaxChunkedBytes the write is refused (TooLarge) before
+	// it reaches storage.
+	if store.SetDoc(props, "Doc", b) != nil {
+		props["Doc"] = string(b)
+	}
 	for k, x := range extra {
 		props[k] = x
 	}
@@ -75,7 +88,7 @@ func listDocs[T any](ctx context.Context, t Table, pk string, limit int) ([]T, [
 	etags := make([]string, 0, len(es))
 	for _, e := range es {
 		var v T
-		if err := json.Unmarshal([]byte(e.String("Doc")), &v); err != nil {
+		if err := json.Unmarshal(e.Doc("Doc"), &v); err != nil {
 			return nil, nil, fault.E("platform.listDocs", fault.Internal, err)
 		}
 		out = append(out, v)

@@ -33,6 +33,13 @@ type Service struct {
 	}
 	// PublicURL is the base of links in e-mails (COLLAB_PUBLIC_URL).
 	PublicURL string
+	// Homes records a new subscription's home stamp and a new project's
+	// subscription in the global directory before anything of theirs is
+	// written here (shared/stamp); nil in tests of one stamp.
+	Homes interface {
+		ClaimSubscription(ctx context.Context, id string) (home string, err error)
+		ClaimProject(ctx context.Context, project, sub string) error
+	}
 }
 
 // New returns the service.
@@ -91,21 +98,29 @@ type indexDoc struct {
 }
 
 // Admit refuses a caller who is disabled in a subscription they belong to,
-// or whose e-mail is bound to another principal. It costs one partition
-// query plus one point read per subscription of the caller.
+// or whose address is bound to another identity (issuer, subject); the
+// first sign-in of an active user binds their address. It costs one
+// partition query (subscriptions and bindings alike) plus one point read
+// per subscription of the caller.
 func (s *Service) Admit(ctx context.Context, c Caller) error {
 	const op = "platform.Admit"
 	if c.Service || c.UserID == "" {
 		return nil
 	}
-	es, err := s.t.UserIndex.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(c.UserID)), 100)
+	es, err := s.t.UserIndex.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(c.UserID)), 1000)
 	if err != nil {
 		return fault.E(op, err)
 	}
-	for _, e := range es {
-		sub, _ := store.DecodeKey(e.RowKey)
-		var u User
-		etag, err := getDoc(ctx, s.t.Users, sub, c.UserID, &u)
+	bound, subs, err := bindingsOf(es)
+	if err != nil {
+		return fault.E(op, err)
+	}
+	if len(bound) > 0 && !accepts(bound, c.Identity()) {
+		return boundElsewhere(op, c.Email, c.Identity())
+	}
+	active := false
+	for _, sub := range subs {
+		u, err := s.getUser(ctx, sub, c.UserID)
 		if fault.Is(err, fault.NotFound) {
 			continue
 		}
@@ -115,23 +130,19 @@ func (s *Service) Admit(ctx context.Context, c Caller) error {
 		if u.Disabled {
 			return fault.E(op, fault.Unauthenticated, "this user is disabled")
 		}
-		if u.PrincipalID != "" && u.PrincipalID != c.PrincipalID {
-			return fault.E(op, fault.Unauthenticated, "this e-mail address is bound to another identity")
-		}
-		if u.PrincipalID == "" && u.Status == StatusActive {
-			u.PrincipalID = c.PrincipalID // first sign-in binds the address
-			_, _ = s.putUser(ctx, u, etag)
-		}
+		active = active || u.Status == StatusActive
+	}
+	if len(bound) == 0 && active {
+		return s.bind(ctx, c, "sign-in") // the first sign-in binds the address
 	}
 	return nil
 }
 
 // ---- subscriptions and users ----------------------------------------------
 
-// userRow is User with its principal id, which User does not marshal.
+// userRow is how a User is stored.
 type userRow struct {
 	User
-	Principal string `json:"principalId,omitempty"`
 }
 
 func (s *Service) getUser(ctx context.Context, sub, uid string) (User, error) {
@@ -140,14 +151,14 @@ func (s *Service) getUser(ctx context.Context, sub, uid string) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	r.User.PrincipalID, r.User.ETag = r.Principal, etag
+	r.User.ETag = etag
 	return r.User, nil
 }
 
 // putUser writes the user row (conditionally) and then its index row; the
 // user row is the truth, the index is derived and rewritten on every change.
 func (s *Service) putUser(ctx context.Context, u User, ifMatch string) (string, error) {
-	row := userRow{User: u, Principal: u.PrincipalID}
+	row := userRow{User: u}
 	var etag string
 	var err error
 	if ifMatch == "" {
@@ -186,7 +197,20 @@ func (s *Service) CreateSubscription(ctx context.Context, c Caller, id, name str
 	if strings.TrimSpace(name) == "" {
 		name = id
 	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Subscription{}, err
+	}
 	sub := Subscription{ID: id, Name: name, CreatedAt: s.now().UTC(), CreatedBy: actorID(c)}
+	if err := s.bind(ctx, c, "subscription"); err != nil {
+		return Subscription{}, err // before anything is written
+	}
+	if s.Homes != nil {
+		home, err := s.Homes.ClaimSubscription(ctx, id)
+		if err != nil {
+			return Subscription{}, fault.E(op, err)
+		}
+		sub.Home = home
+	}
 	if _, err := insertDoc(ctx, s.t.Subscriptions, "s", id, sub); err != nil {
 		if fault.Is(err, fault.Conflict) {
 			return Subscription{}, fault.E(op, fault.Conflict, "a subscription with this id exists")
@@ -194,7 +218,7 @@ func (s *Service) CreateSubscription(ctx context.Context, c Caller, id, name str
 		return Subscription{}, fault.E(op, err)
 	}
 	if c.UserID != "" {
-		u := User{ID: c.UserID, SubscriptionID: id, Email: c.Email, Name: c.Name, SubscriptionOwner: true, Status: StatusActive, PrincipalID: c.PrincipalID}
+		u := User{ID: c.UserID, SubscriptionID: id, Email: c.Email, Name: c.Name, SubscriptionOwner: true, Status: StatusActive}
 		if _, err := s.putUser(ctx, u, ""); err != nil {
 			return Subscription{}, fault.E(op, err)
 		}
@@ -254,6 +278,9 @@ func (s *Service) Invite(ctx context.Context, c Caller, sub, email, name string,
 	email = strings.ToLower(strings.TrimSpace(email))
 	if !emailPattern.MatchString(email) || len(email) > 254 {
 		return Invitation{}, fault.E(op, fault.Invalid, fmt.Sprintf("%q is not an e-mail address", email))
+	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Invitation{}, err
 	}
 	uid := UserID(email)
 	existing, err := s.getUser(ctx, sub, uid)
@@ -329,8 +356,11 @@ func (s *Service) AcceptInvitation(ctx context.Context, c Caller, token string) 
 	if err != nil {
 		return User{}, fault.E(op, err)
 	}
+	if err := s.bind(ctx, c, "invitation"); err != nil {
+		return User{}, err // accepted through another identity than the address's
+	}
 	before := u
-	u.Status, u.PrincipalID = StatusActive, c.PrincipalID
+	u.Status = StatusActive
 	if u.Name == "" {
 		u.Name = c.Name
 	}
@@ -491,7 +521,18 @@ func (s *Service) CreateProject(ctx context.Context, c Caller, sub, id, name, de
 	if name == "" {
 		name = id
 	}
+	if err := capText(op, "name", name, MaxNameBytes); err != nil {
+		return Project{}, err
+	}
+	if err := capText(op, "description", desc, MaxDescriptionBytes); err != nil {
+		return Project{}, err
+	}
 	p := Project{ID: id, SubscriptionID: sub, Name: name, Description: desc, CreatedAt: s.now().UTC()}
+	if s.Homes != nil {
+		if err := s.Homes.ClaimProject(ctx, id, sub); err != nil {
+			return Project{}, fault.E(op, err)
+		}
+	}
 	etag, err := s.t.Projects.Insert(ctx, docEntity("p", id, p, map[string]any{"Sub": sub}))
 	if fault.Is(err, fault.Conflict) {
 		return Project{}, fault.E(op, fault.Conflict, "a project with this id exists")
@@ -533,9 +574,15 @@ func (s *Service) PatchProject(ctx context.Context, c Caller, pid string, p Proj
 		if strings.TrimSpace(*p.Name) == "" {
 			return Project{}, fault.E(op, fault.Invalid, "name cannot be empty")
 		}
+		if err := capText(op, "name", *p.Name, MaxNameBytes); err != nil {
+			return Project{}, err
+		}
 		after.Name = *p.Name
 	}
 	if p.Description != nil {
+		if err := capText(op, "description", *p.Description, MaxDescriptionBytes); err != nil {
+			return Project{}, err
+		}
 		after.Description = *p.Description
 	}
 	etag, err := s.t.Projects.Update(ctx, docEntity("p", pid, after, map[string]any{"Sub": after.SubscriptionID}), ifMatch)
@@ -570,5 +617,5 @@ func (s *Service) DeleteProject(ctx context.Context, c Caller, pid, ifMatch stri
 }
 
 func jsonDoc(e store.Entity, into any) error {
-	return jsonUnmarshal(e.String("Doc"), into)
+	return jsonUnmarshal(string(e.Doc("Doc")), into)
 }

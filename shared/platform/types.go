@@ -3,9 +3,12 @@ package platform
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/studio-collab/collab/shared/fault"
 )
 
 // Role is a member's role in a project.
@@ -23,12 +26,17 @@ func (r Role) valid() bool { return r == RoleDeveloper || r == RoleAdmin || r ==
 // Caller is who makes a request, as the platform sees them.
 type Caller struct {
 	PrincipalID string // from the token
+	Issuer      string // who vouched for the caller (the identity's issuer)
+	Subject     string // who the issuer says the caller is
 	UserID      string // UserID(Email); empty for service principals
 	Email       string
 	Name        string
 	Service     bool
 	Roles       []string // application roles of a service principal
 }
+
+// Identity is the (issuer, subject) the caller signed in as.
+func (c Caller) Identity() Identity { return Identity{Issuer: c.Issuer, Subject: c.Subject} }
 
 // UserID is the stable id of an e-mail address.
 func UserID(email string) string {
@@ -42,6 +50,9 @@ type Subscription struct {
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"createdAt"`
 	CreatedBy string    `json:"createdBy"`
+	// Home is the stamp that holds the subscription's data (absent in a
+	// single-stamp deployment).
+	Home string `json:"home,omitempty"`
 }
 
 // User is a person in a subscription (the Customer Portal's view).
@@ -55,7 +66,6 @@ type User struct {
 	Status            string    `json:"status"` // "invited" | "active"
 	InvitedBy         string    `json:"invitedBy,omitempty"`
 	InvitedAt         time.Time `json:"invitedAt,omitzero"`
-	PrincipalID       string    `json:"-"`
 	ETag              string    `json:"-"`
 }
 
@@ -152,6 +162,22 @@ type MyProject struct {
 	SubscriptionID string `json:"subscriptionId"`
 	Name           string `json:"name"`
 	Role           Role   `json:"role"`
+}
+
+// Caps of free-text fields (documented in api/openapi.yaml as maxLength):
+// with them every platform row is far under a table row's limits.
+const (
+	MaxNameBytes        = 200
+	MaxDescriptionBytes = 4096
+	MaxURLBytes         = 2048
+)
+
+// capText refuses a text field over max bytes, naming it.
+func capText(op, field, v string, max int) error {
+	if len(v) > max {
+		return fault.E(op, fault.Invalid, fmt.Sprintf("%s is %d bytes; at most %d", field, len(v), max))
+	}
+	return nil
 }
 
 var (

@@ -44,7 +44,8 @@ func Catalogue() []Setting {
 		{"COLLAB_STORAGE_TIMEOUT", "deadline of one storage probe in the health check (default 2s)", "both"},
 		{"COLLAB_JOBS_LEASE_GRACE", "margin past a programmed job's timeout before another instance may take its run over (default 30s; tests and local chaos runs shorten it)", "local"},
 		{"COLLAB_OIDC_ISSUERS", "comma-separated trusted token issuers, e.g. https://login.microsoftonline.com/<tenant>/v2.0", "azure"},
-		{"COLLAB_OIDC_AUDIENCE", "the audience tokens must carry (this API's app id URI or client id)", "azure"},
+		{"COLLAB_OIDC_AUDIENCE", "comma-separated audiences tokens may carry: the API's application (client) id (Entra v2 tokens), and its App ID URI where v1 tokens are accepted", "azure"},
+		{"COLLAB_OIDC_ACCEPT_V1", "\"true\" also accepts the Entra tenants' v1 access tokens (iss https://sts.windows.net/<tid>/); off when the API's manifest says accessTokenAcceptedVersion 2", "azure"},
 		{"COLLAB_DEV_AUTH", "\"true\" turns on the local dev token issuer; refused in Azure", "local"},
 		{"COLLAB_DEV_ISSUER_URL", "the dev issuer's URL as clients reach it (default http://127.0.0.1:7071/api/dev)", "local"},
 		{"COLLAB_DEV_AUDIENCE", "audience of dev tokens (default api://studio-collab-dev)", "local"},
@@ -73,10 +74,16 @@ func Catalogue() []Setting {
 		{"COLLAB_IMAP_PASSWORD", "IMAP password; a Key Vault reference in Azure", "both"},
 		{"COLLAB_IMAP_MAILBOX", "mailbox to poll (default INBOX)", "both"},
 		{"COLLAB_IMAP_AUTHSERV_ID", "authserv-id of the mail server that delivers to the mailbox (the first word of its Authentication-Results header); only its verdicts count, for COLLAB_INBOUND_REQUIRE_AUTH", "both"},
+		{"COLLAB_CONSOLE_PROVIDER", "the authority's name on the console's sign-in button (\"Sign in with …\"); default: Microsoft for an Entra ID authority, else the authority's host", "both"},
 		{"COLLAB_CONSOLE_AUTHORITY", "the web console's Entra ID authority for sign-in (authorization code + PKCE), e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty = no Entra sign-in", "azure"},
 		{"COLLAB_CONSOLE_CLIENT_ID", "client id of the console's Entra app registration (a single-page application with the console's /console/auth redirect URI)", "azure"},
 		{"COLLAB_CONSOLE_SCOPES", "space-separated scopes the console asks for, e.g. api://<app>/user_impersonation", "azure"},
 		{"COLLAB_CONSOLE_DEMO_USERS", "comma-separated e-mails the console's dev sign-in offers (make run: the seeded demo users)", "local"},
+		{"COLLAB_STAMP", "this stamp's name in a multi-stamp deployment (e.g. the region); empty: one stamp, no directory, nothing redirected", "azure"},
+		{"COLLAB_STAMP_URLS", "every stamp's public base URL, name=https://host[,name=...], this stamp's included: the targets of 421 answers and the origins allowed to call across stamps", "azure"},
+		{"COLLAB_DIRECTORY", "connection string of the global stamp directory's storage; Azurite only (the two-stamp simulation)", "local"},
+		{"COLLAB_DIRECTORY_TABLE_URI", "table endpoint of the global stamp directory's account, reached with the managed identity (AzureWebJobsStorage__clientId)", "azure"},
+		{"COLLAB_DEDICATED_SUBSCRIPTION", "the one customer subscription a dedicated stamp serves; every other is refused (empty: a shared stamp)", "azure"},
 		{"COLLAB_EGRESS_ALLOW", "comma-separated CIDR ranges that calls to customers' endpoints (Schedulers, Work Portals, task callbacks) may reach although private; empty in Azure: public addresses only (locally every range but the metadata endpoints)", "azure"},
 	}
 }
@@ -113,6 +120,20 @@ type Config struct {
 	// EgressAllow are the private ranges customers' endpoints may be on
 	// (validated CIDRs; COLLAB_EGRESS_ALLOW).
 	EgressAllow []string
+	// Stamp places this instance among the deployment's stamps.
+	Stamp Stamp
+}
+
+// Stamp is this stamp's name, the others' addresses, the global directory
+// and the dedicated customer (shared/stamp). The zero value is one shared
+// stamp.
+type Stamp struct {
+	Name      string
+	URLs      map[string]string
+	Dedicated string
+	// The directory's storage: a connection string (Azurite) or a table
+	// endpoint reached with the managed identity Storage.ClientID.
+	DirectoryConnectionString, DirectoryTableURI string
 }
 
 // Params configures the sealing of secret parameters: a Key Vault in Azure,
@@ -147,6 +168,7 @@ type Console struct {
 	Authority string   // Entra ID authority (https); empty = Entra sign-in off
 	ClientID  string   // the console's app registration
 	Scopes    []string // what the console asks the authority for
+	Provider  string   // the authority's name on the sign-in button (default: Microsoft for Entra, else its host)
 	DemoUsers []string // e-mails offered by the dev sign-in
 }
 
@@ -160,8 +182,9 @@ type ServiceBus struct {
 // Auth configures who may call the API.
 type Auth struct {
 	Issuers                         []string // trusted OIDC issuers (Entra tenants)
-	Audience                        string
-	Dev                             bool // the local dev issuer
+	Audiences                       []string // accepted "aud" values
+	AcceptV1                        bool     // Entra v1 access tokens too
+	Dev                             bool     // the local dev issuer
 	DevURL, DevAudience, DevKeyFile string
 }
 
@@ -246,7 +269,7 @@ func Load(getenv func(string) string) (Config, error) {
 		c.JobsLeaseGrace = d
 	}
 	c.Auth = Auth{
-		Audience:    getenv("COLLAB_OIDC_AUDIENCE"),
+		AcceptV1:    strings.EqualFold(getenv("COLLAB_OIDC_ACCEPT_V1"), "true"),
 		Dev:         strings.EqualFold(getenv("COLLAB_DEV_AUTH"), "true"),
 		DevURL:      orDefault(getenv("COLLAB_DEV_ISSUER_URL"), "http://127.0.0.1:7071/api/dev"),
 		DevAudience: orDefault(getenv("COLLAB_DEV_AUDIENCE"), "api://studio-collab-dev"),
@@ -260,7 +283,12 @@ func Load(getenv func(string) string) (Config, error) {
 			c.Auth.Issuers = append(c.Auth.Issuers, iss)
 		}
 	}
-	if len(c.Auth.Issuers) > 0 && c.Auth.Audience == "" {
+	for _, aud := range strings.Split(getenv("COLLAB_OIDC_AUDIENCE"), ",") {
+		if aud = strings.TrimSpace(aud); aud != "" {
+			c.Auth.Audiences = append(c.Auth.Audiences, aud)
+		}
+	}
+	if len(c.Auth.Issuers) > 0 && len(c.Auth.Audiences) == 0 {
 		return c, fault.E("settings.Load", fault.Invalid, "COLLAB_OIDC_AUDIENCE is required with COLLAB_OIDC_ISSUERS")
 	}
 	c.ServiceBus = ServiceBus{Namespace: getenv("ServiceBusConnection__fullyQualifiedNamespace"), ClientID: getenv("ServiceBusConnection__clientId")}
@@ -287,6 +315,9 @@ func Load(getenv func(string) string) (Config, error) {
 		c.Params.VaultURI = v
 	}
 	if err := c.loadMail(getenv); err != nil {
+		return c, err
+	}
+	if err := c.loadStamp(getenv); err != nil {
 		return c, err
 	}
 	if err := c.loadConsole(getenv); err != nil {
@@ -426,6 +457,7 @@ func (c *Config) loadConsole(getenv func(string) string) error {
 		Authority: strings.TrimRight(strings.TrimSpace(getenv("COLLAB_CONSOLE_AUTHORITY")), "/"),
 		ClientID:  strings.TrimSpace(getenv("COLLAB_CONSOLE_CLIENT_ID")),
 		Scopes:    strings.Fields(getenv("COLLAB_CONSOLE_SCOPES")),
+		Provider:  strings.TrimSpace(getenv("COLLAB_CONSOLE_PROVIDER")),
 	}
 	for _, e := range strings.Split(getenv("COLLAB_CONSOLE_DEMO_USERS"), ",") {
 		if e = strings.TrimSpace(e); e != "" {
@@ -441,5 +473,48 @@ func (c *Config) loadConsole(getenv func(string) string) error {
 	if c.Console.ClientID == "" || len(c.Console.Scopes) == 0 {
 		return fault.E("settings.Load", fault.Invalid, "COLLAB_CONSOLE_CLIENT_ID and COLLAB_CONSOLE_SCOPES are required with COLLAB_CONSOLE_AUTHORITY")
 	}
+	return nil
+}
+
+func (c *Config) loadStamp(getenv func(string) string) error {
+	bad := func(what string) error { return fault.E("settings.Load", fault.Invalid, what) }
+	st := Stamp{Name: strings.TrimSpace(getenv("COLLAB_STAMP")), Dedicated: strings.TrimSpace(getenv("COLLAB_DEDICATED_SUBSCRIPTION")),
+		DirectoryConnectionString: getenv("COLLAB_DIRECTORY"), DirectoryTableURI: strings.TrimSpace(getenv("COLLAB_DIRECTORY_TABLE_URI"))}
+	for _, kv := range strings.Split(getenv("COLLAB_STAMP_URLS"), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, raw, ok := strings.Cut(kv, "=")
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if !ok || strings.TrimSpace(name) == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return bad(fmt.Sprintf("COLLAB_STAMP_URLS: %q is not name=https://host", kv))
+		}
+		if u.Scheme == "http" && !c.Local {
+			return bad(c.notLocal(fmt.Sprintf("COLLAB_STAMP_URLS: %q (http)", kv)) + ": bearer tokens follow these addresses")
+		}
+		if st.URLs == nil {
+			st.URLs = map[string]string{}
+		}
+		st.URLs[strings.TrimSpace(name)] = strings.TrimRight(u.String(), "/")
+	}
+	if st.Name == "" {
+		if len(st.URLs) > 0 || st.DirectoryConnectionString != "" || st.DirectoryTableURI != "" {
+			return bad("COLLAB_STAMP_URLS and COLLAB_DIRECTORY* need COLLAB_STAMP (this stamp's name)")
+		}
+		c.Stamp = st
+		return nil
+	}
+	if _, ok := st.URLs[st.Name]; !ok {
+		return bad(fmt.Sprintf("COLLAB_STAMP_URLS must include this stamp (%s)", st.Name))
+	}
+	if (st.DirectoryConnectionString == "") == (st.DirectoryTableURI == "") {
+		return bad("COLLAB_STAMP needs the global directory: COLLAB_DIRECTORY (Azurite) or COLLAB_DIRECTORY_TABLE_URI (managed identity), one of them")
+	}
+	if st.DirectoryTableURI != "" {
+		if u, err := url.Parse(st.DirectoryTableURI); err != nil || u.Scheme != "https" || u.Host == "" {
+			return bad(fmt.Sprintf("COLLAB_DIRECTORY_TABLE_URI: %q is not an https URL", st.DirectoryTableURI))
+		}
+	}
+	c.Stamp = st
 	return nil
 }

@@ -50,9 +50,9 @@ func TestLoad(t *testing.T) {
 					t.Fatalf("%+v", c)
 				}
 			}},
-		{name: "auth settings", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "https://login.microsoftonline.com/t/v2.0, https://b", "COLLAB_OIDC_AUDIENCE": "api://x", "COLLAB_DEV_AUTH": "TRUE", "COLLAB_ENVIRONMENT": "local"},
+		{name: "auth settings", env: map[string]string{"AzureWebJobsStorage": "x", "COLLAB_OIDC_ISSUERS": "https://login.microsoftonline.com/t/v2.0, https://b", "COLLAB_OIDC_AUDIENCE": "6e74172b-be56-4843-9ff4-e66a39bb12e3, api://x", "COLLAB_OIDC_ACCEPT_V1": "true", "COLLAB_DEV_AUTH": "TRUE", "COLLAB_ENVIRONMENT": "local"},
 			check: func(t *testing.T, c Config) {
-				if len(c.Auth.Issuers) != 2 || c.Auth.Audience != "api://x" || !c.Auth.Dev || c.Auth.DevKeyFile == "" || c.Auth.DevURL != "http://127.0.0.1:7071/api/dev" {
+				if len(c.Auth.Issuers) != 2 || strings.Join(c.Auth.Audiences, " ") != "6e74172b-be56-4843-9ff4-e66a39bb12e3 api://x" || !c.Auth.AcceptV1 || !c.Auth.Dev || c.Auth.DevKeyFile == "" || c.Auth.DevURL != "http://127.0.0.1:7071/api/dev" {
 					t.Fatalf("%+v", c.Auth)
 				}
 			}},

@@ -43,3 +43,28 @@ func (e Entity) Chunked(name string) []byte {
 		out = append(out, c...)
 	}
 }
+
+// maxDocString is the longest document SetDoc keeps as a string: a string
+// property holds MaxStringUnits UTF-16 units, and UTF-8 never has fewer
+// bytes than UTF-16 units.
+const maxDocString = MaxStringUnits
+
+// SetDoc stores a JSON document under name: as a string when it fits one
+// property (rows stay readable in a storage browser, and rows written
+// before keep their shape), else as chunked binary (SetChunked). A
+// document over MaxChunkedBytes is TooLarge. Read it back with Doc.
+func SetDoc(props map[string]any, name string, b []byte) error {
+	if len(b) <= maxDocString {
+		props[name] = string(b)
+		return nil
+	}
+	return SetChunked(props, name, b)
+}
+
+// Doc reads back what SetDoc (or SetChunked) stored under name.
+func (e Entity) Doc(name string) []byte {
+	if s, ok := e.Props[name].(string); ok {
+		return []byte(s)
+	}
+	return e.Chunked(name)
+}

@@ -15,6 +15,10 @@
 //     ETag), Conflict (409: already exists, a blob lease held by another, a
 //     queue message re-received by another worker),
 //     Invalid (400), Unavailable (network, timeouts, 5xx);
+//   - Azure's size limits live in limits.go, as data: every entity, batch
+//     and message is checked against them before the SDK call and refused
+//     as TooLarge naming the field and the limit; a 400/413 that storage
+//     returns anyway carries a detail saying which rule it broke;
 //   - queue bodies are base64-encoded on the wire, because that is what the
 //     Functions host's queue trigger expects by default (messageEncoding).
 package store

@@ -72,7 +72,12 @@ const edmTimeLayout = "2006-01-02T15:04:05.0000000Z"
 // minTableTime is the earliest Edm.DateTime Azure Table storage accepts.
 var minTableTime = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// marshal is the JSON body of e, after CheckEntity: every write goes
+// through it, so no oversized entity reaches the SDK.
 func (e Entity) marshal() ([]byte, error) {
+	if err := CheckEntity(e); err != nil {
+		return nil, err
+	}
 	m := make(map[string]any, len(e.Props)*2+2)
 	m["PartitionKey"] = e.PartitionKey
 	m["RowKey"] = e.RowKey

@@ -32,7 +32,10 @@ func mapErr(op, what string, err error) error {
 			// A pop receipt mismatch means another receiver holds the message now.
 			k = fault.Conflict
 		case re.StatusCode == http.StatusBadRequest || re.StatusCode == http.StatusRequestEntityTooLarge:
-			k = fault.Invalid
+			// The checks in limits.go should have refused this first; say
+			// what storage said, so the caller gets more than "invalid".
+			k, detail := refusal(re)
+			return fault.E(op, k, detail, fmt.Errorf("%s: %s (%s)", what, re.ErrorCode, http.StatusText(re.StatusCode)))
 		case re.StatusCode == http.StatusForbidden || re.StatusCode == http.StatusUnauthorized:
 			// Our own identity lacks a role: an operator problem, not the caller's.
 			k = fault.Internal
@@ -45,6 +48,32 @@ func mapErr(op, what string, err error) error {
 	}
 	// Canceled, timeouts, refused connections, DNS: the service is not reachable.
 	return fault.E(op, fault.Unavailable, fmt.Errorf("%s: %w", what, err))
+}
+
+// refusal turns a 400/413 from storage into a kind and a caller-safe
+// detail: the error code says which rule (PropertyValueTooLarge,
+// EntityTooLarge, RequestBodyTooLarge, InvalidInput, ...), never the value.
+func refusal(re *azcore.ResponseError) (fault.Kind, string) {
+	switch re.ErrorCode {
+	case "PropertyValueTooLarge":
+		return fault.TooLarge, "a value is over the storage limit of 64 KiB (32,768 UTF-16 characters for text)"
+	case "EntityTooLarge":
+		return fault.TooLarge, "the record is over the storage limit of 1 MiB"
+	case "RequestBodyTooLarge", "MessageTooLarge":
+		return fault.TooLarge, "the request is over the storage limit (" + re.ErrorCode + ")"
+	case "TooManyProperties":
+		return fault.TooLarge, "the record has more properties than storage allows (252)"
+	case "KeyValueTooLarge", "OutOfRangeInput", "InvalidInput", "PropertiesNeedValue":
+		return fault.Invalid, "storage refused the record (" + re.ErrorCode + ")"
+	}
+	if re.StatusCode == http.StatusRequestEntityTooLarge {
+		return fault.TooLarge, "the request is over a storage limit (" + re.ErrorCode + ")"
+	}
+	code := re.ErrorCode
+	if code == "" {
+		code = http.StatusText(re.StatusCode)
+	}
+	return fault.Invalid, "storage refused the request (" + code + ")"
 }
 
 // errorCode returns the storage error code of err, or "".

@@ -48,6 +48,9 @@ type Message struct {
 // Send enqueues text, invisible for delay, living for ttl (0: the service's
 // default of 7 days; -1: forever).
 func (q *Queue) Send(ctx context.Context, text string, delay, ttl time.Duration) (string, error) {
+	if err := CheckMessage("the message to "+q.name, text); err != nil {
+		return "", err
+	}
 	opt := &azqueue.EnqueueMessageOptions{}
 	if delay > 0 {
 		opt.VisibilityTimeout = to.Ptr(int32(delay / time.Second))

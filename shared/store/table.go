@@ -229,9 +229,10 @@ func (t *Table) Batch(ctx context.Context, ops []BatchOp) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	if len(ops) > 100 {
-		return fault.E(op, fault.Internal, "at most 100 operations per batch")
+	if len(ops) > MaxBatchOps {
+		return TooLarge(op, "the batch", len(ops), fmt.Sprintf("%d operations", MaxBatchOps))
 	}
+	size := 0
 	actions := make([]aztables.TransactionAction, 0, len(ops))
 	pk := ""
 	for _, o := range ops {
@@ -263,6 +264,10 @@ func (t *Table) Batch(ctx context.Context, ops []BatchOp) error {
 		}
 		a.Entity = b
 		actions = append(actions, a)
+		size += len(b) + batchOverheadOp
+	}
+	if size > MaxBatchBytes {
+		return TooLarge(op, "the batch", size, fmt.Sprintf("%d bytes", MaxBatchBytes))
 	}
 	_, err := t.client.SubmitTransaction(ctx, actions, nil)
 	return mapErr(op, t.name+"/"+pk, err)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sort"
@@ -137,6 +138,13 @@ func TestCatalogBrowseHistoryCommitAndLocks(t *testing.T) {
 	for _, p := range []string{intake, secret, entity} {
 		al.WaitText(p)
 	}
+	// Each object by its file name in a working copy and its content type
+	// (these were pushed the old way: no extension, a JSON content type).
+	var files [][]string
+	al.Eval(`[...document.querySelectorAll('main tbody tr')].map((r) => [r.cells[0].innerText.trim(), r.cells[1].innerText.trim()])`, &files)
+	if fmt.Sprint(files) != fmt.Sprint([][]string{{intake, "intake.json\napplication/json"}, {secret, "payroll.json\napplication/json"}, {entity, "customer.json\napplication/json"}}) {
+		t.Fatalf("objects by path, file and type: %q", files)
+	}
 	al.Screenshot("catalog-browse")
 
 	// A prefix the API refuses shows its problem by the field.
@@ -170,7 +178,7 @@ func TestCatalogBrowseHistoryCommitAndLocks(t *testing.T) {
 	al.WaitText("Versions of " + intake)
 	al.WaitText("Content of version 2")
 	al.WaitText(`"pay"`)
-	if txt := al.Text(); !strings.Contains(txt, "View version 1") || !strings.Contains(txt, "Locks on "+intake) {
+	if txt := al.Text(); !strings.Contains(txt, "View version 1") || !strings.Contains(txt, "Locks on "+intake) || !strings.Contains(txt, intake+".json in a working copy") {
 		t.Fatalf("object page:\n%s", txt)
 	}
 	assertInert(t, al, "object content")

@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -9,9 +10,11 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/Azure/go-amqp"
 
 	"github.com/studio-collab/collab/shared/deploy"
 	"github.com/studio-collab/collab/shared/deploy/deploytest"
+	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -190,4 +193,41 @@ type senderFunc func(text string, delay time.Duration)
 func (f senderFunc) Send(_ context.Context, text string, delay, _ time.Duration) (string, error) {
 	f(text, delay)
 	return "id", nil
+}
+
+// failing is a Service Bus sender that refuses every message with err.
+type failing struct{ err error }
+
+func (f failing) SendMessage(context.Context, *azservicebus.Message, *azservicebus.SendMessageOptions) error {
+	return f.err
+}
+
+// TestServiceBusRefusalsAreNotRetryable: errors shaped as the SDK returns
+// them (*azservicebus.Error codes, *amqp.Error conditions; azservicebus
+// v1.11.0 internal/errors.go) are Unavailable (retry) only when a retry can
+// help. Before the fix every send error was Unavailable.
+func TestServiceBusRefusalsAreNotRetryable(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want fault.Kind
+	}{
+		{"message too large", &amqp.Error{Condition: amqp.ErrCondMessageSizeExceeded}, fault.TooLarge},
+		{"no Data Sender role", &azservicebus.Error{Code: azservicebus.CodeUnauthorizedAccess}, fault.Internal},
+		{"queue missing", &azservicebus.Error{Code: azservicebus.CodeNotFound}, fault.Internal},
+		{"entity disabled", &amqp.Error{Condition: "com.microsoft:entity-disabled"}, fault.Internal},
+		{"quota exceeded", &amqp.Error{Condition: amqp.ErrCondResourceLimitExceeded}, fault.Invalid},
+		{"server busy", &amqp.Error{Condition: "com.microsoft:server-busy"}, fault.Unavailable},
+		{"timeout", &azservicebus.Error{Code: azservicebus.CodeTimeout}, fault.Unavailable},
+		{"connection lost", &azservicebus.Error{Code: azservicebus.CodeConnectionLost}, fault.Unavailable},
+		{"network", errors.New("dial tcp: connection refused"), fault.Unavailable},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := ServiceBus{S: failing{fmt.Errorf("send: %w", c.err)}}.Send(context.Background(), deploy.Message{ID: "a", SessionID: "s"})
+			if got := fault.KindOf(err); got != c.want {
+				t.Fatalf("kind %v, want %v (%v)", got, c.want, err)
+			}
+		})
+	}
 }

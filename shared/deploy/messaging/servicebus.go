@@ -2,9 +2,11 @@ package messaging
 
 import (
 	"context"
+	"errors"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/azservicebus"
+	"github.com/Azure/go-amqp"
 
 	"github.com/studio-collab/collab/shared/deploy"
 	"github.com/studio-collab/collab/shared/fault"
@@ -24,9 +26,38 @@ type ServiceBus struct {
 // Send sends m as BuildMessage builds it.
 func (b ServiceBus) Send(ctx context.Context, m deploy.Message) error {
 	if err := b.S.SendMessage(ctx, BuildMessage(m), nil); err != nil {
-		return fault.E("messaging.ServiceBus", fault.Unavailable, "sending to Service Bus", err)
+		return fault.E("messaging.ServiceBus", sendKind(err), "sending to Service Bus", err)
 	}
 	return nil
+}
+
+// sendKind classifies a send error by whether a retry can help. Service
+// Bus's refusals (the AMQP equivalents of a 4xx: the message is too large,
+// the entity is missing, disabled or full, our identity lacks the Data
+// Sender role) fail the same way every time, so they are not Unavailable;
+// the SDK's own table says which conditions are fatal
+// (azservicebus@v1.11.0 internal/errors.go, amqpConditionsToRecoveryKind).
+// Time-outs, lost connections and anything unknown stay retryable.
+func sendKind(err error) fault.Kind {
+	var sbErr *azservicebus.Error
+	if errors.As(err, &sbErr) {
+		switch sbErr.Code {
+		case azservicebus.CodeUnauthorizedAccess, azservicebus.CodeNotFound:
+			return fault.Internal // an operator problem: the role or the queue is missing
+		}
+	}
+	var amqpErr *amqp.Error
+	if errors.As(err, &amqpErr) {
+		switch amqpErr.Condition {
+		case amqp.ErrCondMessageSizeExceeded:
+			return fault.TooLarge
+		case amqp.ErrCondUnauthorizedAccess, amqp.ErrCondNotFound, amqp.ErrCond("com.microsoft:entity-disabled"):
+			return fault.Internal
+		case amqp.ErrCondNotAllowed, amqp.ErrCondResourceLimitExceeded, amqp.ErrCondInvalidField, amqp.ErrCondDecodeError:
+			return fault.Invalid
+		}
+	}
+	return fault.Unavailable
 }
 
 // BuildMessage maps a deployment message onto Service Bus: MessageID for

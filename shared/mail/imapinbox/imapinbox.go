@@ -7,7 +7,10 @@
 // recorded its outcome, so a poll that dies re-reads it next time (the
 // pipeline's Message-ID check makes the second reading a replay); a message
 // over mail.MaxInbound is flagged \Seen and \Flagged without being read, so
-// it does not block the mailbox; one poll handles at most Max messages and
+// it does not block the mailbox; a message the pipeline refuses for
+// anything but a passing outage (a reply it cannot store, a bug) is flagged
+// \Seen and \Flagged, reported in Failures, and the poll goes on, so one
+// message never blocks every later reply; one poll handles at most Max messages and
 // holds one connection for at most Deadline.
 package imapinbox
 
@@ -59,6 +62,9 @@ type Result struct {
 	Processed int            `json:"processed"`
 	Skipped   int            `json:"skipped"` // too large
 	Outcomes  map[string]int `json:"outcomes"`
+	// Failures are the messages the pipeline refused for good (flagged
+	// \Flagged for an operator): "uid <n>: <error>".
+	Failures []string `json:"failures,omitempty"`
 }
 
 func (p *Poller) dial() (*imapclient.Client, error) {
@@ -150,8 +156,16 @@ func (p *Poller) Poll(ctx context.Context) (Result, error) {
 			return res, fault.E(op, fault.Unavailable, fmt.Sprintf("IMAP fetch of %d", uid), err)
 		}
 		out, err := p.Receiver.Receive(ctx, mail.InboundMessage{Raw: bufs[0].BodySection[0].Bytes, Source: "imap", AuthservID: p.Config.AuthservID})
+		if err != nil && (fault.Is(err, fault.Unavailable) || ctx.Err() != nil) {
+			return res, err // a passing outage: left unseen, the next poll tries again
+		}
 		if err != nil {
-			return res, err // left unseen: the next poll tries again
+			// It would fail the same way every time: flag it, report it, go on.
+			if err := p.flag(c, set, imap.FlagSeen, imap.FlagFlagged); err != nil {
+				return res, err
+			}
+			res.Failures = append(res.Failures, fmt.Sprintf("uid %d: %v", uid, err))
+			continue
 		}
 		if err := p.flag(c, set, imap.FlagSeen); err != nil {
 			return res, err

@@ -18,11 +18,13 @@ import (
 	"github.com/studio-collab/collab/shared/mail/imapinbox"
 )
 
-// recorder is a Receiver that records what it got and can fail once.
+// recorder is a Receiver that records what it got and can fail once, or
+// always refuse one message.
 type recorder struct {
 	mu     sync.Mutex
 	got    []string
-	failAt int // fail the n-th message (1-based) once
+	failAt int    // fail the n-th message (1-based) once
+	refuse string // refuse this Message-ID every time (Invalid)
 }
 
 func (r *recorder) Receive(_ context.Context, m mail.InboundMessage) (mail.Outcome, error) {
@@ -33,6 +35,9 @@ func (r *recorder) Receive(_ context.Context, m mail.InboundMessage) (mail.Outco
 		return mail.Outcome{}, fault.E("test", fault.Unavailable, "storage is down")
 	}
 	p, _ := mail.Parse(m.Raw)
+	if p.MessageID == r.refuse {
+		return mail.Outcome{}, fault.E("test", fault.Invalid, "the answers cannot be stored")
+	}
 	r.got = append(r.got, p.MessageID+" "+m.Source)
 	return mail.Outcome{Outcome: mail.OutcomeCompleted}, nil
 }
@@ -127,6 +132,30 @@ func TestPollSkipsOversizedMessages(t *testing.T) {
 	}
 	if res, _ := p.Poll(context.Background()); res.Skipped != 0 {
 		t.Fatal("the oversized message was looked at again")
+	}
+}
+
+// TestPollMovesPastARefusedMessage: a message the pipeline refuses for
+// good is flagged and reported, and the replies after it are processed in
+// the same poll; it is not read again. Before the fix the poll stopped at
+// it, every time, and no later reply was ever read.
+func TestPollMovesPastARefusedMessage(t *testing.T) {
+	addr, _ := server(t)
+	host, port, _ := net.SplitHostPort(addr)
+	for _, id := range []string{"m1", "bad", "m3"} {
+		appendMsg(t, addr, msg(id))
+	}
+	rec := &recorder{refuse: "<bad@example.com>"}
+	p := &imapinbox.Poller{Config: imapinbox.Config{Host: host, Port: atoi(port), Username: "tasks", Password: "secret", Security: "none"}, Receiver: rec}
+	res, err := p.Poll(context.Background())
+	if err != nil || res.Processed != 2 || len(res.Failures) != 1 || !strings.Contains(res.Failures[0], "cannot be stored") {
+		t.Fatalf("poll: %+v %v", res, err)
+	}
+	if res, err := p.Poll(context.Background()); err != nil || res.Processed != 0 || len(res.Failures) != 0 {
+		t.Fatalf("the refused message was read again: %+v %v", res, err)
+	}
+	if got := strings.Join(rec.got, ","); got != "<m1@example.com> imap,<m3@example.com> imap" {
+		t.Fatalf("received %s", got)
 	}
 }
 

@@ -73,7 +73,7 @@ type Browser struct {
 // sandbox, no GPU, no QUIC, no first run, no background networking,
 // component updates or sync; a fresh profile). The test fails at its end if
 // a page reported a problem.
-func New(t testing.TB, base string) *Browser {
+func New(t testing.TB, base string, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	b := &Browser{t: t, Base: strings.TrimRight(base, "/"), Timeout: DefaultTimeout}
 	t.Cleanup(func() {
@@ -109,6 +109,7 @@ func New(t testing.TB, base string) *Browser {
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	if err := chromedp.Run(ctx); err != nil {
@@ -119,6 +120,13 @@ func New(t testing.TB, base string) *Browser {
 	t.Cleanup(func() { cancel(); cancelAlloc() })
 	b.ctx = ctx
 	return b
+}
+
+// TrustKey makes the browser accept a server certificate with this public
+// key (base64 SHA-256 of its SubjectPublicKeyInfo, idptest.Leaf.SPKIHash):
+// a throw-away CA's server, and that one only, is trusted.
+func TrustKey(spkiHash string) chromedp.ExecAllocatorOption {
+	return chromedp.Flag("ignore-certificate-errors-spki-list", spkiHash)
 }
 
 func (b *Browser) problem(tab, s string) {
@@ -296,7 +304,8 @@ func (tab *Tab) tryEval(expr string, out any, deadline time.Time) error {
 // WaitText waits until the main region shows text.
 func (tab *Tab) WaitText(text string) {
 	tab.t.Helper()
-	tab.WaitJS(fmt.Sprintf(`(document.getElementById('main') || document.body).innerText.includes(%s)`, jsString(text)))
+	// Null-safe: between a redirect and the next page there is no body yet.
+	tab.WaitJS(fmt.Sprintf(`((document.getElementById('main') || document.body || {}).innerText || '').includes(%s)`, jsString(text)))
 }
 
 // Count is how many elements of the page match a CSS selector.

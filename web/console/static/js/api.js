@@ -24,25 +24,71 @@ export function query(path, params) {
 /** seg encodes one path segment (ids, names). */
 export const seg = encodeURIComponent;
 
+// BASE is where the API is, kept for the tab: '' (this page's origin) until
+// a stamp answers 421 Misdirected naming the customer's home stamp; the
+// console then re-targets every call there (docs/decisions.md: browsers do
+// not let a page read a redirect's Location, and drop Authorization on a
+// cross-origin redirect, so the stamps answer 421 and the console moves).
+const BASE = 'collab.apiBase';
+
+/**
+ * homeOf is the base URL a 421 problem names, or null when it is not one to
+ * follow: https, or http on this machine (the local simulation).
+ */
+export function homeOf(problem) {
+  let u;
+  try { u = new URL(String((problem && problem.homeUrl) || '')); } catch { return null; }
+  const local = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && local)) return null;
+  const base = u.origin + u.pathname.replace(/\/+$/, '');
+  return base === location.origin ? '' : base;
+}
+
+/** apiBase is where calls go now ('' = this page's origin). */
+export function apiBase() {
+  return sessionStorage.getItem(BASE) || '';
+}
+
+/** forgetHome goes back to this page's origin (at sign-out). */
+export function forgetHome() {
+  sessionStorage.removeItem(BASE);
+}
+
 /**
  * createApi returns the client. getToken() gives the current bearer token;
  * onUnauthorized(err) runs when a signed-in call answers 401 (expired
- * token, disabled user).
+ * token, disabled user); onRetarget(base) when a 421 moved the API to the
+ * customer's home stamp.
  */
-export function createApi({ getToken, onUnauthorized }) {
+export function createApi({ getToken, onUnauthorized, onRetarget = () => {} }) {
   // send makes the request and turns a failure into an ApiError; the
-  // answer's body is left for the caller to read.
+  // answer's body is left for the caller to read. A 421 naming the home
+  // stamp moves every later call there and repeats this one (at most twice:
+  // stamps that disagree end in the 421).
   async function send(method, path, { body, headers, accept } = {}) {
     const h = { Accept: accept || 'application/json, application/problem+json' };
     const token = getToken();
     if (token) h.Authorization = `Bearer ${token}`;
     if (body !== undefined) h['Content-Type'] = 'application/json';
     if (method === 'POST') h['Idempotency-Key'] = crypto.randomUUID();
+    for (let hop = 0; ; hop++) {
+      try {
+        return await attempt(method, path, body, { ...h, ...headers }, token);
+      } catch (err) {
+        const home = err.status === 421 && hop < 2 ? homeOf(err.problem) : null;
+        if (home === null || home === apiBase()) throw err;
+        if (home) sessionStorage.setItem(BASE, home);
+        else forgetHome();
+        onRetarget(home);
+      }
+    }
+  }
+  async function attempt(method, path, body, headers, token) {
     let resp;
     try {
-      resp = await fetch(path, {
+      resp = await fetch(apiBase() + path, {
         method,
-        headers: { ...h, ...headers },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         credentials: 'omit',
         cache: 'no-store',

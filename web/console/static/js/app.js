@@ -1,7 +1,7 @@
 // The console's shell: configuration, session, navigation and the router
 // that shows one screen (screens.js) in <main>.
 
-import { createApi } from './api.js';
+import { createApi, apiBase, seg } from './api.js';
 import { session, signOut } from './auth.js';
 import { h, replace, announce, errorNotice, progress, link, button } from './dom.js';
 import { screens, match, pathOf } from './screens.js';
@@ -20,6 +20,9 @@ const state = {
 
 const api = createApi({
   getToken: () => (session() || {}).token,
+  // The API moved to the customer's home stamp: what we know of the caller
+  // came from the other stamp, so read it again there.
+  onRetarget: () => { state.me = null; },
   onUnauthorized: (err) => {
     signOut();
     state.me = null;
@@ -120,8 +123,22 @@ function renderNav(current, params, ctx) {
   replace(nav, groups);
 }
 
-async function loadMe() {
+async function loadMe(params = {}) {
   state.me = await api.get('/api/me');
+  // A link to a customer this stamp does not hold: asking for it answers
+  // 421 when another stamp is its home, which re-targets the API there
+  // (api.js); then the caller is read again at the home.
+  const { p, s } = params;
+  const missing = (p && !state.me.projects.some((x) => x.id === p)) || (s && !state.me.subscriptions.some((x) => x.id === s));
+  if (missing) {
+    const before = apiBase();
+    try {
+      await api.get(p ? `/api/projects/${seg(p)}` : `/api/subscriptions/${seg(s)}`);
+    } catch {
+      // not visible anywhere: the screen says so
+    }
+    if (apiBase() !== before || !state.me) state.me = await api.get('/api/me');
+  }
   return state.me;
 }
 
@@ -145,8 +162,16 @@ async function render(moved) {
   if (!screen.public && !state.me) {
     replace(main, progress('Reading your subscriptions and projects…').el);
     try {
-      await loadMe();
+      await loadMe(params);
     } catch (err) {
+      if (err.status === 403) {
+        // The identity is refused as such (its address is bound to another
+        // one): this session can do nothing; say why on the sign-in screen,
+        // where another account can be chosen.
+        signOut();
+        navigate(`/console/signin?reason=${encodeURIComponent(err.message)}`, { replace: true });
+        return;
+      }
       if (seq === state.renderSeq) replace(main, h('h1', { tabindex: '-1' }, 'The console could not start'), errorNotice(err));
       return;
     }

@@ -2,6 +2,8 @@
 // authorization code flow and PKCE (RFC 7636). The session lives in
 // sessionStorage: it ends with the tab, and no other site can read it.
 
+import { forgetHome } from './api.js';
+
 const SESSION = 'collab.session';
 const PENDING = 'collab.pkce';
 
@@ -19,6 +21,7 @@ export function session() {
 /** signOut forgets the session. */
 export function signOut() {
   sessionStorage.removeItem(SESSION);
+  forgetHome();
 }
 
 function save(token, expiresIn, method) {

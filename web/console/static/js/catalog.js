@@ -39,6 +39,22 @@ export function pathText(path) {
   return path.split('/').flatMap((s, i) => (i ? ['/', h('wbr'), s] : [s]));
 }
 
+// LEGACY_EXT is the extension the first collab client gave an object of a
+// content type when it cut the extension off the path (cmd/collab/names.go).
+const LEGACY_EXT = { 'application/json': '.json', 'application/xml': '.xml', 'text/xml': '.xml', 'text/plain': '.txt' };
+
+/**
+ * fileName is the file an object is in a working copy: its path, which
+ * keeps the file's extension, or, for an object pushed before paths kept
+ * it (no dot in its last segment and one of LEGACY_EXT's types), its path
+ * plus that extension. The same rule as cmd/collab/names.go fileOf.
+ */
+export function fileName(path, contentType) {
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  const ext = LEGACY_EXT[contentType];
+  return ext && !last.includes('.') ? path + ext : path;
+}
+
 /** objectLink opens an object (at a version, when given). */
 export function objectLink(p, path, version, label) {
   return link(here(p, '/object', { path, version }), label || pathText(path));

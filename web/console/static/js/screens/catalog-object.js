@@ -5,7 +5,7 @@
 import { h, replace, section, table, pager, time, link, notice, errorNotice, progress, button, size } from '../dom.js';
 import { query } from '../api.js';
 import { parentOf } from '../tree.js';
-import { api, here, tabs, objectLink, commitLink, opBadge, lockList, trimSlashes } from '../catalog.js';
+import { api, here, tabs, objectLink, commitLink, opBadge, lockList, trimSlashes, fileName } from '../catalog.js';
 
 /** CONTENT_CAP is the most content the console reads to show. */
 const CONTENT_CAP = 256 * 1024;
@@ -54,6 +54,8 @@ export async function render(root, ctx) {
   const details = obj
     ? h('dl', { class: 'facts' },
       h('dt', {}, 'Path'), h('dd', {}, h('code', {}, obj.path)),
+      h('dt', {}, 'File'), h('dd', {}, h('code', {}, fileName(obj.path, obj.contentType)), ' ',
+        h('span', { class: 'muted small' }, 'in a working copy (collab clone)')),
       h('dt', {}, 'Kind'), h('dd', {}, obj.kind || h('span', { class: 'muted' }, 'not given')),
       h('dt', {}, 'Version'), h('dd', {}, String(obj.version)),
       h('dt', {}, 'Size'), h('dd', {}, `${size(obj.size)} (${obj.size} bytes)`),

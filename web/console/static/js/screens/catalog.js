@@ -6,7 +6,7 @@
 import { h, replace, section, table, pager, time, link, size } from '../dom.js';
 import { query } from '../api.js';
 import { fixedChildren, catalogChildren, parentOf, crumbs } from '../tree.js';
-import { api, here, tabs, objectLink, commitLink, prefixForm, trimSlashes } from '../catalog.js';
+import { api, here, tabs, objectLink, commitLink, prefixForm, trimSlashes, fileName } from '../catalog.js';
 
 export async function render(root, ctx) {
   const p = ctx.params.p;
@@ -37,6 +37,11 @@ export async function render(root, ctx) {
       caption: prefix ? `Objects at or under ${prefix}, by path` : 'Every object you may see, by path',
       columns: [
         { label: 'Path', render: (o) => objectLink(p, o.path), class: 'col-path' },
+        {
+          label: 'File and type',
+          render: (o) => h('span', {}, h('code', {}, fileName(o.path, o.contentType).split('/').pop()), h('br'),
+            h('span', { class: 'muted small' }, o.contentType || 'no content type')),
+        },
         { label: 'Version', render: (o) => h('span', {}, String(o.version), h('br'), h('span', { class: 'muted small' }, size(o.size))) },
         { label: 'Last change', render: (o) => h('span', {}, o.committedBy, h('br'), time(o.committedAt)) },
         { label: 'Commit', render: (o) => commitLink(p, o.seq) },

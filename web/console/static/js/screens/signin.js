@@ -40,10 +40,13 @@ export async function render(root, ctx) {
   };
   if (ctx.config.authority) {
     const status = h('div');
+    // The button names the provider it uses: "Microsoft" only for Entra ID.
+    const provider = ctx.config.provider || new URL(ctx.config.authority).host;
+    const label = `Sign in with ${provider}`;
     parts.push(section('Your organisation account',
-      h('p', {}, 'Sign in with Microsoft Entra ID.'),
+      h('p', {}, provider === 'Microsoft' ? 'Sign in with your Microsoft Entra ID work account.' : `Sign in through ${provider}.`),
       status,
-      button('Sign in with Microsoft', async (ev) => {
+      button(label, async (ev) => {
         ev.target.disabled = true;
         replace(status, progress('Going to the sign-in page…').el);
         try {
@@ -52,7 +55,7 @@ export async function render(root, ctx) {
           replace(status, notice('error', err.message));
           ev.target.disabled = false;
         }
-      }, { class: 'btn btn-primary', ariaLabel: 'Sign in with Microsoft Entra ID' })));
+      }, { class: 'btn btn-primary', ariaLabel: label })));
   }
   if (ctx.config.devAuth) {
     const demo = ctx.config.demoUsers || [];
