@@ -317,6 +317,13 @@ func (w *workCopy) upload(byHash map[string][]byte, hashes []string) error {
 		if err != nil {
 			return err
 		}
+		// Declared before streaming: the Functions host drops a body that
+		// has no Content-Length (a chunked upload arrives empty).
+		sums, sizes := make([]string, len(p)), make([]int64, len(p))
+		for i, x := range p {
+			sums[i], sizes[i] = x.sum, int64(len(byHash[x.sum]))
+		}
+		req.ContentLength = pack.Len(sums, sizes)
 		resp, err := w.c.send(req, "Content-Type", pack.ContentType)
 		if err != nil {
 			pr.CloseWithError(err)

@@ -71,6 +71,19 @@ func (p *Writer) Close() error {
 	return err
 }
 
+// Len is the length of the pack that Add (once per blob, in any order) and
+// Close write for blobs with these names and sizes. A sender declares it as
+// the request's Content-Length before it streams the pack: the Functions host
+// forwards a request body to the handler only when it has a Content-Length
+// (docs/devhost.md), so a chunked upload would arrive empty.
+func Len(sums []string, sizes []int64) int64 {
+	n := int64(len(magic) + len(end))
+	for i, sum := range sums {
+		n += int64(len(sum)+1+len(strconv.FormatInt(sizes[i], 10))+1) + sizes[i]
+	}
+	return n
+}
+
 // Reader reads a pack, verifying each blob.
 type Reader struct {
 	r       *bufio.Reader

@@ -24,6 +24,13 @@ func TestRoundTrip(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
+	sums, sizes := make([]string, len(blobs)), make([]int64, len(blobs))
+	for i, b := range blobs {
+		sums[i], sizes[i] = sum(b), int64(len(b))
+	}
+	if n := Len(sums, sizes); n != int64(buf.Len()) {
+		t.Fatalf("Len says %d bytes, the pack has %d", n, buf.Len())
+	}
 	r := NewReader(&buf, 1<<20)
 	for i, want := range blobs {
 		s, got, err := r.Next()
