@@ -64,20 +64,7 @@ func (d Deploy) reconcile(ctx context.Context, _ *fnhost.Invocation) (map[string
 // access checks that the caller sees the environment (404 otherwise) and,
 // for writes, is an admin or owner of the project.
 func (d Deploy) access(r *http.Request, write bool) (context.Context, platform.Caller, error) {
-	ctx, c := CallerOf(r)
-	if _, err := d.Platform.GetEnvironment(ctx, c, r.PathValue("p"), r.PathValue("env")); err != nil {
-		return ctx, c, err
-	}
-	if write {
-		role, err := d.Platform.RoleIn(ctx, c, r.PathValue("p"))
-		if err != nil {
-			return ctx, c, err
-		}
-		if role != platform.RoleAdmin && role != platform.RoleOwner {
-			return ctx, c, fault.E("handlers.deploy", fault.Forbidden, "only admins and owners change maintenance windows and policies")
-		}
-	}
-	return ctx, c, nil
+	return envAccess(r, d.Platform, write, "change maintenance windows and policies")
 }
 
 // record audits an administrator's change.
@@ -281,34 +268,4 @@ func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpapi.JSON(w, http.StatusOK, rc)
 	return nil
-}
-
-// deployDirectory is the platform as deploy.Directory.
-type deployDirectory struct{ p *platform.Service }
-
-func (d deployDirectory) Environments(ctx context.Context, project string) ([]string, error) {
-	es, err := d.p.EnvironmentsOf(ctx, project)
-	names := make([]string, 0, len(es))
-	for _, e := range es {
-		names = append(names, e.Name)
-	}
-	return names, err
-}
-
-func (d deployDirectory) Environment(ctx context.Context, project, env string) (deploy.EnvInfo, error) {
-	e, err := d.p.Environment(ctx, project, env)
-	return deploy.EnvInfo{WorkPortalURL: e.WorkPortalURL, SchedulerURL: e.SchedulerURL, Status: e.Status}, err
-}
-
-func (d deployDirectory) Members(ctx context.Context, project string) ([]deploy.Member, error) {
-	ms, err := d.p.MembersOf(ctx, project)
-	out := make([]deploy.Member, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, deploy.Member{Email: m.Email, Owner: m.Role == platform.RoleOwner})
-	}
-	return out, err
-}
-
-func (d deployDirectory) SetStatus(ctx context.Context, project, env, status string) error {
-	return d.p.SetEnvironmentStatus(ctx, project, env, status)
 }

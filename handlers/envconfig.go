@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/studio-collab/collab/shared/envconfig"
-	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/platform"
 )
@@ -32,13 +31,7 @@ func envAccess(r *http.Request, svc *platform.Service, write bool, what string) 
 		return ctx, c, err
 	}
 	if write {
-		role, err := svc.RoleIn(ctx, c, r.PathValue("p"))
-		if err != nil {
-			return ctx, c, err
-		}
-		if role != platform.RoleAdmin && role != platform.RoleOwner {
-			return ctx, c, fault.E("handlers", fault.Forbidden, "only admins and owners "+what)
-		}
+		return ctx, c, svc.RequireAdmin(ctx, c, r.PathValue("p"), what)
 	}
 	return ctx, c, nil
 }

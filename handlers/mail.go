@@ -77,14 +77,7 @@ func (m Mail) outboxRedrive(ctx context.Context, inv *fnhost.Invocation) (map[st
 
 // adminOf checks that the caller is an admin or owner of the project.
 func (m Mail) adminOf(ctx context.Context, c platform.Caller, project, what string) error {
-	role, err := m.Platform.RoleIn(ctx, c, project)
-	if err != nil {
-		return err
-	}
-	if role != platform.RoleAdmin && role != platform.RoleOwner {
-		return fault.E("handlers.mail", fault.Forbidden, "only project admins and owners "+what)
-	}
-	return nil
+	return m.Platform.RequireAdmin(ctx, c, project, what)
 }
 
 func (m Mail) notifications(w http.ResponseWriter, r *http.Request) error {
