@@ -79,6 +79,10 @@ type Service struct {
 	// a missed call is caught up by comparing heads. nil = nothing.
 	Committed func(ctx context.Context, project string, seq int64)
 
+	// Audit records each revert and restore with the commit it undoes
+	// (the composition root hands it to the audit log). nil = nothing.
+	Audit func(ctx context.Context, project string, who Author, u Undo) error
+
 	// Fault, when set, is called after each step of the commit protocol
 	// (see Steps), and with PauseObjects; an error stops the check-in right
 	// there, as if the process had died, and a hook that blocks freezes it
