@@ -151,6 +151,11 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 			httpapi.Logger(ctx).Warn("deployment request", "project", project, "seq", seq, "error", err.Error())
 		}
 	}
+	// Reverts and restores are audited with the commit they undo.
+	s.Catalog.Audit = func(ctx context.Context, project string, who catalog.Author, u catalog.Undo) error {
+		return log.Record(ctx, audit.ProjectScope(project), audit.Entry{Actor: who.ID, ActorName: who.Email, Action: u.Action,
+			Target: fmt.Sprintf("commits/%d", u.Undoes), RequestID: httpapi.RequestID(ctx)}, nil, u)
+	}
 	s.Jobs.Executors["reconcile-windows"] = func(ctx context.Context, _ jobs.Job, _ time.Time) error { return s.Deploy.Reconcile(ctx) }
 	return s
 }
