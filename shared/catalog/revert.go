@@ -303,15 +303,15 @@ func resultPaths(r Result) []string {
 
 func hashOf(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
-// audit hands an undo to the Audit hook. A failure fails the request, whose
+// audit hands an undo to the auditor (AuditWith). A failure fails the request, whose
 // retry with the same key finds the commit and audits it again: no revert is
 // acknowledged without its entry (a retry after a lost answer may audit it
 // twice, which says no more than the truth).
 func (s *Service) audit(ctx context.Context, project string, who Author, u Undo) error {
-	if s.Audit == nil {
+	if s.auditor == nil {
 		return nil
 	}
-	if err := s.Audit(ctx, project, who, u); err != nil {
+	if err := s.auditor.Undone(ctx, project, who, u); err != nil {
 		return fault.E("catalog.audit", fault.Unavailable, fmt.Sprintf("commit %d was made but its audit entry was not written: retry with the same Idempotency-Key", u.Seq), err)
 	}
 	return nil

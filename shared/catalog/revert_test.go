@@ -152,13 +152,13 @@ func TestRevertLockedIdempotentAudited(t *testing.T) {
 	ctx := context.Background()
 	const p = "revlock"
 	var audited []catalog.Undo
-	s.Audit = func(_ context.Context, project string, who catalog.Author, u catalog.Undo) error {
+	s.AuditWith(catalog.UndoneFunc(func(_ context.Context, project string, who catalog.Author, u catalog.Undo) error {
 		if project != p || who != bob {
 			t.Errorf("audited %s %v", project, who)
 		}
 		audited = append(audited, u)
 		return nil
-	}
+	}))
 	all := catalog.Access{View: func(string) bool { return true }, Modify: func(string) bool { return true }}
 	commitAll(t, s, p, "one", put(t, s, p, pa, 0, `{"a":1}`))
 	two := commitAll(t, s, p, "two", put(t, s, p, pa, 1, `{"a":2}`))
@@ -212,10 +212,10 @@ func TestRestoreAndDiff(t *testing.T) {
 	ctx := context.Background()
 	const p = "restore"
 	var audited []catalog.Undo
-	s.Audit = func(_ context.Context, _ string, _ catalog.Author, u catalog.Undo) error {
+	s.AuditWith(catalog.UndoneFunc(func(_ context.Context, _ string, _ catalog.Author, u catalog.Undo) error {
 		audited = append(audited, u)
 		return nil
-	}
+	}))
 	all := catalog.Access{View: func(string) bool { return true }, Modify: func(string) bool { return true }}
 	commitAll(t, s, p, "one", put(t, s, p, pa, 0, `{"a":1,"b":[1,2]}`), put(t, s, p, pc, 0, "x\ny\n"))
 	two := commitAll(t, s, p, "two", put(t, s, p, pa, 1, `{"b":[2,1],"a":1,"c":"ñ"}`), put(t, s, p, pc, 1, "x\nz\n"))
