@@ -48,6 +48,7 @@ func registerCatalog(rt *httpapi.Router, c Catalog) {
 	rt.Handle("POST "+base+"/locks", c.idem(c.lock))
 	rt.Handle("POST "+base+"/locks/{id}/renew", c.renew)
 	rt.Handle("DELETE "+base+"/locks/{id}", c.unlock)
+	registerCatalogHistory(rt, c)
 }
 
 func (c Catalog) idem(h httpapi.HandlerFunc) httpapi.HandlerFunc {
@@ -173,7 +174,7 @@ func (c Catalog) checkin(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Studio Security authorizes each change inside the catalog (catalog.Authorizer).
 	in := catalog.CheckinRequest{Project: u.project, Author: u.author, Message: req.Message, Changes: req.Changes,
-		Key: catalog.CheckinKey(u.author.ID, r.Header.Get("Idempotency-Key"))}
+		Key: u.requestKey(r)}
 	res, err := c.Svc.Checkin(u.ctx, in)
 	if err != nil {
 		return err
@@ -313,9 +314,9 @@ func (c Catalog) history(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c Catalog) commit(w http.ResponseWriter, r *http.Request) error {
-	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
-	if err != nil || seq < 1 {
-		return fault.E("handlers.catalog", fault.Invalid, "a commit is named by its sequence number")
+	seq, err := seqParam(r)
+	if err != nil {
+		return err
 	}
 	u, err := c.caller(r)
 	if err != nil {
