@@ -52,19 +52,12 @@ func (c Catalog) diff(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := c.caller(r)
+	u, err := c.viewer(r, q.Get("path"))
 	if err != nil {
-		return err
-	}
-	if err := c.authorize(u, q.Get("path"), security.View); err != nil {
 		return err
 	}
 	d, err := c.Svc.Diff(u.ctx, u.project, q.Get("path"), from, to)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, d)
-	return nil
+	return reply(w, http.StatusOK, d, err)
 }
 
 func (c Catalog) commitDiff(w http.ResponseWriter, r *http.Request) error {
@@ -77,11 +70,7 @@ func (c Catalog) commitDiff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d, err := c.Svc.CommitDiff(u.ctx, u.project, seq, u.visible)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, d)
-	return nil
+	return reply(w, http.StatusOK, d, err)
 }
 
 func (c Catalog) revert(w http.ResponseWriter, r *http.Request) error {
@@ -130,11 +119,8 @@ func (c Catalog) restore(w http.ResponseWriter, r *http.Request) error {
 	if req.Version < 1 || len(req.Message) > catalog.MaxMessage {
 		return fault.E("handlers.catalog", fault.Invalid, fmt.Sprintf("version is the version to bring back (1 or more); the message is at most %d bytes", catalog.MaxMessage))
 	}
-	u, err := c.caller(r)
+	u, err := c.viewer(r, req.Path)
 	if err != nil {
-		return err
-	}
-	if err := c.authorize(u, req.Path, security.View); err != nil {
 		return err
 	}
 	res, err := c.Svc.Restore(u.ctx, catalog.RestoreRequest{Project: u.project, Author: u.author, Path: req.Path, Version: req.Version,

@@ -134,16 +134,7 @@ func (d Deploy) window(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	win, err := d.Svc.Window(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("id"))
-	return writeWindow(w, win, err)
-}
-
-func writeWindow(w http.ResponseWriter, win deploy.Window, err error) error {
-	if err != nil {
-		return err
-	}
-	withETag(w, win.ETag)
-	httpapi.JSON(w, http.StatusOK, win)
-	return nil
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 func (d Deploy) reschedule(w http.ResponseWriter, r *http.Request) error {
@@ -165,7 +156,7 @@ func (d Deploy) reschedule(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = d.record(ctx, r, c, "window.reschedule", nil, map[string]any{"window": win.ID, "start": win.Start})
 	}
-	return writeWindow(w, win, err)
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 func (d Deploy) cancel(w http.ResponseWriter, r *http.Request) error {
@@ -177,7 +168,7 @@ func (d Deploy) cancel(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = d.record(ctx, r, c, "window.cancel", nil, map[string]any{"window": win.ID})
 	}
-	return writeWindow(w, win, err)
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 func (d Deploy) openNow(w http.ResponseWriter, r *http.Request) error {
@@ -189,7 +180,7 @@ func (d Deploy) openNow(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = d.record(ctx, r, c, "window.open-now", nil, map[string]any{"window": win.ID})
 	}
-	return writeWindow(w, win, err)
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 // policyView is a policy and whether it is the default.
@@ -240,11 +231,7 @@ func (d Deploy) runtime(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rc, err := d.Svc.RuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"))
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, rc)
-	return nil
+	return reply(w, http.StatusOK, rc, err)
 }
 
 func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {

@@ -55,12 +55,7 @@ func (p Params) get(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	par, err := p.Svc.Get(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	withETag(w, par.ETag)
-	httpapi.JSON(w, http.StatusOK, par)
-	return nil
+	return replyTagged(w, http.StatusOK, par, par.ETag, err)
 }
 
 func (p Params) put(w http.ResponseWriter, r *http.Request) error {
@@ -101,10 +96,5 @@ func (p Params) delete(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A restart-needing parameter goes in the next maintenance window.
 	par, err := p.Svc.Get(ctx, project, env, name)
-	if err != nil {
-		return err
-	}
-	withETag(w, par.ETag)
-	httpapi.JSON(w, http.StatusAccepted, par)
-	return nil
+	return replyTagged(w, http.StatusAccepted, par, par.ETag, err)
 }

@@ -130,37 +130,25 @@ func (j Jobs) create(w http.ResponseWriter, r *http.Request) error {
 	jb := jobs.NewJob(r.PathValue("p"), r.PathValue("env"), name, c.Email)
 	req.apply(&jb)
 	jb, err = j.Runner.Save(ctx, jb)
-	if fault.Is(err, fault.Conflict) {
-		return fault.E("handlers.jobs", fault.Conflict, "a job with this name exists")
-	}
-	if err != nil {
-		return err
-	}
-	withETag(w, jb.ETag)
-	httpapi.JSON(w, http.StatusCreated, jb)
-	return nil
+	return replyTagged(w, http.StatusCreated, jb, jb.ETag, err)
 }
 
-func (j Jobs) load(ctx context.Context, r *http.Request) (jobs.Job, error) {
+// job is the request's job {job} after access (write: an admin or owner).
+func (j Jobs) job(r *http.Request, write bool) (context.Context, jobs.Job, error) {
+	ctx, err := j.access(r, write)
+	if err != nil {
+		return ctx, jobs.Job{}, err
+	}
 	jb, err := j.Runner.Get(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("job"))
 	if fault.Is(err, fault.NotFound) {
-		return jb, fault.E("handlers.jobs", fault.NotFound, "job "+r.PathValue("job")+" not found")
+		return ctx, jb, fault.E("handlers.jobs", fault.NotFound, "job "+r.PathValue("job")+" not found")
 	}
-	return jb, err
+	return ctx, jb, err
 }
 
 func (j Jobs) get(w http.ResponseWriter, r *http.Request) error {
-	ctx, err := j.access(r, false)
-	if err != nil {
-		return err
-	}
-	jb, err := j.load(ctx, r)
-	if err != nil {
-		return err
-	}
-	withETag(w, jb.ETag)
-	httpapi.JSON(w, http.StatusOK, jb)
-	return nil
+	_, jb, err := j.job(r, false)
+	return replyTagged(w, http.StatusOK, jb, jb.ETag, err)
 }
 
 func (j Jobs) patch(w http.ResponseWriter, r *http.Request) error {
@@ -168,11 +156,7 @@ func (j Jobs) patch(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	ctx, err := j.access(r, true)
-	if err != nil {
-		return err
-	}
-	jb, err := j.load(ctx, r)
+	ctx, jb, err := j.job(r, true)
 	if err != nil {
 		return err
 	}
@@ -184,24 +168,15 @@ func (j Jobs) patch(w http.ResponseWriter, r *http.Request) error {
 	}
 	req.apply(&jb)
 	jb, err = j.Runner.Save(ctx, jb)
-	if err != nil {
-		return err
-	}
-	withETag(w, jb.ETag)
-	httpapi.JSON(w, http.StatusOK, jb)
-	return nil
+	return replyTagged(w, http.StatusOK, jb, jb.ETag, err)
 }
 
 func (j Jobs) delete(w http.ResponseWriter, r *http.Request) error {
-	ctx, err := j.access(r, true)
-	if err != nil {
-		return err
+	ctx, jb, err := j.job(r, true)
+	if err == nil {
+		err = j.Runner.Delete(ctx, jb)
 	}
-	jb, err := j.load(ctx, r)
 	if err != nil {
-		return err
-	}
-	if err := j.Runner.Delete(ctx, jb); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -209,28 +184,16 @@ func (j Jobs) delete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (j Jobs) run(w http.ResponseWriter, r *http.Request) error {
-	ctx, err := j.access(r, true)
-	if err != nil {
-		return err
-	}
-	jb, err := j.load(ctx, r)
+	ctx, jb, err := j.job(r, true)
 	if err != nil {
 		return err
 	}
 	run, err := j.Runner.RunNow(jobs.WithRequestID(ctx, httpapi.RequestID(r.Context())), jb)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusAccepted, run)
-	return nil
+	return reply(w, http.StatusAccepted, run, err)
 }
 
 func (j Jobs) runs(w http.ResponseWriter, r *http.Request) error {
-	ctx, err := j.access(r, false)
-	if err != nil {
-		return err
-	}
-	jb, err := j.load(ctx, r)
+	ctx, jb, err := j.job(r, false)
 	if err != nil {
 		return err
 	}
@@ -250,9 +213,5 @@ func (j Jobs) preview(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, err := jobs.PreviewSchedule(req.Schedule, req.TimeZone, req.From, req.Count, time.Now())
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, p)
-	return nil
+	return reply(w, http.StatusOK, p, err)
 }

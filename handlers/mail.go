@@ -95,11 +95,7 @@ func (m Mail) notifications(w http.ResponseWriter, r *http.Request) error {
 		limit = n
 	}
 	page, err := m.Outbox.List(ctx, p, r.URL.Query().Get("status"), limit, r.URL.Query().Get("cursor"))
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, page)
-	return nil
+	return reply(w, http.StatusOK, page, err)
 }
 
 // EmailSettings is how replies to task e-mails reach the service, as

@@ -116,10 +116,15 @@ func PreviewSchedule(schedule, zone, from string, count int, now time.Time) (Pre
 	return out, nil
 }
 
-// Save stores a customer's job: Validate, then Put.
+// Save stores a customer's job: Validate, then Put; a new job (no ETag)
+// whose name is taken is a Conflict saying so.
 func (r *Runner) Save(ctx context.Context, j Job) (Job, error) {
 	if err := j.Validate(); err != nil {
 		return Job{}, err
 	}
-	return r.Put(ctx, j)
+	out, err := r.Put(ctx, j)
+	if j.ETag == "" && fault.Is(err, fault.Conflict) {
+		return out, fault.E("jobs.Save", fault.Conflict, "a job with this name exists")
+	}
+	return out, err
 }
