@@ -19,6 +19,7 @@ import (
 
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/handlers/handlertest"
+	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/mail/imapinbox"
 )
@@ -289,7 +290,7 @@ func TestEmailSettingsShowHowRepliesArrive(t *testing.T) {
 	a.Must(t, olga, "GET", "/api/projects/claims/email-settings", nil, 404)
 
 	b := handlertest.StartWith(t, func(d *handlers.Deps) {
-		d.Mail.Poller = &imapinbox.Poller{Config: imapinbox.Config{Host: "imap.example.com", Username: "tasks@example.com", Password: "hunter2-secret"}}
+		d.Mail.Inbox = app.IMAPInbox(&imapinbox.Poller{Config: imapinbox.Config{Host: "imap.example.com", Username: "tasks@example.com", Password: "hunter2-secret"}})
 		d.Mail.Inbound.RequireAuth = true
 	})
 	b.Must(t, alice, "POST", "/api/subscriptions", map[string]any{"id": "acme", "name": "Acme"}, 201)

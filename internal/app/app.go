@@ -151,6 +151,6 @@ func (s Services) Deps(health handlers.Health, dev handlers.DevAuth) handlers.De
 		Connectors: handlers.Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem},
 		Catalog:    handlers.Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
 		Mail: handlers.Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
-			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
+			Callbacks: s.Mail.Callbacks, Inbox: IMAPInbox(s.Mail.Poller), Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
 		Deploy: handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit}}
 }
