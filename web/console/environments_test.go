@@ -290,6 +290,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 
 	// test is degraded: the Work Portal's answer (an XSS attempt) as text.
 	ca.Choose("", "Environment", "test")
+	ca.Click("Show environment")
 	ca.WaitText("test is degraded")
 	ca.WaitText("hot changes could not be deployed")
 	ca.WaitText(xss)
