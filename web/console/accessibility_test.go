@@ -62,12 +62,13 @@ func TestEveryScreenPassesAxe(t *testing.T) {
 		"/projects/:p/catalog/commits/:seq": {fmt.Sprintf("/console/projects/claims/catalog/commits/%d", seq)},
 		"/projects/:p/catalog/changes":      {"/console/projects/claims/catalog/changes"},
 		"/projects/:p/catalog/locks":        {"/console/projects/claims/catalog/locks"},
-		"/projects/:p/environments":         {"/console/projects/claims/environments"},
-		"/projects/:p/jobs":                 {"/console/projects/claims/jobs?env=development&job=nightly"},
-		"/projects/:p/parameters":           {"/console/projects/claims/parameters"},
-		"/projects/:p/connectors":           {"/console/projects/claims/connectors"},
-		"/projects/:p/email":                {"/console/projects/claims/email"},
-		"/projects/:p/audit":                {"/console/projects/claims/audit"},
+		"/projects/:p/environments": {"/console/projects/claims/environments", "/console/projects/claims/environments?env=development&tab=deployments",
+			"/console/projects/claims/environments?env=development&tab=policy", "/console/projects/claims/environments?env=development&tab=settings"},
+		"/projects/:p/jobs":       {"/console/projects/claims/jobs?env=development&job=nightly"},
+		"/projects/:p/parameters": {"/console/projects/claims/parameters"},
+		"/projects/:p/connectors": {"/console/projects/claims/connectors"},
+		"/projects/:p/email":      {"/console/projects/claims/email"},
+		"/projects/:p/audit":      {"/console/projects/claims/audit"},
 	}
 	tab.WaitJS(`!!document.querySelector('script[type=module]')`)
 	var routed []string

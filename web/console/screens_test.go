@@ -129,7 +129,7 @@ func TestSecurityGrantRevokeAndTheDevelopersView(t *testing.T) {
 	al.Go(at)
 	al.WaitText("Grant access")
 	// A main node takes only Deny: the API's problem shows by the Level field.
-	al.Fill("Grant", "Path", "applications")
+	al.Choose("Grant", "Path", "applications")
 	al.Choose("Grant", "Who", "bob@example.com (developer)")
 	al.Choose("Grant", "Level", "full")
 	al.ClickIn("Grant", "Grant")
@@ -137,7 +137,7 @@ func TestSecurityGrantRevokeAndTheDevelopersView(t *testing.T) {
 	if got := al.FieldError("Grant", "Level"); !strings.Contains(got, "applications is a main node: only deny can be set on it") {
 		t.Fatalf("level error %q", got)
 	}
-	al.Fill("Grant", "Path", "applications/claims")
+	al.Choose("Grant", "Path", "applications/claims")
 	al.Choose("Grant", "Level", "deny")
 	al.ClickIn("Grant", "Grant")
 	al.WaitText("Entries on applications/claims and below")
