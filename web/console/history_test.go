@@ -41,7 +41,7 @@ func TestCommitDiffAndRevert(t *testing.T) {
 		t.Fatalf("the revert's explanation:\n%s", text)
 	}
 	al.Screenshot("commit-diff")
-	al.Confirm("Revert commit 2")
+	al.Confirm("Revert commit #2")
 	al.WaitAnnounced("Reverted commit #2 as commit #3.")
 	al.WaitText("Revert commit 2: rename and total")
 	al.WaitText("Commit #3")

@@ -93,11 +93,11 @@ async function offerRevert(ctx, p, c, files, box) {
       const later = err && err.status === 409 && err.problem && err.problem.conflicts;
       replace(errors, errorNotice(err),
         later && !force ? confirmButton('Revert, merging the later changes', `Merge the later changes of ${later.map((x) => x.path).join(', ')} and revert?`,
-          () => revert(true), { ariaLabel: `Revert commit ${c.seq}, merging later changes` }) : null);
+          () => revert(true)) : null);
     }
   };
   replace(box,
     notice('info', `Revert makes a new commit that will ${what.join('; ')}. Nothing is rewritten.`),
-    confirmButton(`Revert commit #${c.seq}`, `Confirm: ${what.join('; ')}?`, () => revert(false), { ariaLabel: `Revert commit ${c.seq}` }),
+    confirmButton(`Revert commit #${c.seq}`, `Confirm: ${what.join('; ')}?`, () => revert(false)),
     errors);
 }
