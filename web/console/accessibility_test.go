@@ -37,6 +37,8 @@ func TestEveryScreenPassesAxe(t *testing.T) {
 	a.Must(t, alice, "PUT", "/api/projects/claims/members/"+userID("erin@example.com"), map[string]any{"role": "developer"}, 201)
 	a.Must(t, alice, "PUT", "/api/projects/claims/security/entries", map[string]any{"path": obj, "principal": "user:" + userID("erin@example.com"), "level": "deny"}, 200)
 	a.Must(t, alice, "DELETE", "/api/projects/claims/members/"+userID("erin@example.com"), nil, 204)
+	// A deep path, as real processes have: the entries table keeps it in its card.
+	a.Must(t, alice, "PUT", "/api/projects/claims/security/entries", map[string]any{"path": obj + "/versions/12/forms/reimbursement-of-medical-expenses-main-form", "principal": "user:" + userID(bob), "level": "modify"}, 200)
 
 	b := consoletest.New(t, a.URL)
 	out := b.Laptop("signed-out")
