@@ -21,6 +21,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/conns"
 	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/deploy/portal"
 	"github.com/studio-collab/collab/shared/egress"
@@ -28,6 +29,7 @@ import (
 	"github.com/studio-collab/collab/shared/envconfig/keyvault"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
+	"github.com/studio-collab/collab/shared/health"
 	"github.com/studio-collab/collab/shared/hostlog"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
@@ -63,6 +65,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	// One pool sized to the bound on requests in flight, capped per host;
+	// the observer tells the health check that storage answers (slow is
+	// not down).
+	storage := health.Observe(conns.ForStorage(cfg.MaxInFlight), nil)
+	storeCfg.Transport = storage
 	account, err := store.Open(storeCfg)
 	if err != nil {
 		return err
@@ -130,6 +137,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	svcs.UseEgress(egressPolicy)
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
+	api.LimitInFlight(cfg.MaxInFlight)
 	var bootstrapped atomic.Bool
 	ready := func() error {
 		if !bootstrapped.Load() {
@@ -137,7 +145,8 @@ func run(ctx context.Context, getenv func(string) string) error {
 		}
 		return nil
 	}
-	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout, Ready: ready}, handlers.DevAuth{Issuer: dev})
+	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout, Ready: ready,
+		Answered: storage.LastAnswer, Failed: storage.LastFailure}, handlers.DevAuth{Issuer: dev})
 	deps.Stamps = stamps
 	deps.Console, err = handlers.NewConsole(handlers.ConsoleConfig{DevAuth: dev != nil, DemoUsers: cfg.Console.DemoUsers,
 		Authority: cfg.Console.Authority, ClientID: cfg.Console.ClientID, Scopes: cfg.Console.Scopes, Provider: cfg.Console.Provider, Stamps: stamps.Origins()})
@@ -184,7 +193,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("handler listening", "port", cfg.Port, "version", version, "environment", cfg.Environment, "local", cfg.Local)
+	log.Info("handler listening", "port", cfg.Port, "maxInFlight", cfg.MaxInFlight, "version", version, "environment", cfg.Environment, "local", cfg.Local)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
