@@ -37,6 +37,8 @@ func TestEveryScreenPassesAxe(t *testing.T) {
 	a.Must(t, alice, "PUT", "/api/projects/claims/members/"+userID("erin@example.com"), map[string]any{"role": "developer"}, 201)
 	a.Must(t, alice, "PUT", "/api/projects/claims/security/entries", map[string]any{"path": obj, "principal": "user:" + userID("erin@example.com"), "level": "deny"}, 200)
 	a.Must(t, alice, "DELETE", "/api/projects/claims/members/"+userID("erin@example.com"), nil, 204)
+	// A deep path, as real processes have: the entries table keeps it in its card.
+	a.Must(t, alice, "PUT", "/api/projects/claims/security/entries", map[string]any{"path": obj + "/versions/12/forms/reimbursement-of-medical-expenses-main-form", "principal": "user:" + userID(bob), "level": "modify"}, 200)
 
 	b := consoletest.New(t, a.URL)
 	out := b.Laptop("signed-out")
@@ -92,11 +94,32 @@ func TestEveryScreenPassesAxe(t *testing.T) {
 		}
 	}
 
+	// Every link of the navigation has its own name (finding 9: two were
+	// "Audit log").
+	tab.Go("/console/projects/claims/members")
+	tab.WaitJS(`document.querySelectorAll('#nav a').length > 5`)
+	var names []string
+	tab.Eval(`[...document.querySelectorAll('#nav a')].map((a) => a.textContent.trim())`, &names)
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			t.Errorf("two navigation links are named %q: %q", n, names)
+		}
+		seen[n] = true
+	}
+
 	// The security entries name the people, members or not (finding 9).
 	tab.Go("/console/projects/claims/security?path=applications%2Fclaims")
 	tab.WaitText("Entries on applications/claims and below")
 	if txt := tab.Text(); !strings.Contains(txt, "erin@example.com") || strings.Contains(txt, "user:u-") {
 		t.Fatalf("the entries show:\n%s", txt)
+	}
+	// The grant's path is picked from the tree: the nodes above, this one
+	// and those below it; nothing to type, never empty (findings 9 and 10).
+	var options []string
+	tab.Eval(`[...[...document.querySelectorAll('main form')].find((f) => f.querySelector('h3')?.textContent === 'Grant').querySelector('select[name=path]').options].map((o) => o.value)`, &options)
+	if !slices.Contains(options, "applications") || !slices.Contains(options, "applications/claims") || !slices.Contains(options, "applications/claims/processes") || slices.Contains(options, "") {
+		t.Fatalf("the grant's paths: %q", options)
 	}
 }
 

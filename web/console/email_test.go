@@ -75,6 +75,7 @@ func TestEmailNotificationsAndTasks(t *testing.T) {
 	al.WaitText("Notifications sent")
 	al.WaitText("task-email")
 	al.WaitText(bob)
+	tablesFit(t, al, "e-mail notifications") // the Message-ID column stays in the card (finding 10)
 	al.Screenshot("email-notifications")
 	al.Choose("", "Status", "failed")
 	al.Click("Filter by status")
