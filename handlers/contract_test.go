@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -45,22 +46,24 @@ type contractWorld struct {
 }
 
 func newContractWorld(t *testing.T) *contractWorld {
-	a := fixture(t)
+	a, _ := deployFixture(t)
 	env := "/api/projects/claims/environments/development"
 	a.Must(t, alice, "POST", env+"/jobs", map[string]any{"name": "nightly", "schedule": "0 0 2 * * *", "timeZone": "UTC", "target": "/jobs/close"}, 201)
 	a.Must(t, alice, "PUT", env+"/parameters/pageSize", map[string]any{"type": "int", "value": 20}, 201)
 	a.Must(t, alice, "POST", env+"/connectors", map[string]any{"name": "crm", "baseUrl": "https://crm.example.com"}, 201)
-	seq := a.Commit(t, alice, "claims", "applications/claims/forms/search")
+	seq := a.Commit(t, alice, "claims", "entities/application/Claim") // a restart-needing change: its window is w000001
+	reconcile(t, a)
 	lock := a.Must(t, alice, "POST", "/api/projects/claims/catalog/locks", map[string]any{"path": "applications/claims/forms"}, 201)
 	inv := a.Must(t, alice, "POST", "/api/subscriptions/acme/users", map[string]any{"email": "frank@example.com"}, 201)
 	return &contractWorld{a: a, params: map[string]string{
 		"s": "acme", "p": "claims", "env": "development", "t": "finance", "u": platform.UserID(bob),
 		"token": fmt.Sprint(inv["token"]), "job": "nightly", "seq": fmt.Sprint(seq), "sha256": strings.Repeat("0", 64),
-		"lock": fmt.Sprint(lock["id"]), "parameter": "pageSize", "connector": "crm", "path": "index.html",
+		"lock": fmt.Sprint(lock["id"]), "parameter": "pageSize", "connector": "crm", "path": "index.html", "window": "w000001",
 	}, bodies: map[string]string{
 		"patchEnvironment":     `{"workPortalUrl":"https://portal.example.com/claims"}`,
 		"putConnectorSettings": `{"allowNetworks":["10.1.0.0/16"]}`,
 		"putConnector":         `{"name":"crm","baseUrl":"https://crm.example.com"}`,
+		"rescheduleWindow":     `{"start":"` + a.Now().Add(48*time.Hour).UTC().Format(time.RFC3339) + `"}`,
 		"putSecurityEntry":     `{"path":"applications/claims","principal":"user:` + platform.UserID(bob) + `","level":"deny"}`,
 	}, queries: map[string]string{
 		"deleteSecurityEntry": "path=applications%2Fclaims&principal=user:" + platform.UserID(bob),
@@ -78,11 +81,13 @@ func (w *contractWorld) pathFor(tmpl string) string {
 			name = "parameter"
 		case name == "id" && strings.Contains(tmpl, "/locks/"):
 			name = "lock"
+		case name == "id" && strings.Contains(tmpl, "/windows/"):
+			name = "window"
 		}
 		if v, ok := w.params[name]; ok {
 			return url.PathEscape(v)
 		}
-		return "none" // an id the world has none of (a window, an e-mail task): the answer is checked, not its status
+		return "none" // an id the world has none of (an e-mail task): the answer is checked, not its status
 	})
 }
 
@@ -188,23 +193,27 @@ var knownDefects = map[string]string{
 	"deleteProject with a stale If-Match":    "issue 19 finding 6: 400 without the 412",
 }
 
-// expect fails unless got is want, declared by the operation, and a problem
-// with a detail.
-func expect(t *testing.T, o contractOp, probe string, got answer, want int) {
-	t.Helper()
+// findings are the probes' disagreements with the document.
+type findings []string
+
+func (f *findings) add(format string, args ...any) { *f = append(*f, fmt.Sprintf(format, args...)) }
+
+// expect records a finding unless got is want, declared by the operation,
+// and a problem with a detail.
+func (f *findings) expect(o contractOp, probe string, got answer, want int) {
 	if got.status != want {
-		t.Errorf("%s %s: %d, want %d: %s", o, probe, got.status, want, got.body)
+		f.add("%s %s: %d, want %d: %s", o, probe, got.status, want, got.body)
 		return
 	}
 	if o.op.Responses.Status(want) == nil {
-		t.Errorf("%s %s: answers %d, which the document does not declare", o, probe, want)
+		f.add("%s %s: answers %d, which the document does not declare", o, probe, want)
 	}
 	ct, _, _ := mime.ParseMediaType(got.header.Get("Content-Type"))
 	var p struct {
 		Detail string `json:"detail"`
 	}
 	if ct != "application/problem+json" || json.Unmarshal(got.body, &p) != nil || p.Detail == "" {
-		t.Errorf("%s %s: %d is not a problem with a detail (%s): %s", o, probe, got.status, ct, got.body)
+		f.add("%s %s: %d is not a problem with a detail (%s): %s", o, probe, got.status, ct, got.body)
 	}
 }
 
@@ -214,21 +223,80 @@ func TestContractOfEveryOperation(t *testing.T) {
 	if len(ops) < 90 {
 		t.Fatalf("only %d operations in the document", len(ops))
 	}
-	var probes int
+	var f findings
+	probes := 0
 	for _, o := range ops {
-		if !o.public() {
-			expect(t, o, "without a token", w.send(t, o, "", nil, nil), http.StatusUnauthorized)
-			probes++
-		}
-		if o.jsonBody() != nil {
-			expect(t, o, "with a malformed body", w.send(t, o, alice, []byte(`{"malformed":`), nil), http.StatusBadRequest)
-			probes++
-		}
+		probes += w.probeBasics(t, &f, o)
 	}
 	for _, o := range ops {
-		probes += w.probeIfMatch(t, o) + w.probeIdempotency(t, o)
+		probes += w.probeIfMatch(t, &f, o) + w.probeIdempotency(t, &f, o)
+	}
+	for _, msg := range f {
+		t.Error(msg)
 	}
 	t.Logf("%d operations, %d probes", len(ops), probes)
+}
+
+// probeBasics: no token (401) and a malformed JSON body (400).
+func (w *contractWorld) probeBasics(t *testing.T, f *findings, o contractOp) int {
+	n := 0
+	if !o.public() {
+		f.expect(o, "without a token", w.send(t, o, "", nil, nil), http.StatusUnauthorized)
+		n++
+	}
+	if o.jsonBody() != nil {
+		f.expect(o, "with a malformed body", w.send(t, o, alice, []byte(`{"malformed":`), nil), http.StatusBadRequest)
+		n++
+	}
+	return n
+}
+
+// TestContractTestDetectsDrift proves the probes can fail: the document's
+// operations with one thing taken away (a declared If-Match, a declared
+// Idempotency-Key, a declared 401) are each reported against the server.
+func TestContractTestDetectsDrift(t *testing.T) {
+	w := newContractWorld(t)
+	byID := map[string]contractOp{}
+	for _, o := range contractOps(t) {
+		byID[o.op.OperationID] = o
+	}
+	without := func(id, header string) contractOp {
+		o := byID[id]
+		op := *o.op
+		op.Parameters = nil
+		for _, p := range o.op.Parameters {
+			if !strings.EqualFold(p.Value.Name, header) {
+				op.Parameters = append(op.Parameters, p)
+			}
+		}
+		o.op = &op
+		return o
+	}
+	me := byID["getMe"]
+	op := *me.op
+	op.Responses = openapi3.NewResponses()
+	for code, r := range me.op.Responses.Map() {
+		if code != "401" {
+			op.Responses.Set(code, r)
+		}
+	}
+	me.op = &op
+	cases := []struct {
+		name  string
+		probe func(*findings)
+		want  string
+	}{
+		{"If-Match honoured, not declared", func(f *findings) { w.probeIfMatch(t, f, without("patchUser", "If-Match")) }, "does not declare the header"},
+		{"Idempotency-Key honoured, not declared", func(f *findings) { w.probeIdempotency(t, f, without("createTeam", "Idempotency-Key")) }, "does not declare it"},
+		{"401 answered, not declared", func(f *findings) { w.probeBasics(t, f, me) }, "which the document does not declare"},
+	}
+	for _, c := range cases {
+		var f findings
+		c.probe(&f)
+		if len(f) != 1 || !strings.Contains(f[0], c.want) {
+			t.Errorf("%s: findings %q, want one containing %q", c.name, f, c.want)
+		}
+	}
 }
 
 // sampleBody is a request body made from the operation's schema (the
@@ -313,7 +381,7 @@ func sample(s *openapi3.Schema, depth int) any {
 // probeIfMatch: an operation that declares If-Match answers 412 to a stale
 // one; an operation that does not declare it must not answer 412 (it would
 // honour a header the document hides).
-func (w *contractWorld) probeIfMatch(t *testing.T, o contractOp) int {
+func (w *contractWorld) probeIfMatch(t *testing.T, f *findings, o contractOp) int {
 	if o.method == http.MethodGet || o.public() {
 		return 0
 	}
@@ -326,9 +394,9 @@ func (w *contractWorld) probeIfMatch(t *testing.T, o contractOp) int {
 	case o.declares("If-Match") && strings.Contains(w.pathFor(o.path), "/none"):
 		t.Logf("%s: no such resource in the world, a stale If-Match answers %d", o, got.status)
 	case o.declares("If-Match"):
-		expect(t, o, "with a stale If-Match", got, http.StatusPreconditionFailed)
+		f.expect(o, "with a stale If-Match", got, http.StatusPreconditionFailed)
 	case got.status == http.StatusPreconditionFailed:
-		t.Errorf("%s answers 412 to a stale If-Match but does not declare the header: %s", o, got.body)
+		f.add("%s answers 412 to a stale If-Match but does not declare the header: %s", o, got.body)
 	}
 	return 1
 }
@@ -336,7 +404,7 @@ func (w *contractWorld) probeIfMatch(t *testing.T, o contractOp) int {
 // probeIdempotency: an operation that declares Idempotency-Key answers a
 // replay with its first answer and another body under the key with 422;
 // one that does not declare it must not answer that 422.
-func (w *contractWorld) probeIdempotency(t *testing.T, o contractOp) int {
+func (w *contractWorld) probeIdempotency(t *testing.T, f *findings, o contractOp) int {
 	if o.method != http.MethodPost || o.public() {
 		return 0
 	}
@@ -350,13 +418,13 @@ func (w *contractWorld) probeIdempotency(t *testing.T, o contractOp) int {
 	other := w.send(t, o, alice, append(body, ' '), key)
 	if !o.declares("Idempotency-Key") {
 		if other.status == http.StatusUnprocessableEntity && strings.Contains(string(other.body), "Idempotency-Key") {
-			t.Errorf("%s honours Idempotency-Key but does not declare it: %s", o, other.body)
+			f.add("%s honours Idempotency-Key but does not declare it: %s", o, other.body)
 		}
 		return 1
 	}
 	if first.status >= 500 || again.status != first.status || !bytes.Equal(again.body, first.body) {
-		t.Errorf("%s: a replayed Idempotency-Key answered %d %s, the first answer was %d %s", o, again.status, again.body, first.status, first.body)
+		f.add("%s: a replayed Idempotency-Key answered %d %s, the first answer was %d %s", o, again.status, again.body, first.status, first.body)
 	}
-	expect(t, o, "with another body under a used Idempotency-Key", other, http.StatusUnprocessableEntity)
+	f.expect(o, "with another body under a used Idempotency-Key", other, http.StatusUnprocessableEntity)
 	return 1
 }

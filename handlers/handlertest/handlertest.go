@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
-	"github.com/studio-collab/collab/shared/contract"
 	"github.com/studio-collab/collab/internal/app"
+	"github.com/studio-collab/collab/shared/contract"
 	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
