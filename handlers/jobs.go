@@ -30,6 +30,7 @@ func SystemJobs() []jobs.Job {
 		{Name: "purge-idempotency", Schedule: "0 7 * * * *", Action: "purge-idempotency", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
 		{Name: "audit-retention", Schedule: "0 30 3 * * *", Action: "audit-retention", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
 		{Name: "expire-locks", Schedule: "0 */5 * * * *", Action: "expire-locks", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
+		{Name: "security-alerts", Schedule: "15 * * * * *", Action: "security-alerts", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
 		{Name: "reconcile-windows", Schedule: "30 * * * * *", Action: "reconcile-windows", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
 	}
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/studio-collab/collab/shared/jobs"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/secevent"
 	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/stamp"
 	"github.com/studio-collab/collab/shared/store"
@@ -43,6 +45,8 @@ type Deps struct {
 	// Stamps place this instance among the deployment's stamps (the home
 	// check, a dedicated customer); nil: one shared stamp.
 	Stamps *stamp.Stamps
+	// SecurityEvents serves and records the security center (nil Log: off).
+	SecurityEvents SecurityEvents
 }
 
 // Register declares every HTTP route of the service on rt.
@@ -60,6 +64,7 @@ func Register(rt *httpapi.Router, d Deps) {
 	registerCatalog(rt, d.Catalog)
 	registerMail(rt, d.Mail)
 	registerConsole(rt, d.Console)
+	registerSecurityEvents(rt, d.SecurityEvents)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service
@@ -74,7 +79,7 @@ func RegisterFunctions(fr *fnhost.Router, d Deps) {
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
 	return []store.Layout{store.OwnLayout, platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
-		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout}
+		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout, secevent.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -91,6 +96,10 @@ type Services struct {
 	Connectors *connector.Service
 	Catalog    *catalog.Service
 	Mail       MailServices
+	// SecEvents is the security center's log; main sets its Retention.
+	SecEvents *secevent.Log
+	// Rejected counts this instance's 413/400 answers per caller.
+	Rejected *secevent.RateCounter
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
@@ -108,9 +117,16 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 	}
 	s.Mail = newMail(acct, log, now)
 	s.Platform.Outbox = s.Mail.Outbox
+	s.SecEvents = secevent.New(acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable), now)
+	s.SecEvents.Projects, s.SecEvents.Logger, s.SecEvents.Context = s.Platform, httpapi.Logger, eventActor
+	s.SecEvents.Notify = alertMailer(s.Platform, s.Mail.Outbox)
+	s.SecEvents.Retention = secevent.RetentionDefault
+	s.Rejected = secevent.NewRateCounter(s.SecEvents, now)
+	s.Platform.Events, s.Mail.Inbound.Events = s.SecEvents, s.SecEvents
 	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), OpenTable: acct.Table("jobopen"), Notify: s.Mail.Outbox,
 		Instance: instanceName(), Now: now}
 	idem, auditTable := acct.Table("idempotency"), acct.Table("audit")
+	secTables := []*store.Table{acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable)}
 	s.Jobs.Executors = map[string]jobs.Executor{
 		"http": jobs.HTTPExecutor(egress.Client(egress.NewPolicy(nil), jobCallTimeout), s.schedulerURL),
 		// Idempotency records are kept 24 h (DESIGN 4.4).
@@ -118,9 +134,20 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 			_, err := jobs.PurgeOlder(ctx, idem, "Created", occ.Add(-24*time.Hour), 5000)
 			return err
 		},
-		// Audit entries are kept 400 days; the entity Timestamp is their write time.
+		// Audit entries are kept 400 days, security events and alerts
+		// SecEvents.Retention (90 days unless configured); the entity
+		// Timestamp is their write time.
 		"audit-retention": func(ctx context.Context, _ jobs.Job, occ time.Time) error {
 			_, err := jobs.PurgeOlder(ctx, auditTable, "Timestamp", occ.Add(-400*24*time.Hour), 5000)
+			for _, t := range secTables {
+				_, terr := jobs.PurgeOlder(ctx, t, "Timestamp", occ.Add(-s.SecEvents.Retention), 5000)
+				err = errors.Join(err, terr)
+			}
+			return err
+		},
+		// The security alerts' thresholds, every minute (secevent.Evaluate).
+		"security-alerts": func(ctx context.Context, _ jobs.Job, _ time.Time) error {
+			_, err := s.SecEvents.Evaluate(ctx)
 			return err
 		},
 		// Expired check-out locks count for nothing already; the sweep keeps the lock documents small.
@@ -132,6 +159,7 @@ func NewServices(acct *store.Account, now func() time.Time) Services {
 	s.Params = envconfig.New(acct.Table("parameters"), log, now)
 	s.Connectors = connector.New(acct.Table("connectors"), s.Params, log, now)
 	s.Connectors.Logger = httpapi.Logger
+	s.Connectors.Events = s.SecEvents
 	// Deployments read the catalog's feed, are requested by every
 	// acknowledged commit (a lost request is caught up by the reconciler),
 	// send their notices through the outbox, and apply the parameters'
@@ -221,5 +249,6 @@ func (s Services) Deps(health Health, dev DevAuth) Deps {
 		Catalog: Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
 		Mail: Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
 			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
-		Deploy: Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit}}
+		Deploy:         Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit},
+		SecurityEvents: SecurityEvents{Platform: s.Platform, Log: s.SecEvents, Rate: s.Rejected}}
 }

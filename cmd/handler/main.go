@@ -94,6 +94,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 
 	svcs := handlers.NewServices(account, nil)
 	svcs.Jobs.LeaseGrace = cfg.JobsLeaseGrace
+	svcs.SecEvents.Retention = cfg.SecurityEventRetention
 	stamps, directory, err := openStamps(cfg)
 	if err != nil {
 		return err
