@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/handlers/handlertest"
+	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/mail/smtptest"
@@ -296,7 +296,7 @@ func runAlertTimer(t *testing.T, a *handlertest.API) {
 func TestAlertMailOncePerWindow(t *testing.T) {
 	a := fixture(t)
 	ctx := t.Context()
-	if err := a.Services().Jobs.EnsureSystem(ctx, handlers.SystemJobs()); err != nil {
+	if err := a.Services().Jobs.EnsureSystem(ctx, app.SystemJobs()); err != nil {
 		t.Fatal(err)
 	}
 	a.Deliver(t, a.Outbox, "OutboxSend") // the fixture's invitations
