@@ -14,7 +14,9 @@ import (
 
 	"github.com/studio-collab/collab/handlers/handlertest"
 	"github.com/studio-collab/collab/internal/app"
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/identity"
+	"github.com/studio-collab/collab/shared/jobs"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/mail/smtptest"
 	"github.com/studio-collab/collab/shared/platform"
@@ -163,6 +165,15 @@ func TestEverySecurityEventKindThroughTheAPI(t *testing.T) {
 			a.Must(t, carol, "PUT", envBase+"/connectors/hop", map[string]any{"baseUrl": hop.URL}, 201)
 			a.Must(t, carol, "POST", envBase+"/connectors/hop/invoke", map[string]any{"path": "/x"}, 422)
 		}, want{claimsEvents, "redirect", platform.UserID(carol), "claims"}},
+		{"a programmed job's call to a loopback Scheduler", secevent.EgressRefused, func(t *testing.T) {
+			sched := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.Error("the Scheduler was reached") }))
+			defer sched.Close()
+			a.Services().UseEgress(egress.NewPolicy(nil)) // Azure's policy
+			a.Must(t, carol, "PATCH", "/api/projects/claims/environments/development", map[string]any{"schedulerUrl": sched.URL}, 200)
+			a.Must(t, carol, "POST", envBase+"/jobs", map[string]any{"name": "probe", "schedule": "0 0 2 * * *", "target": "/jobs/probe", "retries": 0}, 201)
+			a.Must(t, carol, "POST", envBase+"/jobs/probe/run", nil, 202)
+			a.Tick(t)
+		}, want{claimsEvents, "ssrf-target", "", "claims"}},
 		{"inbound webhook with a wrong secret", secevent.WebhookSecret, func(t *testing.T) {
 			if resp, _ := postInbound(t, a, []byte("From: x@example.com\r\n\r\nhi\r\n"), basic("guess")); resp.StatusCode != 401 {
 				t.Fatalf("wrong secret: %d", resp.StatusCode)
@@ -190,7 +201,8 @@ func TestEverySecurityEventKindThroughTheAPI(t *testing.T) {
 				t.Fatalf("%s: %d events, want %d: %v", c.want.log, len(evs), before+1, evs)
 			}
 			e := evs[0] // newest first
-			if e["reason"] != c.want.reason || e["principal"] != c.want.principal || (e["project"] != nil && e["project"] != c.want.project) ||
+			principal, _ := e["principal"].(string)
+			if e["reason"] != c.want.reason || principal != c.want.principal || (e["project"] != nil && e["project"] != c.want.project) ||
 				(c.want.project != "" && e["project"] != c.want.project) || e["id"] == "" || e["at"] == "" {
 				t.Fatalf("event %v, want %+v", e, c.want)
 			}
@@ -269,7 +281,7 @@ func TestEverySecurityEventKindThroughTheAPI(t *testing.T) {
 		t.Errorf("paging saw %d events of %d", len(all), total)
 	}
 	sum := a.Must(t, alice, "GET", "/api/subscriptions/acme/security-events/summary", nil, 200)
-	if last := sum["last24h"].(map[string]any); last[string(secevent.InboundRefused)] != float64(3) || last[string(secevent.EgressRefused)] != float64(2) {
+	if last := sum["last24h"].(map[string]any); last[string(secevent.InboundRefused)] != float64(3) || last[string(secevent.EgressRefused)] != float64(3) {
 		t.Errorf("summary: %v", sum)
 	}
 }
@@ -341,4 +353,41 @@ func TestAlertMailOncePerWindow(t *testing.T) {
 	}
 	a.Must(t, olga, "GET", "/api/subscriptions/acme/security-alerts", nil, 404)
 	a.Must(t, dave, "GET", "/api/subscriptions/acme/security-alerts", nil, 403)
+}
+
+// TestSecurityEventRetention: the audit-retention housekeeping job deletes
+// security events and alerts older than the retention (90 days unless
+// COLLAB_SECURITY_EVENT_RETENTION_DAYS says otherwise), and keeps younger
+// ones; each event is also one structured log line, without secrets.
+func TestSecurityEventRetention(t *testing.T) {
+	a := fixture(t)
+	a.Must(t, olga, "GET", "/api/projects/claims", nil, 404)
+	if n := len(securityEvents(t, a, alice, acmeEvents, secevent.TenantProbe)); n != 1 {
+		t.Fatalf("%d events", n)
+	}
+	line := ""
+	for _, l := range strings.Split(a.Logs(), "\n") {
+		if strings.Contains(l, `msg="security event"`) {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "kind=cross-tenant-probe reason=other-subscription principal="+platform.UserID(olga)) || !strings.Contains(line, "subscription=acme project=claims") {
+		t.Fatalf("no structured security line: %q", line)
+	}
+	retention := a.Services().Jobs.Executors["audit-retention"]
+	if err := retention(t.Context(), jobs.Job{}, time.Now().Add(89*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(securityEvents(t, a, alice, acmeEvents, secevent.TenantProbe)); n != 1 {
+		t.Fatalf("an 89-day-old event was purged (%d left)", n)
+	}
+	if err := retention(t.Context(), jobs.Job{}, time.Now().Add(91*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(securityEvents(t, a, alice, acmeEvents, secevent.TenantProbe)); n != 0 {
+		t.Fatalf("a 91-day-old event was kept (%d left)", n)
+	}
+	if n := len(securityEvents(t, a, alice, claimsEvents, secevent.TenantProbe)); n != 0 {
+		t.Fatalf("the project's copy was kept (%d left)", n)
+	}
 }

@@ -176,7 +176,14 @@ const CallbackTimeout = 10 * time.Second
 // machine (egress.Local) or by COLLAB_EGRESS_ALLOW in Azure. Connectors
 // keep their own per-environment allow-lists.
 func (s Services) UseEgress(p egress.Policy) {
-	s.Jobs.Executors["http"] = jobs.HTTPExecutor(egress.Client(p, jobCallTimeout), s.schedulerURL)
+	call := jobs.HTTPExecutor(egress.Client(p, jobCallTimeout), s.schedulerURL)
+	s.Jobs.Executors["http"] = func(ctx context.Context, j jobs.Job, occ time.Time) error {
+		err := call(ctx, j, occ)
+		if e, ok := secevent.EgressEvent(j.Project, "environments/"+j.Env+"/jobs/"+j.Name, err); ok {
+			secevent.Emit(ctx, s.SecEvents, e) // a job's Scheduler call refused by the egress policy
+		}
+		return err
+	}
 	if c, ok := s.Deploy.Runtime.(*portal.Client); ok {
 		c.HTTP = egress.Client(p, 0) // each call has its own deadline
 	}

@@ -341,28 +341,19 @@ func redirectDetail(err error) string {
 }
 
 // egressRefused records a refused outbound call as a security event: the
-// connector, its host and why (a metadata address gets its own reason, the
-// alert rule "metadata-egress" fires on any), never the path, query,
-// credentials or body.
+// connector, its host and why, never the path, query, credentials or body.
 func (s *Service) egressRefused(ctx context.Context, project, env, name, baseURL, outcome string, err error) {
-	reason := "ssrf-target"
-	var re *egress.RefusedError
-	switch {
-	case outcome == ReasonRedirect:
-		reason = "redirect"
-	case errors.As(err, &re) && egress.Metadata(re.Addr):
-		reason = secevent.ReasonMetadata
-	}
 	host := ""
 	if u, perr := url.Parse(baseURL); perr == nil {
 		host = u.Host
 	}
-	detail := ""
-	if re != nil {
-		detail = re.Error()
-	} else if err != nil {
-		detail = fault.DetailOf(err)
+	target := "environments/" + env + "/connectors/" + name + " -> " + host
+	e, ok := secevent.EgressEvent(project, target, err)
+	switch {
+	case outcome == ReasonRedirect:
+		e = secevent.Event{Kind: secevent.EgressRefused, Reason: "redirect", Project: project, Target: target, Detail: fault.DetailOf(err)}
+	case !ok:
+		e = secevent.Event{Kind: secevent.EgressRefused, Reason: "ssrf-target", Project: project, Target: target, Detail: fault.DetailOf(err)}
 	}
-	secevent.Emit(ctx, s.Events, secevent.Event{Kind: secevent.EgressRefused, Reason: reason, Project: project,
-		Target: "environments/" + env + "/connectors/" + name + " -> " + host, Detail: detail})
+	secevent.Emit(ctx, s.Events, e)
 }

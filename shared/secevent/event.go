@@ -1,9 +1,12 @@
 package secevent
 
 import (
+	"errors"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/studio-collab/collab/shared/egress"
 )
 
 // Kind is what was refused. The values are stable: they are stored, filtered
@@ -131,4 +134,21 @@ func OperatorMayRead(service bool, roles []string) bool {
 		}
 	}
 	return false
+}
+
+// EgressEvent is the event of an outbound call the egress policy refused
+// (err holds an *egress.RefusedError), aimed at target (a connector, a job,
+// never a path or query) for project; ok is false for any other error. A
+// cloud metadata or platform address has its own reason (the
+// metadata-egress rule alerts on one).
+func EgressEvent(project, target string, err error) (Event, bool) {
+	var re *egress.RefusedError
+	if !errors.As(err, &re) {
+		return Event{}, false
+	}
+	reason := "ssrf-target"
+	if egress.Metadata(re.Addr) {
+		reason = ReasonMetadata
+	}
+	return Event{Kind: EgressRefused, Reason: reason, Project: project, Target: target, Detail: re.Error()}, true
 }
