@@ -27,6 +27,7 @@ import (
 	"github.com/studio-collab/collab/shared/jobs"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/secevent"
 	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/store"
 )
@@ -35,7 +36,7 @@ import (
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
 	return []store.Layout{store.OwnLayout, platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
-		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout}
+		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout, secevent.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -52,6 +53,10 @@ type Services struct {
 	Connectors *connector.Service
 	Catalog    *catalog.Service
 	Mail       Mail
+	// SecEvents is the security center's log; main sets its Retention.
+	SecEvents *secevent.Log
+	// Rejected counts this instance's 413/400 answers per caller.
+	Rejected *secevent.RateCounter
 }
 
 // New builds the services on acct; now is the clock (nil = time.Now). Each
@@ -72,7 +77,15 @@ func New(acct *store.Account, now func() time.Time) Services {
 	m := newMail(acct, log, now)
 	plat := platform.New(platform.OpenTables(acct), log, now)
 	plat.Outbox = m.Outbox
-	s := Services{Platform: plat, Audit: log, Mail: m,
+	// The security center records the refusals of the platform, inbound
+	// e-mail and connectors, files project events under their subscription,
+	// and mails its alerts to the Subscription Owners through the outbox.
+	sec := secevent.New(acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable), now)
+	sec.Projects, sec.Logger, sec.Context = plat, httpapi.Logger, eventActor
+	sec.Notify = alertMailer(plat, m.Outbox)
+	sec.Retention = secevent.RetentionDefault
+	plat.Events, m.Inbound.Events = sec, sec
+	s := Services{Platform: plat, Audit: log, Mail: m, SecEvents: sec, Rejected: secevent.NewRateCounter(sec, now),
 		Idem:   idempotency.New(acct.Table("idempotency")),
 		ACL:    acl.New(acct.Container("security"), log),
 		Params: envconfig.New(acct.Table("parameters"), log, now),
@@ -82,6 +95,7 @@ func New(acct *store.Account, now func() time.Time) Services {
 		catalog.WithAuthorizer(studioSecurity{p: s.Platform, acl: s.ACL}))
 	s.Connectors = connector.New(acct.Table("connectors"), s.Params, log, now)
 	s.Connectors.Logger = httpapi.Logger
+	s.Connectors.Events = sec
 	// The queue is the local Storage queue; main swaps in Service Bus in
 	// Azure (UseAzure), and the Work Portal runtime's HTTP client follows
 	// the egress policy (UseEgress).
@@ -104,6 +118,7 @@ func New(acct *store.Account, now func() time.Time) Services {
 	// Each module declares its own housekeeping (schedule and action together).
 	s.Jobs.Register(idempotency.Housekeeping(acct.Table("idempotency"))...)
 	s.Jobs.Register(audit.Housekeeping(acct.Table("audit"))...)
+	s.Jobs.Register(sec.Housekeeping(acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable))...)
 	s.Jobs.Register(s.Catalog.Housekeeping()...)
 	s.Jobs.Register(s.Deploy.Housekeeping()...)
 	s.UseEgress(egress.NewPolicy(nil))
@@ -125,7 +140,14 @@ const CallbackTimeout = 10 * time.Second
 // machine (egress.Local) or by COLLAB_EGRESS_ALLOW in Azure. Connectors
 // keep their own per-environment allow-lists.
 func (s Services) UseEgress(p egress.Policy) {
-	s.Jobs.Executors["http"] = jobs.HTTPExecutor(egress.Client(p, jobCallTimeout), s.schedulerURL)
+	call := jobs.HTTPExecutor(egress.Client(p, jobCallTimeout), s.schedulerURL)
+	s.Jobs.Executors["http"] = func(ctx context.Context, j jobs.Job, occ time.Time) error {
+		err := call(ctx, j, occ)
+		if e, ok := secevent.EgressEvent(j.Project, "environments/"+j.Env+"/jobs/"+j.Name, err); ok {
+			secevent.Emit(ctx, s.SecEvents, e) // a job's Scheduler call refused by the egress policy
+		}
+		return err
+	}
 	if c, ok := s.Deploy.Runtime.(*portal.Client); ok {
 		c.HTTP = egress.Client(p, 0) // each call has its own deadline
 	}
@@ -152,5 +174,6 @@ func (s Services) Deps(health handlers.Health, dev handlers.DevAuth) handlers.De
 		Catalog:    handlers.Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
 		Mail: handlers.Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
 			Callbacks: s.Mail.Callbacks, Inbox: IMAPInbox(s.Mail.Poller), Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
-		Deploy: handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit}}
+		Deploy:         handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit},
+		SecurityEvents: handlers.SecurityEvents{Platform: s.Platform, Log: s.SecEvents, Rate: s.Rejected}}
 }

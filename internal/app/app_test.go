@@ -22,13 +22,15 @@ func account(t *testing.T) *store.Account {
 }
 
 // TestHousekeepingJobs: the modules' own housekeeping, registered by New,
-// is the four system jobs of DESIGN §4.6 with their schedules and policies,
+// is the system jobs of DESIGN §4.6 with their schedules and policies,
 // each with its action.
 func TestHousekeepingJobs(t *testing.T) {
 	s := New(account(t), nil)
 	want := []jobs.Job{
 		{Name: "purge-idempotency", Schedule: "0 7 * * * *", Action: "purge-idempotency", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
 		{Name: "audit-retention", Schedule: "0 30 3 * * *", Action: "audit-retention", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
+		{Name: "security-alerts", Schedule: "15 * * * * *", Action: "security-alerts", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
+		{Name: "security-retention", Schedule: "0 30 3 * * *", Action: "security-retention", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
 		{Name: "expire-locks", Schedule: "0 */5 * * * *", Action: "expire-locks", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
 		{Name: "reconcile-windows", Schedule: "30 * * * * *", Action: "reconcile-windows", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
 	}
