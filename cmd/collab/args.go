@@ -42,3 +42,31 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, bool) {
 	}
 	return pos, true
 }
+
+// begin is what every sub-command does before its own work: parse its flags
+// and positional arguments, check them (check returns the usage to print,
+// or "" when they are right) and sign in. A nil client means stop with the
+// returned exit status (the usage or the error has been printed).
+func begin(fs *flag.FlagSet, args []string, stderr io.Writer, check func(pos []string) string) (*client, []string, int) {
+	pos, ok := parse(fs, args, stderr)
+	if !ok {
+		return nil, nil, exitUsage
+	}
+	if msg := check(pos); msg != "" {
+		return nil, nil, usageErr(stderr, msg)
+	}
+	c, code := signedIn(stderr)
+	return c, pos, code
+}
+
+// arity is begin's check for a command whose every sub-command takes a fixed
+// number of positional arguments (need): an unknown sub-command or another
+// count prints the sub-command's usage, then the command's.
+func arity(sub string, need map[string]int, usages map[string]string, usage string) func(pos []string) string {
+	return func(pos []string) string {
+		if n, known := need[sub]; !known || len(pos) != n {
+			return usages[sub] + "\n" + usage
+		}
+		return ""
+	}
+}

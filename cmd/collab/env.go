@@ -64,23 +64,16 @@ func runEnv(args []string, stdout, stderr io.Writer) int {
 	duration := fs.Int("duration", 0, "policy: window length in minutes")
 	notice := fs.Int("notice", -1, "policy: notice period in minutes")
 	startAt := fs.String("start", "", "reschedule: the new start (RFC 3339)")
-	pos, ok := parse(fs, args, stderr)
-	if !ok {
-		return exitUsage
-	}
 	need := map[string]int{"status": 2, "windows": 2, "deployments": 2, "policy": 2, "open-now": 2, "cancel": 3, "reschedule": 3}
-	if n, known := need[sub]; !known || len(pos) != n {
-		return usageErr(stderr, map[string]string{
-			"status":      "usage: collab env status <project> <env> [--json]",
-			"windows":     "usage: collab env windows <project> <env> [--json]",
-			"deployments": "usage: collab env deployments <project> <env> [--json]",
-			"policy":      "usage: collab env policy <project> <env> [--schedule \"<expr>\"]... [--tz Zone] [--duration MIN] [--notice MIN]",
-			"open-now":    "usage: collab env open-now <project> <env>",
-			"cancel":      "usage: collab env cancel <project> <env> <window>",
-			"reschedule":  "usage: collab env reschedule <project> <env> <window> --start <RFC 3339>",
-		}[sub]+"\n"+usage)
-	}
-	c, code := signedIn(stderr)
+	c, pos, code := begin(fs, args, stderr, arity(sub, need, map[string]string{
+		"status":      "usage: collab env status <project> <env> [--json]",
+		"windows":     "usage: collab env windows <project> <env> [--json]",
+		"deployments": "usage: collab env deployments <project> <env> [--json]",
+		"policy":      "usage: collab env policy <project> <env> [--schedule \"<expr>\"]... [--tz Zone] [--duration MIN] [--notice MIN]",
+		"open-now":    "usage: collab env open-now <project> <env>",
+		"cancel":      "usage: collab env cancel <project> <env> <window>",
+		"reschedule":  "usage: collab env reschedule <project> <env> <window> --start <RFC 3339>",
+	}, usage))
 	if c == nil {
 		return code
 	}

@@ -35,20 +35,13 @@ func runJobs(args []string, stdout, stderr io.Writer) int {
 	action := fs.String("action", "http", "add: http (the only action: a call to the environment's Scheduler at --target)")
 	target := fs.String("target", "", "add: path on the Scheduler endpoint")
 	retries := fs.Int("retries", 0, "add: retries after a failure")
-	pos, ok := parse(fs, args, stderr)
-	if !ok {
-		return exitUsage
-	}
 	need := map[string]int{"ls": 2, "add": 3, "run": 3, "runs": 3}
-	if n, known := need[sub]; !known || len(pos) != n {
-		return usageErr(stderr, map[string]string{
-			"ls":   "usage: collab jobs ls <project> <env> [--json]",
-			"add":  "usage: collab jobs add <project> <env> <name> --schedule \"<expr>\" [--tz Zone] [--target /path] [--retries N]",
-			"run":  "usage: collab jobs run <project> <env> <name>",
-			"runs": "usage: collab jobs runs <project> <env> <name> [--json]",
-		}[sub]+"\n"+usage)
-	}
-	c, code := signedIn(stderr)
+	c, pos, code := begin(fs, args, stderr, arity(sub, need, map[string]string{
+		"ls":   "usage: collab jobs ls <project> <env> [--json]",
+		"add":  "usage: collab jobs add <project> <env> <name> --schedule \"<expr>\" [--tz Zone] [--target /path] [--retries N]",
+		"run":  "usage: collab jobs run <project> <env> <name>",
+		"runs": "usage: collab jobs runs <project> <env> <name> [--json]",
+	}, usage))
 	if c == nil {
 		return code
 	}

@@ -92,26 +92,23 @@ func runParams(args []string, stdout, stderr io.Writer) int {
 	desc := fs.String("description", "", "set: what the parameter is for")
 	def := fs.String("default", "", "set: the default value")
 	fromFile := fs.String("from-file", "", "set: read the value from a file (- for stdin), so a secret stays out of the shell history")
-	pos, ok := parse(fs, args, stderr)
-	if !ok {
-		return exitUsage
-	}
 	usages := map[string]string{
 		"ls":  "usage: collab params ls <project> <env> [--json]",
 		"get": "usage: collab params get <project> <env> <name> [--json]",
 		"set": "usage: collab params set <project> <env> <name> [<value> | --from-file F] [--type T] [--impact I] [--description D] [--default V]",
 		"rm":  "usage: collab params rm <project> <env> <name>",
 	}
-	n := len(pos)
-	valid := map[string]bool{"ls": n == 2, "get": n == 3, "set": n == 3 || (n == 4 && *fromFile == ""), "rm": n == 3}
-	if !valid[sub] {
-		msg, known := usages[sub]
-		if !known {
-			msg = usage
+	c, pos, code := begin(fs, args, stderr, func(pos []string) string {
+		n := len(pos)
+		valid := map[string]bool{"ls": n == 2, "get": n == 3, "set": n == 3 || (n == 4 && *fromFile == ""), "rm": n == 3}
+		if valid[sub] {
+			return ""
 		}
-		return usageErr(stderr, msg)
-	}
-	c, code := signedIn(stderr)
+		if msg, known := usages[sub]; known {
+			return msg
+		}
+		return usage
+	})
 	if c == nil {
 		return code
 	}

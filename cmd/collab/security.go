@@ -40,25 +40,23 @@ func runSecurity(args []string, stdout, stderr io.Writer) int {
 	action := fs.String("action", "modify", "check: view, modify or manage")
 	user := fs.String("user", "", "check, explain: another user (e-mail or id; owners and admins)")
 	prefix := fs.String("prefix", "", "explain: only nodes under this path")
-	pos, ok := parse(fs, args, stderr)
-	if !ok {
-		return exitUsage
-	}
 	need := map[string]int{"ls": 1, "grant": 4, "revoke": 3, "check": 2, "explain": 1}
-	n, known := need[sub]
-	if !known {
-		return usageErr(stderr, usage)
-	}
-	if len(pos) != n && !(sub == "explain" && len(pos) == 2) {
-		return usageErr(stderr, map[string]string{
+	c, pos, code := begin(fs, args, stderr, func(pos []string) string {
+		n, known := need[sub]
+		if !known {
+			return usage
+		}
+		if len(pos) == n || sub == "explain" && len(pos) == 2 {
+			return ""
+		}
+		return map[string]string{
 			"ls":      "usage: collab security ls <project> [--path P [--subtree]] [--json]",
 			"grant":   "usage: collab security grant <project> <path> <user:e-mail|user:id|team:id> <deny|modify|full>",
 			"revoke":  "usage: collab security revoke <project> <path> <principal>",
 			"check":   "usage: collab security check <project> <path> [--action view|modify|manage] [--user U]",
 			"explain": "usage: collab security explain <project> [<path>] [--prefix P] [--user U]",
-		}[sub])
-	}
-	c, code := signedIn(stderr)
+		}[sub]
+	})
 	if c == nil {
 		return code
 	}
