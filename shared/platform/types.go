@@ -172,15 +172,27 @@ const (
 	MaxURLBytes         = 2048
 )
 
-// capText refuses a text field over max bytes, naming it.
+// capText refuses a text field over max bytes, or one that holds a control
+// character (NUL, CR, LF, …), naming it: names and descriptions are single
+// lines that end up in e-mail headers, logs and table rows, where a line
+// break or a NUL is an injection, never content.
 func capText(op, field, v string, max int) error {
 	if len(v) > max {
 		return fault.E(op, fault.Invalid, fmt.Sprintf("%s is %d bytes; at most %d", field, len(v), max))
 	}
+	if i := strings.IndexFunc(v, isControl); i >= 0 {
+		return fault.E(op, fault.Invalid, fmt.Sprintf("%s must not contain control characters (found %U at byte %d)", field, []rune(v[i:])[0], i))
+	}
 	return nil
 }
 
+// isControl is a C0 or C1 control character, DEL, or a Unicode line or
+// paragraph separator.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == '\u2028' || r == '\u2029'
+}
+
 var (
-	slugPattern  = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])?$`)
+	slugPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$`)
 	emailPattern = regexp.MustCompile(`^[^@\s<>"',;]+@[^@\s<>"',;]+\.[^@\s<>"',;]+$`)
 )
