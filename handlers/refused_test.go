@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -75,5 +76,37 @@ func TestIDsAreTwoToFortyCharacters(t *testing.T) {
 		if resp.StatusCode != row.want {
 			t.Errorf("team id %q: %d %v, want %d", row.id, resp.StatusCode, m, row.want)
 		}
+	}
+}
+
+// TestUnknownETagIsPreconditionFailed (issue 19, finding 6): a well-formed
+// ETag that is not the current one answers 412 with a detail, as on every
+// other route; before the fix the project and environment PATCH (and the
+// project DELETE) passed it to storage and answered 400 without a detail.
+func TestUnknownETagIsPreconditionFailed(t *testing.T) {
+	a := fixture(t)
+	for _, tag := range []string{`W/"datetime'2020-01-01T00%3A00%3A00.0000000Z'"`, `"0x8DC0000000000000"`, `"nonsense"`} {
+		for _, row := range []struct {
+			method, path string
+			body         any
+		}{
+			{"PATCH", "/api/projects/claims", map[string]any{"name": "Renamed"}},
+			{"PATCH", "/api/projects/claims/environments/development", map[string]any{"workPortalUrl": "https://portal.example.com"}},
+			{"DELETE", "/api/projects/claims", nil},
+		} {
+			before := snapshot(t, a)
+			resp, m := a.Call(t, alice, row.method, row.path, row.body, map[string]string{"If-Match": tag})
+			if resp.StatusCode != 412 || !strings.Contains(fmt.Sprint(m["detail"]), "changed since you read it") {
+				t.Errorf("%s %s If-Match %s: %d %v, want 412 with a detail", row.method, row.path, tag, resp.StatusCode, m)
+			}
+			if after := snapshot(t, a); after != before {
+				t.Errorf("%s %s with a stale If-Match wrote", row.method, row.path)
+			}
+		}
+	}
+	// The current tag still works.
+	resp, _ := a.Call(t, alice, "GET", "/api/projects/claims", nil, nil)
+	if resp, m := a.Call(t, alice, "PATCH", "/api/projects/claims", map[string]any{"name": "Renamed"}, map[string]string{"If-Match": resp.Header.Get("ETag")}); resp.StatusCode != 200 {
+		t.Fatalf("PATCH with the current ETag: %d %v", resp.StatusCode, m)
 	}
 }

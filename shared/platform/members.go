@@ -392,9 +392,10 @@ func (s *Service) PatchEnvironment(ctx context.Context, c Caller, pid, name stri
 	if err != nil {
 		return Environment{}, fault.E(op, err)
 	}
-	if ifMatch == "" {
-		ifMatch = etag
+	if err := matches(op, ifMatch, etag, "the environment"); err != nil {
+		return Environment{}, err
 	}
+	ifMatch = etag
 	before := e
 	set := func(dst *string, v *string) {
 		if v != nil {

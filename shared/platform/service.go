@@ -576,9 +576,10 @@ func (s *Service) PatchProject(ctx context.Context, c Caller, pid string, p Proj
 	if err := a.require(RoleOwner, "change the project"); err != nil {
 		return Project{}, err
 	}
-	if ifMatch == "" {
-		ifMatch = a.project.ETag
+	if err := matches(op, ifMatch, a.project.ETag, "the project"); err != nil {
+		return Project{}, err
 	}
+	ifMatch = a.project.ETag
 	before, after := a.project, a.project
 	if p.Name != nil {
 		if strings.TrimSpace(*p.Name) == "" {
@@ -617,10 +618,13 @@ func (s *Service) DeleteProject(ctx context.Context, c Caller, pid, ifMatch stri
 	if err := a.require(RoleOwner, "delete the project"); err != nil {
 		return err
 	}
-	if ifMatch == "" {
-		ifMatch = a.project.ETag
+	if err := matches(op, ifMatch, a.project.ETag, "the project"); err != nil {
+		return err
 	}
-	if err := s.t.Projects.Delete(ctx, store.EncodeKey("p"), store.EncodeKey(pid), ifMatch); err != nil {
+	if err := s.t.Projects.Delete(ctx, store.EncodeKey("p"), store.EncodeKey(pid), a.project.ETag); err != nil {
+		if fault.Is(err, fault.PreconditionFailed) {
+			return fault.E(op, fault.PreconditionFailed, "the project changed since you read it")
+		}
 		return fault.E(op, err)
 	}
 	return s.record(ctx, c, audit.ProjectScope(pid), "project.delete", "projects/"+pid, a.project, nil)

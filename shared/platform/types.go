@@ -196,3 +196,14 @@ var (
 	slugPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$`)
 	emailPattern = regexp.MustCompile(`^[^@\s<>"',;]+@[^@\s<>"',;]+\.[^@\s<>"',;]+$`)
 )
+
+// matches checks an If-Match against the ETag just read, before anything is
+// written: any well-formed tag that is not the current one is a stale read
+// (412 with a detail), whatever the storage would say of its format. ""
+// and "*" match.
+func matches(op, ifMatch, current, what string) error {
+	if ifMatch == "" || ifMatch == "*" || ifMatch == current {
+		return nil
+	}
+	return fault.E(op, fault.PreconditionFailed, what+" changed since you read it (If-Match "+ifMatch+" is not its current ETag; read it again)")
+}
