@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -39,17 +40,29 @@ const (
 // request sends a request and returns the status and body; a problem
 // answer is returned as is (the caller reads its extensions).
 func (w *workCopy) request(method, path string, body []byte, header ...string) (int, []byte, error) {
+	status, b, _, err := w.requestWait(method, path, body, header...)
+	return status, b, err
+}
+
+// requestWait is request that also returns how long the server asked to
+// wait before another try (Retry-After in seconds, at most 30 s; 2 s when
+// absent).
+func (w *workCopy) requestWait(method, path string, body []byte, header ...string) (int, []byte, time.Duration, error) {
 	req, err := http.NewRequest(method, w.c.api+path, bytes.NewReader(body))
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
+	wait := 2 * time.Second
 	resp, err := w.c.send(req, header...)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, wait, err
 	}
 	defer resp.Body.Close()
+	if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s >= 0 {
+		wait = min(time.Duration(s)*time.Second, 30*time.Second)
+	}
 	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return resp.StatusCode, b, wait, err
 }
 
 func problemError(status int, b []byte) error {
