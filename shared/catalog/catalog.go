@@ -67,6 +67,25 @@ func OpenTables(a *store.Account) Tables {
 		Feed: a.Table("catalogfeed"), Keys: a.Table("catalogkeys"), Locks: a.Table("cataloglocks"), Index: a.Table("catalogblobs")}
 }
 
+// Subscriber hears of each acknowledged commit: deployments queue their
+// requests from it. Declared here, so that the catalog needs nothing from
+// its subscriber (deployments read the catalog back through an interface
+// of their own). Best effort: it cannot fail a check-in, and a missed call
+// is caught up by comparing heads.
+type Subscriber interface {
+	Committed(ctx context.Context, project string, seq int64)
+}
+
+// CommittedFunc is a function as a Subscriber.
+type CommittedFunc func(ctx context.Context, project string, seq int64)
+
+// Committed calls f.
+func (f CommittedFunc) Committed(ctx context.Context, project string, seq int64) { f(ctx, project, seq) }
+
+// Subscribe sets who hears of each acknowledged commit (one subscriber;
+// nil = nobody). Call it while wiring, before the service serves.
+func (s *Service) Subscribe(sub Subscriber) { s.committed = sub }
+
 // Service is the catalog. Safe for concurrent use; any number of instances
 // may serve one storage account.
 type Service struct {
@@ -74,10 +93,8 @@ type Service struct {
 	blobs Blobs
 	now   func() time.Time
 
-	// Committed is called after each acknowledged commit (deployments queue
-	// their requests from it). Best effort: it cannot fail a check-in, and
-	// a missed call is caught up by comparing heads. nil = nothing.
-	Committed func(ctx context.Context, project string, seq int64)
+	// committed hears of each acknowledged commit (Subscribe).
+	committed Subscriber
 
 	// Fault, when set, is called after each step of the commit protocol
 	// (see Steps), and with PauseObjects; an error stops the check-in right
