@@ -110,3 +110,99 @@ func TestUnknownETagIsPreconditionFailed(t *testing.T) {
 		t.Fatalf("PATCH with the current ETag: %d %v", resp.StatusCode, m)
 	}
 }
+
+// TestPolicyAndRuntimeTakeIfMatch (issue 19, finding 5): two admins read the
+// maintenance policy (or the runtime settings), both change it; the second
+// one's write, based on what the first replaced, is refused with 412 and
+// a detail instead of silently overwriting it. GET and PUT answer an
+// ETag; a PUT without If-Match still works (If-Match is optional on every
+// route). Before the fix neither route answered an ETag and both writes
+// succeeded.
+func TestPolicyAndRuntimeTakeIfMatch(t *testing.T) {
+	a, _ := deployFixture(t)
+	for _, row := range []struct {
+		path        string
+		first, next any
+	}{
+		{envBase + "/maintenance-policy",
+			map[string]any{"schedules": []string{"0 0 2 * * Sat"}, "timeZone": "UTC", "durationMinutes": 30},
+			map[string]any{"schedules": []string{"0 0 3 * * Sun"}, "timeZone": "UTC", "durationMinutes": 45}},
+		{envBase + "/runtime",
+			map[string]any{"portal": map[string]any{"healthUrl": "https://portal.example.com/health"}},
+			map[string]any{"portal": map[string]any{"healthUrl": "https://portal.example.com/ready"}}},
+	} {
+		resp, _ := a.Call(t, carol, "GET", row.path, nil, nil)
+		read := resp.Header.Get("ETag")
+		if resp.StatusCode != 200 || read == "" {
+			t.Fatalf("GET %s: %d, ETag %q", row.path, resp.StatusCode, read)
+		}
+		resp, m := a.Call(t, carol, "PUT", row.path, row.first, map[string]string{"If-Match": read})
+		if resp.StatusCode != 200 || resp.Header.Get("ETag") == "" || resp.Header.Get("ETag") == read {
+			t.Fatalf("carol's PUT %s: %d %v, ETag %q", row.path, resp.StatusCode, m, resp.Header.Get("ETag"))
+		}
+		written := resp.Header.Get("ETag")
+		if again, _ := a.Call(t, dave, "GET", row.path, nil, nil); again.Header.Get("ETag") != written {
+			t.Fatalf("GET %s after the PUT: ETag %q, the PUT answered %q", row.path, again.Header.Get("ETag"), written)
+		}
+		resp, m = a.Call(t, dave, "PUT", row.path, row.next, map[string]string{"If-Match": read})
+		if resp.StatusCode != 412 || !strings.Contains(fmt.Sprint(m["detail"]), "changed since you read it") {
+			t.Fatalf("dave's stale PUT %s: %d %v, want 412", row.path, resp.StatusCode, m)
+		}
+		if got, _ := a.Call(t, dave, "GET", row.path, nil, nil); got.Header.Get("ETag") != written {
+			t.Fatalf("the stale PUT %s wrote", row.path)
+		}
+		if resp, m := a.Call(t, dave, "PUT", row.path, row.next, map[string]string{"If-Match": written}); resp.StatusCode != 200 {
+			t.Fatalf("dave's PUT %s with the current ETag: %d %v", row.path, resp.StatusCode, m)
+		}
+		a.Must(t, dave, "PUT", row.path, row.first, 200) // no If-Match: unconditional
+	}
+}
+
+// TestEveryPostHonoursIdempotencyKey (issue 19, finding 4): README says POSTs
+// take an Idempotency-Key. Each row posts twice with one key (the second
+// answer is the first, replayed, and nothing runs twice) and once more with
+// the same key and another body (422). Before the fix a job created again
+// with its key answered 409 "exists", another body 409 too; the run-now,
+// e-mail task, open-now and cancel POSTs ignored the key.
+func TestEveryPostHonoursIdempotencyKey(t *testing.T) {
+	a, _ := deployFixture(t)
+	jobs := envBase + "/jobs"
+	a.Must(t, carol, "POST", jobs, map[string]any{"name": "base", "schedule": "0 0 2 * * *", "target": "/jobs/base"}, 201)
+	rows := []struct {
+		name, path  string
+		body, other any
+		setup       func(t *testing.T)
+	}{
+		{"create a job", jobs, map[string]any{"name": "nightly", "schedule": "0 0 2 * * *", "target": "/jobs/close"},
+			map[string]any{"name": "nightly", "schedule": "0 0 3 * * *", "target": "/jobs/close"}, nil},
+		{"run a job now", jobs + "/base/run", map[string]any{}, map[string]any{"x": 1}, nil},
+		{"register an e-mail task", envBase + "/email-tasks", taskSpec("idem-1", "https://portal.example.com/tasks/idem-1"),
+			taskSpec("idem-1", "https://portal.example.com/tasks/other"), nil},
+		{"open a window now", envBase + "/windows/open-now", map[string]any{}, map[string]any{"x": 1}, func(t *testing.T) {
+			devCommit(t, a, bob, "rules/functions/restart-me")
+			a.ApplyPending(t, "claims", "development")
+		}},
+	}
+	for i, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			if row.setup != nil {
+				row.setup(t)
+			}
+			key := map[string]string{"Idempotency-Key": fmt.Sprintf("idem-key-%d", i)}
+			first, m1 := a.Call(t, carol, "POST", row.path, row.body, key)
+			if first.StatusCode >= 300 {
+				t.Fatalf("first: %d %v", first.StatusCode, m1)
+			}
+			again, m2 := a.Call(t, carol, "POST", row.path, row.body, key)
+			j1, _ := json.Marshal(m1)
+			j2, _ := json.Marshal(m2)
+			if again.StatusCode != first.StatusCode || string(j1) != string(j2) || again.Header.Get("Idempotent-Replayed") != "true" {
+				t.Fatalf("replay: %d %s, first %d %s", again.StatusCode, j2, first.StatusCode, j1)
+			}
+			other, m3 := a.Call(t, carol, "POST", row.path, row.other, key)
+			if other.StatusCode != 422 {
+				t.Fatalf("another body with the key: %d %v", other.StatusCode, m3)
+			}
+		})
+	}
+}
