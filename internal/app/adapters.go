@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
 
+	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/catalog"
 	"github.com/studio-collab/collab/shared/deploy"
 	"github.com/studio-collab/collab/shared/httpapi"
@@ -80,4 +82,13 @@ func (d deployDirectory) Members(ctx context.Context, project string) ([]deploy.
 
 func (d deployDirectory) SetStatus(ctx context.Context, project, env, status string) error {
 	return d.p.SetEnvironmentStatus(ctx, project, env, status)
+}
+
+// catalogAudit is the audit log as the catalog's Auditor: a revert or a
+// restore goes to the project's log with the commit it undoes as target.
+type catalogAudit struct{ log *audit.Log }
+
+func (a catalogAudit) Undone(ctx context.Context, project string, who catalog.Author, u catalog.Undo) error {
+	return a.log.Record(ctx, audit.ProjectScope(project), audit.Entry{Actor: who.ID, ActorName: who.Email, Action: u.Action,
+		Target: fmt.Sprintf("commits/%d", u.Undoes), RequestID: httpapi.RequestID(ctx)}, nil, u)
 }

@@ -93,6 +93,7 @@ func New(acct *store.Account, now func() time.Time) Services {
 	// The cycles, closed through the consumers' interfaces.
 	s.Params.Restarts = s.Deploy
 	s.Catalog.Subscribe(deployOnCommit{s.Deploy})
+	s.Catalog.AuditWith(catalogAudit{log})
 
 	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), OpenTable: acct.Table("jobopen"),
 		Notify: m.Outbox, Instance: instanceName(), Now: now}

@@ -80,11 +80,33 @@ type Subscriber interface {
 type CommittedFunc func(ctx context.Context, project string, seq int64)
 
 // Committed calls f.
-func (f CommittedFunc) Committed(ctx context.Context, project string, seq int64) { f(ctx, project, seq) }
+func (f CommittedFunc) Committed(ctx context.Context, project string, seq int64) {
+	f(ctx, project, seq)
+}
 
 // Subscribe sets who hears of each acknowledged commit (one subscriber;
 // nil = nobody). Call it while wiring, before the service serves.
 func (s *Service) Subscribe(sub Subscriber) { s.committed = sub }
+
+// Auditor records each revert and restore with the commit it undoes (the
+// audit log, through an adapter of the composition root). Unlike a
+// Subscriber it can fail the request: a revert is acknowledged only with
+// its entry.
+type Auditor interface {
+	Undone(ctx context.Context, project string, who Author, u Undo) error
+}
+
+// UndoneFunc is a function as an Auditor.
+type UndoneFunc func(ctx context.Context, project string, who Author, u Undo) error
+
+// Undone calls f.
+func (f UndoneFunc) Undone(ctx context.Context, project string, who Author, u Undo) error {
+	return f(ctx, project, who, u)
+}
+
+// AuditWith sets who audits reverts and restores (nil = nobody). Call it
+// while wiring, before the service serves.
+func (s *Service) AuditWith(a Auditor) { s.auditor = a }
 
 // Service is the catalog. Safe for concurrent use; any number of instances
 // may serve one storage account.
@@ -95,6 +117,9 @@ type Service struct {
 
 	// committed hears of each acknowledged commit (Subscribe).
 	committed Subscriber
+
+	// auditor records each revert and restore (AuditWith).
+	auditor Auditor
 
 	// Fault, when set, is called after each step of the commit protocol
 	// (see Steps), and with PauseObjects; an error stops the check-in right
