@@ -206,3 +206,48 @@ func TestEveryPostHonoursIdempotencyKey(t *testing.T) {
 		})
 	}
 }
+
+// TestUnsafeTargetsAreRefusedWhenSaved (issue 19, finding 7): metadata
+// addresses in a saved URL (in any spelling), control characters in a job's
+// target and an allow-list whose union opens everything are refused with
+// 400 when saved, and nothing is stored; before the fix each was accepted
+// (the URLs were refused only when dialled).
+func TestUnsafeTargetsAreRefusedWhenSaved(t *testing.T) {
+	a, _ := deployFixture(t)
+	rows := []struct {
+		name, method, path string
+		body               any
+		detail             string
+	}{
+		{"schedulerUrl on the metadata endpoint", "PATCH", envBase, map[string]any{"schedulerUrl": "http://169.254.169.254/latest"}, "cloud metadata"},
+		{"workPortalUrl on mapped metadata", "PATCH", envBase, map[string]any{"workPortalUrl": "http://[::ffff:169.254.169.254]/"}, "cloud metadata"},
+		{"healthUrl on IPv6 metadata", "PUT", envBase + "/runtime", map[string]any{"portal": map[string]any{"healthUrl": "http://[fd00:ec2::254]/health"}}, "cloud metadata"},
+		{"restartUrl on the Azure platform endpoint", "PUT", envBase + "/runtime", map[string]any{"scheduler": map[string]any{"restartUrl": "http://168.63.129.16/restart"}}, "Azure platform endpoint"},
+		{"callbackUrl on IPv4-compatible metadata", "POST", envBase + "/email-tasks", taskSpec("meta-1", "http://[::169.254.169.254]/cb"), "cloud metadata"},
+		{"job target with CRLF", "POST", envBase + "/jobs", map[string]any{"name": "smuggle", "schedule": "0 0 2 * * *", "target": "/jobs/a HTTP/1.1\r\nX-Injected: 1"}, "control characters"},
+		{"job target with NUL", "POST", envBase + "/jobs", map[string]any{"name": "nul", "schedule": "0 0 2 * * *", "target": "/jobs/a\x00b"}, "control characters"},
+		{"allowNetworks halves of IPv4", "PUT", envBase + "/connector-settings", map[string]any{"allowNetworks": []string{"0.0.0.0/1", "128.0.0.0/1"}}, "cover every address"},
+		{"allowNetworks halves of IPv6", "PUT", envBase + "/connector-settings", map[string]any{"allowNetworks": []string{"::/1", "8000::/1"}}, "cover every address"},
+	}
+	state := func() string {
+		var b strings.Builder
+		for _, p := range []string{envBase, envBase + "/runtime", envBase + "/jobs", envBase + "/connector-settings", "/api/projects/claims/audit"} {
+			_, m := a.Call(t, alice, "GET", p, nil, nil)
+			raw, _ := json.Marshal(m)
+			b.WriteString(p + " " + string(raw) + "\n")
+		}
+		return b.String()
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			before := state()
+			resp, m := a.Call(t, carol, row.method, row.path, row.body, nil)
+			if resp.StatusCode != 400 || !strings.Contains(fmt.Sprint(m["detail"]), row.detail) {
+				t.Fatalf("%s %s: %d %v, want 400 with %q", row.method, row.path, resp.StatusCode, m, row.detail)
+			}
+			if after := state(); after != before {
+				t.Errorf("the refused request wrote:\n%s\n%s", before, after)
+			}
+		})
+	}
+}

@@ -95,10 +95,12 @@ func (rt *Router) Routes() []Route {
 
 func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := limitBody(w, r, route.BodyLimit); err != nil {
-			Error(w, r, err)
-			return
-		}
+		// The body is capped from the start, but a declared Content-Length
+		// over the cap is refused only once the caller is known: an
+		// unauthenticated request is 401 whatever its size. A public route
+		// that authenticates in its handler (the inbound webhook's secret)
+		// checks that first; its read then stops at the cap with 413.
+		r.Body = http.MaxBytesReader(w, r.Body, route.BodyLimit)
 		if !route.Public {
 			if rt.auth == nil {
 				Error(w, r, fault.E("httpapi.auth", fault.Unauthenticated, "no authentication is configured for this route"))
@@ -113,6 +115,10 @@ func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 				return
 			}
 			r = r.WithContext(ctx)
+			if err := limitBody(w, r, route.BodyLimit); err != nil {
+				Error(w, r, err)
+				return
+			}
 		}
 		if rt.scope != nil {
 			if err := rt.scope(r); err != nil {
