@@ -47,6 +47,56 @@ func InMaintenance(state string) bool {
 	return state == Open || state == Applying || state == Restarting
 }
 
+// The actions an administrator may ask of a window (the API lists those its
+// state allows, so that no client copies the machine).
+const (
+	ActionReschedule = "reschedule" // PATCH the window's start
+	ActionOpenNow    = "open-now"   // POST .../windows/open-now
+	ActionCancel     = "cancel"     // POST .../windows/{id}/cancel
+)
+
+// Actions are the administrator actions the machine allows a window in
+// state, read from moves: rescheduling puts it back to scheduled, opening
+// now takes a window that has not opened yet to open, cancelling moves it
+// to cancelled. Never nil: a window that allows nothing says so with [].
+func Actions(state string) []string {
+	out := []string{}
+	if CanMove(state, Scheduled) {
+		out = append(out, ActionReschedule)
+	}
+	if state != Open && reaches(state, Open) {
+		out = append(out, ActionOpenNow)
+	}
+	if state != Cancelled && CanMove(state, Cancelled) {
+		out = append(out, ActionCancel)
+	}
+	return out
+}
+
+// Allows reports whether the window's state allows action.
+func (w Window) Allows(action string) bool { return slices.Contains(Actions(w.State), action) }
+
+// reaches reports whether the machine leads from one state to another in
+// one or more moves.
+func reaches(from, to string) bool {
+	seen := map[string]bool{from: true}
+	next := []string{from}
+	for len(next) > 0 {
+		s := next[0]
+		next = next[1:]
+		for _, m := range moves[s] {
+			if m == to {
+				return true
+			}
+			if !seen[m] {
+				seen[m] = true
+				next = append(next, m)
+			}
+		}
+	}
+	return false
+}
+
 // Transition is one entry of a window's history.
 type Transition struct {
 	From string    `json:"from"`
@@ -102,8 +152,24 @@ func (w Window) Ref() string {
 	return fmt.Sprintf("%s.r%d", w.ID, w.Revision)
 }
 
+// windowDoc is a window as stored: without what MarshalJSON derives.
+type windowDoc Window
+
+// MarshalJSON is the window as the API shows it: its fields, plus what its
+// state allows (actions), whether the environment is in maintenance while
+// it is in this state, and whether the state is final. They are derived
+// from the state by the machine above, never stored.
+func (w Window) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		windowDoc
+		Actions       []string `json:"actions"`
+		InMaintenance bool     `json:"inMaintenance"`
+		Terminal      bool     `json:"terminal"`
+	}{windowDoc(w), Actions(w.State), InMaintenance(w.State), Terminal(w.State)})
+}
+
 func windowEntity(w Window) store.Entity {
-	b, _ := json.Marshal(w)
+	b, _ := json.Marshal(windowDoc(w))
 	return store.Entity{PartitionKey: envPK(w.Project, w.Env), RowKey: w.ID,
 		Props: map[string]any{"Doc": string(b), "State": w.State, "Start": w.Start}}
 }
