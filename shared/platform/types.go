@@ -44,6 +44,22 @@ func UserID(email string) string {
 	return "u-" + hex.EncodeToString(sum[:8])
 }
 
+// UserRef reads a user as a caller names one: a user id (u-…), the same
+// prefixed as a security principal (user:u-…), or an e-mail address (its
+// id is derived). Anything else is Invalid, naming what is expected.
+func UserRef(s string) (string, error) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "user:")
+	switch {
+	case userIDPattern.MatchString(s):
+		return s, nil
+	case strings.Contains(s, "@") && emailPattern.MatchString(s) && len(s) <= 254:
+		return UserID(s), nil
+	}
+	return "", fault.E("platform.UserRef", fault.Invalid, fmt.Sprintf("user %q: give a user id (u-…) or an e-mail address", s))
+}
+
+var userIDPattern = regexp.MustCompile(`^u-[0-9a-f]{16}$`)
+
 // Subscription is a customer.
 type Subscription struct {
 	ID        string    `json:"id"`
