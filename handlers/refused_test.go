@@ -178,6 +178,10 @@ func TestEveryPostHonoursIdempotencyKey(t *testing.T) {
 		{"run a job now", jobs + "/base/run", map[string]any{}, map[string]any{"x": 1}, nil},
 		{"register an e-mail task", envBase + "/email-tasks", taskSpec("idem-1", "https://portal.example.com/tasks/idem-1"),
 			taskSpec("idem-1", "https://portal.example.com/tasks/other"), nil},
+		{"cancel a window", envBase + "/windows/w000001/cancel", map[string]any{}, map[string]any{"x": 1}, func(t *testing.T) {
+			devCommit(t, a, bob, "entities/application/Claim")
+			reconcile(t, a)
+		}},
 		{"open a window now", envBase + "/windows/open-now", map[string]any{}, map[string]any{"x": 1}, func(t *testing.T) {
 			devCommit(t, a, bob, "rules/functions/restart-me")
 			a.ApplyPending(t, "claims", "development")

@@ -321,8 +321,11 @@ func sameJSON(saved, body []byte) bool {
 }
 
 // checkinAttempts bounds how often one push sends its check-in when the
-// server answers 5xx or cannot be reached.
-const checkinAttempts = 5
+// server answers 5xx or cannot be reached. Each attempt goes through the
+// client's retryTransport, which already sends a 503 again after its
+// Retry-After (a key makes that safe); this loop adds the network errors
+// and the other 5xx, which the transport leaves to the command.
+const checkinAttempts = 3
 
 // checkin posts the check-in with its Idempotency-Key, and sends it again
 // with the same key after a 5xx or a network error, waiting as Retry-After

@@ -54,6 +54,17 @@ type PolicyChange struct {
 // ("" = whatever it is): PreconditionFailed otherwise, nothing written.
 func (s *Service) PutPolicyIf(ctx context.Context, project, env string, p Policy, ifMatch string) (PolicyChange, error) {
 	const op = "deploy.PutPolicy"
+	// A stale If-Match is 412 whatever the body says, as on every route;
+	// the update below compares it again, atomically.
+	if ifMatch != "" {
+		st, err := s.state(ctx, project, env)
+		if err != nil {
+			return PolicyChange{}, err
+		}
+		if err := precondition(op, ifMatch, PolicyETag(st.EffectivePolicy(), st.Policy == nil), "the maintenance policy"); err != nil {
+			return PolicyChange{}, err
+		}
+	}
 	if err := p.Validate(); err != nil {
 		return PolicyChange{}, err
 	}
@@ -78,6 +89,15 @@ type RuntimeChange struct {
 // ETag ifMatch ("" = whatever they are): PreconditionFailed otherwise.
 func (s *Service) PutRuntimeConfigIf(ctx context.Context, project, env string, rc RuntimeConfig, ifMatch string) (RuntimeChange, error) {
 	const op = "deploy.PutRuntimeConfig"
+	if ifMatch != "" { // 412 before 400, as on every route; compared again below
+		st, err := s.state(ctx, project, env)
+		if err != nil {
+			return RuntimeChange{}, err
+		}
+		if err := precondition(op, ifMatch, RuntimeETag(st.Runtime), "the runtime settings"); err != nil {
+			return RuntimeChange{}, err
+		}
+	}
 	var before RuntimeConfig
 	rc, err := s.putRuntime(ctx, project, env, rc, func(st *EnvState) error {
 		before = st.Runtime
