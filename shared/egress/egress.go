@@ -160,6 +160,14 @@ func lastOf(p netip.Prefix) netip.Addr {
 	return a
 }
 
+// Metadata reports whether a is a cloud metadata or platform endpoint
+// (the never-list less the unspecified addresses): a call aimed there is an
+// attempt at the app's own credentials, alerted on at once.
+func Metadata(a netip.Addr) bool {
+	why, ok := never[a.Unmap()]
+	return ok && why != "unspecified"
+}
+
 // RefusedError is an outbound address the policy refuses.
 type RefusedError struct {
 	Addr netip.Addr
