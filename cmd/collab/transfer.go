@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -37,53 +36,12 @@ const (
 	maxBlobBytes      = 64 << 20
 )
 
-// request sends a request and returns the status and body; a problem
-// answer is returned as is (the caller reads its extensions).
+// request is the client's raw call (client.raw) on the working copy's API.
 func (w *workCopy) request(method, path string, body []byte, header ...string) (int, []byte, error) {
-	status, b, _, err := w.requestWait(method, path, body, header...)
-	return status, b, err
+	return w.c.raw(method, path, body, header...)
 }
 
-// requestWait is request that also returns how long the server asked to
-// wait before another try (Retry-After in seconds, at most 30 s; 2 s when
-// absent).
-func (w *workCopy) requestWait(method, path string, body []byte, header ...string) (int, []byte, time.Duration, error) {
-	req, err := http.NewRequest(method, w.c.api+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, 0, err
-	}
-	wait := 2 * time.Second
-	resp, err := w.c.send(req, header...)
-	if err != nil {
-		return 0, nil, wait, err
-	}
-	defer resp.Body.Close()
-	if s, perr := strconv.Atoi(resp.Header.Get("Retry-After")); perr == nil && s >= 0 {
-		wait = min(time.Duration(s)*time.Second, 30*time.Second)
-	}
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, wait, err
-}
-
-func problemError(status int, b []byte) error {
-	var p struct{ Title, Detail string }
-	_ = json.Unmarshal(b, &p)
-	if p.Title == "" {
-		p.Title = http.StatusText(status)
-	}
-	return &apiError{Status: status, Title: p.Title, Detail: p.Detail}
-}
-
-func (w *workCopy) getJSON(path string, out any) error {
-	status, b, err := w.request("GET", path, nil)
-	if err != nil {
-		return err
-	}
-	if status != http.StatusOK {
-		return problemError(status, b)
-	}
-	return json.Unmarshal(b, out)
-}
+func (w *workCopy) getJSON(path string, out any) error { return w.c.do("GET", path, nil, out) }
 
 // progress shows bytes and objects moved; objects is the count expected.
 type progress struct {

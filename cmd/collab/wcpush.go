@@ -335,13 +335,15 @@ func sameJSON(saved, body []byte) bool {
 const checkinAttempts = 3
 
 // checkin posts the check-in with its Idempotency-Key, and sends it again
-// with the same key after a 5xx or a network error, waiting as Retry-After
-// says (at most 30 s; 2 s when it says nothing): the server answers the
-// commit it made, rolls a half-made one forward, or answers 503 while the
-// request that holds the key (one that crashed, too) still has its lease.
+// with the same key after a 5xx or a network error, 2 s later (a 503 has
+// already been retried after its Retry-After by the client): the server
+// answers the commit it made, rolls a half-made one forward, or answers
+// 503 while the request that holds the key (one that crashed, too) still
+// has its lease.
 func (w *workCopy) checkin(body []byte, key string, stderr io.Writer) (int, []byte, error) {
+	const wait = 2 * time.Second
 	for attempt := 1; ; attempt++ {
-		status, b, wait, err := w.requestWait("POST", w.base()+"/checkins", body, "Content-Type", "application/json", "Idempotency-Key", key)
+		status, b, err := w.request("POST", w.base()+"/checkins", body, "Content-Type", "application/json", "Idempotency-Key", key)
 		if (err == nil && status < 500) || attempt == checkinAttempts {
 			return status, b, err
 		}

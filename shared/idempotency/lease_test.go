@@ -68,9 +68,7 @@ func (r *leaseRig) advance(d time.Duration) { r.clock.Add(int64(d)) }
 func (r *leaseRig) advanceWhilePolling(d time.Duration) {
 	gets := r.table.gets.Load()
 	go func() {
-		for r.table.gets.Load() < gets+2 {
-			time.Sleep(time.Millisecond) // polling the condition above
-		}
+		<-r.table.reached(gets + 2)
 		r.advance(d)
 	}()
 }
