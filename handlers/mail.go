@@ -27,6 +27,7 @@ import (
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 )
 
 // WorkPortalRole is the application role of the Work Portal's service
@@ -382,14 +383,14 @@ type MailServices struct {
 	Inbound   *mail.Inbound
 	Callbacks *mail.Callbacks
 	Poller    *imapinbox.Poller
-	Scan      *store.Table // the notifications table, for OutboxRedrive
+	Scan      store.Table // the notifications table, for OutboxRedrive
 	// InboundSecret authenticates the inbound webhook (COLLAB_INBOUND_SECRET).
 	InboundSecret string
 }
 
 // newMail builds the e-mail services on storage; Configure adds what comes
 // from settings (SMTP, keys, secrets).
-func newMail(acct *store.Account, log *audit.Log, now func() time.Time) MailServices {
+func newMail(acct *azure.Account, log *audit.Log, now func() time.Time) MailServices {
 	ob := &mail.Outbox{Table: acct.Table("notifications"), Queue: acct.Queue(mail.OutboxQueue), Now: now}
 	tasks := &mail.Tasks{Table: acct.Table("emailtasks"), Outbox: ob, Now: now}
 	tpl, err := mail.LoadTemplates()

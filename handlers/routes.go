@@ -23,6 +23,7 @@ import (
 	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/stamp"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 )
 
 // Deps are the domain services the handlers call. Each later module adds its
@@ -73,7 +74,7 @@ func RegisterFunctions(fr *fnhost.Router, d Deps) {
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
-	return []store.Layout{store.OwnLayout, platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
+	return []store.Layout{azure.OwnLayout, platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
 		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout}
 }
 
@@ -94,7 +95,7 @@ type Services struct {
 }
 
 // NewServices builds the services on acct; now is the clock (nil = time.Now).
-func NewServices(acct *store.Account, now func() time.Time) Services {
+func NewServices(acct *azure.Account, now func() time.Time) Services {
 	log := audit.New(acct.Table("audit"), now)
 	s := Services{
 		Platform: platform.New(platform.OpenTables(acct), log, now),

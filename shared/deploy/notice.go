@@ -14,7 +14,7 @@ import (
 // stands in for the e-mail outbox until that module is wired: the outbox
 // then takes the same Notice, idempotent on the same id.
 type TableNotifier struct {
-	T   Table
+	T   store.Table
 	Now func() time.Time
 }
 

@@ -22,23 +22,15 @@ var Layout = store.Layout{Tables: []string{"idempotency"}}
 // PendingTTL is how long a pending record blocks its key.
 const PendingTTL = 2 * time.Minute
 
-// Table is what records need from a table.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-}
-
 // Keeper runs handlers at most once per key.
 type Keeper struct {
-	table Table
+	table store.Table
 	now   func() time.Time
 	poll  time.Duration
 }
 
 // New returns a Keeper on t.
-func New(t Table) *Keeper { return &Keeper{table: t, now: time.Now, poll: 50 * time.Millisecond} }
+func New(t store.Table) *Keeper { return &Keeper{table: t, now: time.Now, poll: 50 * time.Millisecond} }
 
 // Wrap returns h made idempotent for requests that carry Idempotency-Key.
 // Requests without the header run as usual.

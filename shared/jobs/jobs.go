@@ -101,21 +101,6 @@ func requestID(ctx context.Context) string { id, _ := ctx.Value(requestIDKey{}).
 // Executor performs a job's action; an error fails the attempt.
 type Executor func(ctx context.Context, j Job, occurrence time.Time) error
 
-// Table is what jobs need from a table; *store.Table has it.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}
-
-// IndexTable is what the open-runs index needs; *store.Table has it.
-type IndexTable interface {
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}
-
 // Notifier queues a notification; *mail.Outbox has it (insert-if-absent
 // by ID, so the same notice twice is one e-mail).
 type Notifier interface {
@@ -124,9 +109,9 @@ type Notifier interface {
 
 // Runner ticks jobs. One per instance; many may run against one storage.
 type Runner struct {
-	JobTable, RunTable Table
+	JobTable, RunTable store.Table
 	// OpenTable is the open-runs index (table jobopen).
-	OpenTable IndexTable
+	OpenTable store.Table
 	Notify    Notifier
 	Executors map[string]Executor
 	Instance  string

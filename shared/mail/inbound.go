@@ -85,7 +85,7 @@ type Audit interface {
 // Inbound processes replies to task e-mails.
 type Inbound struct {
 	Tasks     *Tasks
-	Callbacks Queue // emailcallbacks
+	Callbacks store.Queue // emailcallbacks
 	Audit     Audit
 	// RequireAuth refuses replies whose provider verdict is not a pass
 	// (DKIM aligned with From, or SPF aligned with From).

@@ -26,7 +26,7 @@ var Layout = store.Layout{Tables: []string{"devchanges"}}
 
 // Feed is one project-partitioned change feed in a table.
 type Feed struct {
-	T   deploy.Table
+	T   store.Table
 	Now func() time.Time
 }
 

@@ -1,4 +1,15 @@
-package store
+// Package storetest is the conformance suite of the portable store: every
+// driver runs it against a real service (the Azure driver against Azurite,
+// in its own test), so domain code may rely on what it checks and on
+// nothing a driver does beyond it. It checks conditional writes and ETags,
+// insert-if-absent, typed properties (and the pre-1601 date rule), paging
+// and filters (with injection attempts), key encoding in prefix scans,
+// batches and their limits, blobs (create-only, If-Match, leases) and
+// queues (visibility, pop receipts, message limits).
+//
+// The layout follows gocloud.dev's drivertest: the driver's test supplies
+// a function that opens fresh storage, the suite owns the assertions.
+package storetest
 
 import (
 	"bytes"
@@ -12,38 +23,57 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
-	"github.com/studio-collab/collab/shared/store/azuritetest"
+	"github.com/studio-collab/collab/shared/store"
 )
 
-func TestMain(m *testing.M) { azuritetest.Main(m) }
+// Open returns an account in which layout exists, empty, and which no other
+// test uses. The suite makes up unique names for every test.
+type Open func(t testing.TB, layout store.Layout) store.Account
+
+// Run runs every conformance test as a subtest of t, in parallel.
+func Run(t *testing.T, open Open) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, a store.Account, l store.Layout)
+	}{
+		{"TableConditionalWrites", testTableConditionalWrites},
+		{"PropertiesRoundTrip", testPropertiesRoundTrip},
+		{"QueryPagingAndFilters", testQueryPagingAndFilters},
+		{"PrefixScanOverEncodedPaths", testPrefixScanOverEncodedPaths},
+		{"Batch", testBatch},
+		{"Blobs", testBlobs},
+		{"Queues", testQueues},
+		{"NoLostUpdates", testNoLostUpdates},
+		{"BatchAndMessageLimits", testBatchAndMessageLimits},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := Fresh()
+			tc.fn(t, open(t, l), l)
+		})
+	}
+}
 
 var nameSeq atomic.Int64
 
-// fresh returns an account on the package's Azurite and unique names for a
-// test's table, container and queue, already bootstrapped.
-func fresh(t testing.TB) (*Account, Layout) {
-	t.Helper()
-	a, err := Open(Config{ConnectionString: azuritetest.Server(t).ConnectionString()})
-	if err != nil {
-		t.Fatal(err)
-	}
+// Fresh returns a layout of one table, one container and one queue with
+// names no other test of this process uses (and, with the time in them,
+// no earlier run on the same emulator).
+func Fresh() store.Layout {
 	n := nameSeq.Add(1)
-	l := Layout{
-		Tables:     []string{fmt.Sprintf("t%d%d", time.Now().UnixNano()%1e6, n)},
-		Containers: []string{fmt.Sprintf("c%d-%d", time.Now().UnixNano()%1e6, n)},
-		Queues:     []string{fmt.Sprintf("q%d-%d", time.Now().UnixNano()%1e6, n)},
+	stamp := time.Now().UnixNano() % 1e6
+	return store.Layout{
+		Tables:     []string{fmt.Sprintf("t%d%d", stamp, n)},
+		Containers: []string{fmt.Sprintf("c%d-%d", stamp, n)},
+		Queues:     []string{fmt.Sprintf("q%d-%d", stamp, n)},
 	}
-	if err := a.Bootstrap(context.Background(), l); err != nil {
-		t.Fatal(err)
-	}
-	return a, l
 }
 
-func TestTableConditionalWrites(t *testing.T) {
+func testTableConditionalWrites(t *testing.T, a store.Account, l store.Layout) {
 	ctx := context.Background()
-	a, l := fresh(t)
 	tb := a.Table(l.Tables[0])
-	e := Entity{PartitionKey: "p", RowKey: "r", Props: map[string]any{"n": int64(1)}}
+	e := store.Entity{PartitionKey: "p", RowKey: "r", Props: map[string]any{"n": int64(1)}}
 
 	etag1, err := tb.Insert(ctx, e)
 	if err != nil || etag1 == "" {
@@ -68,30 +98,29 @@ func TestTableConditionalWrites(t *testing.T) {
 	if err := tb.Delete(ctx, "p", "r", etag1); !fault.Is(err, fault.PreconditionFailed) {
 		t.Fatalf("delete with stale etag: want PreconditionFailed, got %v", err)
 	}
-	if _, err := tb.Merge(ctx, Entity{PartitionKey: "p", RowKey: "r", Props: map[string]any{"m": "x"}}, etag2); err != nil {
+	if _, err := tb.Merge(ctx, store.Entity{PartitionKey: "p", RowKey: "r", Props: map[string]any{"m": "x"}}, etag2); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = tb.Get(ctx, "p", "r")
 	if got.Int64("n") != 2 || got.String("m") != "x" {
 		t.Fatalf("merge lost a property: %+v", got.Props)
 	}
-	if err := tb.Delete(ctx, "p", "r", AnyETag); err != nil {
+	if err := tb.Delete(ctx, "p", "r", store.AnyETag); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tb.Get(ctx, "p", "r"); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("get after delete: want NotFound, got %v", err)
 	}
-	if err := tb.Delete(ctx, "p", "r", AnyETag); !fault.Is(err, fault.NotFound) {
+	if err := tb.Delete(ctx, "p", "r", store.AnyETag); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("delete of missing: want NotFound, got %v", err)
 	}
-	if _, err := tb.Update(ctx, e, AnyETag); !fault.Is(err, fault.NotFound) {
+	if _, err := tb.Update(ctx, e, store.AnyETag); !fault.Is(err, fault.NotFound) {
 		t.Fatalf("update of missing: want NotFound, got %v", err)
 	}
 }
 
-func TestPropertiesRoundTrip(t *testing.T) {
+func testPropertiesRoundTrip(t *testing.T, a store.Account, l store.Layout) {
 	ctx := context.Background()
-	a, l := fresh(t)
 	tb := a.Table(l.Tables[0])
 	when := time.Date(2026, 2, 28, 23, 59, 59, 123456700, time.FixedZone("x", 3600))
 	props := map[string]any{
@@ -106,7 +135,7 @@ func TestPropertiesRoundTrip(t *testing.T) {
 		"Bin":    []byte{0, 1, 2, 255},
 		"Int":    42,
 	}
-	if _, err := tb.Insert(ctx, Entity{PartitionKey: "p", RowKey: "types", Props: props}); err != nil {
+	if _, err := tb.Insert(ctx, store.Entity{PartitionKey: "p", RowKey: "types", Props: props}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := tb.Get(ctx, "p", "types")
@@ -144,35 +173,34 @@ func TestPropertiesRoundTrip(t *testing.T) {
 	if got.Timestamp.IsZero() {
 		t.Error("Timestamp not read")
 	}
-	if _, err := tb.Insert(ctx, Entity{PartitionKey: "p", RowKey: "bad", Props: map[string]any{"x y": 1}}); !fault.Is(err, fault.Invalid) {
+	if _, err := tb.Insert(ctx, store.Entity{PartitionKey: "p", RowKey: "bad", Props: map[string]any{"x y": 1}}); !fault.Is(err, fault.Invalid) {
 		t.Errorf("bad property name: %v", err)
 	}
-	if _, err := tb.Insert(ctx, Entity{PartitionKey: "p", RowKey: "bad", Props: map[string]any{"u": uint8(1)}}); !fault.Is(err, fault.Invalid) {
+	if _, err := tb.Insert(ctx, store.Entity{PartitionKey: "p", RowKey: "bad", Props: map[string]any{"u": uint8(1)}}); !fault.Is(err, fault.Invalid) {
 		t.Errorf("unsupported type: %v", err)
 	}
 	// Azure refuses dates before 1601, Azurite does not: the adapter refuses
 	// them here so that a zero time.Time fails locally, not in production.
-	if _, err := tb.Insert(ctx, Entity{PartitionKey: "p", RowKey: "zero-time", Props: map[string]any{"LeaseUntil": time.Time{}}}); !fault.Is(err, fault.Internal) || !strings.Contains(err.Error(), "before 1601") {
+	if _, err := tb.Insert(ctx, store.Entity{PartitionKey: "p", RowKey: "zero-time", Props: map[string]any{"LeaseUntil": time.Time{}}}); !fault.Is(err, fault.Internal) || !strings.Contains(err.Error(), "before 1601") {
 		t.Errorf("zero time: %v", err)
 	}
 }
 
-func TestQueryPagingAndFilters(t *testing.T) {
+func testQueryPagingAndFilters(t *testing.T, a store.Account, l store.Layout) {
 	ctx := context.Background()
-	a, l := fresh(t)
 	tb := a.Table(l.Tables[0])
 	rows := []string{"a", "a'b", "a' or RowKey ne '", "b", "c", "d", "e"}
 	for i, rk := range rows {
-		if _, err := tb.Insert(ctx, Entity{PartitionKey: "p", RowKey: EncodeKey(rk), Props: map[string]any{"Raw": rk, "N": int64(i)}}); err != nil {
+		if _, err := tb.Insert(ctx, store.Entity{PartitionKey: "p", RowKey: store.EncodeKey(rk), Props: map[string]any{"Raw": rk, "N": int64(i)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// Paging: 2 per page over 7 rows gives 4 pages and every row once.
 	seen := map[string]int{}
-	opt := QueryOptions{Top: 2}
+	opt := store.QueryOptions{Top: 2}
 	pages := 0
 	for {
-		p, err := tb.Query(ctx, Eq("PartitionKey", "p"), opt)
+		p, err := tb.Query(ctx, store.Eq("PartitionKey", "p"), opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,14 +218,14 @@ func TestQueryPagingAndFilters(t *testing.T) {
 	}
 	cases := []struct {
 		name string
-		f    Filter
+		f    store.Filter
 		want []string
 	}{
-		{"quote in a value matches that row only", And(Eq("PartitionKey", "p"), Eq("Raw", "a'b")), []string{"a'b"}},
-		{"an injection attempt is a literal", Eq("Raw", "a' or RowKey ne '"), []string{"a' or RowKey ne '"}},
-		{"injection on the key side", Eq("RowKey", "x' or PartitionKey eq 'p"), nil},
-		{"int64 comparison", And(Ge("N", int64(5)), Lt("N", int64(100))), []string{"d", "e"}},
-		{"or of two", Or(Eq("Raw", "b"), Eq("Raw", "c")), []string{"b", "c"}},
+		{"quote in a value matches that row only", store.And(store.Eq("PartitionKey", "p"), store.Eq("Raw", "a'b")), []string{"a'b"}},
+		{"an injection attempt is a literal", store.Eq("Raw", "a' or RowKey ne '"), []string{"a' or RowKey ne '"}},
+		{"injection on the key side", store.Eq("RowKey", "x' or PartitionKey eq 'p"), nil},
+		{"int64 comparison", store.And(store.Ge("N", int64(5)), store.Lt("N", int64(100))), []string{"d", "e"}},
+		{"or of two", store.Or(store.Eq("Raw", "b"), store.Eq("Raw", "c")), []string{"b", "c"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -214,88 +242,76 @@ func TestQueryPagingAndFilters(t *testing.T) {
 			}
 		})
 	}
-	if _, err := tb.Query(ctx, Filter{}, QueryOptions{Cursor: "not-a-cursor"}); !fault.Is(err, fault.Invalid) {
+	if _, err := tb.Query(ctx, store.Filter{}, store.QueryOptions{Cursor: "not-a-cursor"}); !fault.Is(err, fault.Invalid) {
 		t.Fatalf("bad cursor: %v", err)
 	}
 }
 
-func TestPrefixScanOverEncodedPaths(t *testing.T) {
+func testPrefixScanOverEncodedPaths(t *testing.T, a store.Account, l store.Layout) {
 	ctx := context.Background()
-	a, l := fresh(t)
 	tb := a.Table(l.Tables[0])
 	paths := []string{"applications", "applications/claims", "applications/claims/processes/p1",
 		"applications/claims-old", "applications/claimsx", "entities/master/x"}
 	for _, p := range paths {
-		if _, err := tb.Insert(ctx, Entity{PartitionKey: "proj", RowKey: EncodeKey(p)}); err != nil {
+		if _, err := tb.Insert(ctx, store.Entity{PartitionKey: "proj", RowKey: store.EncodeKey(p)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	es, err := tb.QueryAll(ctx, And(Eq("PartitionKey", "proj"), HasPrefix("RowKey", EncodeKey("applications/claims/"))), 0)
+	es, err := tb.QueryAll(ctx, store.And(store.Eq("PartitionKey", "proj"), store.HasPrefix("RowKey", store.EncodeKey("applications/claims/"))), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(es) != 1 {
 		t.Fatalf("subtree of applications/claims: %d rows", len(es))
 	}
-	if p, _ := DecodeKey(es[0].RowKey); p != "applications/claims/processes/p1" {
+	if p, _ := store.DecodeKey(es[0].RowKey); p != "applications/claims/processes/p1" {
 		t.Fatalf("got %q", p)
 	}
 }
 
-func TestBatchAndBootstrapIdempotent(t *testing.T) {
+func testBatch(t *testing.T, a store.Account, l store.Layout) {
 	ctx := context.Background()
-	a, l := fresh(t)
-	if err := a.Bootstrap(ctx, l, l); err != nil {
-		t.Fatalf("second bootstrap: %v", err)
-	}
-	if err := a.Bootstrap(ctx, Layout{Tables: []string{"bad-name"}}); !fault.Is(err, fault.Invalid) {
-		t.Fatalf("bad table name: %v", err)
-	}
-	if err := a.Bootstrap(ctx, Layout{Queues: []string{"Upper"}}); !fault.Is(err, fault.Invalid) {
-		t.Fatalf("bad queue name: %v", err)
-	}
 	tb := a.Table(l.Tables[0])
-	var ops []BatchOp
+	var ops []store.BatchOp
 	for i := 0; i < 100; i++ {
-		ops = append(ops, BatchOp{Upsert: &Entity{PartitionKey: "b", RowKey: fmt.Sprintf("%03d", i)}})
+		ops = append(ops, store.BatchOp{Upsert: &store.Entity{PartitionKey: "b", RowKey: fmt.Sprintf("%03d", i)}})
 	}
 	if err := tb.Batch(ctx, ops); err != nil {
 		t.Fatal(err)
 	}
-	es, _ := tb.QueryAll(ctx, Eq("PartitionKey", "b"), 0)
+	es, _ := tb.QueryAll(ctx, store.Eq("PartitionKey", "b"), 0)
 	if len(es) != 100 {
 		t.Fatalf("batch wrote %d", len(es))
 	}
 	if err := tb.Batch(ctx, append(ops, ops[0])); err == nil {
 		t.Fatal("101 operations accepted")
 	}
-	if err := tb.Batch(ctx, []BatchOp{{Upsert: &Entity{PartitionKey: "x", RowKey: "1"}}, {Upsert: &Entity{PartitionKey: "y", RowKey: "1"}}}); err == nil {
+	if err := tb.Batch(ctx, []store.BatchOp{{Upsert: &store.Entity{PartitionKey: "x", RowKey: "1"}}, {Upsert: &store.Entity{PartitionKey: "y", RowKey: "1"}}}); err == nil {
 		t.Fatal("mixed partitions accepted")
 	}
 }
 
-func TestBlobs(t *testing.T) {
+func testBlobs(t *testing.T, a store.Account, l store.Layout) {
 	ctx := context.Background()
-	a, l := fresh(t)
 	c := a.Container(l.Containers[0])
 	data := []byte(`{"form":"claim"}`)
-	info, err := c.Put(ctx, "sha/abc", data, PutOptions{ContentType: "application/json", CreateOnly: true})
+	info, err := c.Put(ctx, "sha/abc", data, store.PutOptions{ContentType: "application/json", CreateOnly: true})
 	if err != nil || info.ETag == "" {
 		t.Fatalf("put: %v", err)
 	}
-	if _, err := c.Put(ctx, "sha/abc", []byte("other"), PutOptions{CreateOnly: true}); !fault.Is(err, fault.Conflict) {
+	if _, err := c.Put(ctx, "sha/abc", []byte("other"), store.PutOptions{CreateOnly: true}); !fault.Is(err, fault.Conflict) {
 		t.Fatalf("create-only second put: want Conflict, got %v", err)
 	}
 	// Conditional replace: the current ETag wins, a stale one is refused.
-	doc1, err := c.Put(ctx, "acl/p1", []byte("v1"), PutOptions{CreateOnly: true})
+	doc1, err := c.Put(ctx, "acl/p1", []byte("v1"), store.PutOptions{CreateOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc2, err := c.Put(ctx, "acl/p1", []byte("v2"), PutOptions{IfMatch: doc1.ETag})
+	doc2, err := c.Put(ctx, "acl/p1", []byte("v2"), store.PutOptions{IfMatch: doc1.ETag})
 	if err != nil || doc2.ETag == doc1.ETag {
 		t.Fatalf("conditional replace: %v", err)
 	}
-	if _, err := c.Put(ctx, "acl/p1", []byte("v3"), PutOptions{IfMatch: doc1.ETag}); !fault.Is(err, fault.PreconditionFailed) {
+	if _, err := c.Put(ctx, "acl/p1", []byte("v3"), store.PutOptions{IfMatch: doc1.ETag}); !fault.Is(err, fault.PreconditionFailed) {
 		t.Fatalf("stale If-Match: want PreconditionFailed, got %v", err)
 	}
 	if b, _, _ := c.Get(ctx, "acl/p1"); string(b) != "v2" {
@@ -338,9 +354,8 @@ func TestBlobs(t *testing.T) {
 	}
 }
 
-func TestQueues(t *testing.T) {
+func testQueues(t *testing.T, a store.Account, l store.Layout) {
 	ctx := context.Background()
-	a, l := fresh(t)
 	q := a.Queue(l.Queues[0])
 	if _, err := q.Send(ctx, `{"seq":1} ünïcode`, 0, 0); err != nil {
 		t.Fatal(err)
@@ -373,7 +388,7 @@ func TestQueues(t *testing.T) {
 	}
 }
 
-func pollReceive(t *testing.T, q *Queue) Message {
+func pollReceive(t *testing.T, q store.Queue) store.Message {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
@@ -387,17 +402,16 @@ func pollReceive(t *testing.T, q *Queue) Message {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("no message within 5 s")
-	return Message{}
+	return store.Message{}
 }
 
 // TestNoLostUpdates: 16 writers increment one counter with ETag-conditional
 // updates, retrying on PreconditionFailed. The final value equals the number
 // of successful updates: conditional writes serialise them.
-func TestNoLostUpdates(t *testing.T) {
+func testNoLostUpdates(t *testing.T, a store.Account, l store.Layout) {
 	ctx := context.Background()
-	a, l := fresh(t)
 	tb := a.Table(l.Tables[0])
-	if _, err := tb.Insert(ctx, Entity{PartitionKey: "c", RowKey: "counter", Props: map[string]any{"n": int64(0)}}); err != nil {
+	if _, err := tb.Insert(ctx, store.Entity{PartitionKey: "c", RowKey: "counter", Props: map[string]any{"n": int64(0)}}); err != nil {
 		t.Fatal(err)
 	}
 	var ok, stale atomic.Int64
@@ -436,114 +450,32 @@ func TestNoLostUpdates(t *testing.T) {
 	t.Logf("160 increments, %d refused as stale and retried", stale.Load())
 }
 
-func TestPingReportsOutageWithinDeadline(t *testing.T) {
-	srv := azuritetest.Fresh(t)
-	a, err := Open(Config{ConnectionString: srv.ConnectionString()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	res := a.Ping(ctx)
-	cancel()
-	for svc, err := range res {
-		if err != nil {
-			t.Fatalf("%s down while up: %v", svc, err)
-		}
-	}
-	if len(res) != 3 {
-		t.Fatalf("ping covered %d services", len(res))
-	}
-	_ = srv.Stop()
-	start := time.Now()
-	ctx, cancel = context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	res = a.Ping(ctx)
-	if took := time.Since(start); took > 3*time.Second {
-		t.Fatalf("ping took %v after the outage", took)
-	}
-	for _, svc := range []string{"tables", "blobs", "queues"} {
-		if !fault.Is(res[svc], fault.Unavailable) {
-			t.Errorf("%s: want Unavailable, got %v", svc, res[svc])
-		}
-	}
-}
-
-// TestMissingStorageIsUnavailable: a table that was never bootstrapped is
-// "storage not ready" (503, retryable), not "no such object" (404), and
-// store errors carry no path a caller could see.
-func TestMissingStorageIsUnavailable(t *testing.T) {
+func testBatchAndMessageLimits(t *testing.T, a store.Account, l store.Layout) {
 	ctx := context.Background()
-	a, _ := fresh(t)
-	_, err := a.Table("neverbootstrapped").Get(ctx, "p", "r")
-	if !fault.Is(err, fault.Unavailable) || fault.PathOf(err) != "" || fault.DetailOf(err) != "storage is not ready" {
-		t.Fatalf("missing table: kind %v path %q detail %q", fault.KindOf(err), fault.PathOf(err), fault.DetailOf(err))
-	}
-	if _, _, err := a.Container("neverbootstrapped").Get(ctx, "x"); !fault.Is(err, fault.Unavailable) {
-		t.Fatalf("missing container: %v", err)
-	}
-	if _, err := a.Table("neverbootstrapped").Insert(ctx, Entity{PartitionKey: "p", RowKey: "r"}); !fault.Is(err, fault.Unavailable) {
-		t.Fatalf("insert into a missing table: %v", err)
-	}
-}
-
-func TestNamePrefixIsolates(t *testing.T) {
-	ctx := context.Background()
-	cs := azuritetest.Server(t).ConnectionString()
-	n := nameSeq.Add(1)
-	a1, _ := Open(Config{ConnectionString: cs, NamePrefix: fmt.Sprintf("iso%da", n)})
-	a2, _ := Open(Config{ConnectionString: cs, NamePrefix: fmt.Sprintf("iso%db", n)})
-	for _, a := range []*Account{a1, a2} {
-		if err := a.Bootstrap(ctx, Layout{Tables: []string{"things"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := a1.Table("things").Insert(ctx, Entity{PartitionKey: "p", RowKey: "r"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a2.Table("things").Get(ctx, "p", "r"); !fault.Is(err, fault.NotFound) {
-		t.Fatalf("a row of one prefix is visible through another: %v", err)
-	}
-	if _, err := Open(Config{ConnectionString: cs, NamePrefix: "bad-prefix"}); !fault.Is(err, fault.Invalid) {
-		t.Fatalf("bad prefix: %v", err)
-	}
-}
-
-func TestOpenRefusesBadConfig(t *testing.T) {
-	cases := []Config{
-		{ConnectionString: "AccountName=x"},
-		{ConnectionString: "AccountName=x;AccountKey=!!notbase64"},
-		{TableServiceURL: "https://x"},
-	}
-	for _, c := range cases {
-		if _, err := Open(c); !fault.Is(err, fault.Invalid) {
-			t.Errorf("%+v: want Invalid, got %v", c, err)
-		}
-	}
-}
-
-func BenchmarkInsert(b *testing.B) {
-	a, l := fresh(b)
 	tb := a.Table(l.Tables[0])
-	ctx := context.Background()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := tb.Insert(ctx, Entity{PartitionKey: "bench", RowKey: fmt.Sprintf("%09d", i), Props: map[string]any{"v": int64(i)}}); err != nil {
-			b.Fatal(err)
-		}
+	ops := make([]store.BatchOp, store.MaxBatchOps+1)
+	for i := range ops {
+		ops[i] = store.BatchOp{Insert: &store.Entity{PartitionKey: "p", RowKey: string(rune('a'+i%26)) + strings.Repeat("z", i/26)}}
 	}
-}
-
-func BenchmarkGet(b *testing.B) {
-	a, l := fresh(b)
-	tb := a.Table(l.Tables[0])
-	ctx := context.Background()
-	if _, err := tb.Insert(ctx, Entity{PartitionKey: "bench", RowKey: "x", Props: map[string]any{"v": int64(1)}}); err != nil {
-		b.Fatal(err)
+	if err := tb.Batch(ctx, ops); !fault.Is(err, fault.TooLarge) || !strings.Contains(fault.DetailOf(err), "100 operations") {
+		t.Fatalf("101 operations: %v", err)
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := tb.Get(ctx, "bench", "x"); err != nil {
-			b.Fatal(err)
-		}
+	// 70 rows of 60 KiB: under 100 operations, over 4 MiB.
+	big := make([]store.BatchOp, 70)
+	for i := range big {
+		big[i] = store.BatchOp{Insert: &store.Entity{PartitionKey: "p", RowKey: strings.Repeat("r", i+1), Props: map[string]any{"B": make([]byte, 60<<10)}}}
+	}
+	if err := tb.Batch(ctx, big); !fault.Is(err, fault.TooLarge) || !strings.Contains(fault.DetailOf(err), "bytes") {
+		t.Fatalf("a 5 MiB batch: %v", err)
+	}
+	if err := tb.Batch(ctx, big[:40]); err != nil {
+		t.Fatalf("a batch under 4 MiB: %v", err)
+	}
+	q := a.Queue(l.Queues[0])
+	if _, err := q.Send(ctx, strings.Repeat("m", store.MaxMessageText), 0, 0); err != nil {
+		t.Fatalf("a message at the limit: %v", err)
+	}
+	if _, err := q.Send(ctx, strings.Repeat("m", store.MaxMessageText+1), 0, 0); !fault.Is(err, fault.TooLarge) {
+		t.Fatalf("a message past the limit: %v", err)
 	}
 }
