@@ -24,14 +24,14 @@ SYNC_SIZES  ?= 1000,2000,10000
 DEX_VERSION := $(shell awk '$$1=="require" && $$2=="github.com/dexidp/dex" {print $$3}' tools/dex/go.mod)
 DEX_BIN     := bin/dex-$(DEX_VERSION)
 
-.PHONY: help deps run test bench package lint build clean params-key dex
+.PHONY: help deps run test bench package lint openapi-lint build clean params-key dex
 
 help:
 	@echo "make run      start Azurite, MailDev, the devhost and the handler (Ctrl-C stops all)"
 	@echo "make test     install what is needed, then go vet and every test (Azurite included)"
 	@echo "make bench    benchmarks (handler start-up and RSS, security, catalog, schedules, ...)"
 	@echo "make package  assemble $(DIST)/ for the Functions host / azd, and $(PACKAGE_ZIP) for zip deploy"
-	@echo "make lint     gofmt and go vet"
+	@echo "make lint     gofmt, go vet and the OpenAPI lint (Redocly)"
 
 # npm ci only when package-lock.json changed since the last install.
 node_modules/.package-lock.json: package.json package-lock.json
@@ -71,7 +71,17 @@ $(DEX_BIN): tools/dex/go.mod tools/dex/go.sum
 
 dex: $(DEX_BIN)
 
-test: deps dex
+# api/openapi.yaml linted by Redocly CLI (pinned in package.json, installed by
+# `npm ci` from package-lock.json): redocly.yaml's rules, 0 errors and 0 warnings.
+# Redocly fails only on errors, so the JSON totals are checked for warnings too.
+LINT_TOTALS := let s = ""; process.stdin.on("data", d => s += d).on("end", () => { const t = JSON.parse(s).totals; \
+  if (t.errors || t.warnings) { console.error(`api/openapi.yaml: $${t.errors} errors, $${t.warnings} warnings; 0 of each allowed`); process.exit(1); } })
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true ./node_modules/.bin/redocly
+openapi-lint: deps
+	$(REDOCLY) lint --max-problems 1000 api/openapi.yaml
+	@$(REDOCLY) lint --format=json api/openapi.yaml 2>/dev/null | node -e '$(LINT_TOTALS)'
+
+test: deps dex openapi-lint
 	$(GO) vet $(GO_PKGS)
 	$(GO) test $(TEST_FLAGS) $(GO_PKGS)
 
@@ -92,7 +102,7 @@ package:
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(DIST)/handler ./cmd/handler
 	$(GO) run ./cmd/appzip -dir $(DIST) -out $(PACKAGE_ZIP)
 
-lint:
+lint: openapi-lint
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(GO_PKGS)
 

@@ -2,8 +2,6 @@ package handlers
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -50,6 +48,7 @@ func registerCatalog(rt *httpapi.Router, c Catalog) {
 	rt.Handle("POST "+base+"/locks", c.idem(c.lock))
 	rt.Handle("POST "+base+"/locks/{id}/renew", c.renew)
 	rt.Handle("DELETE "+base+"/locks/{id}", c.unlock)
+	registerCatalogHistory(rt, c)
 }
 
 func (c Catalog) idem(h httpapi.HandlerFunc) httpapi.HandlerFunc {
@@ -188,8 +187,7 @@ func (c Catalog) checkin(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The commit remembers the key, so a retry after a lost answer (or a
 	// crashed instance) finds its commit instead of making a second one.
-	key := sha256.Sum256([]byte(u.author.ID + "\x00" + r.Header.Get("Idempotency-Key")))
-	in.Key = hex.EncodeToString(key[:16])
+	in.Key = u.requestKey(r)
 	res, err := c.Svc.Checkin(u.ctx, in)
 	if err != nil {
 		return err
@@ -329,9 +327,9 @@ func (c Catalog) history(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c Catalog) commit(w http.ResponseWriter, r *http.Request) error {
-	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
-	if err != nil || seq < 1 {
-		return fault.E("handlers.catalog", fault.Invalid, "a commit is named by its sequence number")
+	seq, err := seqParam(r)
+	if err != nil {
+		return err
 	}
 	u, err := c.caller(r)
 	if err != nil {

@@ -22,18 +22,6 @@ type Jobs struct {
 // JobsTickInterval is the JobsTick timer's period (functions/JobsTick).
 const JobsTickInterval = 15 * time.Second
 
-// SystemJobs are the service's housekeeping jobs (DESIGN §4.6), created in
-// the system scope at start-up (jobs.Runner.EnsureSystem) and run by
-// JobsTick like any other job. Their actions are executors of NewServices.
-func SystemJobs() []jobs.Job {
-	return []jobs.Job{
-		{Name: "purge-idempotency", Schedule: "0 7 * * * *", Action: "purge-idempotency", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
-		{Name: "audit-retention", Schedule: "0 30 3 * * *", Action: "audit-retention", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
-		{Name: "expire-locks", Schedule: "0 */5 * * * *", Action: "expire-locks", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
-		{Name: "reconcile-windows", Schedule: "30 * * * * *", Action: "reconcile-windows", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
-	}
-}
-
 func registerJobs(rt *httpapi.Router, j Jobs) {
 	rt.Handle("POST /api/schedules/preview", j.preview)
 	rt.Handle("GET /api/projects/{p}/environments/{env}/jobs", j.list)

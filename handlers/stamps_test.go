@@ -10,6 +10,7 @@ import (
 
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/handlers/handlertest"
+	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/stamp"
@@ -144,13 +145,13 @@ func TestClaimHomesBackfills(t *testing.T) {
 	}
 	suffix := strings.ReplaceAll(t.Name(), "_", "")[4:14]
 	acct, dirAcct := open("bf"+suffix), open("bfdir"+suffix)
-	if err := acct.Bootstrap(ctx, handlers.StorageLayouts()...); err != nil {
+	if err := acct.Bootstrap(ctx, app.StorageLayouts()...); err != nil {
 		t.Fatal(err)
 	}
 	if err := dirAcct.Bootstrap(ctx, stamp.Layout); err != nil {
 		t.Fatal(err)
 	}
-	svcs := handlers.NewServices(acct, nil)
+	svcs := app.New(acct, nil)
 	svcs.Platform.CanCreateSubscriptions = func(platform.Caller) bool { return true }
 	owner := platform.Caller{UserID: platform.UserID("alice@example.com"), Email: "alice@example.com", PrincipalID: "p-alice"}
 	for _, id := range []string{"old", "taken"} {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/fnhost/manifest"
 	"github.com/studio-collab/collab/shared/settings"
 )
@@ -500,7 +500,7 @@ func TestStorageLayoutMatchesCode(t *testing.T) {
 		containers = append(containers, fmt.Sprint(v))
 	}
 	var codeTables, codeContainers []string
-	for _, l := range handlers.StorageLayouts() {
+	for _, l := range app.StorageLayouts() {
 		codeTables = append(codeTables, l.Tables...)
 		codeContainers = append(codeContainers, l.Containers...)
 	}

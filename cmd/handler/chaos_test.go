@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/deploy/standin"
 	"github.com/studio-collab/collab/shared/jobs"
 	"github.com/studio-collab/collab/shared/store"
@@ -204,7 +204,7 @@ func TestJobsUnderKills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svcs := handlers.NewServices(acct, nil) // the test's own view of the same storage
+	svcs := app.New(acct, nil) // the test's own view of the same storage
 	runner := svcs.Jobs
 	ctx := context.Background()
 	var js []jobs.Job

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/jobs"
 	"github.com/studio-collab/collab/shared/store/azure"
@@ -356,7 +356,7 @@ func TestSystemJobsAtStartUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	runner := &jobs.Runner{JobTable: acct.Table("jobs")}
-	want := handlers.SystemJobs()
+	want := app.SystemJobs()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		list, err := runner.List(context.Background(), jobs.SystemProject, jobs.SystemEnv)

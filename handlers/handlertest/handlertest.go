@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
@@ -50,7 +51,7 @@ type API struct {
 
 	mu     sync.Mutex
 	tokens map[string]string
-	svcs   handlers.Services
+	svcs   app.Services
 
 	logs *logBuffer
 	// SMTP receives every e-mail this instance sends; Outbox and Callbacks
@@ -197,7 +198,7 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Tru
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := acct.Bootstrap(context.Background(), handlers.StorageLayouts()...); err != nil {
+	if err := acct.Bootstrap(context.Background(), app.StorageLayouts()...); err != nil {
 		t.Fatal(err)
 	}
 	a := &API{Clock: &atomic.Int64{}, tokens: map[string]string{}, Prefix: prefix, logs: &logBuffer{}}
@@ -231,7 +232,7 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Tru
 		opts = append(opts, identity.WithHTTPClient(tr.Client))
 	}
 	auth := identity.NewAuthenticator(append([]identity.IssuerConfig{a.Issuer.Config()}, tr.Issuers...), opts...)
-	svcs := handlers.NewServices(acct, a.Now)
+	svcs := app.New(acct, a.Now)
 	qs := store.Layout{Queues: []string{strings.ToLower(prefix) + "-outbox", strings.ToLower(prefix) + "-callbacks"}}
 	if err := acct.Bootstrap(context.Background(), qs); err != nil {
 		t.Fatal(err)
@@ -364,7 +365,7 @@ func (a *API) Invite(t testing.TB, owner, sub, email string) {
 }
 
 // Services are this instance's domain services (tests tune or drive them).
-func (a *API) Services() handlers.Services { return a.svcs }
+func (a *API) Services() app.Services { return a.svcs }
 
 // InvokeFunction calls a non-HTTP function as the Functions host does: POST
 // /<name> with the invocation body in the host's encoding (data: binding

@@ -47,6 +47,47 @@ func OpenTables(a store.Account) Tables {
 		Feed: a.Table("catalogfeed"), Keys: a.Table("catalogkeys"), Locks: a.Table("cataloglocks"), Index: a.Table("catalogblobs")}
 }
 
+// Subscriber hears of each acknowledged commit: deployments queue their
+// requests from it. Declared here, so that the catalog needs nothing from
+// its subscriber (deployments read the catalog back through an interface
+// of their own). Best effort: it cannot fail a check-in, and a missed call
+// is caught up by comparing heads.
+type Subscriber interface {
+	Committed(ctx context.Context, project string, seq int64)
+}
+
+// CommittedFunc is a function as a Subscriber.
+type CommittedFunc func(ctx context.Context, project string, seq int64)
+
+// Committed calls f.
+func (f CommittedFunc) Committed(ctx context.Context, project string, seq int64) {
+	f(ctx, project, seq)
+}
+
+// Subscribe sets who hears of each acknowledged commit (one subscriber;
+// nil = nobody). Call it while wiring, before the service serves.
+func (s *Service) Subscribe(sub Subscriber) { s.committed = sub }
+
+// Auditor records each revert and restore with the commit it undoes (the
+// audit log, through an adapter of the composition root). Unlike a
+// Subscriber it can fail the request: a revert is acknowledged only with
+// its entry.
+type Auditor interface {
+	Undone(ctx context.Context, project string, who Author, u Undo) error
+}
+
+// UndoneFunc is a function as an Auditor.
+type UndoneFunc func(ctx context.Context, project string, who Author, u Undo) error
+
+// Undone calls f.
+func (f UndoneFunc) Undone(ctx context.Context, project string, who Author, u Undo) error {
+	return f(ctx, project, who, u)
+}
+
+// AuditWith sets who audits reverts and restores (nil = nobody). Call it
+// while wiring, before the service serves.
+func (s *Service) AuditWith(a Auditor) { s.auditor = a }
+
 // Service is the catalog. Safe for concurrent use; any number of instances
 // may serve one storage account.
 type Service struct {
@@ -54,10 +95,11 @@ type Service struct {
 	blobs store.Container
 	now   func() time.Time
 
-	// Committed is called after each acknowledged commit (deployments queue
-	// their requests from it). Best effort: it cannot fail a check-in, and
-	// a missed call is caught up by comparing heads. nil = nothing.
-	Committed func(ctx context.Context, project string, seq int64)
+	// committed hears of each acknowledged commit (Subscribe).
+	committed Subscriber
+
+	// auditor records each revert and restore (AuditWith).
+	auditor Auditor
 
 	// Fault, when set, is called after each step of the commit protocol
 	// (see Steps), and with PauseObjects; an error stops the check-in right

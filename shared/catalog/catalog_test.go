@@ -205,12 +205,12 @@ func TestCommittedHook(t *testing.T) {
 	s := w.instance()
 	ctx := context.Background()
 	var heard []int64
-	s.Committed = func(_ context.Context, project string, seq int64) {
+	s.Subscribe(catalog.CommittedFunc(func(_ context.Context, project string, seq int64) {
 		heard = append(heard, seq)
 		if seq == 2 {
 			panic("a broken hook")
 		}
-	}
+	}))
 	for i := int64(0); i < 3; i++ {
 		if _, err := s.Checkin(ctx, catalog.CheckinRequest{Project: "hook", Author: alice,
 			Changes: []catalog.ChangeRequest{put(t, s, "hook", "rules/functions/f", i, fmt.Sprint(i))}}); err != nil {

@@ -447,11 +447,11 @@ func conflictPaths(cs []Conflict) []string {
 }
 
 func (s *Service) notify(ctx context.Context, project string, seq int64) {
-	if s.Committed == nil {
+	if s.committed == nil {
 		return
 	}
-	defer func() { _ = recover() }() // a hook's panic must not fail an acknowledged check-in
-	s.Committed(context.WithoutCancel(ctx), project, seq)
+	defer func() { _ = recover() }() // a subscriber's panic must not fail an acknowledged check-in
+	s.committed.Committed(context.WithoutCancel(ctx), project, seq)
 }
 
 // keyRow maps an idempotency key to the commit it produced.

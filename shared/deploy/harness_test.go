@@ -160,10 +160,8 @@ func newWorld(t *testing.T, instances int) *world {
 		w.dir.info[env] = deploy.EnvInfo{WorkPortalURL: w.component(env, "portal"), SchedulerURL: w.component(env, "scheduler"), Status: "running"}
 	}
 	for i := 0; i < instances; i++ {
-		s := deploy.New(deploy.OpenTables(acct), c.now, fmt.Sprintf("i%d", i))
-		s.Changes, s.Queue, s.Directory = w.feed, w.queue, w.dir
-		s.Notifier = deploy.TableNotifier{T: acct.Table("notifications"), Now: c.now}
-		s.Runtime = portal.NewClient(nil)
+		s := deploy.New(deploy.OpenTables(acct), deploy.Deps{Changes: w.feed, Queue: w.queue, Directory: w.dir,
+			Notifier: deploy.TableNotifier{T: acct.Table("notifications"), Now: c.now}, Runtime: portal.NewClient(nil)}, c.now, fmt.Sprintf("i%d", i))
 		s.Sleep = c.sleep
 		s.ReconcileBudget = 0 // no real-time budget under a fake clock
 		w.svcs = append(w.svcs, s)

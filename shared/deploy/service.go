@@ -210,12 +210,28 @@ type Service struct {
 	ApplyFailuresBeforeNotice int
 }
 
-// New returns a service with the defaults; the wiring sets the adapters.
-func New(t Tables, now func() time.Time, instance string) *Service {
+// Deps are what deployments use from the rest of the service, each through
+// an interface declared here: the catalog's change feed, the platform's
+// environments and members, the outbox, the deployment queue, the Work
+// Portal runtime, and the modules applied in a window (parameters). The
+// composition root (internal/app) passes them to New, so no other package
+// reaches into a built Service.
+type Deps struct {
+	Changes   ChangeSource
+	Directory Directory
+	Notifier  Notifier
+	Queue     Queue
+	Runtime   Runtime
+	Appliers  []Applier
+}
+
+// New returns a service with the defaults on its dependencies.
+func New(t Tables, d Deps, now func() time.Time, instance string) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{T: t, Rules: DefaultRules(), Now: now, Sleep: sleepCtx, Instance: instance,
+	return &Service{T: t, Changes: d.Changes, Notifier: d.Notifier, Queue: d.Queue, Runtime: d.Runtime, Directory: d.Directory,
+		Appliers: d.Appliers, Rules: DefaultRules(), Now: now, Sleep: sleepCtx, Instance: instance,
 		Lease: 45 * time.Second, HealthTimeout: 5 * time.Minute, HealthInterval: 5 * time.Second,
 		ReconcileBudget: 50 * time.Second, PageSize: 500, ApplyFailuresBeforeNotice: 3}
 }

@@ -105,6 +105,11 @@ type Ref struct {
 	ID      string `json:"id"`
 }
 
+// Scanner reads the notifications table across projects (Redrive).
+type Scanner interface {
+	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
+}
+
 // Outbox queues notifications. Safe for concurrent use.
 type Outbox struct {
 	Table store.Table
@@ -290,9 +295,7 @@ func decodeRecord(e store.Entity) (Record, error) {
 // retried), or whose message was lost (poisoned while storage was down).
 // The sender's claim makes a redriven duplicate harmless. It returns how
 // many it requeued; at most limit per run.
-func (o *Outbox) Redrive(ctx context.Context, scan interface {
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}, olderThan time.Time, limit int) (int, error) {
+func (o *Outbox) Redrive(ctx context.Context, scan Scanner, olderThan time.Time, limit int) (int, error) {
 	const op = "mail.Redrive"
 	es, err := scan.QueryAll(ctx, store.Eq("Status", StatusQueued), limit)
 	if err != nil {
