@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -297,12 +296,8 @@ var (
 // the write would be refused (TooLarge) before it reached storage.
 func entity(project, env, rk string, v any) store.Entity {
 	props := map[string]any{}
-	if (store.Doc[any]{Name: "Doc"}).Set(props, v) != nil {
-		// Over the chunked limit: a string property storage's limit check
-		// refuses at the write (TooLarge), before any request.
-		b, _ := json.Marshal(v)
-		props["Doc"] = string(b)
-	}
+	_ = (store.Doc[any]{Name: "Doc"}).Set(props, v) // TooLarge: the write is refused
+
 	return store.Entity{PartitionKey: pk(project, env), RowKey: rk, Props: props}
 }
 

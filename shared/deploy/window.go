@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -103,9 +102,9 @@ func (w Window) Ref() string {
 }
 
 func windowEntity(w Window) store.Entity {
-	b, _ := json.Marshal(w)
-	return store.Entity{PartitionKey: envPK(w.Project, w.Env), RowKey: w.ID,
-		Props: map[string]any{"Doc": string(b), "State": w.State, "Start": w.Start}}
+	props := map[string]any{"State": w.State, "Start": w.Start}
+	_ = (store.Doc[Window]{Name: "Doc"}).Set(props, w) // TooLarge: the write is refused
+	return store.Entity{PartitionKey: envPK(w.Project, w.Env), RowKey: w.ID, Props: props}
 }
 
 func (s *Service) window(ctx context.Context, project, env, id string) (Window, error) {

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"time"
@@ -138,15 +137,20 @@ func runPK(j Job) string { return store.EncodeKey(j.Project + "/" + j.Env + "/" 
 // runRK orders runs newest first and is the claim key of an occurrence.
 func runRK(t time.Time) string { return fmt.Sprintf("%019d", math.MaxInt64-t.UTC().Unix()) }
 
+// entity is a job's or a run's row; the caps below keep its document far
+// under a row's limits (were it over, the write would be refused).
 func entity(pk, rk string, v any) store.Entity {
-	b, _ := json.Marshal(v)
-	return store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{"Doc": string(b)}}
+	props := map[string]any{}
+	_ = (store.Doc[any]{Name: "Doc"}).Set(props, v)
+	return store.Entity{PartitionKey: pk, RowKey: rk, Props: props}
 }
 
 func decode[T any](e store.Entity, into *T) error {
-	if err := json.Unmarshal([]byte(e.String("Doc")), into); err != nil {
-		return fault.E("jobs.decode", fault.Internal, err)
+	v, err := (store.Doc[T]{Name: "Doc"}).Get(e)
+	if err != nil {
+		return fault.E("jobs.decode", err)
 	}
+	*into = v
 	return nil
 }
 

@@ -259,8 +259,9 @@ func attemptKey(messageID string) string {
 }
 
 func attemptEntity(ref string, a Attempt) store.Entity {
-	b, _ := json.Marshal(a)
-	return store.Entity{PartitionKey: ref, RowKey: a.Key, Props: map[string]any{"Doc": string(b)}}
+	props := map[string]any{}
+	_ = attemptDoc.Set(props, a) // TooLarge: the write is refused
+	return store.Entity{PartitionKey: ref, RowKey: a.Key, Props: props}
 }
 
 func (in *Inbound) lease() time.Duration {
@@ -287,9 +288,9 @@ func (in *Inbound) claim(ctx context.Context, task Task, p Parsed) (Attempt, boo
 	if err != nil {
 		return a, false, err
 	}
-	var cur Attempt
-	if err := json.Unmarshal([]byte(e.String("Doc")), &cur); err != nil {
-		return a, false, fault.E("mail.claim", fault.Internal, err)
+	cur, err := attemptDoc.Get(e)
+	if err != nil {
+		return a, false, fault.E("mail.claim", err)
 	}
 	if cur.Done {
 		return cur, false, nil // a replay

@@ -2,7 +2,6 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
@@ -51,12 +50,9 @@ func unmarshalDoc[T any](e store.Entity, into *T) error {
 func docEntity(pk, rk string, v any, extra map[string]any) store.Entity {
 	props := map[string]any{}
 	// A team of many members outgrows one string property: Doc chunks it.
-	// Past store.MaxChunkedBytes the oversized string stays, and the write
-	// is refused (TooLarge) before it reaches storage.
-	if (store.Doc[any]{Name: "Doc"}).Set(props, v) != nil {
-		b, _ := json.Marshal(v)
-		props["Doc"] = string(b)
-	}
+	// Past store.MaxChunkedBytes the write is refused (TooLarge) before it
+	// reaches storage.
+	_ = (store.Doc[any]{Name: "Doc"}).Set(props, v)
 	for k, x := range extra {
 		props[k] = x
 	}

@@ -88,16 +88,24 @@ type Doc[T any] struct {
 	Binary bool
 }
 
-// Set stores v in props. A document over MaxChunkedBytes is TooLarge.
+// Set stores v in props. A document over MaxChunkedBytes is TooLarge, and
+// props then hold it as one oversized string, so that a write of the row
+// is refused as TooLarge as well: a caller that cannot return the error
+// never writes a row without its document.
 func (d Doc[T]) Set(props map[string]any, v T) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return fault.E("store.Doc", fault.Internal, fmt.Sprintf("%T does not encode", v), err)
 	}
 	if d.Binary {
-		return SetChunked(props, d.Name, b)
+		err = SetChunked(props, d.Name, b)
+	} else {
+		err = SetDoc(props, d.Name, b)
 	}
-	return SetDoc(props, d.Name, b)
+	if err != nil {
+		props[d.Name] = string(b)
+	}
+	return err
 }
 
 // Get reads the document of e. One that does not decode is Internal:

@@ -46,8 +46,12 @@ func TestDocRoundTrip(t *testing.T) {
 		})
 	}
 	huge := docT{Items: []string{strings.Repeat("y", MaxChunkedBytes)}}
-	if err := (Doc[docT]{Name: "Doc"}).Set(map[string]any{}, huge); !fault.Is(err, fault.TooLarge) {
+	props := map[string]any{}
+	if err := (Doc[docT]{Name: "Doc"}).Set(props, huge); !fault.Is(err, fault.TooLarge) {
 		t.Fatalf("a document over MaxChunkedBytes: %v", err)
+	}
+	if err := CheckEntity(Entity{PartitionKey: "p", RowKey: "r", Props: props}); !fault.Is(err, fault.TooLarge) {
+		t.Fatalf("the row of a document over MaxChunkedBytes would be written: %v", err)
 	}
 	if _, err := (Doc[docT]{Name: "Doc"}).Get(Entity{Props: map[string]any{"Doc": "{not json"}}); !fault.Is(err, fault.Internal) {
 		t.Fatalf("a corrupt document: %v", err)

@@ -140,29 +140,5 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 	}
 }
 
-func BenchmarkInsert(b *testing.B) {
-	a, l := fresh(b)
-	tb := a.Table(l.Tables[0])
-	ctx := context.Background()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := tb.Insert(ctx, store.Entity{PartitionKey: "bench", RowKey: fmt.Sprintf("%09d", i), Props: map[string]any{"v": int64(i)}}); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkGet(b *testing.B) {
-	a, l := fresh(b)
-	tb := a.Table(l.Tables[0])
-	ctx := context.Background()
-	if _, err := tb.Insert(ctx, store.Entity{PartitionKey: "bench", RowKey: "x", Props: map[string]any{"v": int64(1)}}); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := tb.Get(ctx, "bench", "x"); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+// BenchmarkStore runs the suite's benchmarks against Azurite.
+func BenchmarkStore(b *testing.B) { storetest.RunBenchmarks(b, open) }
