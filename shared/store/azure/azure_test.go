@@ -3,6 +3,8 @@ package azure
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -142,3 +144,45 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 
 // BenchmarkStore runs the suite's benchmarks against Azurite.
 func BenchmarkStore(b *testing.B) { storetest.RunBenchmarks(b, open) }
+
+// countingTransport counts the requests per host:port it carries.
+type countingTransport struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.n[r.URL.Host]++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestHTTPClientCarriesEveryService: Config.HTTPClient is the client of all
+// three services (the transport a deployment tunes), not only of one.
+func TestHTTPClientCarriesEveryService(t *testing.T) {
+	ctx := context.Background()
+	ct := &countingTransport{n: map[string]int{}}
+	l := storetest.Fresh()
+	a, err := Open(Config{ConnectionString: azuritetest.Server(t).ConnectionString(), HTTPClient: &http.Client{Transport: ct}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Bootstrap(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Table(l.Tables[0]).Upsert(ctx, store.Entity{PartitionKey: "p", RowKey: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Container(l.Containers[0]).Put(ctx, "b", []byte("x"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Queue(l.Queues[0]).Send(ctx, "m", 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	if len(ct.n) != 3 {
+		t.Fatalf("requests by host: %v; want the table, blob and queue endpoints", ct.n)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/studio-collab/collab/shared/fault"
@@ -55,8 +56,8 @@ func (decodePolicy) Do(req *policy.Request) (*http.Response, error) {
 	if err != nil || !ok || resp == nil || resp.StatusCode != http.StatusOK {
 		return resp, err
 	}
-	body, rerr := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
+	// Payload is the body the SDK already downloaded (no copy).
+	body, rerr := runtime.Payload(resp)
 	empty := emptyPage
 	if sink.single {
 		empty = emptyEntity
@@ -87,7 +88,8 @@ type decoder struct {
 
 func newDecoder(body []byte) *decoder {
 	return &decoder{
-		dec:   jsontext.NewDecoder(bytes.NewReader(body), jsontext.AllowDuplicateNames(true)),
+		// A bytes.Buffer is parsed in place, without a copy.
+		dec:   jsontext.NewDecoder(bytes.NewBuffer(body), jsontext.AllowDuplicateNames(true)),
 		names: make(map[string]string, 32),
 	}
 }

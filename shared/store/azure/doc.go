@@ -3,7 +3,7 @@
 // configuration (an Azurite connection string locally, service URIs with a
 // managed identity in Azure), with the idempotent bootstrap of what the
 // modules declare and one mapping from SDK errors to fault kinds, so domain
-// code never inspects an SDK error. Only the composition root (cmd/handler,
+// code never inspects an SDK error. Only the composition root (internal/app,
 // the devhost, tests) imports it; its test runs shared/store/storetest
 // against Azurite.
 //

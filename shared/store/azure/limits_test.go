@@ -21,7 +21,13 @@ func TestLimitsAgreeWithStorage(t *testing.T) {
 	tb := a.Table(l.Tables[0]).(*Table)
 	at := []store.Entity{
 		{PartitionKey: "p", RowKey: strings.Repeat("k", store.MaxKeyUnits)},
-		{PartitionKey: "p", RowKey: "s", Props: map[string]any{"S": strings.Repeat("é", store.MaxStringUnits)}},
+		// ASCII, not "é": Azurite joins the body's network chunks as strings
+		// one by one (node_modules/azurite/dist/src/table/generated/utils/
+		// serializer.js, readRequestIntoText), so a two-byte character split
+		// between chunks counts twice and a string at the limit is refused
+		// when the body arrives in pieces (it did, under load). That UTF-16
+		// units are what counts is store.TestCheckEntityNamesFieldAndLimit's business.
+		{PartitionKey: "p", RowKey: "s", Props: map[string]any{"S": strings.Repeat("s", store.MaxStringUnits)}},
 		{PartitionKey: "p", RowKey: "b", Props: map[string]any{"B": make([]byte, store.MaxBinaryBytes)}},
 	}
 	for _, e := range at {
