@@ -30,7 +30,7 @@ type Deps struct {
 func Register(rt *httpapi.Router, d Deps) {
 	useStamps(rt, d.Stamps)
 	d.Platform.Stamps = d.Stamps
-	rt.Handle("GET /api/health", d.Health.serve, httpapi.Public())
+	registerHealth(rt, d.Health)
 	registerDevAuth(rt, d.DevAuth)
 	register(rt, d.Platform)
 	registerSecurity(rt, d.Security)

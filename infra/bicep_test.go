@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -144,17 +145,54 @@ var rules = []rule{
 			}
 			return nil
 		}), "tier: 'WAF_v2'", "tier: 'Standard_v2'"},
-	{"gateway: probe on /api/health", "modules/appgateway.bicep", func(f *File) error {
+	{"gateway: probe on liveness, /api/health/live (a storage outage must not drop the region's only backend; Traffic Manager probes readiness)", "modules/appgateway.bicep", func(f *File) error {
 		for _, r := range resourcesOf(f, "Microsoft.Network/applicationGateways") {
 			probes, _ := Get(r.Body, "properties.probes")
 			for _, p := range asList(probes) {
-				if v, _ := Get(p.(map[string]any), "properties.path"); v == "/api/health" {
+				if v, _ := Get(p.(map[string]any), "properties.path"); v == "/api/health/live" {
 					return nil
 				}
 			}
 		}
-		return fmt.Errorf("no /api/health probe")
-	}, "path: '/api/health'", "path: '/'"},
+		return fmt.Errorf("no /api/health/live probe")
+	}, "path: '/api/health/live'", "path: '/api/health'"},
+	{"Flex Consumption's per-instance HTTP concurrency is the one number host.json and the handler's bound use", "modules/functionapp.bicep", func(f *File) error {
+		site := resourcesOf(f, "Microsoft.Web/sites")
+		if len(site) == 0 {
+			return fmt.Errorf("no site")
+		}
+		if v, _ := Get(site[0].Body, "properties.functionAppConfig.scaleAndConcurrency.triggers.http.perInstanceConcurrency"); fmt.Sprint(v) != "{httpPerInstanceConcurrency}" {
+			return fmt.Errorf("perInstanceConcurrency = %v, want the httpPerInstanceConcurrency parameter", v)
+		}
+		if !strings.Contains(string(f.Src), "{ name: 'COLLAB_MAX_IN_FLIGHT', value: string(httpPerInstanceConcurrency) }") {
+			return fmt.Errorf("COLLAB_MAX_IN_FLIGHT is not set from httpPerInstanceConcurrency")
+		}
+		m := regexp.MustCompile(`param httpPerInstanceConcurrency int = (\d+)`).FindSubmatch(f.Src)
+		if m == nil {
+			return fmt.Errorf("httpPerInstanceConcurrency has no literal default")
+		}
+		var host struct {
+			Extensions struct {
+				HTTP struct{ MaxConcurrentRequests, MaxOutstandingRequests int } `json:"http"`
+			} `json:"extensions"`
+		}
+		b, err := os.ReadFile("../host.json")
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &host); err != nil {
+			return err
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		if n != host.Extensions.HTTP.MaxConcurrentRequests || n != settings.DefaultMaxInFlight {
+			return fmt.Errorf("per-instance concurrency %d, host.json maxConcurrentRequests %d, handler default %d: they must agree",
+				n, host.Extensions.HTTP.MaxConcurrentRequests, settings.DefaultMaxInFlight)
+		}
+		if o := host.Extensions.HTTP.MaxOutstandingRequests; o < n || o > 4*n {
+			return fmt.Errorf("host.json maxOutstandingRequests %d: want between %d and %d (a short queue: p99 under a second at saturation)", o, n, 4*n)
+		}
+		return nil
+	}, "perInstanceConcurrency: httpPerInstanceConcurrency", "perInstanceConcurrency: 100"},
 	{"gateway: HTTPS listener only", "modules/appgateway.bicep", func(f *File) error {
 		for _, r := range resourcesOf(f, "Microsoft.Network/applicationGateways") {
 			ls, _ := Get(r.Body, "properties.httpListeners")

@@ -17,9 +17,10 @@ type client struct {
 }
 
 func newClient(c config) *client {
-	// The transport follows a stamp's 421 to the customer's home (home.go).
+	// The transport follows a stamp's 421 to the customer's home (home.go)
+	// and retries an overloaded service's 503 or 429 (retry.go).
 	return &client{api: strings.TrimSuffix(c.API, "/"), token: c.Token,
-		http: &http.Client{Timeout: 30 * time.Second, Transport: newHomeTransport(nil)}}
+		http: &http.Client{Timeout: 60 * time.Second, Transport: newHomeTransport(newRetryTransport(nil))}}
 }
 
 // apiError is a problem+json answer, printed as one readable line.

@@ -44,7 +44,11 @@ func commands() map[string]command {
 		"status":   {"working copy: what push would send [-C dir]", runStatus},
 		"pull":     {"working copy: bring in others' commits (resumable) [-C dir]", runPull},
 		"push":     {"working copy: push -m \"message\" [-C dir]", runPush},
-		"log":      {"working copy: log [path] [-n N] [-C dir]", runLog},
+		"log":      {"working copy: log [path] [-n N] [--since 7d|2026-12-01] [--author who] [-C dir]", runLog},
+		"diff":     {"working copy: diff [path] (your edits vs their base), diff --commit N [-C dir]", runDiff},
+		"show":     {"working copy: show N (a commit's message, author and diffs) [-C dir]", runShow},
+		"revert":   {"working copy: revert N [-m message] [--force] (a new commit undoing N) [-C dir]", runRevert},
+		"restore":  {"working copy: restore <path> --version V [-m message] (as a new commit) [-C dir]", runRestore},
 		"lock":     {"working copy: lock <path> [--ttl 1h] [-C dir]", runLock},
 		"unlock":   {"working copy: unlock <path> [-C dir]", runUnlock},
 	}

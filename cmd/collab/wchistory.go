@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -16,9 +17,18 @@ func runLog(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("log", flag.ContinueOnError)
 	dir := dirFlag(fs)
 	n := fs.Int("n", 20, "how many commits")
+	sinceFlag := fs.String("since", "", "only commits since a date (2026-12-06), a time (RFC 3339) or an age (36h, 7d)")
+	author := fs.String("author", "", "only commits whose author contains this")
 	w, pos, code := openFor(fs, dir, args, stdout, stderr, nil)
 	if w == nil {
 		return code
+	}
+	since, err := parseSince(*sinceFlag, time.Now())
+	if err != nil {
+		return usageErr(stderr, err.Error())
+	}
+	keep := func(by string, at time.Time) bool {
+		return strings.Contains(strings.ToLower(by), strings.ToLower(*author)) && !at.Before(since)
 	}
 	if len(pos) == 1 {
 		var h struct {
@@ -33,8 +43,13 @@ func runLog(args []string, stdout, stderr io.Writer) int {
 		if err := w.getJSON(w.base()+"/history?path="+url.QueryEscape(pos[0]), &h); err != nil {
 			return fail(stderr, err)
 		}
-		for i := len(h.Items) - 1; i >= 0; i-- {
+		shown := 0
+		for i := len(h.Items) - 1; i >= 0 && shown < *n; i-- {
 			it := h.Items[i]
+			if !keep(it.CommittedBy, it.CommittedAt) {
+				continue
+			}
+			shown++
 			what := "put " + it.SHA256[:min(12, len(it.SHA256))]
 			if it.Deleted {
 				what = "deleted"
@@ -47,7 +62,9 @@ func runLog(args []string, stdout, stderr io.Writer) int {
 	if err := w.getJSON(w.base()+"/changes?limit=1", &head); err != nil {
 		return fail(stderr, err)
 	}
-	for seq := head.Head; seq >= 1 && seq > head.Head-int64(*n); seq-- {
+	// Commits are in time order: walking back stops at the first one
+	// before --since, or once n are shown.
+	for seq, shown := head.Head, 0; seq >= 1 && shown < *n; seq-- {
 		var c struct {
 			CommittedBy string
 			CommittedAt time.Time
@@ -57,6 +74,13 @@ func runLog(args []string, stdout, stderr io.Writer) int {
 		if err := w.getJSON(fmt.Sprintf("%s/commits/%d", w.base(), seq), &c); err != nil {
 			return fail(stderr, err)
 		}
+		if c.CommittedAt.Before(since) {
+			break
+		}
+		if !keep(c.CommittedBy, c.CommittedAt) {
+			continue
+		}
+		shown++
 		fmt.Fprintf(stdout, "commit %d  %s  %s  (%d changes)\n    %s\n", seq, c.CommittedAt.Local().Format("2006-01-02 15:04"), c.CommittedBy, len(c.Changes), c.Message)
 	}
 	return exitOK

@@ -52,7 +52,7 @@ func (w *workCopy) scan() (changes []localChange, unmerged, refuse []string, err
 			return nil
 		}
 		file := filepath.ToSlash(rel)
-		if strings.HasSuffix(file, theirsExt) {
+		if strings.HasSuffix(file, theirsExt) || isNote(file) {
 			unmerged = append(unmerged, rel)
 			return nil
 		}
@@ -105,8 +105,15 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 		return fail(stderr, err)
 	}
 	fmt.Fprintf(stdout, "project %s at commit %d, %d objects\n", w.state.Project, w.state.Head, len(w.state.Objects))
-	for _, u := range unmerged {
-		fmt.Fprintf(stdout, "U %s (merge it into your file, then delete it)\n", u)
+	for _, u := range unresolved(unmerged, changes) {
+		switch {
+		case strings.HasSuffix(u, theirsExt):
+			fmt.Fprintf(stdout, "U %s (merge it into your file, then delete it)\n", u)
+		case isNote(u):
+			fmt.Fprintf(stdout, "C %s (a conflict: resolve it in %s, then delete this note)\n", u, strings.TrimSuffix(u, conflictExt))
+		default:
+			fmt.Fprintf(stdout, "C %s: resolve the conflict in the file\n", u)
+		}
 	}
 	for _, r := range refuse {
 		fmt.Fprintf(stdout, "! %s\n", r)
@@ -148,19 +155,33 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 	if w == nil {
 		return code
 	}
+	// A stale base is merged and pushed again (a few rounds: others may
+	// keep committing meanwhile); a conflict stops the push.
+	for round := 1; ; round++ {
+		code, again := w.push(*msg, round < 4)
+		if !again {
+			return code
+		}
+	}
+}
+
+// push scans and pushes once; again says a stale base was merged cleanly
+// and the push should be repeated.
+func (w *workCopy) push(msg string, mayMerge bool) (code int, again bool) {
+	stdout, stderr := w.out, w.errw
 	changes, unmerged, refuse, err := w.scan()
 	if err != nil {
-		return fail(stderr, err)
+		return fail(stderr, err), false
 	}
-	if len(unmerged) > 0 {
-		return fail(stderr, fmt.Errorf("merge the server's versions first, then delete: %s", strings.Join(unmerged, ", ")))
+	if open := unresolved(unmerged, changes); len(open) > 0 {
+		return fail(stderr, fmt.Errorf("resolve the conflicts first (merge, then delete the note or the .theirs file): %s", strings.Join(open, ", "))), false
 	}
 	if len(refuse) > 0 {
-		return fail(stderr, fmt.Errorf("push refused:\n  %s", strings.Join(refuse, "\n  ")))
+		return fail(stderr, fmt.Errorf("push refused:\n  %s", strings.Join(refuse, "\n  "))), false
 	}
 	if len(changes) == 0 {
 		fmt.Fprintln(stdout, "nothing to push")
-		return exitOK
+		return exitOK, false
 	}
 	// Upload only the content the server lacks, once per distinct hash.
 	var hashes []string
@@ -185,9 +206,9 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 		cs = append(cs, checkinChange{Op: "put", Path: c.path, Kind: kind, BaseVersion: c.base.Version, SHA256: h, Size: len(c.data), ContentType: c.contentType})
 	}
 	if err := w.upload(byHash, hashes); err != nil {
-		return fail(stderr, err)
+		return fail(stderr, err), false
 	}
-	body, _ := json.Marshal(map[string]any{"message": *msg, "changes": cs})
+	body, _ := json.Marshal(map[string]any{"message": msg, "changes": cs})
 	// The same push retried after a lost answer reuses its key: the server
 	// answers the commit it already made instead of making a second one.
 	var ps pushState
@@ -196,12 +217,12 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 		_, _ = rand.Read(k[:])
 		ps = pushState{Key: hex.EncodeToString(k[:]), Body: body}
 		if err := writeJSONFile(w.meta("push.json"), ps); err != nil {
-			return fail(stderr, err)
+			return fail(stderr, err), false
 		}
 	}
 	status, b, err := w.request("POST", w.base()+"/checkins", body, "Content-Type", "application/json", "Idempotency-Key", ps.Key)
 	if err != nil {
-		return fail(stderr, fmt.Errorf("%w; run push again to retry safely", err))
+		return fail(stderr, fmt.Errorf("%w; run push again to retry safely", err)), false
 	}
 	_ = os.Remove(w.meta("push.json"))
 	var ans struct {
@@ -229,24 +250,47 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 	switch status {
 	case http.StatusCreated:
 	case http.StatusConflict:
-		fmt.Fprintf(stderr, "collab: push refused: %d object(s) changed on the server since you based your work on them:\n", len(ans.Conflicts))
+		// With a merge to come this is news, not a failure.
+		say := stderr
+		if mayMerge {
+			say = stdout
+			fmt.Fprintf(say, "%d object(s) changed on the server since you based your work on them; merging:\n", len(ans.Conflicts))
+		} else {
+			fmt.Fprintf(say, "collab: push refused: %d object(s) changed on the server since you based your work on them:\n", len(ans.Conflicts))
+		}
 		for _, c := range ans.Conflicts {
-			fmt.Fprintf(stderr, "  %s: you changed v%d, the server has v%d by %s at %s\n", c.Path, c.BaseVersion, c.CurrentVersion,
+			fmt.Fprintf(say, "  %s: you changed v%d, the server has v%d by %s at %s\n", c.Path, c.BaseVersion, c.CurrentVersion,
 				c.CommittedBy, c.CommittedAt.Local().Format("2006-01-02 15:04"))
 		}
-		fmt.Fprintln(stderr, "run `collab pull`, merge those changes into your files, and push again")
-		return exitFail
+		if !mayMerge {
+			fmt.Fprintln(stderr, "run `collab pull`, merge those changes into your files, and push again")
+			return exitFail, false
+		}
+		stale := make([]string, len(ans.Conflicts))
+		for i, c := range ans.Conflicts {
+			stale[i] = c.Path
+		}
+		clean, err := w.mergeStale(changes, stale)
+		if err != nil {
+			return fail(stderr, err), false
+		}
+		if !clean {
+			fmt.Fprintln(stderr, "collab: nothing was pushed: resolve the conflicts above (`collab status` lists them), then push again")
+			return exitFail, false
+		}
+		fmt.Fprintln(stdout, "pushing again with the merge")
+		return exitOK, true
 	case http.StatusLocked:
 		fmt.Fprintln(stderr, "collab: push refused: checked out by someone else:")
 		for _, l := range ans.Locked {
 			fmt.Fprintf(stderr, "  %s: locked by %s until %s\n", l.Path, l.Holder, l.ExpiresAt.Local().Format("2006-01-02 15:04"))
 		}
-		return exitFail
+		return exitFail, false
 	case http.StatusForbidden:
 		fmt.Fprintf(stderr, "collab: push refused: you may not change: %s\n", strings.Join(ans.Forbidden, ", "))
-		return exitFail
+		return exitFail, false
 	default:
-		return fail(stderr, problemError(status, b))
+		return fail(stderr, problemError(status, b)), false
 	}
 	sent := make(map[string]int, len(changes))
 	for i, c := range cs {
@@ -265,10 +309,10 @@ func runPush(args []string, stdout, stderr io.Writer) int {
 	}
 	w.recordPush(ans.Seq)
 	if err := w.save(); err != nil {
-		return fail(stderr, err)
+		return fail(stderr, err), false
 	}
 	fmt.Fprintf(stdout, "pushed commit %d: %d change(s)\n", ans.Seq, len(ans.Objects))
-	return exitOK
+	return exitOK, false
 }
 
 // recordPush notes our own commit seq: when it directly follows what the

@@ -374,21 +374,32 @@ func (w *workCopy) apply(changes []wcChange) ([]string, error) {
 		if had {
 			file = old.File // the name this working copy gave it stays
 			mine := filepath.Join(w.dir, filepath.FromSlash(old.File))
-			if local, err := os.ReadFile(mine); err == nil && hashBytes(local) != old.SHA256 && hashBytes(local) != c.SHA256 {
-				// Both changed it: keep the local file, put the server's
-				// version beside it, and base the next push on the server's.
-				theirs := []byte{}
+			local, err := os.ReadFile(mine)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return refused, err
+			}
+			if err != nil {
+				local = nil // deleted here
+			}
+			if changedHere := local == nil || hashBytes(local) != old.SHA256; changedHere && (local == nil || hashBytes(local) != c.SHA256) &&
+				!(local == nil && c.Op == "delete") {
+				// Both changed it: merge three-way (base: the version this
+				// working copy had), and base the next push on the server's.
+				t := theirs{version: c.Version, sha: c.SHA256, by: c.CommittedBy, kind: c.Kind, ct: c.ContentType}
 				if c.Op == "put" {
-					if theirs, err = os.ReadFile(w.objectFile(c.SHA256)); err != nil {
+					if t.data, err = os.ReadFile(w.objectFile(c.SHA256)); err != nil {
 						return refused, err
 					}
 				}
-				if err := w.writeFile(old.File+theirsExt, theirs); err != nil {
+				base, err := w.contentAt(c.Path, old.Version)
+				if err != nil {
 					return refused, err
 				}
-				fmt.Fprintf(w.out, "conflict: %s changed on the server (v%d by %s) and here: kept your file; theirs is in %s — merge, delete it, then push\n",
-					c.Path, c.Version, c.CommittedBy, filepath.FromSlash(old.File+theirsExt))
-				w.state.Objects[c.Path] = wcObject{Version: c.Version, SHA256: c.SHA256, Kind: c.Kind, ContentType: old.ContentType, File: old.File}
+				clean, err := w.mergeFile(c.Path, old.File, base, local, t)
+				if err != nil {
+					return refused, err
+				}
+				w.sayMerged(c.Path, old.File, clean, t)
 				continue
 			}
 		}

@@ -82,22 +82,23 @@ func TestWorkingCopy(t *testing.T) {
 	must(t, 0, "pushed commit 3", "push", "-C", a, "-m", "pay")
 	must(t, 0, "", "login", "--api", api.URL, "--email", "bob@example.com")
 	write(t, filepath.Join(b, intake), `{"steps":["receive","triage","reject"]}`)
-	out = must(t, 1, "push refused", "push", "-C", b, "-m", "reject")
-	if !strings.Contains(out, "applications/claims/processes/intake.json: you changed v2, the server has v3 by alice@example.com") {
+	// The push meets a stale base: it merges; both changed the array, so
+	// the merge stops at a conflict note and pushes nothing.
+	out = must(t, 1, "nothing was pushed", "push", "-C", b, "-m", "reject")
+	if !strings.Contains(out, "applications/claims/processes/intake.json: you changed v2, the server has v3 by alice@example.com") ||
+		!strings.Contains(out, "conflict: applications/claims/processes/intake.json changed here and on the server (v3 by alice@example.com)") {
 		t.Fatalf("conflict message: %s", out)
 	}
-	// Pulling keeps Bob's edit and says so.
-	must(t, 0, "conflict: applications/claims/processes/intake.json changed on the server (v3 by alice@example.com)", "pull", "-C", b)
 	if got := read(t, filepath.Join(b, intake)); !strings.Contains(got, "reject") {
 		t.Fatalf("bob's edit was overwritten: %q", got)
 	}
-	if got := read(t, filepath.Join(b, intake+".theirs")); !strings.Contains(got, "pay") {
-		t.Fatalf("the server's version beside it: %q", got)
+	if got := read(t, filepath.Join(b, intake+".conflict.json")); !strings.Contains(got, `"key": "/steps"`) || !strings.Contains(got, "pay") {
+		t.Fatalf("the conflict note: %q", got)
 	}
-	must(t, 0, "U "+intake+".theirs", "status", "-C", b)
-	must(t, 1, "merge the server's versions first", "push", "-C", b, "-m", "reject")
+	must(t, 0, "C "+intake+".conflict.json", "status", "-C", b)
+	must(t, 1, "resolve the conflicts first", "push", "-C", b, "-m", "reject")
 	write(t, filepath.Join(b, intake), `{"steps":["receive","triage","pay","reject"]}`)
-	os.Remove(filepath.Join(b, intake+".theirs"))
+	os.Remove(filepath.Join(b, intake+".conflict.json"))
 	must(t, 0, "pushed commit 4: 1 change(s)", "push", "-C", b, "-m", "merged: reject after pay")
 	// Locks.
 	must(t, 0, "locked applications/claims", "lock", "-C", b, "applications/claims")
@@ -110,8 +111,8 @@ func TestWorkingCopy(t *testing.T) {
 	os.Remove(filepath.Join(a, "entities", "master", "customer.json"))
 	must(t, 0, "D entities/master/customer.json", "status", "-C", a)
 	// Alice's blocked edit meets Bob's merge: she keeps hers.
-	must(t, 0, "conflict: applications/claims/processes/intake.json changed on the server (v4 by bob@example.com)", "pull", "-C", a)
-	os.Remove(filepath.Join(a, intake+".theirs"))
+	must(t, 0, "conflict: applications/claims/processes/intake.json changed here and on the server (v4 by bob@example.com)", "pull", "-C", a)
+	os.Remove(filepath.Join(a, intake+".conflict.json"))
 	must(t, 0, "pushed commit 5: 2 change(s)", "push", "-C", a, "-m", "drop customer")
 	out = must(t, 0, "commit 5", "log", "-C", a)
 	if !strings.Contains(out, "drop customer") || !strings.Contains(out, "commit 1") {

@@ -122,7 +122,7 @@ func (s *Service) Reschedule(ctx context.Context, project, env, id string, start
 		if ifMatch != "" && ifMatch != w.ETag {
 			return w, fault.E(op, fault.PreconditionFailed, "the window changed since you read it")
 		}
-		if w.State != Scheduled && w.State != Announced {
+		if !w.Allows(ActionReschedule) {
 			return w, fault.E(op, fault.Conflict, fmt.Sprintf("window %s is %s; only a scheduled or announced window can be moved", id, w.State))
 		}
 		nw, err := s.reschedule(ctx, w, start, "rescheduled by "+by)
@@ -178,11 +178,10 @@ func (s *Service) Cancel(ctx context.Context, project, env, id, by string) (Wind
 		if err != nil {
 			return w, err
 		}
-		switch w.State {
-		case Cancelled:
+		if w.State == Cancelled {
 			return w, s.Drive(ctx, project, env, id, Open) // idempotent: settle what a crash left
-		case Scheduled, Announced, Open:
-		default:
+		}
+		if !w.Allows(ActionCancel) {
 			return w, fault.E(op, fault.Conflict, fmt.Sprintf("window %s is %s and can no longer be cancelled", id, w.State))
 		}
 		nw, err := s.move(ctx, w, Cancelled, "cancelled by "+by, nil)

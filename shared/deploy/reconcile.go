@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -207,6 +208,8 @@ type WindowSummary struct {
 	State string    `json:"state"`
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// Actions are what the window's state allows (Actions).
+	Actions []string `json:"actions"`
 }
 
 // Status is an environment's deployment status: what the Work Portal polls
@@ -226,6 +229,10 @@ type Status struct {
 	Impacts           []Impact       `json:"impacts"`
 	Degraded          string         `json:"degraded,omitempty"`
 	LastError         string         `json:"lastError,omitempty"`
+	// Actions are what an administrator may ask of the environment now:
+	// open-now when its window allows it, or when changes wait without a
+	// window (one is planned and opened at once).
+	Actions []string `json:"actions"`
 }
 
 // Status reads an environment's status.
@@ -243,7 +250,7 @@ func (s *Service) Status(ctx context.Context, project, env string) (Status, erro
 			return out, err
 		}
 		if err == nil && !Terminal(w.State) {
-			out.Window = &WindowSummary{ID: w.ID, State: w.State, Start: w.Start, End: w.End}
+			out.Window = &WindowSummary{ID: w.ID, State: w.State, Start: w.Start, End: w.End, Actions: Actions(w.State)}
 			if InMaintenance(w.State) {
 				out.Status = StatusMaintenance
 				end := w.End
@@ -253,6 +260,10 @@ func (s *Service) Status(ctx context.Context, project, env string) (Status, erro
 	}
 	if out.Status == StatusRunning && st.Degraded != "" {
 		out.Status = StatusDegraded
+	}
+	out.Actions = []string{}
+	if (out.Window != nil && slices.Contains(out.Window.Actions, ActionOpenNow)) || (out.Window == nil && st.HasPendingRestart()) {
+		out.Actions = append(out.Actions, ActionOpenNow)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -44,6 +45,56 @@ func Terminal(state string) bool { return state == Completed || state == Failed 
 // window is in state.
 func InMaintenance(state string) bool {
 	return state == Open || state == Applying || state == Restarting
+}
+
+// The actions an administrator may ask of a window (the API lists those its
+// state allows, so that no client copies the machine).
+const (
+	ActionReschedule = "reschedule" // PATCH the window's start
+	ActionOpenNow    = "open-now"   // POST .../windows/open-now
+	ActionCancel     = "cancel"     // POST .../windows/{id}/cancel
+)
+
+// Actions are the administrator actions the machine allows a window in
+// state, read from moves: rescheduling puts it back to scheduled, opening
+// now takes a window that has not opened yet to open, cancelling moves it
+// to cancelled. Never nil: a window that allows nothing says so with [].
+func Actions(state string) []string {
+	out := []string{}
+	if CanMove(state, Scheduled) {
+		out = append(out, ActionReschedule)
+	}
+	if state != Open && reaches(state, Open) {
+		out = append(out, ActionOpenNow)
+	}
+	if state != Cancelled && CanMove(state, Cancelled) {
+		out = append(out, ActionCancel)
+	}
+	return out
+}
+
+// Allows reports whether the window's state allows action.
+func (w Window) Allows(action string) bool { return slices.Contains(Actions(w.State), action) }
+
+// reaches reports whether the machine leads from one state to another in
+// one or more moves.
+func reaches(from, to string) bool {
+	seen := map[string]bool{from: true}
+	next := []string{from}
+	for len(next) > 0 {
+		s := next[0]
+		next = next[1:]
+		for _, m := range moves[s] {
+			if m == to {
+				return true
+			}
+			if !seen[m] {
+				seen[m] = true
+				next = append(next, m)
+			}
+		}
+	}
+	return false
 }
 
 // Transition is one entry of a window's history.
@@ -101,9 +152,25 @@ func (w Window) Ref() string {
 	return fmt.Sprintf("%s.r%d", w.ID, w.Revision)
 }
 
+// windowDoc is a window as stored: without what MarshalJSON derives.
+type windowDoc Window
+
+// MarshalJSON is the window as the API shows it: its fields, plus what its
+// state allows (actions), whether the environment is in maintenance while
+// it is in this state, and whether the state is final. They are derived
+// from the state by the machine above, never stored.
+func (w Window) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		windowDoc
+		Actions       []string `json:"actions"`
+		InMaintenance bool     `json:"inMaintenance"`
+		Terminal      bool     `json:"terminal"`
+	}{windowDoc(w), Actions(w.State), InMaintenance(w.State), Terminal(w.State)})
+}
+
 func windowEntity(w Window) store.Entity {
 	props := map[string]any{"State": w.State, "Start": w.Start}
-	_ = (store.Doc[Window]{Name: "Doc"}).Set(props, w) // TooLarge: the write is refused
+	_ = (store.Doc[windowDoc]{Name: "Doc"}).Set(props, windowDoc(w)) // TooLarge: the write is refused
 	return store.Entity{PartitionKey: envPK(w.Project, w.Env), RowKey: w.ID, Props: props}
 }
 
@@ -194,7 +261,7 @@ func (s *Service) move(ctx context.Context, w Window, to, why string, edit func(
 		return w, fault.E("deploy.move", fault.Conflict, fmt.Sprintf("window %s is %s and cannot become %s", w.ID, w.State, to))
 	}
 	nw := w
-	nw.History = append([]Transition(nil), w.History...)
+	nw.History = append([]Transition{}, w.History...) // never nil: answered as an array
 	nw.Owed = append([]string(nil), w.Owed...)
 	nw.Restarted = append([]string(nil), w.Restarted...)
 	if edit != nil {

@@ -27,6 +27,9 @@ type Route struct {
 	Pattern   string // ServeMux path pattern, e.g. "/api/projects/{p}"
 	Public    bool
 	BodyLimit int64
+	// Unbounded routes are served past the bound on requests in flight
+	// (LimitInFlight): the health probes.
+	Unbounded bool
 }
 
 // Option changes how a route is served.
@@ -49,6 +52,7 @@ type Router struct {
 	defaultBody int64
 	scope       Scope
 	origins     map[string]bool
+	slots       chan struct{} // one per request in flight; nil: no bound (shed.go)
 }
 
 // NewRouter returns an empty Router. auth may be nil while no route needs it.
@@ -95,6 +99,14 @@ func (rt *Router) Routes() []Route {
 
 func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The bound comes first: a refused request costs no body read, no
+		// token check and no storage call.
+		release, ok := rt.admit(route)
+		if !ok {
+			rt.shed(w, r)
+			return
+		}
+		defer release()
 		if err := limitBody(w, r, route.BodyLimit); err != nil {
 			Error(w, r, err)
 			return
@@ -148,8 +160,12 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				WriteProblem(sw, ProblemFor(r, fault.E("httpapi", fault.Internal, fmt.Errorf("panic: %v", p))))
 			}
 		}
-		Logger(r.Context()).Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status(),
-			"bytes", sw.bytes, "durationMs", time.Since(start).Milliseconds())
+		outcome, status := outcomeOf(r, sw), sw.status()
+		if outcome == OutcomeCancelled {
+			status = StatusClientClosedRequest
+		}
+		Logger(r.Context()).Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
+			"outcome", outcome, "bytes", sw.bytes, "durationMs", time.Since(start).Milliseconds())
 	}()
 	h, pattern := rt.mux.Handler(r)
 	if pattern == "" {
@@ -193,6 +209,7 @@ type statusWriter struct {
 	code        int
 	bytes       int64
 	wroteHeader bool
+	outcome     string // set when the status alone does not say it (shed.go)
 }
 
 func (s *statusWriter) WriteHeader(code int) {

@@ -42,6 +42,7 @@ func Catalogue() []Setting {
 		{"COLLAB_LOG_LEVEL", "debug | info | warn | error (default info)", "both"},
 		{"COLLAB_MAX_BODY_BYTES", "default request body cap in bytes (default 1 MiB)", "both"},
 		{"COLLAB_STORAGE_TIMEOUT", "deadline of one storage probe in the health check (default 2s)", "both"},
+		{"COLLAB_MAX_IN_FLIGHT", "bound on the HTTP requests one instance serves at once; past it 503 with Retry-After before any work (default 16, Flex Consumption's per-instance HTTP concurrency and host.json's maxConcurrentRequests; keep the three equal)", "both"},
 		{"COLLAB_JOBS_LEASE_GRACE", "margin past a programmed job's timeout before another instance may take its run over (default 30s; tests and local chaos runs shorten it)", "local"},
 		{"COLLAB_OIDC_ISSUERS", "comma-separated trusted token issuers, e.g. https://login.microsoftonline.com/<tenant>/v2.0", "azure"},
 		{"COLLAB_OIDC_AUDIENCE", "comma-separated audiences tokens may carry: the API's application (client) id (Entra v2 tokens), and its App ID URI where v1 tokens are accepted", "azure"},
@@ -107,6 +108,10 @@ type Config struct {
 	// StorageTimeout bounds each storage probe of /api/health, so that an
 	// outage answers 503 within one request instead of hanging on retries.
 	StorageTimeout time.Duration
+	// MaxInFlight bounds the HTTP requests one instance serves at once
+	// (httpapi.Router.LimitInFlight); it also sizes the storage clients'
+	// connection pools (shared/conns).
+	MaxInFlight int
 	// JobsLeaseGrace is added to a job's timeout to make its runs' lease
 	// (jobs.Runner.LeaseGrace); zero: the runner's default.
 	JobsLeaseGrace time.Duration
@@ -199,6 +204,12 @@ type Storage struct {
 	ClientID         string // user-assigned identity; empty = system-assigned
 }
 
+// DefaultMaxInFlight is the default bound on requests in flight per
+// instance: Flex Consumption's default HTTP per-instance concurrency for
+// 2,048 MB instances, which infra/ sets explicitly, as host.json sets
+// extensions.http.maxConcurrentRequests (docs/decisions.md).
+const DefaultMaxInFlight = 16
+
 // Load reads the configuration through getenv (os.Getenv in main, a map in
 // tests). It fails on values that are present but wrong, never silently
 // defaulting a typo.
@@ -209,6 +220,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LogLevel:       slog.LevelInfo,
 		MaxBodyBytes:   1 << 20,
 		StorageTimeout: 2 * time.Second,
+		MaxInFlight:    DefaultMaxInFlight,
 	}
 	if c.Port == "" {
 		c.Port = "8080"
@@ -260,6 +272,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_STORAGE_TIMEOUT must be a positive duration")
 		}
 		c.StorageTimeout = d
+	}
+	if v := getenv("COLLAB_MAX_IN_FLIGHT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_MAX_IN_FLIGHT must be an integer from 1 to 1000")
+		}
+		c.MaxInFlight = n
 	}
 	if v := getenv("COLLAB_JOBS_LEASE_GRACE"); v != "" {
 		d, err := time.ParseDuration(v)

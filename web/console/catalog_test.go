@@ -204,8 +204,7 @@ func TestCatalogBrowseHistoryCommitAndLocks(t *testing.T) {
 	// The lock bob holds: alice, an owner, has Full Control and releases it.
 	al.Go("/console/projects/claims/catalog/object?path=" + intake)
 	al.WaitText("Locks on " + intake)
-	al.Click("Release the lock of bob@example.com on " + intake)
-	al.Click("Release the lock of bob@example.com on " + intake) // confirm
+	al.Confirm("Release the lock of bob@example.com on " + intake)
 	al.WaitText("Nobody has it checked out.")
 	if ls := a.Must(t, alice, "GET", "/api/projects/claims/catalog/locks?prefix="+intake, nil, 200); len(ls["items"].([]any)) != 0 {
 		t.Fatalf("the lock is still there: %v", ls)

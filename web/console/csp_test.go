@@ -86,8 +86,7 @@ func TestPhoneWidthAndKeyboard(t *testing.T) {
 	ph.Screenshot("phone-users")
 	for _, p := range []string{"/console/projects/claims/security?path=applications", "/console/projects/claims/jobs"} {
 		ph.Go(p)
-		ph.WaitJS(`document.querySelector('main .card')`)
-		ph.WaitJS(`!document.querySelector('main .progress')`)
+		ph.WaitJS(`!!document.querySelector('main .card') && !document.querySelector('main .progress')`)
 		ph.Screenshot("phone-" + strings.Split(strings.TrimPrefix(p, "/console/projects/claims/"), "?")[0])
 	}
 
@@ -102,6 +101,8 @@ func TestPhoneWidthAndKeyboard(t *testing.T) {
 		t.Fatalf("the first Tab focuses %q", focused)
 	}
 	lap.Key("\r")
+	// The fragment's focus move is the browser's, after the key: wait for it.
+	lap.WaitJS(`document.activeElement.id === 'main' || document.activeElement !== document.querySelector('a.skip')`)
 	lap.Eval(`document.activeElement.id`, &focused)
 	if focused != "main" {
 		t.Fatalf("the skip link moves the focus to %q", focused)

@@ -71,11 +71,14 @@ func TestEmailNotificationsAndTasks(t *testing.T) {
 		t.Fatal("nothing was queued in the outbox")
 	}
 	al.Choose("", "Status", "sent")
+	al.Click("Filter by status")
 	al.WaitText("Notifications sent")
 	al.WaitText("task-email")
 	al.WaitText(bob)
+	tablesFit(t, al, "e-mail notifications") // the Message-ID column stays in the card (finding 10)
 	al.Screenshot("email-notifications")
 	al.Choose("", "Status", "failed")
+	al.Click("Filter by status")
 	al.WaitText("No notification is failed.")
 
 	// How replies arrive: the webhook, and the mailbox off with the reason.

@@ -178,6 +178,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	// The maintenance policy: a bad line by the field (the preview's
 	// problem, then the API's), a bad zone by its field, the preview.
 	const times = "Start times (NCRONTAB, one a line)"
+	ca.Click("Maintenance policy")
 	ca.WaitText("This is the default policy")
 	ca.Fill("Change the policy", times, "0 0 2 * * Sat\n0 0 25 * * *")
 	refusedByField(t, ca, "Change the policy", times, "Preview the next openings", `Line 2 ("0 0 25 * * *"): hour field`)
@@ -209,6 +210,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	}
 
 	// Runtime settings: a bad URL by its field.
+	ca.Click("Settings")
 	ca.Fill("How the components restart", "Scheduler restart URL", "ftp://scheduler.example.com/restart")
 	refusedByField(t, ca, "How the components restart", "Scheduler restart URL", "Save runtime settings", "scheduler.restartUrl must be an http(s) URL")
 	ca.Fill("How the components restart", "Scheduler restart URL", "https://scheduler.example.com/restart")
@@ -221,6 +223,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	// Open now: the banner, with the expected end and the window's progress,
 	// while the stand-in holds the Work Portal's restart.
 	next := a.Must(t, carol, "GET", devEnv+"/status", nil, 200)["window"].(map[string]any)["id"].(string)
+	ca.Click("Status and windows")
 	ca.Confirm("Open the next window now")
 	ca.WaitText("development is in maintenance")
 	ca.WaitText("Expected to end")
@@ -247,7 +250,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	bo.WaitText("development is in maintenance")
 	bo.WaitText("Step 3 of 4")
 	bo.WaitText("Only admins and owners reschedule, cancel or open windows.")
-	if n := bo.Count(`button[aria-label^="Reschedule "], button[aria-label^="Cancel "], button[aria-label="Open the next window now"], main form`); n != 0 {
+	if n := bo.Count(`button[aria-label^="Reschedule "], button[aria-label^="Cancel "], button[aria-label="Open the next window now"], main form:not(.chooser)`); n != 0 {
 		t.Fatalf("a developer is offered %d window or policy controls", n)
 	}
 	if strings.Contains(bo.Text(), "Runtime settings") || strings.Contains(bo.Alerts(), "maintenance") {
@@ -265,7 +268,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 	bo.Screenshot("environments-developer")
 	ph := b.Phone("carol-phone")
 	ph.SignIn(carol)
-	ph.Go(envPage + "?env=development")
+	ph.Go(envPage + "?env=development&tab=settings")
 	ph.WaitText("Step 3 of 4")
 	ph.WaitText("How the components restart")
 	noSideways(t, ph)
@@ -290,6 +293,7 @@ func TestEnvironmentsMaintenanceWindow(t *testing.T) {
 
 	// test is degraded: the Work Portal's answer (an XSS attempt) as text.
 	ca.Choose("", "Environment", "test")
+	ca.Click("Show environment")
 	ca.WaitText("test is degraded")
 	ca.WaitText("hot changes could not be deployed")
 	ca.WaitText(xss)
@@ -328,15 +332,30 @@ func TestEnvironmentsAddAndEndpoints(t *testing.T) {
 	ca.SignIn(carol)
 	ca.Go(envPage)
 	ca.WaitText("Status of development")
+	ca.Click("Settings")
+	ca.WaitJS(`location.search === '?env=development&tab=settings'`)
 	ca.Fill("New environment", "Name", "Prod!")
 	ca.Choose("New environment", "Kind", "production")
 	refusedByField(t, ca, "New environment", "Name", "Add environment", "environment name must be 2–40 lower-case letters")
 	ca.Fill("New environment", "Name", "production")
 	ca.ClickIn("New environment", "Add environment")
 	ca.WaitText("Status of production")
-	ca.WaitText("This is the default policy")
-	ca.WaitText("Nothing deployed yet")
 	ca.WaitText("No maintenance window yet")
+	// Each part of the screen has its own address and shows only itself.
+	for _, part := range []struct{ tab, query, shows, hides string }{
+		{"Maintenance policy", "?env=production&tab=policy", "This is the default policy", "No maintenance window yet"},
+		{"Deployments", "?env=production&tab=deployments", "Nothing deployed yet", "This is the default policy"},
+		{"Settings", "?env=production&tab=settings", "Change the endpoints", "Nothing deployed yet"},
+	} {
+		ca.Click(part.tab)
+		ca.WaitText(part.shows)
+		ca.WaitGone(part.hides)
+		var got string
+		ca.Eval(`location.search + ' ' + document.querySelector('nav.tabs a[aria-current="page"]').textContent`, &got)
+		if got != part.query+" "+part.tab {
+			t.Fatalf("the %s part is at %q", part.tab, got)
+		}
+	}
 	ca.Fill("Change the endpoints", "Work Portal URL", "portal.example.com")
 	refusedByField(t, ca, "Change the endpoints", "Work Portal URL", "Save endpoints", "workPortalUrl and schedulerUrl must be http(s) URLs")
 	ca.Fill("Change the endpoints", "Work Portal URL", "https://portal.example.com")
@@ -350,9 +369,9 @@ func TestEnvironmentsAddAndEndpoints(t *testing.T) {
 	// bob reads the endpoints, changes nothing.
 	bo := b.Laptop("bob")
 	bo.SignIn(bob)
-	bo.Go(envPage + "?env=production")
+	bo.Go(envPage + "?env=production&tab=settings")
 	bo.WaitText("https://portal.example.com")
-	if n := bo.Count(`main form`); n != 0 {
+	if n := bo.Count(`main form:not(.chooser)`); n != 0 {
 		t.Fatalf("a developer is offered %d forms", n)
 	}
 }

@@ -129,7 +129,7 @@ func TestSecurityGrantRevokeAndTheDevelopersView(t *testing.T) {
 	al.Go(at)
 	al.WaitText("Grant access")
 	// A main node takes only Deny: the API's problem shows by the Level field.
-	al.Fill("Grant", "Path", "applications")
+	al.Choose("Grant", "Path", "applications")
 	al.Choose("Grant", "Who", "bob@example.com (developer)")
 	al.Choose("Grant", "Level", "full")
 	al.ClickIn("Grant", "Grant")
@@ -137,7 +137,7 @@ func TestSecurityGrantRevokeAndTheDevelopersView(t *testing.T) {
 	if got := al.FieldError("Grant", "Level"); !strings.Contains(got, "applications is a main node: only deny can be set on it") {
 		t.Fatalf("level error %q", got)
 	}
-	al.Fill("Grant", "Path", "applications/claims")
+	al.Choose("Grant", "Path", "applications/claims")
 	al.Choose("Grant", "Level", "deny")
 	al.ClickIn("Grant", "Grant")
 	al.WaitText("Entries on applications/claims and below")
@@ -193,7 +193,7 @@ func TestJobsRunNowAndHistory(t *testing.T) {
 	ca.WaitText("Next runs in America/Bogota:")
 	ca.ClickIn("New job", "Create job")
 	ca.WaitText("nightly-close")
-	ca.Click("Run nightly-close now")
+	ca.Click("Run now nightly-close")
 	ca.WaitText("queued; the next scheduler tick")
 	ca.Screenshot("jobs-run-queued")
 	a.Tick(t)
@@ -255,6 +255,7 @@ func TestProjectsTeamsMembersAndAudit(t *testing.T) {
 	al.Nav("Members")
 	al.WaitText("Subscription Owners are owners of every project")
 	al.Choose("", "Role of carol@example.com", "developer")
+	al.Click("Save role of carol@example.com")
 	al.WaitAnnounced("carol@example.com is now developer.")
 	al.Fill("Add a member", "E-mail of a subscription user", "nobody@example.com")
 	al.ClickIn("Add a member", "Add")

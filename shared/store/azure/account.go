@@ -3,7 +3,6 @@ package azure
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -33,16 +32,15 @@ type Config struct {
 	// contexts with deadlines. Defaults: 2 retries, 15 s per try.
 	MaxRetries int32
 	TryTimeout time.Duration
-	// HTTPClient sends every request of the three service clients; nil is
-	// the SDK's default client. Give one whose transport's idle pool and
-	// per-host cap match the instance's concurrency (the SDK's default keeps
-	// 10 idle connections per service and caps nothing).
-	HTTPClient *http.Client
 	// NamePrefix is put before every table and container name (letters and
 	// digits, starting with a letter; lower-cased for containers), so several
 	// isolated sets of storage can share one account: each test gets its own,
 	// for instance. Queues are not prefixed (the Functions host names them).
 	NamePrefix string
+	// Transport sends the SDK's requests (nil: the SDK's shared default,
+	// 10 idle connections per service and no cap). The handler passes a
+	// pool sized to its bound on requests in flight (shared/conns).
+	Transport policy.Transporter
 }
 
 // FromSettings turns the handler's storage settings into a Config, building
@@ -90,10 +88,7 @@ func Open(cfg Config) (*Account, error) {
 	co := azcore.ClientOptions{Retry: policy.RetryOptions{
 		MaxRetries: cfg.MaxRetries, TryTimeout: cfg.TryTimeout,
 		RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
-	}}
-	if cfg.HTTPClient != nil {
-		co.Transport = cfg.HTTPClient
-	}
+	}, Transport: cfg.Transport}
 	// The table client decodes query and read bodies itself (decode.go).
 	tco := co
 	tco.PerCallPolicies = []policy.Policy{decodePolicy{}}

@@ -158,13 +158,13 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-// TestHTTPClientCarriesEveryService: Config.HTTPClient is the client of all
+// TestTransportCarriesEveryService: Config.Transport carries all
 // three services (the transport a deployment tunes), not only of one.
-func TestHTTPClientCarriesEveryService(t *testing.T) {
+func TestTransportCarriesEveryService(t *testing.T) {
 	ctx := context.Background()
 	ct := &countingTransport{n: map[string]int{}}
 	l := storetest.Fresh()
-	a, err := Open(Config{ConnectionString: azuritetest.Server(t).ConnectionString(), HTTPClient: &http.Client{Transport: ct}})
+	a, err := Open(Config{ConnectionString: azuritetest.Server(t).ConnectionString(), Transport: &http.Client{Transport: ct}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -632,21 +632,7 @@ func (tab *Tab) SignIn(email string) {
 // ScreenshotDir is build/screenshots at the repository root.
 func ScreenshotDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-	out := filepath.Join(dir, "build", "screenshots")
+	out := filepath.Join(repoRoot(t), "build", "screenshots")
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -681,4 +667,98 @@ func (tab *Tab) nextFrame() {
 	var ok bool
 	tab.Run(chromedp.Evaluate(`new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`, &ok,
 		func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+}
+
+// repoRoot is the directory of go.mod above the test's directory.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// AxeViolation is one rule axe-core found broken on a page, with the
+// elements that break it.
+type AxeViolation struct {
+	ID     string `json:"id"`
+	Impact string `json:"impact"`
+	Help   string `json:"help"`
+	Nodes  []struct {
+		Target  []any  `json:"target"`
+		Summary string `json:"failureSummary"`
+	} `json:"nodes"`
+}
+
+var (
+	axeOnce   sync.Once
+	axeSource string
+	axeErr    error
+)
+
+// axeScript is axe-core's browser build as package.json pins it
+// (node_modules/axe-core/axe.min.js, installed by `make deps`): the same
+// engine and rules on every machine.
+func axeScript(t testing.TB) string {
+	t.Helper()
+	axeOnce.Do(func() {
+		var b []byte
+		b, axeErr = os.ReadFile(filepath.Join(repoRoot(t), "node_modules", "axe-core", "axe.min.js"))
+		axeSource = string(b)
+	})
+	if axeErr != nil {
+		t.Fatalf("axe-core is not installed (run `make deps`): %v", axeErr)
+	}
+	return axeSource
+}
+
+// Axe runs axe-core (WCAG 2.0-2.2 A and AA rules and axe's best practices)
+// on the whole page as it is now and returns the rules it breaks. The
+// engine is injected through DevTools, which the page's CSP does not
+// govern: the console itself never loads it.
+func (tab *Tab) Axe() []AxeViolation {
+	tab.t.Helper()
+	var loaded bool
+	tab.Eval(`typeof window.axe === 'object'`, &loaded)
+	if !loaded {
+		var ok bool
+		tab.Eval(axeScript(tab.t)+"\n;true", &ok)
+	}
+	var out []AxeViolation
+	tab.EvalAwait(`axe.run(document, { resultTypes: ['violations'],
+  runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] } }).then((r) => r.violations)`, &out)
+	return out
+}
+
+// AssertAccessible fails the test when axe-core finds any violation on the
+// page, naming each rule and the elements that break it.
+func (tab *Tab) AssertAccessible(where string) {
+	tab.t.Helper()
+	vs := tab.Axe()
+	if len(vs) == 0 {
+		return
+	}
+	var b strings.Builder
+	for _, v := range vs {
+		fmt.Fprintf(&b, "\n  %s (%s): %s", v.ID, v.Impact, v.Help)
+		for i, n := range v.Nodes {
+			if i == 5 {
+				fmt.Fprintf(&b, "\n    … and %d more", len(v.Nodes)-5)
+				break
+			}
+			fmt.Fprintf(&b, "\n    %v: %s", n.Target, strings.ReplaceAll(n.Summary, "\n", " "))
+		}
+	}
+	tab.Screenshot("axe-" + strings.NewReplacer("/", "-", " ", "-", "?", "-", "=", "-").Replace(strings.Trim(where, "/")))
+	tab.t.Errorf("%s: %d axe-core violations:%s", where, len(vs), b.String())
 }

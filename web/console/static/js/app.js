@@ -3,7 +3,7 @@
 
 import { createApi, apiBase, seg } from './api.js';
 import { session, signOut } from './auth.js';
-import { h, replace, announce, errorNotice, progress, link, button } from './dom.js';
+import { h, replace, announce, errorNotice, progress, link, button, chooser } from './dom.js';
 import { screens, match, pathOf } from './screens.js';
 import { createAlerts } from './alerts.js';
 
@@ -97,27 +97,31 @@ function renderNav(current, params, ctx) {
 
   if (ctx.sub) {
     const items = screens.filter((s) => s.nav && s.nav.scope === 'subscription' && (!s.nav.when || s.nav.when(ctx.sub)));
-    const label = h('p', { class: 'nav-heading', id: 'nav-sub' }, 'Subscription');
-    let picker = h('p', { class: 'nav-context' }, ctx.sub.name || ctx.sub.id);
+    // The pickers act on their Open button, not on the first arrow key.
+    let picker = [h('p', { class: 'nav-heading' }, 'Subscription'), h('p', { class: 'nav-context' }, ctx.sub.name || ctx.sub.id)];
     if (state.me.subscriptions.length > 1) {
-      picker = h('select', { 'aria-labelledby': 'nav-sub', class: 'nav-select', onchange: (e) => navigate(pathOf(current.nav && current.nav.scope === 'subscription' ? current : screens.find((s) => s.id === 'projects'), { s: e.target.value })) },
-        state.me.subscriptions.map((s) => h('option', { value: s.id, selected: s.id === ctx.sub.id }, s.name || s.id)));
+      picker = chooser({
+        label: 'Subscription', labelClass: 'nav-heading', selectClass: 'nav-select', class: 'nav-chooser',
+        options: state.me.subscriptions.map((s) => ({ value: s.id, label: s.name || s.id })),
+        value: ctx.sub.id, action: 'Open', actionName: 'Open subscription',
+        choose: (id) => navigate(pathOf(current.nav && current.nav.scope === 'subscription' ? current : screens.find((s) => s.id === 'projects'), { s: id })),
+      });
     }
-    groups.push(h('div', { class: 'nav-group' }, label, picker,
+    groups.push(h('div', { class: 'nav-group' }, picker,
       h('ul', { class: 'nav-list' }, items.map((s) => navLink(s, { s: ctx.sub.id }, s === current)))));
   }
   if (ctx.project) {
     const items = screens.filter((s) => s.nav && s.nav.scope === 'project' && (!s.nav.when || s.nav.when(ctx.project)));
-    const label = h('label', { class: 'nav-heading', for: 'nav-project' }, 'Project');
-    const picker = h('select', {
-      id: 'nav-project',
-      class: 'nav-select',
-      onchange: (e) => {
+    const picker = chooser({
+      label: 'Project', labelClass: 'nav-heading', selectClass: 'nav-select', class: 'nav-chooser',
+      options: state.me.projects.map((p) => ({ value: p.id, label: `${p.name || p.id} (${p.role})` })),
+      value: ctx.project.id, action: 'Open', actionName: 'Open project',
+      choose: (id) => {
         const target = current.nav && current.nav.scope === 'project' ? current : screens.find((s) => s.id === (current.parent || 'members'));
-        navigate(pathOf(target, { p: e.target.value }));
+        navigate(pathOf(target, { p: id }));
       },
-    }, state.me.projects.map((p) => h('option', { value: p.id, selected: p.id === ctx.project.id }, `${p.name || p.id} (${p.role})`)));
-    groups.push(h('div', { class: 'nav-group' }, label, picker,
+    });
+    groups.push(h('div', { class: 'nav-group' }, picker,
       h('ul', { class: 'nav-list' }, items.map((s) => navLink(s, { p: ctx.project.id }, s === current || current.parent === s.id)))));
   }
   replace(nav, groups);
@@ -145,6 +149,7 @@ async function loadMe(params = {}) {
 /** render shows the screen of the current location. */
 async function render(moved) {
   const seq = ++state.renderSeq;
+  shown = location.pathname + location.search;
   const rel = location.pathname.replace(/^\/console(?=\/|$)/, '') || '/';
   const m = match(rel) || (rel === '/' ? match('/') : null);
   document.body.classList.remove('nav-open');
@@ -219,7 +224,13 @@ document.addEventListener('click', (ev) => {
   ev.preventDefault();
   navigate(url.pathname + url.search);
 });
-window.addEventListener('popstate', () => render(true));
+// A move within the page (the skip link's #main) is no new screen: only a
+// change of path or query renders one (issue 19, finding 10).
+let shown = location.pathname + location.search;
+window.addEventListener('popstate', () => {
+  if (location.pathname + location.search === shown) return;
+  render(true);
+});
 
 menu.addEventListener('click', () => {
   const open = !document.body.classList.contains('nav-open');

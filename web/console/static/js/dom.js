@@ -122,8 +122,34 @@ export function link(path, ...children) {
 
 /** button is a plain button; busy(label) disables it while work runs. */
 export function button(label, onclick, opts = {}) {
+  nameHoldsText(label, opts.ariaLabel);
   const b = h('button', { type: opts.type || 'button', class: opts.class || 'btn', onclick, 'aria-label': opts.ariaLabel, disabled: opts.disabled }, label);
   return b;
+}
+
+/**
+ * nameHoldsText reports (console.error, which every browser test fails on)
+ * an accessible name that does not contain the visible text of its control:
+ * speech users say what they see (WCAG 2.5.3, Label in Name). A symbol
+ * ("×") is not words to say.
+ */
+function nameHoldsText(text, name) {
+  if (!name || !/\p{L}/u.test(String(text))) return;
+  const norm = (x) => String(x).replace(/\s+/g, ' ').trim().toLowerCase();
+  if (!norm(name).includes(norm(text))) console.error(`button "${text}": its accessible name "${name}" does not contain its text (WCAG 2.5.3)`);
+}
+
+/**
+ * chooser is a select whose choice takes effect only when its button is
+ * pressed (or Enter in the form): going through the options with the arrow
+ * keys changes nothing else (WCAG 3.2.2, On Input). options are
+ * [{value, label}]; choose(value) is called on the press.
+ */
+export function chooser({ label, options, value, action, actionName, choose, class: cls = 'inline', labelClass, selectClass }) {
+  const id = uid('pick');
+  const sel = h('select', { id, class: selectClass }, options.map((o) => h('option', { value: o.value, selected: o.value === value }, o.label)));
+  return h('form', { class: `chooser ${cls}`, onsubmit: (e) => { e.preventDefault(); choose(sel.value); } },
+    h('label', { for: id, class: labelClass }, label), sel, button(action, null, { type: 'submit', class: 'btn btn-quiet btn-small', ariaLabel: actionName }));
 }
 
 /**
@@ -134,17 +160,22 @@ export function confirmButton(label, confirmLabel, action, opts = {}) {
   let armed = null;
   const b = button(label, async () => {
     if (!armed) {
-      b.textContent = confirmLabel;
-      b.classList.add('btn-danger');
+      show(confirmLabel, true);
       announce(`${confirmLabel} Press again to confirm.`);
-      armed = setTimeout(() => { armed = null; b.textContent = label; b.classList.remove('btn-danger'); }, 5000);
+      armed = setTimeout(() => { armed = null; show(label, false); }, 5000);
       return;
     }
     clearTimeout(armed);
     armed = null;
     b.disabled = true;
-    try { await action(); } finally { b.disabled = false; b.textContent = label; b.classList.remove('btn-danger'); }
+    try { await action(); } finally { b.disabled = false; show(label, false); }
   }, { class: 'btn btn-quiet', ariaLabel: opts.ariaLabel });
+  // The name holds the text shown, armed or not (WCAG 2.5.3).
+  function show(text, danger) {
+    b.textContent = text;
+    b.classList.toggle('btn-danger', danger);
+    if (opts.ariaLabel) b.setAttribute('aria-label', danger ? `${text} ${opts.ariaLabel}` : opts.ariaLabel);
+  }
   return b;
 }
 
@@ -156,8 +187,23 @@ export function table({ caption, columns, rows, empty = 'Nothing here yet.' }) {
   if (!rows.length) return h('p', { class: 'empty' }, empty);
   const head = h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)));
   const body = rows.map((r) => h('tr', {}, columns.map((c) => h('td', { 'data-label': c.label, class: c.class }, c.render(r)))));
-  return h('div', { class: 'table-wrap' },
-    h('table', {}, caption ? h('caption', {}, caption) : null, h('thead', {}, head), h('tbody', {}, body)));
+  const tbl = h('table', {}, caption ? h('caption', {}, caption) : null, h('thead', {}, head), h('tbody', {}, body));
+  const wrap = h('div', { class: 'table-wrap' }, tbl);
+  // A table still wider than its card (a phone turned sideways, an opened
+  // detail) scrolls inside it: the scroll box is then a named region the
+  // keyboard can reach and scroll (WCAG 2.1.1).
+  new ResizeObserver(() => {
+    if (wrap.scrollWidth > wrap.clientWidth + 1) {
+      wrap.tabIndex = 0;
+      wrap.setAttribute('role', 'region');
+      wrap.setAttribute('aria-label', caption || 'Table');
+    } else {
+      wrap.removeAttribute('tabindex');
+      wrap.removeAttribute('role');
+      wrap.removeAttribute('aria-label');
+    }
+  }).observe(tbl);
+  return wrap;
 }
 
 /**

@@ -2,7 +2,7 @@
 // parameters, connectors, e-mail tasks): the project's environments, the one
 // the address names (?env=), and the picker that changes it.
 
-import { h, badge, uid, replace, notice } from './dom.js';
+import { badge, chooser, replace, notice } from './dom.js';
 import { seg, query } from './api.js';
 
 /** environments reads every environment of project p. */
@@ -24,15 +24,18 @@ export function statusBadge(status) {
 }
 
 /**
- * envPicker is the environment select; choosing one goes to here({env})
- * (the screen's address with its other parameters dropped).
+ * envPicker is the environment select; its Show button goes to
+ * here({env}) (the screen's address with its other parameters dropped).
  */
 export function envPicker(ctx, envs, env, here) {
-  const id = uid('env');
-  return h('div', { class: 'inline' },
-    h('label', { for: id }, 'Environment '),
-    h('select', { id, onchange: (e) => ctx.navigate(here({ env: e.target.value })) },
-      envs.map((e) => h('option', { value: e.name, selected: e.name === env }, `${e.name} (${e.status})`))));
+  return chooser({
+    label: 'Environment ',
+    options: envs.map((e) => ({ value: e.name, label: `${e.name} (${e.status})` })),
+    value: env,
+    action: 'Show',
+    actionName: 'Show environment',
+    choose: (name) => ctx.navigate(here({ env: name })),
+  });
 }
 
 /** envBase is the API path of environment env of project p. */

@@ -23,7 +23,7 @@ export const screens = [
 
   { id: 'users', path: '/subscriptions/:s/users', title: 'Users', nav: { scope: 'subscription', label: 'Users', when: (s) => s.owner }, load: () => import('./screens/users.js') },
   { id: 'projects', path: '/subscriptions/:s/projects', title: 'Projects', nav: { scope: 'subscription', label: 'Projects' }, load: () => import('./screens/projects.js') },
-  { id: 'subscription-audit', path: '/subscriptions/:s/audit', title: 'Subscription audit log', nav: { scope: 'subscription', label: 'Audit log', when: (s) => s.owner }, load: () => import('./screens/audit.js') },
+  { id: 'subscription-audit', path: '/subscriptions/:s/audit', title: 'Subscription audit log', nav: { scope: 'subscription', label: 'Subscription audit log', when: (s) => s.owner }, load: () => import('./screens/audit.js') },
 
   { id: 'members', path: '/projects/:p/members', title: 'Members', nav: { scope: 'project', label: 'Members' }, load: () => import('./screens/members.js') },
   { id: 'teams', path: '/projects/:p/teams', title: 'Teams', nav: { scope: 'project', label: 'Teams' }, load: () => import('./screens/teams.js') },
@@ -38,7 +38,7 @@ export const screens = [
   { id: 'parameters', path: '/projects/:p/parameters', title: 'Parameters', nav: { scope: 'project', label: 'Parameters' }, load: () => import('./screens/parameters.js') },
   { id: 'connectors', path: '/projects/:p/connectors', title: 'Connectors', nav: { scope: 'project', label: 'Connectors' }, load: () => import('./screens/connectors.js') },
   { id: 'email', path: '/projects/:p/email', title: 'E-mail', nav: { scope: 'project', label: 'E-mail', when: isAdmin }, load: () => import('./screens/email.js') },
-  { id: 'project-audit', path: '/projects/:p/audit', title: 'Project audit log', nav: { scope: 'project', label: 'Audit log', when: isOwner }, load: () => import('./screens/audit.js') },
+  { id: 'project-audit', path: '/projects/:p/audit', title: 'Project audit log', nav: { scope: 'project', label: 'Project audit log', when: isOwner }, load: () => import('./screens/audit.js') },
 ];
 
 /** match finds the screen for a path under /console and its parameters. */

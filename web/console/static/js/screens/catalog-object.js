@@ -1,11 +1,12 @@
 // One catalog object: its details, the locks on it, its history (each
-// version with its author, time and commit) and its content at a version,
-// shown as text (never as markup) up to a size cap.
+// version with its author, time and commit), its content at a version,
+// shown as text (never as markup) up to a size cap, and what that version
+// changed (its diff against the version before).
 
 import { h, replace, section, table, pager, time, link, notice, errorNotice, progress, button, size } from '../dom.js';
 import { query } from '../api.js';
 import { parentOf } from '../tree.js';
-import { api, here, tabs, objectLink, commitLink, opBadge, lockList, trimSlashes, fileName } from '../catalog.js';
+import { api, here, tabs, objectLink, commitLink, opBadge, lockList, trimSlashes, fileName, diffView } from '../catalog.js';
 
 /** CONTENT_CAP is the most content the console reads to show. */
 const CONTENT_CAP = 256 * 1024;
@@ -114,6 +115,18 @@ export async function render(root, ctx) {
     }),
   });
 
+  // What the chosen version changed, against the version before it.
+  const changed = h('div');
+  async function showChanges(v) {
+    replace(changed, progress(`Comparing version ${v} with the one before…`).el);
+    try {
+      const d = await ctx.api.get(query(`${api(p)}/diff`, { path, to: v }));
+      replace(changed, h('p', { class: 'muted' }, d.from ? `From version ${d.from.version} to ${v}:` : `Version ${v} created the object:`), diffView(d.diff, path));
+    } catch (err) {
+      replace(changed, errorNotice(err));
+    }
+  }
+
   // Content of the chosen version.
   const content = h('div');
   const at = version || (obj ? obj.version : 0);
@@ -148,8 +161,10 @@ export async function render(root, ctx) {
     section('Object', details, around),
     section('Check-out', lockBox),
     section('History', history.el),
-    section(at ? `Content of version ${at}` : 'Content', content));
+    section(at ? `Content of version ${at}` : 'Content', content),
+    at ? section(`Changes in version ${at}`, changed) : null);
   await history.first();
+  if (at) showChanges(at);
   if (version && (!obj || version !== obj.version)) {
     try {
       await showContent(await ctx.api.get(query(`${api(p)}/object`, { path, version })));

@@ -4,7 +4,7 @@
 // list of tasks): its fields, the replies received and the callback; and
 // how replies arrive (webhook, IMAP mailbox on or off and why).
 
-import { h, replace, section, form, table, pager, badge, time, notice, errorNotice, progress } from '../dom.js';
+import { h, replace, section, form, table, pager, badge, time, notice, errorNotice, progress, chooser } from '../dom.js';
 import { seg, query } from '../api.js';
 import { environments, chosenEnv, envBase, screenPath } from '../envs.js';
 
@@ -88,12 +88,15 @@ export async function render(root, ctx) {
   const env = chosenEnv(ctx, envs);
   const taskId = ctx.query.get('task') || '';
 
-  const filterId = 'email-status';
-  const filter = h('div', { class: 'inline' },
-    h('label', { for: filterId }, 'Status '),
-    h('select', { id: filterId, onchange: (e) => ctx.navigate(here({ status: e.target.value, env, task: taskId })) },
-      h('option', { value: '' }, 'any'),
-      STATUSES.map((s) => h('option', { value: s, selected: s === status }, s))));
+  // Applied by its button, not by the first arrow key (WCAG 3.2.2).
+  const filter = chooser({
+    label: 'Status ',
+    options: [{ value: '', label: 'any' }, ...STATUSES.map((s) => ({ value: s, label: s }))],
+    value: status,
+    action: 'Filter',
+    actionName: 'Filter by status',
+    choose: (v) => ctx.navigate(here({ status: v, env, task: taskId })),
+  });
 
   const list = pager({
     label: 'notifications',

@@ -115,7 +115,7 @@ export async function render(root, ctx) {
           label: 'Actions',
           render: (j) => h('span', { class: 'links' },
             link(here({ env, job: j.name }), 'History'),
-            writer ? button('Run now', () => runNow(j), { class: 'btn btn-primary', ariaLabel: `Run ${j.name} now` }) : null,
+            writer ? button('Run now', () => runNow(j), { class: 'btn btn-primary', ariaLabel: `Run now ${j.name}` }) : null,
             writer ? button(j.enabled ? 'Disable' : 'Enable', () => setEnabled(j, !j.enabled), { class: 'btn btn-quiet', ariaLabel: `${j.enabled ? 'Disable' : 'Enable'} ${j.name}` }) : null),
         },
       ],

@@ -1,6 +1,6 @@
 // A project's members and their roles; owners add, change and remove them.
 
-import { h, replace, section, form, table, pager, badge, confirmButton, errorNotice } from '../dom.js';
+import { h, replace, section, form, table, pager, badge, button, confirmButton, errorNotice } from '../dom.js';
 import { seg, userIdOf } from '../api.js';
 
 const ROLES = [
@@ -16,22 +16,29 @@ export async function render(root, ctx) {
   const base = `/api/projects/${seg(p)}/members`;
   const errors = h('div');
 
-  async function setRole(m, role, select) {
+  // A role is changed by its Save button, never by the select alone: a
+  // keyboard user goes through the options with the arrow keys (WCAG
+  // 3.2.2). The row is updated in place, so the focus stays where it was.
+  async function setRole(m, select, save) {
     replace(errors);
+    const role = select.value;
+    save.disabled = true;
     try {
       await ctx.api.put(`${base}/${seg(m.userId)}`, { role });
+      m.role = role;
       ctx.announce(`${m.email} is now ${role}.`);
-      list.reload();
     } catch (err) {
-      select.value = m.role;
       replace(errors, errorNotice(err));
     }
+    save.disabled = select.value === m.role;
+    if (document.activeElement === document.body || document.activeElement === save) select.focus();
   }
   const roleCell = (m) => {
     if (!owner) return badge(m.role, m.role === 'owner' ? 'info' : 'neutral');
-    const sel = h('select', { 'aria-label': `Role of ${m.email}`, onchange: (e) => setRole(m, e.target.value, e.target) },
+    const save = button('Save', () => setRole(m, sel, save), { class: 'btn btn-quiet', ariaLabel: `Save role of ${m.email}`, disabled: true });
+    const sel = h('select', { 'aria-label': `Role of ${m.email}`, onchange: () => { save.disabled = sel.value === m.role; } },
       ROLES.map((r) => h('option', { value: r.value, selected: r.value === m.role }, r.label)));
-    return sel;
+    return h('span', { class: 'inline' }, sel, save);
   };
   const list = pager({
     label: 'members',

@@ -47,14 +47,25 @@ export async function render(root, ctx) {
     ctx.api.all(`/api/projects/${seg(p)}/members`),
     ctx.api.all(`/api/projects/${seg(p)}/teams`),
   ]);
+  // People by user id: the members, the viewer, and (for a Subscription
+  // Owner, who may list them) every user of the subscription, so that an
+  // entry of someone who is no member (a Subscription Owner, a member
+  // since removed) shows a name, not an id.
+  const people = new Map(members.map((m) => [m.userId, m.email]));
+  if (ctx.me && ctx.me.id) people.set(ctx.me.id, ctx.me.email);
+  const subId = project.subscriptionId || (ctx.sub && ctx.sub.id);
+  if (ctx.sub && ctx.sub.owner && ctx.sub.id === subId) {
+    try {
+      for (const u of await ctx.api.all(`/api/subscriptions/${seg(subId)}/users`)) if (!people.has(u.id)) people.set(u.id, u.email);
+    } catch {
+      // names stay ids: the entries are still right
+    }
+  }
   const principalName = (pr) => {
     const [kind, id] = String(pr).split(':');
-    if (kind === 'user') {
-      const m = members.find((x) => x.userId === id);
-      return m ? m.email : pr;
-    }
+    if (kind === 'user') return people.get(id) || `user ${id} (not a member)`;
     const t = teams.find((x) => x.id === id);
-    return t ? `team ${t.name}` : pr;
+    return t ? `team ${t.name}` : `team ${id}`;
   };
 
   // Entries on this node and below: the API answers only those who may
@@ -165,10 +176,16 @@ export async function render(root, ctx) {
       ...members.map((m) => ({ value: `user:${m.userId}`, label: `${m.email} (${m.role})` })),
       ...teams.map((t) => ({ value: `team:${t.id}`, label: `team ${t.name}` })),
     ];
+    // The path is picked from the tree: this node, the nodes above it and
+    // those below it that the tree shows (walk the tree to go deeper).
+    const above = [];
+    for (let x = parentOf(path); x; x = parentOf(x)) above.unshift(x);
+    const targets = [...above, ...(path ? [path] : []), ...[...kids].sort().map((k) => (path ? `${path}/${k}` : k))];
     const grant = form({
       legend: 'Grant',
       fields: [
-        { name: 'path', label: 'Path', value: path, required: true, matches: /^path|segment/i },
+        { name: 'path', label: 'Path', type: 'select', value: path || targets[0], required: true, options: targets.map((x) => ({ value: x, label: x })),
+          hint: 'This node, one above it or one below it: walk the tree to reach another.', matches: /path|segment|the groups are/i },
         { name: 'principal', label: 'Who', type: 'select', options: principals, matches: /principal/i },
         { name: 'level', label: 'Level', type: 'select', value: MAIN_NODES.has(path) ? 'deny' : 'modify', options: LEVELS.map((l) => ({ value: l, label: l })), matches: /level|only deny/i },
       ],
@@ -189,7 +206,7 @@ export async function render(root, ctx) {
       legend: 'Check someone',
       fields: [
         { name: 'user', label: 'Member', type: 'select', options: members.map((m) => ({ value: m.userId, label: m.email })), matches: /user/i },
-        { name: 'path', label: 'Path', value: path, required: true, matches: /path|segment/i },
+        { name: 'path', label: 'Path', value: path, required: true, matches: /path|segment|the groups are/i },
         { name: 'action', label: 'Action', type: 'select', options: ACTIONS.map((a) => ({ value: a, label: a })) },
       ],
       submitLabel: 'Check',

@@ -97,8 +97,8 @@ export async function render(root, ctx) {
               ? button('Enable', () => patch(u, { disabled: false }, 'enabled'), { ariaLabel: `Enable ${u.email}` })
               : button('Disable', () => patch(u, { disabled: true }, 'disabled'), { class: 'btn btn-quiet', ariaLabel: `Disable ${u.email}` }),
             u.subscriptionOwner
-              ? button('Remove owner', () => patch(u, { subscriptionOwner: false }, 'no longer a Subscription Owner'), { class: 'btn btn-quiet', ariaLabel: `Remove ${u.email} as Subscription Owner` })
-              : button('Make owner', () => patch(u, { subscriptionOwner: true }, 'now a Subscription Owner'), { class: 'btn btn-quiet', ariaLabel: `Make ${u.email} a Subscription Owner` })),
+              ? button('Remove owner', () => patch(u, { subscriptionOwner: false }, 'no longer a Subscription Owner'), { class: 'btn btn-quiet', ariaLabel: `Remove owner ${u.email} (no longer a Subscription Owner)` })
+              : button('Make owner', () => patch(u, { subscriptionOwner: true }, 'now a Subscription Owner'), { class: 'btn btn-quiet', ariaLabel: `Make owner ${u.email} (a Subscription Owner)` })),
         },
       ],
       rows,
