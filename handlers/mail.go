@@ -258,7 +258,7 @@ func (m Mail) inbound(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !m.inboundAuthorized(r) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="inbound-email", charset="UTF-8"`)
-		return fault.E(op, fault.Unauthenticated, "the inbound e-mail secret is missing or wrong")
+		return fault.E(op, fault.Unauthenticated, "the inbound e-mail secret is missing or wrong", mail.ErrWrongSecret)
 	}
 	body, err := httpapi.ReadBody(r)
 	if err != nil {

@@ -94,6 +94,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_LOG_LEVEL', value: 'info' }
         { name: 'COLLAB_MAX_BODY_BYTES', value: '1048576' }
         { name: 'COLLAB_STORAGE_TIMEOUT', value: '2s' }
+        { name: 'COLLAB_SECURITY_EVENT_RETENTION_DAYS', value: '90' }
         { name: 'COLLAB_MAX_IN_FLIGHT', value: string(httpPerInstanceConcurrency) }
         { name: 'COLLAB_OIDC_ISSUERS', value: '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
         // Entra v2 access tokens carry aud = the API's client id; v1 tokens its App ID URI (docs/platform.md).
@@ -134,6 +135,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.Projects.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Invitations.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Schedules.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.SecurityEvents.Disabled', value: 'false' }
         { name: 'AzureWebJobs.JobsTick.Disabled', value: 'false' }
         { name: 'AzureWebJobs.OutboxSend.Disabled', value: 'false' }
         { name: 'AzureWebJobs.EmailCallback.Disabled', value: 'false' }

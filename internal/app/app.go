@@ -9,6 +9,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -27,6 +28,7 @@ import (
 	"github.com/studio-collab/collab/shared/jobs"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/secevent"
 	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/store"
 	"github.com/studio-collab/collab/shared/store/azure"
@@ -36,7 +38,7 @@ import (
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
 	return []store.Layout{azure.OwnLayout, platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
-		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout}
+		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout, secevent.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -53,6 +55,10 @@ type Services struct {
 	Connectors *connector.Service
 	Catalog    *catalog.Service
 	Mail       Mail
+	// SecEvents is the security center's log; main sets its Retention.
+	SecEvents *secevent.Log
+	// Rejected counts this instance's 413/400 answers per caller.
+	Rejected *secevent.RateCounter
 }
 
 // New builds the services on acct; now is the clock (nil = time.Now). Each
@@ -72,7 +78,15 @@ func New(acct *azure.Account, now func() time.Time) Services {
 	m := newMail(acct, log, now)
 	plat := platform.New(platform.OpenTables(acct), log, now)
 	plat.Outbox = m.Outbox
-	s := Services{Platform: plat, Audit: log, Mail: m,
+	// The security center records the refusals of the platform, inbound
+	// e-mail and connectors, files project events under their subscription,
+	// and mails its alerts to the Subscription Owners through the outbox.
+	sec := secevent.New(acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable), now)
+	sec.Projects, sec.Logger, sec.Context = plat, httpapi.Logger, eventActor
+	sec.Notify = alertMailer(plat, m.Outbox)
+	sec.Retention = secevent.RetentionDefault
+	plat.Events, m.Inbound.Events = sec, sec
+	s := Services{Platform: plat, Audit: log, Mail: m, SecEvents: sec, Rejected: secevent.NewRateCounter(sec, now),
 		Idem:    idempotency.New(acct.Table("idempotency")),
 		ACL:     acl.New(acct.Container("security"), log),
 		Catalog: catalog.New(catalog.OpenTables(acct), acct.Container("catalog"), now),
@@ -80,6 +94,7 @@ func New(acct *azure.Account, now func() time.Time) Services {
 	}
 	s.Connectors = connector.New(acct.Table("connectors"), s.Params, log, now)
 	s.Connectors.Logger = httpapi.Logger
+	s.Connectors.Events = sec
 	// The queue is the local Storage queue; main swaps in Service Bus in
 	// Azure (UseAzure), and the Work Portal runtime's HTTP client follows
 	// the egress policy (UseEgress).
@@ -99,6 +114,7 @@ func New(acct *azure.Account, now func() time.Time) Services {
 	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), OpenTable: acct.Table("jobopen"),
 		Notify: m.Outbox, Instance: instanceName(), Now: now}
 	idem, auditTable := acct.Table("idempotency"), acct.Table("audit")
+	secTables := []store.Table{acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable)}
 	s.Jobs.Executors = map[string]jobs.Executor{
 		"http": jobs.HTTPExecutor(egress.Client(egress.NewPolicy(nil), jobCallTimeout), s.schedulerURL),
 		// Idempotency records are kept 24 h (DESIGN 4.4).
@@ -106,9 +122,20 @@ func New(acct *azure.Account, now func() time.Time) Services {
 			_, err := jobs.PurgeOlder(ctx, idem, "Created", occ.Add(-24*time.Hour), 5000)
 			return err
 		},
-		// Audit entries are kept 400 days; the entity Timestamp is their write time.
+		// Audit entries are kept 400 days, security events and alerts
+		// SecEvents.Retention (90 days unless configured); the entity
+		// Timestamp is their write time.
 		"audit-retention": func(ctx context.Context, _ jobs.Job, occ time.Time) error {
 			_, err := jobs.PurgeOlder(ctx, auditTable, "Timestamp", occ.Add(-400*24*time.Hour), 5000)
+			for _, t := range secTables {
+				_, terr := jobs.PurgeOlder(ctx, t, "Timestamp", occ.Add(-sec.Retention), 5000)
+				err = errors.Join(err, terr)
+			}
+			return err
+		},
+		// The security alerts' thresholds, every minute (secevent.Evaluate).
+		"security-alerts": func(ctx context.Context, _ jobs.Job, _ time.Time) error {
+			_, err := sec.Evaluate(ctx)
 			return err
 		},
 		// Expired check-out locks count for nothing already; the sweep keeps the lock documents small.
@@ -130,6 +157,7 @@ func SystemJobs() []jobs.Job {
 		{Name: "purge-idempotency", Schedule: "0 7 * * * *", Action: "purge-idempotency", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
 		{Name: "audit-retention", Schedule: "0 30 3 * * *", Action: "audit-retention", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
 		{Name: "expire-locks", Schedule: "0 */5 * * * *", Action: "expire-locks", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
+		{Name: "security-alerts", Schedule: "15 * * * * *", Action: "security-alerts", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
 		{Name: "reconcile-windows", Schedule: "30 * * * * *", Action: "reconcile-windows", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
 	}
 }
@@ -149,7 +177,14 @@ const CallbackTimeout = 10 * time.Second
 // machine (egress.Local) or by COLLAB_EGRESS_ALLOW in Azure. Connectors
 // keep their own per-environment allow-lists.
 func (s Services) UseEgress(p egress.Policy) {
-	s.Jobs.Executors["http"] = jobs.HTTPExecutor(egress.Client(p, jobCallTimeout), s.schedulerURL)
+	call := jobs.HTTPExecutor(egress.Client(p, jobCallTimeout), s.schedulerURL)
+	s.Jobs.Executors["http"] = func(ctx context.Context, j jobs.Job, occ time.Time) error {
+		err := call(ctx, j, occ)
+		if e, ok := secevent.EgressEvent(j.Project, "environments/"+j.Env+"/jobs/"+j.Name, err); ok {
+			secevent.Emit(ctx, s.SecEvents, e) // a job's Scheduler call refused by the egress policy
+		}
+		return err
+	}
 	if c, ok := s.Deploy.Runtime.(*portal.Client); ok {
 		c.HTTP = egress.Client(p, 0) // each call has its own deadline
 	}
@@ -176,5 +211,6 @@ func (s Services) Deps(health handlers.Health, dev handlers.DevAuth) handlers.De
 		Catalog:    handlers.Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
 		Mail: handlers.Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
 			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
-		Deploy: handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit}}
+		Deploy:         handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit},
+		SecurityEvents: handlers.SecurityEvents{Platform: s.Platform, Log: s.SecEvents, Rate: s.Rejected}}
 }

@@ -70,6 +70,7 @@ func NewServer(ctx context.Context, cfg settings.Config, log *slog.Logger, versi
 
 	svcs := New(account, nil)
 	svcs.Jobs.LeaseGrace = cfg.JobsLeaseGrace
+	svcs.SecEvents.Retention = cfg.SecurityEventRetention
 	stamps, directory, err := openStamps(cfg)
 	if err != nil {
 		return nil, err

@@ -99,6 +99,7 @@ func (k *Keeper) runAndRecord(w http.ResponseWriter, r *http.Request, h httpapi.
 		// Record the problem answer so a retry gets the same one.
 		pr := &recorder{header: http.Header{}}
 		httpapi.Error(pr, r, herr)
+		httpapi.Observed(r, herr)
 		rec = pr
 	}
 	props := map[string]any{

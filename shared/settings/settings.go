@@ -42,6 +42,7 @@ func Catalogue() []Setting {
 		{"COLLAB_LOG_LEVEL", "debug | info | warn | error (default info)", "both"},
 		{"COLLAB_MAX_BODY_BYTES", "default request body cap in bytes (default 1 MiB)", "both"},
 		{"COLLAB_STORAGE_TIMEOUT", "deadline of one storage probe in the health check (default 2s)", "both"},
+		{"COLLAB_SECURITY_EVENT_RETENTION_DAYS", "days security events and alerts are kept before the retention job deletes them (1–3650, default 90)", "both"},
 		{"COLLAB_MAX_IN_FLIGHT", "bound on the HTTP requests one instance serves at once; past it 503 with Retry-After before any work (default 16, Flex Consumption's per-instance HTTP concurrency and host.json's maxConcurrentRequests; keep the three equal)", "both"},
 		{"COLLAB_JOBS_LEASE_GRACE", "margin past a programmed job's timeout before another instance may take its run over (default 30s; tests and local chaos runs shorten it)", "local"},
 		{"COLLAB_OIDC_ISSUERS", "comma-separated trusted token issuers, e.g. https://login.microsoftonline.com/<tenant>/v2.0", "azure"},
@@ -115,7 +116,10 @@ type Config struct {
 	// JobsLeaseGrace is added to a job's timeout to make its runs' lease
 	// (jobs.Runner.LeaseGrace); zero: the runner's default.
 	JobsLeaseGrace time.Duration
-	Auth           Auth
+	// SecurityEventRetention is how long security events and alerts are
+	// kept (COLLAB_SECURITY_EVENT_RETENTION_DAYS, 1–3650; default 90 days).
+	SecurityEventRetention time.Duration
+	Auth                   Auth
 	// Params says where secret parameters are sealed.
 	Params  Params
 	Mail    Mail
@@ -215,12 +219,13 @@ const DefaultMaxInFlight = 16
 // defaulting a typo.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		Port:           getenv("FUNCTIONS_CUSTOMHANDLER_PORT"),
-		Environment:    strings.TrimSpace(getenv("COLLAB_ENVIRONMENT")),
-		LogLevel:       slog.LevelInfo,
-		MaxBodyBytes:   1 << 20,
-		StorageTimeout: 2 * time.Second,
-		MaxInFlight:    DefaultMaxInFlight,
+		Port:                   getenv("FUNCTIONS_CUSTOMHANDLER_PORT"),
+		Environment:            strings.TrimSpace(getenv("COLLAB_ENVIRONMENT")),
+		LogLevel:               slog.LevelInfo,
+		MaxBodyBytes:           1 << 20,
+		StorageTimeout:         2 * time.Second,
+		MaxInFlight:            DefaultMaxInFlight,
+		SecurityEventRetention: 90 * 24 * time.Hour,
 	}
 	if c.Port == "" {
 		c.Port = "8080"
@@ -286,6 +291,13 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_JOBS_LEASE_GRACE must be a duration from 1s to 1h")
 		}
 		c.JobsLeaseGrace = d
+	}
+	if v := getenv("COLLAB_SECURITY_EVENT_RETENTION_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3650 {
+			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_SECURITY_EVENT_RETENTION_DAYS must be a whole number of days from 1 to 3650")
+		}
+		c.SecurityEventRetention = time.Duration(n) * 24 * time.Hour
 	}
 	c.Auth = Auth{
 		AcceptV1:    strings.EqualFold(getenv("COLLAB_OIDC_ACCEPT_V1"), "true"),

@@ -59,6 +59,13 @@ func TestCommitDiffAndRevert(t *testing.T) {
 	al.WaitText("Changes in version 3")
 	al.WaitText("From version 2 to 3:")
 	al.WaitText("/owner")
+	// Restore version 2 from the history: a new commit.
+	al.Confirm("Restore version 2")
+	al.WaitAnnounced("Restored version 2 of " + form + " as commit #4.")
+	al.WaitText("Restore " + form + " to version 2")
+	if o := a.Must(t, alice, "GET", "/api/projects/claims/catalog/object?path="+form, nil, 200); o["version"] != 4.0 {
+		t.Fatalf("after the restore: %v", o)
+	}
 
 	// Bob is denied applications/claims: commit 2 shows him only what he
 	// may see, and no Revert.
