@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers/handlertest"
-	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/jobs"
@@ -308,7 +307,7 @@ func runAlertTimer(t *testing.T, a *handlertest.API) {
 func TestAlertMailOncePerWindow(t *testing.T) {
 	a := fixture(t)
 	ctx := t.Context()
-	if err := a.Services().Jobs.EnsureSystem(ctx, app.SystemJobs()); err != nil {
+	if err := a.Services().Jobs.EnsureSystem(ctx, a.Services().Jobs.SystemJobs()); err != nil {
 		t.Fatal(err)
 	}
 	a.Deliver(t, a.Outbox, "OutboxSend") // the fixture's invitations
@@ -356,7 +355,7 @@ func TestAlertMailOncePerWindow(t *testing.T) {
 	a.Must(t, dave, "GET", "/api/subscriptions/acme/security-alerts", nil, 403)
 }
 
-// TestSecurityEventRetention: the audit-retention housekeeping job deletes
+// TestSecurityEventRetention: the security-retention housekeeping job deletes
 // security events and alerts older than the retention (90 days unless
 // COLLAB_SECURITY_EVENT_RETENTION_DAYS says otherwise), and keeps younger
 // ones; each event is also one structured log line, without secrets.
@@ -375,7 +374,7 @@ func TestSecurityEventRetention(t *testing.T) {
 	if !strings.Contains(line, "kind=cross-tenant-probe reason=other-subscription principal="+platform.UserID(olga)) || !strings.Contains(line, "subscription=acme project=claims") {
 		t.Fatalf("no structured security line: %q", line)
 	}
-	retention := a.Services().Jobs.Executors["audit-retention"]
+	retention := a.Services().Jobs.Executors["security-retention"]
 	if err := retention(t.Context(), jobs.Job{}, time.Now().Add(89*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}

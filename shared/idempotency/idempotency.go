@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/housekeeping"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/store"
@@ -230,4 +231,11 @@ func loadBody(e store.Entity) []byte {
 	}
 	out, _ := io.ReadAll(zr)
 	return out
+}
+
+// Housekeeping is the idempotency module's periodic job on t (the table the
+// Keeper keeps its records in): records are kept 24 hours (DESIGN §4.4),
+// purged hourly.
+func Housekeeping(t housekeeping.Purger) []housekeeping.Task {
+	return []housekeeping.Task{housekeeping.Purge("purge-idempotency", "0 7 * * * *", t, "Created", 24*time.Hour)}
 }

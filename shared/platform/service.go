@@ -554,6 +554,22 @@ func (s *Service) RoleIn(ctx context.Context, c Caller, pid string) (Role, error
 	return a.role, err
 }
 
+// RequireAdmin is the one "admin or owner" check of the modules a project
+// configures (parameters, connectors, jobs, maintenance windows, e-mail):
+// nil when the caller is an admin or owner of the project, Forbidden for
+// another member (what names the refused action: "only project admins and
+// owners "+what), and NotFound for anyone else, as RoleIn.
+func (s *Service) RequireAdmin(ctx context.Context, c Caller, pid, what string) error {
+	a, err := s.projectAccess(ctx, c, pid)
+	if err != nil {
+		return err
+	}
+	if !a.role.Administers() {
+		return forbidden("platform.RequireAdmin", "only project admins and owners "+what)
+	}
+	return nil
+}
+
 func (a access) require(min Role, what string) error {
 	rank := map[Role]int{RoleDeveloper: 1, RoleAdmin: 2, RoleOwner: 3}
 	if rank[a.role] < rank[min] {
