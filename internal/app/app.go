@@ -85,7 +85,7 @@ func New(acct *azure.Account, now func() time.Time) Services {
 	sec.Projects, sec.Logger, sec.Context = plat, httpapi.Logger, eventActor
 	sec.Notify = alertMailer(plat, m.Outbox)
 	sec.Retention = secevent.RetentionDefault
-	plat.Events, m.Inbound.Events = sec, sec
+	plat.Events, m.Inbound.Events, m.Callbacks.Events = sec, sec, sec
 	s := Services{Platform: plat, Audit: log, Mail: m, SecEvents: sec, Rejected: secevent.NewRateCounter(sec, now),
 		Idem:   idempotency.New(acct.Table("idempotency")),
 		ACL:    acl.New(acct.Container("security"), log),
