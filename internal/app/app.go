@@ -169,12 +169,12 @@ func instanceName() string {
 // Deps returns the handlers' dependencies for these services.
 func (s Services) Deps(health handlers.Health, dev handlers.DevAuth) handlers.Deps {
 	return handlers.Deps{Health: health, DevAuth: dev, Platform: handlers.Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
-		Security: handlers.Security{Platform: s.Platform, ACL: s.ACL}, Jobs: handlers.Jobs{Platform: s.Platform, Runner: s.Jobs},
+		Security: handlers.Security{Platform: s.Platform, ACL: s.ACL}, Jobs: handlers.Jobs{Platform: s.Platform, Runner: s.Jobs, Idem: s.Idem},
 		Params:     handlers.Params{Platform: s.Platform, Svc: s.Params},
 		Connectors: handlers.Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem},
 		Catalog:    handlers.Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
 		Mail: handlers.Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
-			Callbacks: s.Mail.Callbacks, Inbox: IMAPInbox(s.Mail.Poller), Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
-		Deploy:         handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit},
+			Callbacks: s.Mail.Callbacks, Inbox: IMAPInbox(s.Mail.Poller), Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret, Idem: s.Idem},
+		Deploy:         handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit, Idem: s.Idem},
 		SecurityEvents: handlers.SecurityEvents{Platform: s.Platform, Log: s.SecEvents, Rate: s.Rejected}}
 }
