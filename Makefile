@@ -30,6 +30,7 @@ help:
 	@echo "make run      start Azurite, MailDev, the devhost and the handler (Ctrl-C stops all)"
 	@echo "make test     install what is needed, then go vet and every test (Azurite included)"
 	@echo "make bench    benchmarks (handler start-up and RSS, security, catalog, schedules, ...)"
+	@echo "make bench-load  the overload benchmark alone (bench/load: saturation, then 2x, a few minutes)"
 	@echo "make package  assemble $(DIST)/ for the Functions host / azd, and $(PACKAGE_ZIP) for zip deploy"
 	@echo "make lint     gofmt, go vet and the OpenAPI lint (Redocly)"
 
@@ -91,6 +92,15 @@ bench: deps build
 	$(GO) run ./bench/sync -sizes $(SYNC_SIZES)
 	@echo "--- Studio Security: compiled evaluator vs Casbin on the same model (bench/security, its own module)"
 	cd bench/security && $(GO) test -run TestCasbinAgrees -bench . -benchmem -benchtime 2s .
+	@$(MAKE) --no-print-directory bench-load
+
+# The overload benchmark (issue 23): saturation of health, /api/me, the feed and
+# the objects listing, then each at twice that rate, against the real devhost,
+# handler and Azurite on loopback; bounded (LOAD_FLAGS: -step, -overload, -max-rate).
+LOAD_FLAGS ?=
+bench-load: deps build
+	@echo "--- overload: saturation then 2x per route (bench/load)"
+	$(GO) run ./bench/load $(LOAD_FLAGS)
 
 # The layout the Functions host and `func azure functionapp publish` / azd expect:
 # host.json, one top-level folder per function, and the handler binary; and the

@@ -64,20 +64,7 @@ func (d Deploy) reconcile(ctx context.Context, _ *fnhost.Invocation) (map[string
 // access checks that the caller sees the environment (404 otherwise) and,
 // for writes, is an admin or owner of the project.
 func (d Deploy) access(r *http.Request, write bool) (context.Context, platform.Caller, error) {
-	ctx, c := CallerOf(r)
-	if _, err := d.Platform.GetEnvironment(ctx, c, r.PathValue("p"), r.PathValue("env")); err != nil {
-		return ctx, c, err
-	}
-	if write {
-		role, err := d.Platform.RoleIn(ctx, c, r.PathValue("p"))
-		if err != nil {
-			return ctx, c, err
-		}
-		if role != platform.RoleAdmin && role != platform.RoleOwner {
-			return ctx, c, fault.E("handlers.deploy", fault.Forbidden, "only admins and owners change maintenance windows and policies")
-		}
-	}
-	return ctx, c, nil
+	return envAccess(r, d.Platform, write, "change maintenance windows and policies")
 }
 
 // record audits an administrator's change.
@@ -147,16 +134,7 @@ func (d Deploy) window(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	win, err := d.Svc.Window(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("id"))
-	return writeWindow(w, win, err)
-}
-
-func writeWindow(w http.ResponseWriter, win deploy.Window, err error) error {
-	if err != nil {
-		return err
-	}
-	withETag(w, win.ETag)
-	httpapi.JSON(w, http.StatusOK, win)
-	return nil
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 func (d Deploy) reschedule(w http.ResponseWriter, r *http.Request) error {
@@ -178,7 +156,7 @@ func (d Deploy) reschedule(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = d.record(ctx, r, c, "window.reschedule", nil, map[string]any{"window": win.ID, "start": win.Start})
 	}
-	return writeWindow(w, win, err)
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 func (d Deploy) cancel(w http.ResponseWriter, r *http.Request) error {
@@ -190,7 +168,7 @@ func (d Deploy) cancel(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = d.record(ctx, r, c, "window.cancel", nil, map[string]any{"window": win.ID})
 	}
-	return writeWindow(w, win, err)
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 func (d Deploy) openNow(w http.ResponseWriter, r *http.Request) error {
@@ -202,7 +180,7 @@ func (d Deploy) openNow(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = d.record(ctx, r, c, "window.open-now", nil, map[string]any{"window": win.ID})
 	}
-	return writeWindow(w, win, err)
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 // policyView is a policy and whether it is the default.
@@ -253,11 +231,7 @@ func (d Deploy) runtime(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rc, err := d.Svc.RuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"))
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, rc)
-	return nil
+	return reply(w, http.StatusOK, rc, err)
 }
 
 func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {
@@ -281,34 +255,4 @@ func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {
 	}
 	httpapi.JSON(w, http.StatusOK, rc)
 	return nil
-}
-
-// deployDirectory is the platform as deploy.Directory.
-type deployDirectory struct{ p *platform.Service }
-
-func (d deployDirectory) Environments(ctx context.Context, project string) ([]string, error) {
-	es, err := d.p.EnvironmentsOf(ctx, project)
-	names := make([]string, 0, len(es))
-	for _, e := range es {
-		names = append(names, e.Name)
-	}
-	return names, err
-}
-
-func (d deployDirectory) Environment(ctx context.Context, project, env string) (deploy.EnvInfo, error) {
-	e, err := d.p.Environment(ctx, project, env)
-	return deploy.EnvInfo{WorkPortalURL: e.WorkPortalURL, SchedulerURL: e.SchedulerURL, Status: e.Status}, err
-}
-
-func (d deployDirectory) Members(ctx context.Context, project string) ([]deploy.Member, error) {
-	ms, err := d.p.MembersOf(ctx, project)
-	out := make([]deploy.Member, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, deploy.Member{Email: m.Email, Owner: m.Role == platform.RoleOwner})
-	}
-	return out, err
-}
-
-func (d deployDirectory) SetStatus(ctx context.Context, project, env, status string) error {
-	return d.p.SetEnvironmentStatus(ctx, project, env, status)
 }

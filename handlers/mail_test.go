@@ -19,6 +19,7 @@ import (
 
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/handlers/handlertest"
+	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/mail/imapinbox"
 )
@@ -73,11 +74,14 @@ func TestEmailTaskEndToEnd(t *testing.T) {
 	a.Deliver(t, a.Outbox, "OutboxSend") // the fixture's invitations
 	before := len(a.SMTP.Messages())
 	wp := workPortal(t, a, "wp-app", "WorkPortal.Invoke")
-	resp, task := a.Call(t, wp, "POST", envBase+"/email-tasks", taskSpec("claim-4711", portal.URL+"/tasks/claim-4711"), nil)
+	// One spec for both registrations: its expiry is "now + 48 h" to the
+	// second, so two specs made across a second boundary differ (a 409).
+	spec := taskSpec("claim-4711", portal.URL+"/tasks/claim-4711")
+	resp, task := a.Call(t, wp, "POST", envBase+"/email-tasks", spec, nil)
 	if resp.StatusCode != 201 || task["status"] != "open" || task["assignee"] != "bob@example.com" {
 		t.Fatalf("%d %v", resp.StatusCode, task)
 	}
-	if resp, _ := a.Call(t, wp, "POST", envBase+"/email-tasks", taskSpec("claim-4711", portal.URL+"/tasks/claim-4711"), nil); resp.StatusCode != 200 {
+	if resp, _ := a.Call(t, wp, "POST", envBase+"/email-tasks", spec, nil); resp.StatusCode != 200 {
 		t.Fatalf("the same registration again: %d, want 200", resp.StatusCode)
 	}
 	if st := a.Deliver(t, a.Outbox, "OutboxSend"); len(st) != 1 || st[0] != 200 { // one message: the second registration queued nothing
@@ -289,7 +293,7 @@ func TestEmailSettingsShowHowRepliesArrive(t *testing.T) {
 	a.Must(t, olga, "GET", "/api/projects/claims/email-settings", nil, 404)
 
 	b := handlertest.StartWith(t, func(d *handlers.Deps) {
-		d.Mail.Poller = &imapinbox.Poller{Config: imapinbox.Config{Host: "imap.example.com", Username: "tasks@example.com", Password: "hunter2-secret"}}
+		d.Mail.Inbox = app.IMAPInbox(&imapinbox.Poller{Config: imapinbox.Config{Host: "imap.example.com", Username: "tasks@example.com", Password: "hunter2-secret"}})
 		d.Mail.Inbound.RequireAuth = true
 	})
 	b.Must(t, alice, "POST", "/api/subscriptions", map[string]any{"id": "acme", "name": "Acme"}, 201)

@@ -24,13 +24,16 @@ type Deps struct {
 	// Stamps place this instance among the deployment's stamps (the home
 	// check, a dedicated customer); nil: one shared stamp.
 	Stamps *stamp.Stamps
+	// SecurityEvents serves and records the security center (nil Log: the
+	// routes exist, nothing is observed).
+	SecurityEvents SecurityEvents
 }
 
 // Register declares every HTTP route of the service on rt.
 func Register(rt *httpapi.Router, d Deps) {
 	useStamps(rt, d.Stamps)
 	d.Platform.Stamps = d.Stamps
-	rt.Handle("GET /api/health", d.Health.serve, httpapi.Public())
+	registerHealth(rt, d.Health)
 	registerDevAuth(rt, d.DevAuth)
 	register(rt, d.Platform)
 	registerSecurity(rt, d.Security)
@@ -41,6 +44,7 @@ func Register(rt *httpapi.Router, d Deps) {
 	registerCatalog(rt, d.Catalog)
 	registerMail(rt, d.Mail)
 	registerConsole(rt, d.Console)
+	registerSecurityEvents(rt, d.SecurityEvents)
 }
 
 // RegisterFunctions declares every non-HTTP function (timer, queue, Service

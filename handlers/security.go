@@ -175,7 +175,7 @@ func (s Security) check(w http.ResponseWriter, r *http.Request) error {
 		}
 		subj, ok := subjects[c.User]
 		if !ok {
-			if me.Role != security.RoleOwner && me.Role != security.RoleAdmin {
+			if !me.Role.Administers() {
 				return fault.E("handlers.check", fault.Forbidden, "you may check only your own access")
 			}
 			if subj, err = subjectOf(ctx, s.Platform, r.PathValue("p"), c.User); err != nil {
@@ -205,7 +205,7 @@ func (s Security) effective(w http.ResponseWriter, r *http.Request) error {
 	}
 	subj := me
 	if u := r.URL.Query().Get("user"); u != "" && u != me.UserID {
-		if me.Role != security.RoleOwner && me.Role != security.RoleAdmin {
+		if !me.Role.Administers() {
 			return fault.E("handlers.effective", fault.Forbidden, "you may see only your own effective levels")
 		}
 		if subj, err = subjectOf(ctx, s.Platform, r.PathValue("p"), u); err != nil {

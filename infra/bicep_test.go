@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -144,17 +145,54 @@ var rules = []rule{
 			}
 			return nil
 		}), "tier: 'WAF_v2'", "tier: 'Standard_v2'"},
-	{"gateway: probe on /api/health", "modules/appgateway.bicep", func(f *File) error {
+	{"gateway: probe on liveness, /api/health/live (a storage outage must not drop the region's only backend; Traffic Manager probes readiness)", "modules/appgateway.bicep", func(f *File) error {
 		for _, r := range resourcesOf(f, "Microsoft.Network/applicationGateways") {
 			probes, _ := Get(r.Body, "properties.probes")
 			for _, p := range asList(probes) {
-				if v, _ := Get(p.(map[string]any), "properties.path"); v == "/api/health" {
+				if v, _ := Get(p.(map[string]any), "properties.path"); v == "/api/health/live" {
 					return nil
 				}
 			}
 		}
-		return fmt.Errorf("no /api/health probe")
-	}, "path: '/api/health'", "path: '/'"},
+		return fmt.Errorf("no /api/health/live probe")
+	}, "path: '/api/health/live'", "path: '/api/health'"},
+	{"Flex Consumption's per-instance HTTP concurrency is the one number host.json and the handler's bound use", "modules/functionapp.bicep", func(f *File) error {
+		site := resourcesOf(f, "Microsoft.Web/sites")
+		if len(site) == 0 {
+			return fmt.Errorf("no site")
+		}
+		if v, _ := Get(site[0].Body, "properties.functionAppConfig.scaleAndConcurrency.triggers.http.perInstanceConcurrency"); fmt.Sprint(v) != "{httpPerInstanceConcurrency}" {
+			return fmt.Errorf("perInstanceConcurrency = %v, want the httpPerInstanceConcurrency parameter", v)
+		}
+		if !strings.Contains(string(f.Src), "{ name: 'COLLAB_MAX_IN_FLIGHT', value: string(httpPerInstanceConcurrency) }") {
+			return fmt.Errorf("COLLAB_MAX_IN_FLIGHT is not set from httpPerInstanceConcurrency")
+		}
+		m := regexp.MustCompile(`param httpPerInstanceConcurrency int = (\d+)`).FindSubmatch(f.Src)
+		if m == nil {
+			return fmt.Errorf("httpPerInstanceConcurrency has no literal default")
+		}
+		var host struct {
+			Extensions struct {
+				HTTP struct{ MaxConcurrentRequests, MaxOutstandingRequests int } `json:"http"`
+			} `json:"extensions"`
+		}
+		b, err := os.ReadFile("../host.json")
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &host); err != nil {
+			return err
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		if n != host.Extensions.HTTP.MaxConcurrentRequests || n != settings.DefaultMaxInFlight {
+			return fmt.Errorf("per-instance concurrency %d, host.json maxConcurrentRequests %d, handler default %d: they must agree",
+				n, host.Extensions.HTTP.MaxConcurrentRequests, settings.DefaultMaxInFlight)
+		}
+		if o := host.Extensions.HTTP.MaxOutstandingRequests; o < n || o > 4*n {
+			return fmt.Errorf("host.json maxOutstandingRequests %d: want between %d and %d (a short queue: p99 under a second at saturation)", o, n, 4*n)
+		}
+		return nil
+	}, "perInstanceConcurrency: httpPerInstanceConcurrency", "perInstanceConcurrency: 100"},
 	{"gateway: HTTPS listener only", "modules/appgateway.bicep", func(f *File) error {
 		for _, r := range resourcesOf(f, "Microsoft.Network/applicationGateways") {
 			ls, _ := Get(r.Body, "properties.httpListeners")
@@ -331,6 +369,86 @@ var rules = []rule{
 		}
 		return nil
 	}, "'DeadletteredMessages'", "'ActiveMessages'"},
+	{"Defender for Cloud: App Service, Storage, Key Vault and Resource Manager plans at subscription scope", "modules/defender.bicep", defenderPlans, "name: 'KeyVaults'", "name: 'VirtualMachines'"},
+	{"Defender for Cloud: plans on by default (Standard), free tier only by the parameter", "modules/defender.bicep", func(f *File) error {
+		if !strings.Contains(string(f.Src), "param enabled bool = true") {
+			return fmt.Errorf("the plans are not on by default")
+		}
+		if !strings.Contains(string(f.Src), "var tier = enabled ? 'Standard' : 'Free'") {
+			return fmt.Errorf("the tier does not follow the parameter")
+		}
+		return nil
+	}, "param enabled bool = true", "param enabled bool = false"},
+	{"Defender for Cloud: main deploys the plans with enableDefender on by default", "main.bicep", func(f *File) error {
+		src := string(f.Src)
+		if !strings.Contains(src, "param enableDefender bool = true") || !strings.Contains(src, "module defender 'modules/defender.bicep'") ||
+			!strings.Contains(src, "enabled: enableDefender") {
+			return fmt.Errorf("main.bicep does not deploy modules/defender.bicep with enableDefender (default true)")
+		}
+		return nil
+	}, "enabled: enableDefender", "enabled: false"},
+	{"Defender for Cloud: security contacts e-mailed on alerts, owners told", "modules/defender.bicep", func(f *File) error {
+		cs := resourcesOf(f, "Microsoft.Security/securityContacts")
+		if len(cs) != 1 {
+			return fmt.Errorf("%d security contacts", len(cs))
+		}
+		c := cs[0].Body
+		if v, _ := Get(c, "properties.emails"); fmt.Sprint(v) != fmt.Sprint(Expr{"contactEmails"}) {
+			return fmt.Errorf("contact emails = %v", v)
+		}
+		if v, _ := Get(c, "properties.notificationsByRole.state"); v != "On" {
+			return fmt.Errorf("owners are not notified: %v", v)
+		}
+		for _, src := range asList(mustGet(c, "properties.notificationsSources")) {
+			if m, _ := src.(map[string]any); m["sourceType"] == "Alert" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no alert notifications")
+	}, "sourceType: 'Alert'", "sourceType: 'None'"},
+	{"WAF: blocked requests to Log Analytics in resource-specific tables (AGWFirewallLogs)", "modules/appgateway.bicep", func(f *File) error {
+		for _, r := range resourcesOf(f, "Microsoft.Insights/diagnosticSettings") {
+			if s, _ := r.Body["scope"].(Expr); s.Text != "gateway" {
+				continue
+			}
+			if v, _ := Get(r.Body, "properties.logAnalyticsDestinationType"); v != "Dedicated" {
+				return fmt.Errorf("destination type %v: AGWFirewallLogs needs Dedicated", v)
+			}
+			for _, l := range asList(mustGet(r.Body, "properties.logs")) {
+				m, _ := l.(map[string]any)
+				if (m["categoryGroup"] == "allLogs" || m["category"] == "ApplicationGatewayFirewallLog") && m["enabled"] == true {
+					return nil
+				}
+			}
+			return fmt.Errorf("the firewall log is not sent")
+		}
+		return fmt.Errorf("no diagnostic setting on the gateway")
+	}, "logAnalyticsDestinationType: 'Dedicated'", "logAnalyticsDestinationType: 'AzureDiagnostics'"},
+	{"alerts: WAF blocks and security events e-mail the security contacts", "modules/alerts.bicep", func(f *File) error {
+		groups := resourcesOf(f, "Microsoft.Insights/actionGroups")
+		if len(groups) != 1 {
+			return fmt.Errorf("%d action groups", len(groups))
+		}
+		rs := resourcesOf(f, "Microsoft.Insights/scheduledQueryRules")
+		if len(rs) < 2 {
+			return fmt.Errorf("%d scheduled-query rules", len(rs))
+		}
+		for _, r := range rs {
+			if ag := fmt.Sprint(mustGet(r.Body, "properties.actions.actionGroups")); !strings.Contains(ag, groups[0].Symbol+".id") {
+				return fmt.Errorf("rule %s does not notify the action group: %s", r.Symbol, ag)
+			}
+		}
+		return nil
+	}, "        securityContacts.id\n      ]\n    }\n  }\n}\n", "      ]\n    }\n  }\n}\n"},
+	{"alerts: scheduled queries on every security-event kind the timer thresholds, and on raised alerts", "modules/alerts.bicep", func(f *File) error {
+		src := string(f.Src)
+		for _, w := range []string{`"msg":"security event"`, `"msg":"security alert"`, `"signin-refused"`, `"cloud-metadata"`, `"inbound-email-refused"`, `"webhook-secret-wrong"`} {
+			if !strings.Contains(src, w) {
+				return fmt.Errorf("no security alert query on %s", w)
+			}
+		}
+		return nil
+	}, `"cloud-metadata"`, `"metadata"`},
 	{"main: subscription scope with the azd-env-name tag", "main.bicep", func(f *File) error {
 		if !strings.Contains(string(f.Src), "targetScope = 'subscription'") {
 			return fmt.Errorf("main.bicep is not at subscription scope")
@@ -563,4 +681,27 @@ func TestSecretsAreKeyVaultReferences(t *testing.T) {
 	if !strings.Contains(string(parsed(t, "modules/roles.bicep").Src), "roles.keyVaultSecretsUser") {
 		t.Error("the app identity has no Key Vault Secrets User role")
 	}
+}
+
+func mustGet(m map[string]any, path string) any { v, _ := Get(m, path); return v }
+
+// defenderPlans: the four plans the service's resources need, at
+// subscription scope, each on the tier the parameter chooses.
+func defenderPlans(f *File) error {
+	if !strings.Contains(string(f.Src), "targetScope = 'subscription'") {
+		return fmt.Errorf("%s is not at subscription scope (pricings are per subscription)", f.Path)
+	}
+	got := map[string]bool{}
+	for _, r := range resourcesOf(f, "Microsoft.Security/pricings") {
+		if tier, _ := Get(r.Body, "properties.pricingTier"); fmt.Sprint(tier) != fmt.Sprint(Expr{"tier"}) {
+			return fmt.Errorf("plan %s: pricingTier %v", r.Symbol, tier)
+		}
+		got[fmt.Sprint(r.Body["name"])] = true
+	}
+	for _, p := range []string{"AppServices", "StorageAccounts", "KeyVaults", "Arm"} {
+		if !got[p] {
+			return fmt.Errorf("no Defender plan %s (have %v)", p, got)
+		}
+	}
+	return nil
 }

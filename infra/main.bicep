@@ -38,6 +38,12 @@ param standbyRegions object = {}
 @description('Service Bus tier. Private endpoints need Premium; with Standard the namespace stays reachable only with Entra ID tokens (local auth is off either way).')
 param serviceBusSku string = 'Premium'
 
+@description('Microsoft Defender for Cloud plans (App Service, Storage, Key Vault, Resource Manager) on the subscription; infra/README.md gives their cost. false leaves the free tier.')
+param enableDefender bool = true
+
+@description('Addresses Defender for Cloud and the security-event alerts e-mail, separated by semicolons (for example the operators\' on-call list).')
+param securityContactEmails string
+
 @description('Deploy Azure Firewall Premium with IDPS for the Functions egress.')
 param deployFirewall bool = false
 
@@ -123,6 +129,8 @@ var storageTables = [
   'cataloglocks'
   'catalogblobs'
   'emailtasks'
+  'secevents'
+  'secalerts'
 ]
 var storageContainers = [
   'security'
@@ -208,6 +216,7 @@ module stamps 'modules/stamp.bicep' = [for (region, i) in regions: {
     apiClientId: apiClientId
     apiAppIdUri: apiAppIdUri
     acceptV1Tokens: acceptV1Tokens
+    securityContactEmails: securityContactEmails
     stamp: {
       name: region
       // Links in e-mails (invitations) go to the stamp that sent them: the home.
@@ -249,6 +258,7 @@ module dedicatedStamps 'modules/stamp.bicep' = [for (c, i) in dedicatedCustomers
     apiClientId: apiClientId
     apiAppIdUri: apiAppIdUri
     acceptV1Tokens: acceptV1Tokens
+    securityContactEmails: securityContactEmails
     stamp: {
       name: 'ded-${c.subscription}'
       publicUrl: stampUrls[length(regions) + i]
@@ -264,6 +274,14 @@ module dedicatedStamps 'modules/stamp.bicep' = [for (c, i) in dedicatedCustomers
     }
   }
 }]
+
+module defender 'modules/defender.bicep' = {
+  name: 'defender'
+  params: {
+    enabled: enableDefender
+    contactEmails: securityContactEmails
+  }
+}
 
 module traffic 'modules/trafficmanager.bicep' = {
   name: 'traffic'

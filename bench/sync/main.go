@@ -12,24 +12,21 @@ package main
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/studio-collab/collab/bench/stack"
 )
 
 func main() {
@@ -49,70 +46,15 @@ type row struct {
 }
 
 func run(repoDir, sizes string) error {
-	repo, err := filepath.Abs(repoDir)
+	st, err := stack.Start(repoDir, nil)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp("", "syncbench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(tmp)
-	// The devhost keeps Azurite's data in <root>/.azurite: give it a root of
-	// its own that links to the app's files.
-	root := filepath.Join(tmp, "root")
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return err
-	}
-	for _, n := range []string{"host.json", "functions", "node_modules"} {
-		if err := os.Symlink(filepath.Join(repo, n), filepath.Join(root, n)); err != nil {
-			return err
-		}
-	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	api := "http://127.0.0.1:" + strconv.Itoa(port)
-	logPath := filepath.Join(tmp, "devhost.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	host := exec.Command(filepath.Join(repo, "bin", "devhost"), "-root", root, "-port", strconv.Itoa(port), "-azurite", "-azurite-port", "0",
-		"-handler", filepath.Join(repo, "bin", "handler"), "-dev-auth", "-seed-with", filepath.Join(repo, "bin", "collab"))
-	host.Stdout, host.Stderr = logf, logf
-	host.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := host.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		_ = syscall.Kill(-host.Process.Pid, syscall.SIGINT)
-		done := make(chan struct{})
-		go func() { _ = host.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-host.Process.Pid, syscall.SIGKILL)
-		}
-	}()
-	env := append(os.Environ(), "COLLAB_CONFIG_DIR="+filepath.Join(tmp, "config"))
-	collab := func(dir string, args ...string) error {
-		cmd := exec.Command(filepath.Join(repo, "bin", "collab"), args...)
-		cmd.Env, cmd.Dir = env, dir
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("collab %s: %w\n%s", strings.Join(args, " "), err, out.String())
-		}
-		return nil
-	}
-	if err := waitSeeded(api, collab, tmp); err != nil {
-		return fmt.Errorf("%w (devhost log: %s)", err, logPath)
-	}
+	defer st.Close()
+	tmp, api, logPath, collab := st.Tmp, st.API, st.LogPath, st.Collab
+	createProject := st.CreateProject
 	gitBase := filepath.Join(tmp, "git")
-	gitPort, err := freePort()
+	gitPort, err := stack.FreePort()
 	if err != nil {
 		return err
 	}
@@ -135,7 +77,7 @@ func run(repoDir, sizes string) error {
 		if err != nil {
 			return fmt.Errorf("size %q: %w", s, err)
 		}
-		r, err := measure(n, tmp, api, collab, gitBase, gitPort, logPath)
+		r, err := measure(n, tmp, api, collab, createProject, gitBase, gitPort, logPath)
 		if err != nil {
 			return err
 		}
@@ -157,10 +99,10 @@ func run(repoDir, sizes string) error {
 
 func ratio(a, b time.Duration) float64 { return a.Seconds() / b.Seconds() }
 
-func measure(n int, tmp, api string, collab func(string, ...string) error, gitBase string, gitPort int, logPath string) (row, error) {
+func measure(n int, tmp, api string, collab func(string, ...string) error, createProject func(string) error, gitBase string, gitPort int, logPath string) (row, error) {
 	r := row{n: n}
 	project := fmt.Sprintf("bench%d-%d", n, time.Now().UnixNano()%100000)
-	if err := createProject(api, project, filepath.Join(tmp, "config")); err != nil {
+	if err := createProject(project); err != nil {
 		return r, err
 	}
 	src := filepath.Join(tmp, fmt.Sprintf("src%d", n))
@@ -296,15 +238,6 @@ func countFiles(dir string) int {
 	return n
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func waitPort(port int) error {
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
@@ -313,24 +246,6 @@ func waitPort(port int) error {
 		}
 	}
 	return fmt.Errorf("nothing listens on port %d", port)
-}
-
-// waitSeeded waits until the devhost answers and the demo is seeded, then
-// signs in as alice.
-func waitSeeded(api string, collab func(string, ...string) error, dir string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	for ctx.Err() == nil {
-		if resp, err := http.Get(api + "/api/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 && collab(dir, "login", "--api", api, "--email", "alice@example.com") == nil &&
-				collab(dir, "members", "claims") == nil {
-				return nil
-			}
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	return errors.New("the devhost did not come up with the demo seeded within 3 minutes")
 }
 
 func logSize(p string) int64 {
@@ -393,31 +308,4 @@ func requestsSince(p string, offset int64) string {
 		out = append(out, fmt.Sprintf("%s %d %.2fs", k, by[k].n, float64(by[k].ms)/1000))
 	}
 	return strings.Join(out, "; ")
-}
-
-// createProject makes a project of the demo subscription as alice (its
-// owner), with the token collab saved.
-func createProject(api, id, configDir string) error {
-	b, err := os.ReadFile(filepath.Join(configDir, "config.json"))
-	if err != nil {
-		return err
-	}
-	var c struct{ Token string }
-	if err := json.Unmarshal(b, &c); err != nil {
-		return err
-	}
-	body, _ := json.Marshal(map[string]string{"id": id, "name": id})
-	req, _ := http.NewRequest("POST", api+"/api/subscriptions/demo/projects", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", id)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("creating project %s: %s", id, resp.Status)
-	}
-	return nil
 }

@@ -121,7 +121,7 @@ func (w *workCopy) writeNote(file string, n conflictNote) error {
 	if err != nil {
 		return err
 	}
-	return w.writeFile(file+conflictExt, b)
+	return w.writeFile(file+conflictExt, append(b, '\n'))
 }
 
 // sayMerged tells the user how a merge went.

@@ -250,9 +250,16 @@ func (w *workCopy) push(msg string, mayMerge bool) (code int, again bool) {
 	switch status {
 	case http.StatusCreated:
 	case http.StatusConflict:
-		fmt.Fprintf(stderr, "collab: push refused: %d object(s) changed on the server since you based your work on them:\n", len(ans.Conflicts))
+		// With a merge to come this is news, not a failure.
+		say := stderr
+		if mayMerge {
+			say = stdout
+			fmt.Fprintf(say, "%d object(s) changed on the server since you based your work on them; merging:\n", len(ans.Conflicts))
+		} else {
+			fmt.Fprintf(say, "collab: push refused: %d object(s) changed on the server since you based your work on them:\n", len(ans.Conflicts))
+		}
 		for _, c := range ans.Conflicts {
-			fmt.Fprintf(stderr, "  %s: you changed v%d, the server has v%d by %s at %s\n", c.Path, c.BaseVersion, c.CurrentVersion,
+			fmt.Fprintf(say, "  %s: you changed v%d, the server has v%d by %s at %s\n", c.Path, c.BaseVersion, c.CurrentVersion,
 				c.CommittedBy, c.CommittedAt.Local().Format("2006-01-02 15:04"))
 		}
 		if !mayMerge {

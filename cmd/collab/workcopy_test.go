@@ -84,7 +84,7 @@ func TestWorkingCopy(t *testing.T) {
 	write(t, filepath.Join(b, intake), `{"steps":["receive","triage","reject"]}`)
 	// The push meets a stale base: it merges; both changed the array, so
 	// the merge stops at a conflict note and pushes nothing.
-	out = must(t, 1, "push refused", "push", "-C", b, "-m", "reject")
+	out = must(t, 1, "nothing was pushed", "push", "-C", b, "-m", "reject")
 	if !strings.Contains(out, "applications/claims/processes/intake.json: you changed v2, the server has v3 by alice@example.com") ||
 		!strings.Contains(out, "conflict: applications/claims/processes/intake.json changed here and on the server (v3 by alice@example.com)") {
 		t.Fatalf("conflict message: %s", out)

@@ -59,7 +59,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("handler listening", "port", cfg.Port, "version", version, "environment", cfg.Environment, "local", cfg.Local)
+	log.Info("handler listening", "port", cfg.Port, "maxInFlight", cfg.MaxInFlight, "version", version, "environment", cfg.Environment, "local", cfg.Local)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/internal/app"
+	"github.com/studio-collab/collab/shared/contract"
 	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
@@ -271,10 +272,39 @@ func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Tru
 	// as in the handler binary.
 	root := fnhost.NewRouter(rt, log)
 	handlers.RegisterFunctions(root, deps)
-	a.Srv.Config.Handler = root
+	a.Srv.Config.Handler = validated(t, root)
 	a.Srv.Start()
 	t.Cleanup(a.Srv.Close)
 	return a
+}
+
+// validated checks every answer the test server gives against
+// api/openapi.yaml (shared/contract, kin-openapi): a status the operation
+// does not declare, a body that does not match its schema, or a client
+// error without a detail fails the test that made the request. The
+// mismatches are reported when the test ends (after the server closed), so
+// an answer written after the test's last assertion still counts.
+func validated(t testing.TB, h http.Handler) http.Handler {
+	doc, err := contract.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var found []error
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, err := range found {
+			t.Errorf("api/openapi.yaml: %v", err)
+		}
+	})
+	return contract.Middleware(doc, h, func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(found) < 20 {
+			found = append(found, err)
+		}
+	})
 }
 
 // testKey is the parameters' key of the servers sharing a storage prefix

@@ -1,6 +1,6 @@
 // Application Gateway WAF_v2 in front of the Function App's private
 // endpoint: HTTPS listener (certificate from Key Vault), health probe on
-// /api/health, WAF policy in Prevention mode on the managed DRS and bot rule
+// /api/health/live (liveness), WAF policy in Prevention mode on the managed DRS and bot rule
 // sets. Catalog uploads get per-rule exclusions and a custom rule (documented
 // in infra/README.md) rather than a disabled rule group.
 param environmentName string
@@ -218,7 +218,10 @@ resource gateway 'Microsoft.Network/applicationGateways@2024-05-01' = {
         name: 'health'
         properties: {
           protocol: 'Https'
-          path: '/api/health'
+          // Liveness: the gateway fronts one backend per region, so a
+          // storage outage must not take it out; Traffic Manager probes
+          // readiness (/api/health) through the gateway and fails over.
+          path: '/api/health/live'
           interval: 30
           timeout: 10
           unhealthyThreshold: 3

@@ -27,6 +27,8 @@ param apiAppIdUri string
 param acceptV1Tokens bool
 @description('This stamp among the others (stamp.bicep): its name, every stamp\'s URL, the origins whose consoles call it after a 421, the dedicated customer, the directory.')
 param stamp object
+@description('HTTP requests one instance serves at once: Flex Consumption\'s per-instance concurrency, host.json\'s extensions.http.maxConcurrentRequests and the handler\'s COLLAB_MAX_IN_FLIGHT are the same number (docs/decisions.md).')
+param httpPerInstanceConcurrency int = 16
 
 var kv = 'VaultName=${vaultName}'
 
@@ -92,6 +94,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'COLLAB_LOG_LEVEL', value: 'info' }
         { name: 'COLLAB_MAX_BODY_BYTES', value: '1048576' }
         { name: 'COLLAB_STORAGE_TIMEOUT', value: '2s' }
+        { name: 'COLLAB_SECURITY_EVENT_RETENTION_DAYS', value: '90' }
+        { name: 'COLLAB_MAX_IN_FLIGHT', value: string(httpPerInstanceConcurrency) }
         { name: 'COLLAB_OIDC_ISSUERS', value: '${environment().authentication.loginEndpoint}${subscription().tenantId}/v2.0' }
         // Entra v2 access tokens carry aud = the API's client id; v1 tokens its App ID URI (docs/platform.md).
         { name: 'COLLAB_OIDC_AUDIENCE', value: acceptV1Tokens ? '${apiClientId},${apiAppIdUri}' : apiClientId }
@@ -131,6 +135,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'AzureWebJobs.Projects.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Invitations.Disabled', value: 'false' }
         { name: 'AzureWebJobs.Schedules.Disabled', value: 'false' }
+        { name: 'AzureWebJobs.SecurityEvents.Disabled', value: 'false' }
         { name: 'AzureWebJobs.JobsTick.Disabled', value: 'false' }
         { name: 'AzureWebJobs.OutboxSend.Disabled', value: 'false' }
         { name: 'AzureWebJobs.EmailCallback.Disabled', value: 'false' }
@@ -168,6 +173,14 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: 100
         instanceMemoryMB: 2048
+        // Flex scales out when instances serve this many HTTP requests at
+        // once; the host queues past it (host.json) and the handler sheds
+        // past the same number with 503 + Retry-After.
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
     }
   }

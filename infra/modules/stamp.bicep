@@ -16,6 +16,8 @@ param consoleClientId string
 param apiClientId string
 param apiAppIdUri string
 param acceptV1Tokens bool
+@description('Who the security alerts (security events, WAF blocks) e-mail, separated by semicolons.')
+param securityContactEmails string
 @description('This stamp among the others (main.bicep): { name, publicUrl (links in e-mails), replyDomain (task replies), urls (name=https://host,...), origins (array), dedicatedSubscription, geoRedundant, directoryId, directoryName, directoryTableUri, directoryResourceGroup }.')
 param stamp object
 
@@ -296,6 +298,7 @@ module alerts 'alerts.bicep' = {
     functionAppId: functionApp.outputs.id
     serviceBusId: serviceBus.outputs.id
     workspaceId: monitoring.outputs.workspaceId
+    securityContactEmails: securityContactEmails
   }
 }
 

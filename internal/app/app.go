@@ -27,6 +27,7 @@ import (
 	"github.com/studio-collab/collab/shared/jobs"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/secevent"
 	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/store"
 )
@@ -35,7 +36,7 @@ import (
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
 	return []store.Layout{store.OwnLayout, platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
-		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout}
+		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout, secevent.Layout}
 }
 
 // Services are the domain services built on one storage account; main and
@@ -52,6 +53,10 @@ type Services struct {
 	Connectors *connector.Service
 	Catalog    *catalog.Service
 	Mail       Mail
+	// SecEvents is the security center's log; main sets its Retention.
+	SecEvents *secevent.Log
+	// Rejected counts this instance's 413/400 answers per caller.
+	Rejected *secevent.RateCounter
 }
 
 // New builds the services on acct; now is the clock (nil = time.Now). Each
@@ -59,10 +64,11 @@ type Services struct {
 // platform, security and the catalog, parameters and connectors, then
 // deployments (which read the catalog, the platform and the outbox, and
 // apply parameters), and last the job runner with every module's
-// housekeeping. Two cycles remain and are closed at the end through
-// interfaces their consumer declares: the catalog tells its subscriber
-// (deployments) of each commit, and parameters queue restart-needing
-// changes with deployments.
+// housekeeping (each module declares its tasks; Jobs.SystemJobs lists
+// them). Two cycles remain and are closed at the end through interfaces
+// their consumer declares: the catalog tells its subscriber (deployments)
+// of each commit, and parameters queue restart-needing changes with
+// deployments.
 func New(acct *store.Account, now func() time.Time) Services {
 	if now == nil {
 		now = time.Now
@@ -71,14 +77,25 @@ func New(acct *store.Account, now func() time.Time) Services {
 	m := newMail(acct, log, now)
 	plat := platform.New(platform.OpenTables(acct), log, now)
 	plat.Outbox = m.Outbox
-	s := Services{Platform: plat, Audit: log, Mail: m,
-		Idem:    idempotency.New(acct.Table("idempotency")),
-		ACL:     acl.New(acct.Container("security"), log),
-		Catalog: catalog.New(catalog.OpenTables(acct), acct.Container("catalog"), now),
-		Params:  envconfig.New(acct.Table("parameters"), log, now),
+	// The security center records the refusals of the platform, inbound
+	// e-mail and connectors, files project events under their subscription,
+	// and mails its alerts to the Subscription Owners through the outbox.
+	sec := secevent.New(acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable), now)
+	sec.Projects, sec.Logger, sec.Context = plat, httpapi.Logger, eventActor
+	sec.Notify = alertMailer(plat, m.Outbox)
+	sec.Retention = secevent.RetentionDefault
+	plat.Events, m.Inbound.Events = sec, sec
+	s := Services{Platform: plat, Audit: log, Mail: m, SecEvents: sec, Rejected: secevent.NewRateCounter(sec, now),
+		Idem:   idempotency.New(acct.Table("idempotency")),
+		ACL:    acl.New(acct.Container("security"), log),
+		Params: envconfig.New(acct.Table("parameters"), log, now),
 	}
+	// Every check-in is authorized by Studio Security inside the catalog.
+	s.Catalog = catalog.New(catalog.OpenTables(acct), acct.Container("catalog"), now,
+		catalog.WithAuthorizer(studioSecurity{p: s.Platform, acl: s.ACL}))
 	s.Connectors = connector.New(acct.Table("connectors"), s.Params, log, now)
 	s.Connectors.Logger = httpapi.Logger
+	s.Connectors.Events = sec
 	// The queue is the local Storage queue; main swaps in Service Bus in
 	// Azure (UseAzure), and the Work Portal runtime's HTTP client follows
 	// the egress policy (UseEgress).
@@ -97,40 +114,15 @@ func New(acct *store.Account, now func() time.Time) Services {
 
 	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), OpenTable: acct.Table("jobopen"),
 		Notify: m.Outbox, Instance: instanceName(), Now: now}
-	idem, auditTable := acct.Table("idempotency"), acct.Table("audit")
-	s.Jobs.Executors = map[string]jobs.Executor{
-		"http": jobs.HTTPExecutor(egress.Client(egress.NewPolicy(nil), jobCallTimeout), s.schedulerURL),
-		// Idempotency records are kept 24 h (DESIGN 4.4).
-		"purge-idempotency": func(ctx context.Context, _ jobs.Job, occ time.Time) error {
-			_, err := jobs.PurgeOlder(ctx, idem, "Created", occ.Add(-24*time.Hour), 5000)
-			return err
-		},
-		// Audit entries are kept 400 days; the entity Timestamp is their write time.
-		"audit-retention": func(ctx context.Context, _ jobs.Job, occ time.Time) error {
-			_, err := jobs.PurgeOlder(ctx, auditTable, "Timestamp", occ.Add(-400*24*time.Hour), 5000)
-			return err
-		},
-		// Expired check-out locks count for nothing already; the sweep keeps the lock documents small.
-		"expire-locks": func(ctx context.Context, _ jobs.Job, _ time.Time) error {
-			_, err := s.Catalog.SweepLocks(ctx)
-			return err
-		},
-		"reconcile-windows": func(ctx context.Context, _ jobs.Job, _ time.Time) error { return s.Deploy.Reconcile(ctx) },
-	}
+	s.Jobs.Executors = map[string]jobs.Executor{"http": jobs.HTTPExecutor(egress.Client(egress.NewPolicy(nil), jobCallTimeout), s.schedulerURL)}
+	// Each module declares its own housekeeping (schedule and action together).
+	s.Jobs.Register(idempotency.Housekeeping(acct.Table("idempotency"))...)
+	s.Jobs.Register(audit.Housekeeping(acct.Table("audit"))...)
+	s.Jobs.Register(sec.Housekeeping(acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable))...)
+	s.Jobs.Register(s.Catalog.Housekeeping()...)
+	s.Jobs.Register(s.Deploy.Housekeeping()...)
 	s.UseEgress(egress.NewPolicy(nil))
 	return s
-}
-
-// SystemJobs are the service's housekeeping jobs (DESIGN §4.6), created in
-// the system scope at start-up (jobs.Runner.EnsureSystem) and run by
-// JobsTick like any other job. Their actions are executors of New.
-func SystemJobs() []jobs.Job {
-	return []jobs.Job{
-		{Name: "purge-idempotency", Schedule: "0 7 * * * *", Action: "purge-idempotency", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
-		{Name: "audit-retention", Schedule: "0 30 3 * * *", Action: "audit-retention", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
-		{Name: "expire-locks", Schedule: "0 */5 * * * *", Action: "expire-locks", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
-		{Name: "reconcile-windows", Schedule: "30 * * * * *", Action: "reconcile-windows", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
-	}
 }
 
 // jobCallTimeout bounds a programmed job's call to its Scheduler (the job's
@@ -148,7 +140,14 @@ const CallbackTimeout = 10 * time.Second
 // machine (egress.Local) or by COLLAB_EGRESS_ALLOW in Azure. Connectors
 // keep their own per-environment allow-lists.
 func (s Services) UseEgress(p egress.Policy) {
-	s.Jobs.Executors["http"] = jobs.HTTPExecutor(egress.Client(p, jobCallTimeout), s.schedulerURL)
+	call := jobs.HTTPExecutor(egress.Client(p, jobCallTimeout), s.schedulerURL)
+	s.Jobs.Executors["http"] = func(ctx context.Context, j jobs.Job, occ time.Time) error {
+		err := call(ctx, j, occ)
+		if e, ok := secevent.EgressEvent(j.Project, "environments/"+j.Env+"/jobs/"+j.Name, err); ok {
+			secevent.Emit(ctx, s.SecEvents, e) // a job's Scheduler call refused by the egress policy
+		}
+		return err
+	}
 	if c, ok := s.Deploy.Runtime.(*portal.Client); ok {
 		c.HTTP = egress.Client(p, 0) // each call has its own deadline
 	}
@@ -174,6 +173,7 @@ func (s Services) Deps(health handlers.Health, dev handlers.DevAuth) handlers.De
 		Connectors: handlers.Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem},
 		Catalog:    handlers.Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
 		Mail: handlers.Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
-			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
-		Deploy: handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit}}
+			Callbacks: s.Mail.Callbacks, Inbox: IMAPInbox(s.Mail.Poller), Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
+		Deploy:         handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit},
+		SecurityEvents: handlers.SecurityEvents{Platform: s.Platform, Log: s.SecEvents, Rate: s.Rejected}}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/studio-collab/collab/handlers"
+	"github.com/studio-collab/collab/shared/conns"
 	"github.com/studio-collab/collab/shared/deploy/messaging"
 	"github.com/studio-collab/collab/shared/deploy/portal"
 	"github.com/studio-collab/collab/shared/egress"
@@ -20,6 +21,7 @@ import (
 	"github.com/studio-collab/collab/shared/envconfig/keyvault"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fnhost"
+	"github.com/studio-collab/collab/shared/health"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/mail/imapinbox"
@@ -51,6 +53,11 @@ func NewServer(ctx context.Context, cfg settings.Config, log *slog.Logger, versi
 	if err != nil {
 		return nil, err
 	}
+	// One pool sized to the bound on requests in flight, capped per host;
+	// the observer tells the health check that storage answers (slow is
+	// not down).
+	storage := health.Observe(conns.ForStorage(cfg.MaxInFlight), nil)
+	storeCfg.Transport = storage
 	account, err := store.Open(storeCfg)
 	if err != nil {
 		return nil, err
@@ -62,6 +69,7 @@ func NewServer(ctx context.Context, cfg settings.Config, log *slog.Logger, versi
 
 	svcs := New(account, nil)
 	svcs.Jobs.LeaseGrace = cfg.JobsLeaseGrace
+	svcs.SecEvents.Retention = cfg.SecurityEventRetention
 	stamps, directory, err := openStamps(cfg)
 	if err != nil {
 		return nil, err
@@ -99,6 +107,7 @@ func NewServer(ctx context.Context, cfg settings.Config, log *slog.Logger, versi
 	svcs.UseEgress(egressPolicy)
 
 	api := httpapi.NewRouter(log, auth, cfg.MaxBodyBytes)
+	api.LimitInFlight(cfg.MaxInFlight)
 	var bootstrapped atomic.Bool
 	ready := func() error {
 		if !bootstrapped.Load() {
@@ -106,7 +115,8 @@ func NewServer(ctx context.Context, cfg settings.Config, log *slog.Logger, versi
 		}
 		return nil
 	}
-	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout, Ready: ready}, handlers.DevAuth{Issuer: dev})
+	deps := svcs.Deps(handlers.Health{Version: version, Storage: account, Timeout: cfg.StorageTimeout, Ready: ready,
+		Answered: storage.LastAnswer, Failed: storage.LastFailure}, handlers.DevAuth{Issuer: dev})
 	deps.Stamps = stamps
 	deps.Console, err = handlers.NewConsole(handlers.ConsoleConfig{DevAuth: dev != nil, DemoUsers: cfg.Console.DemoUsers,
 		Authority: cfg.Console.Authority, ClientID: cfg.Console.ClientID, Scopes: cfg.Console.Scopes, Provider: cfg.Console.Provider, Stamps: stamps.Origins()})
@@ -138,7 +148,7 @@ func NewServer(ctx context.Context, cfg settings.Config, log *slog.Logger, versi
 				log.Error("stamp directory backfill: ids claimed by another stamp", "conflicts", conflicts, "claimed", n)
 			}
 		}
-		if err := svcs.Jobs.EnsureSystem(ctx, SystemJobs()); err != nil {
+		if err := svcs.Jobs.EnsureSystem(ctx, svcs.Jobs.SystemJobs()); err != nil {
 			log.Error("system jobs", "error", err.Error())
 		}
 	}

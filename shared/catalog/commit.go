@@ -346,16 +346,25 @@ func (s *Service) Checkin(ctx context.Context, in CheckinRequest) (Result, error
 	if err := in.Validate(); err != nil {
 		return Result{}, err
 	}
+	paths := make([]string, len(in.Changes))
+	for i, c := range in.Changes {
+		paths[i] = c.Path
+	}
+	if s.authz != nil {
+		denied, err := s.authz.Denied(ctx, in.Project, in.Author, paths)
+		if err != nil {
+			return Result{}, err
+		}
+		if len(denied) > 0 {
+			return Result{}, Forbidden(denied)
+		}
+	}
 	m := s.projectLock(in.Project)
 	m.Lock()
 	defer m.Unlock()
 
 	if err := s.requireBlobs(ctx, in.Project, in.Changes); err != nil {
 		return Result{}, err
-	}
-	paths := make([]string, len(in.Changes))
-	for i, c := range in.Changes {
-		paths[i] = c.Path
 	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {

@@ -186,6 +186,13 @@ func missingRows(p Position, head int64) error {
 		p.Seq+1, head))
 }
 
+// The metadata query's first page and its largest (the table service's
+// own maximum).
+const (
+	firstMetaPage = 8
+	maxMetaPage   = 1000
+)
+
 // rowsToRead finds, from the feed rows' metadata alone, the key range of
 // the rows a scan from p needs: from the row holding p's next change to the
 // row where limit changes are reached (at the end of a commit when whole).
@@ -216,8 +223,16 @@ func (s *Service) rowsToRead(ctx context.Context, f store.Filter, p Position, li
 		return got >= limit && (!whole || end == r.count)
 	}
 	var prev *meta
-	opt := store.QueryOptions{Select: []string{"RowKey", "Seq", "First", "Count"}, Top: 1000}
+	opt := store.QueryOptions{Select: []string{"RowKey", "Seq", "First", "Count"}}
+	// The metadata pages grow with what the page still needs, not with
+	// the history after it: a first page of a few rows (one row may hold
+	// a thousand changes), then four times more each time, never more
+	// rows than changes still missing (each row after p holds at least
+	// one), so that a page its first row fills reads a handful of rows
+	// whatever follows it (issue 23: 1,000 rows were read for one).
+	top := min(firstMetaPage, limit+2)
 	for !done {
+		opt.Top = int32(top)
 		page, err := s.t.Feed.Query(ctx, f, opt)
 		if err != nil {
 			return "", "", 0, fault.E("catalog.feed", err)
@@ -239,6 +254,11 @@ func (s *Service) rowsToRead(ctx context.Context, f store.Filter, p Position, li
 			break
 		}
 		opt.Cursor = page.Next
+		need := top * 4 // finishing a commit (whole): its rows, however many
+		if got < limit {
+			need = min(need, limit-got+2)
+		}
+		top = min(maxMetaPage, max(need, 2))
 	}
 	if !done && prev != nil {
 		take(*prev, prev.count)

@@ -133,46 +133,72 @@ func (s *Service) Revert(ctx context.Context, in RevertRequest) (UndoResult, err
 	if msg == "" {
 		msg = fmt.Sprintf("Revert commit %d: %s", in.Seq, c.Message)
 	}
-	var (
-		changes   []ChangeRequest
-		later     []Conflict
-		unmerged  []Conflict
-		merged    []string
-		mergeable = map[string]ChangeRequest{}
-	)
-	for _, ch := range c.Changes {
+	// Each path is planned on its own (reads in parallel: a commit may hold
+	// 10,000 changes), then the plans decide together.
+	type plan struct {
+		change   *ChangeRequest
+		later    *Conflict
+		unmerged bool
+		merged   bool
+	}
+	plans := make([]plan, len(c.Changes))
+	err = parallel(ctx, len(c.Changes), 16, func(ctx context.Context, i int) error {
+		ch := c.Changes[i]
 		cur, err := s.ObjectAt(ctx, in.Project, ch.Path, 0)
 		if err != nil {
-			return UndoResult{}, err
+			return err
 		}
 		var target *Object // nil: the object did not exist before Seq
 		if ch.Version > 1 {
 			t, err := s.ObjectAt(ctx, in.Project, ch.Path, ch.Version-1)
 			if err != nil {
-				return UndoResult{}, err
+				return err
 			}
 			if !t.Deleted {
 				target = &t
 			}
 		}
 		if cur.Version == ch.Version {
-			changes = append(changes, undoChange(ch.Path, cur, target))
-			continue
+			cr := undoChange(ch.Path, cur, target)
+			plans[i].change = &cr
+			return nil
 		}
-		conflict := Conflict{Path: ch.Path, BaseVersion: ch.Version, CurrentVersion: cur.Version, CommittedBy: cur.CommittedBy, CommittedAt: cur.CommittedAt}
-		later = append(later, conflict)
+		plans[i].later = &Conflict{Path: ch.Path, BaseVersion: ch.Version, CurrentVersion: cur.Version, CommittedBy: cur.CommittedBy, CommittedAt: cur.CommittedAt}
 		if !in.Force {
-			continue
+			return nil
 		}
 		cr, ok, err := s.mergeUndo(ctx, in.Project, ch, cur, target)
 		switch {
 		case err != nil:
-			return UndoResult{}, err
+			return err
 		case !ok:
-			unmerged = append(unmerged, conflict)
+			plans[i].unmerged = true
 		case cr != nil:
-			mergeable[ch.Path] = *cr
-			merged = append(merged, ch.Path)
+			plans[i].change, plans[i].merged = cr, true
+		}
+		return nil
+	})
+	if err != nil {
+		return UndoResult{}, fault.E(op, err)
+	}
+	var (
+		changes  []ChangeRequest
+		later    []Conflict
+		unmerged []Conflict
+		merged   []string
+	)
+	for _, pl := range plans {
+		if pl.later != nil {
+			later = append(later, *pl.later)
+		}
+		if pl.unmerged {
+			unmerged = append(unmerged, *pl.later)
+		}
+		if pl.merged {
+			merged = append(merged, pl.change.Path)
+		}
+		if pl.change != nil {
+			changes = append(changes, *pl.change)
 		}
 	}
 	if len(later) > 0 && !in.Force {
@@ -182,9 +208,6 @@ func (s *Service) Revert(ctx context.Context, in RevertRequest) (UndoResult, err
 	if len(unmerged) > 0 {
 		return UndoResult{}, fault.E(op, fault.Conflict, fmt.Sprintf("%d path(s) changed after commit %d cannot be merged: %s; nothing was reverted",
 			len(unmerged), in.Seq, summarize(conflictPaths(unmerged))), &ConflictError{Conflicts: unmerged})
-	}
-	for _, p := range merged {
-		changes = append(changes, mergeable[p])
 	}
 	if len(changes) == 0 {
 		return UndoResult{}, fault.E(op, fault.Conflict, fmt.Sprintf("commit %d's changes are already undone", in.Seq))

@@ -18,6 +18,7 @@ import (
 	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/envconfig"
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/secevent"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -114,6 +115,8 @@ type Service struct {
 	// Resolver answers DNS for outbound calls (nil: the system's). Tests
 	// inject one to play DNS rebinding.
 	Resolver egress.Resolver
+	// Events records refused outbound calls (nil: none are recorded).
+	Events secevent.Recorder
 	// Logger gives the logger of a call's context (nil: slog.Default).
 	Logger func(ctx context.Context) *slog.Logger
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/secevent"
 )
 
 // Request is an invocation: method, a path under the connector's base URL,
@@ -221,6 +222,9 @@ func (s *Service) Invoke(ctx context.Context, project, env, name string, in Requ
 		outcome = "error"
 	}
 	out.DurationMs = time.Since(start).Milliseconds()
+	if outcome == ReasonAddress || outcome == ReasonRedirect {
+		s.egressRefused(ctx, project, env, name, c.BaseURL, outcome, err)
+	}
 	// The one log line of a call: never credentials, paths, queries or bodies.
 	s.logger(ctx).Info("connector call", "project", project, "env", env, "connector", name, "method", method,
 		"status", out.Status, "durationMs", out.DurationMs, "bytes", len(out.Body), "outcome", outcome)
@@ -334,4 +338,22 @@ func redirectDetail(err error) string {
 		}
 	}
 	return errRedirect.Error()
+}
+
+// egressRefused records a refused outbound call as a security event: the
+// connector, its host and why, never the path, query, credentials or body.
+func (s *Service) egressRefused(ctx context.Context, project, env, name, baseURL, outcome string, err error) {
+	host := ""
+	if u, perr := url.Parse(baseURL); perr == nil {
+		host = u.Host
+	}
+	target := "environments/" + env + "/connectors/" + name + " -> " + host
+	e, ok := secevent.EgressEvent(project, target, err)
+	switch {
+	case outcome == ReasonRedirect:
+		e = secevent.Event{Kind: secevent.EgressRefused, Reason: "redirect", Project: project, Target: target, Detail: fault.DetailOf(err)}
+	case !ok:
+		e = secevent.Event{Kind: secevent.EgressRefused, Reason: "ssrf-target", Project: project, Target: target, Detail: fault.DetailOf(err)}
+	}
+	secevent.Emit(ctx, s.Events, e)
 }

@@ -78,7 +78,7 @@ func (st EnvState) EffectivePolicy() Policy {
 
 // Impacts is the set of restart impacts waiting: catalog and parameters.
 func (st EnvState) Impacts() []Impact {
-	set := append([]Impact(nil), st.RestartImpacts...)
+	set := append([]Impact{}, st.RestartImpacts...) // never nil: answered as an array
 	for _, p := range st.Params {
 		if !slices.Contains(set, p.Impact) {
 			set = append(set, p.Impact)

@@ -261,7 +261,7 @@ func (s *Service) move(ctx context.Context, w Window, to, why string, edit func(
 		return w, fault.E("deploy.move", fault.Conflict, fmt.Sprintf("window %s is %s and cannot become %s", w.ID, w.State, to))
 	}
 	nw := w
-	nw.History = append([]Transition(nil), w.History...)
+	nw.History = append([]Transition{}, w.History...) // never nil: answered as an array
 	nw.Owed = append([]string(nil), w.Owed...)
 	nw.Restarted = append([]string(nil), w.Restarted...)
 	if edit != nil {

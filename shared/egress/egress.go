@@ -54,6 +54,14 @@ var never = map[netip.Addr]string{
 	netip.MustParseAddr("fd00:ec2::254"):   "cloud metadata",
 }
 
+// Metadata reports whether a is a cloud metadata or platform endpoint
+// (the never-list less the unspecified addresses): a call aimed there is an
+// attempt at the app's own credentials, alerted on at once.
+func Metadata(a netip.Addr) bool {
+	why, ok := never[a.Unmap()]
+	return ok && why != "unspecified"
+}
+
 // RefusedError is an outbound address the policy refuses.
 type RefusedError struct {
 	Addr netip.Addr

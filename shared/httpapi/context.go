@@ -5,7 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"net"
+	"net/http"
 	"regexp"
+	"strings"
 )
 
 type ctxKey int
@@ -14,7 +17,40 @@ const (
 	requestIDKey ctxKey = iota
 	loggerKey
 	bodyLimitKey
+	clientAddrKey
 )
+
+// ClientAddr is the address the request came from, for the security events
+// and logs: the last X-Forwarded-For entry when there is one (the address
+// the nearest proxy — the Application Gateway, the Functions front end —
+// saw; entries before it are the client's own claims), else the peer.
+func ClientAddr(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey).(string)
+	return a
+}
+
+func withClientAddr(ctx context.Context, a string) context.Context {
+	return context.WithValue(ctx, clientAddrKey, a)
+}
+
+func clientAddr(r *http.Request) string {
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		last := xff[len(xff)-1]
+		if i := strings.LastIndexByte(last, ','); i >= 0 {
+			last = last[i+1:]
+		}
+		if last = strings.TrimSpace(last); last != "" {
+			if host, _, err := net.SplitHostPort(last); err == nil {
+				return host
+			}
+			return last
+		}
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
 
 // RequestID returns the request id of the request the context belongs to.
 func RequestID(ctx context.Context) string {

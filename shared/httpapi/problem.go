@@ -119,6 +119,15 @@ func ProblemFor(r *http.Request, err error) Problem {
 // Error writes err as a problem and logs it: server errors at error level
 // with the cause, client errors at debug level.
 func Error(w http.ResponseWriter, r *http.Request, err error) {
+	if abandoned(r) {
+		// The client went away and the error is (most likely) the
+		// cancellation reaching storage: nobody reads an answer, and it is
+		// not an outage (DESIGN §5). One info line, no error-level log,
+		// which the Functions host would count as a failure.
+		setOutcome(w, OutcomeCancelled)
+		Logger(r.Context()).Info("request abandoned by the client", "error", err.Error())
+		return
+	}
 	p := ProblemFor(r, err)
 	lvl := slog.LevelDebug
 	if p.Status >= 500 {

@@ -27,6 +27,9 @@ type Route struct {
 	Pattern   string // ServeMux path pattern, e.g. "/api/projects/{p}"
 	Public    bool
 	BodyLimit int64
+	// Unbounded routes are served past the bound on requests in flight
+	// (LimitInFlight): the health probes.
+	Unbounded bool
 }
 
 // Option changes how a route is served.
@@ -49,6 +52,37 @@ type Router struct {
 	defaultBody int64
 	scope       Scope
 	origins     map[string]bool
+	slots       chan struct{} // one per request in flight; nil: no bound (shed.go)
+	observe     Observer
+}
+
+// Observer is told of every request a route answered with an error, after
+// the answer was written: the security events count refusals this way
+// (sign-ins refused, 413/400 per caller, Studio Security denials) without
+// any endpoint knowing. r carries the caller's identity when authentication
+// passed.
+type Observer func(r *http.Request, err error)
+
+// Observe installs the observer (nil: none). Call it before serving.
+func (rt *Router) Observe(o Observer) { rt.observe = o }
+
+type observerKey struct{}
+
+// Observed tells the router's observer of an error that a wrapper answered
+// itself instead of returning it (the idempotency keeper records the
+// problem answer and writes it), so that no refusal escapes the count.
+func Observed(r *http.Request, err error) {
+	if o, ok := r.Context().Value(observerKey{}).(Observer); ok && o != nil && err != nil {
+		o(r, err)
+	}
+}
+
+// fail answers err and tells the observer.
+func (rt *Router) fail(w http.ResponseWriter, r *http.Request, err error) {
+	Error(w, r, err)
+	if rt.observe != nil {
+		rt.observe(r, err)
+	}
 }
 
 // NewRouter returns an empty Router. auth may be nil while no route needs it.
@@ -95,8 +129,19 @@ func (rt *Router) Routes() []Route {
 
 func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The bound comes first: a refused request costs no body read, no
+		// token check and no storage call.
+		release, ok := rt.admit(route)
+		if !ok {
+			rt.shed(w, r)
+			return
+		}
+		defer release()
+		if rt.observe != nil {
+			r = r.WithContext(context.WithValue(r.Context(), observerKey{}, rt.observe))
+		}
 		if err := limitBody(w, r, route.BodyLimit); err != nil {
-			Error(w, r, err)
+			rt.fail(w, r, err)
 			return
 		}
 		if !route.Public {
@@ -109,7 +154,7 @@ func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 				if fault.KindOf(err) == fault.Unauthenticated {
 					w.Header().Set("WWW-Authenticate", `Bearer`)
 				}
-				Error(w, r, err)
+				rt.fail(w, r, err)
 				return
 			}
 			r = r.WithContext(ctx)
@@ -121,7 +166,7 @@ func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 			}
 		}
 		if err := h(w, r); err != nil {
-			Error(w, r, err)
+			rt.fail(w, r, err)
 		}
 	})
 }
@@ -132,7 +177,7 @@ func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	id := IncomingRequestID(r.Header)
-	r = r.WithContext(WithRequest(r.Context(), id, rt.log))
+	r = r.WithContext(withClientAddr(WithRequest(r.Context(), id, rt.log), clientAddr(r)))
 	w.Header().Set("X-Request-Id", id)
 	if rt.cors(w, r) {
 		return
@@ -148,8 +193,12 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				WriteProblem(sw, ProblemFor(r, fault.E("httpapi", fault.Internal, fmt.Errorf("panic: %v", p))))
 			}
 		}
-		Logger(r.Context()).Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status(),
-			"bytes", sw.bytes, "durationMs", time.Since(start).Milliseconds())
+		outcome, status := outcomeOf(r, sw), sw.status()
+		if outcome == OutcomeCancelled {
+			status = StatusClientClosedRequest
+		}
+		Logger(r.Context()).Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
+			"outcome", outcome, "bytes", sw.bytes, "durationMs", time.Since(start).Milliseconds())
 	}()
 	h, pattern := rt.mux.Handler(r)
 	if pattern == "" {
@@ -193,6 +242,7 @@ type statusWriter struct {
 	code        int
 	bytes       int64
 	wroteHeader bool
+	outcome     string // set when the status alone does not say it (shed.go)
 }
 
 func (s *statusWriter) WriteHeader(code int) {

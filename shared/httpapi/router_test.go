@@ -300,12 +300,12 @@ func TestRoutesAreListed(t *testing.T) {
 	ok := func(w http.ResponseWriter, r *http.Request) error { return nil }
 	rt.Handle("POST /api/b", ok)
 	rt.Handle("GET /api/a", ok, Public())
-	rt.Handle("GET /api/b", ok, BodyLimit(5))
+	rt.Handle("GET /api/b", ok, BodyLimit(5), Unbounded())
 	got := rt.Routes()
 	want := []Route{
-		{"GET", "/api/a", true, DefaultBodyLimit},
-		{"GET", "/api/b", false, 5},
-		{"POST", "/api/b", false, DefaultBodyLimit},
+		{Method: "GET", Pattern: "/api/a", Public: true, BodyLimit: DefaultBodyLimit},
+		{Method: "GET", Pattern: "/api/b", BodyLimit: 5, Unbounded: true},
+		{Method: "POST", Pattern: "/api/b", BodyLimit: DefaultBodyLimit},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("routes %v", got)

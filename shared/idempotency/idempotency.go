@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/housekeeping"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/store"
@@ -107,6 +108,7 @@ func (k *Keeper) runAndRecord(w http.ResponseWriter, r *http.Request, h httpapi.
 		// Record the problem answer so a retry gets the same one.
 		pr := &recorder{header: http.Header{}}
 		httpapi.Error(pr, r, herr)
+		httpapi.Observed(r, herr)
 		rec = pr
 	}
 	props := map[string]any{
@@ -237,4 +239,11 @@ func loadBody(e store.Entity) []byte {
 	}
 	out, _ := io.ReadAll(zr)
 	return out
+}
+
+// Housekeeping is the idempotency module's periodic job on t (the table the
+// Keeper keeps its records in): records are kept 24 hours (DESIGN §4.4),
+// purged hourly.
+func Housekeeping(t housekeeping.Purger) []housekeeping.Task {
+	return []housekeeping.Task{housekeeping.Purge("purge-idempotency", "0 7 * * * *", t, "Created", 24*time.Hour)}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -80,9 +81,7 @@ func TestStalePendingRecordIsCleared(t *testing.T) {
 	// deadline is set); moved earlier, the deadline would move with it.
 	gets := polled.gets.Load()
 	go func() {
-		for polled.gets.Load() < gets+2 {
-			time.Sleep(time.Millisecond) // polling the condition above
-		}
+		<-polled.reached(gets + 2)
 		advance(31 * time.Second)
 	}()
 	if code, body := post(); code != 409 || !strings.Contains(body, "still in progress") {
@@ -156,9 +155,39 @@ func TestLargeAnswerReplays(t *testing.T) {
 type pollCounter struct {
 	Table
 	gets atomic.Int64
+
+	mu      sync.Mutex
+	waiters map[int64][]chan struct{} // closed when gets reaches the key
 }
 
 func (p *pollCounter) Get(ctx context.Context, pk, rk string) (store.Entity, error) {
-	p.gets.Add(1)
+	n := p.gets.Add(1)
+	p.mu.Lock()
+	for at, chs := range p.waiters {
+		if n >= at {
+			for _, ch := range chs {
+				close(ch)
+			}
+			delete(p.waiters, at)
+		}
+	}
+	p.mu.Unlock()
 	return p.Table.Get(ctx, pk, rk)
+}
+
+// reached is closed once n reads have been made: a condition to wait on,
+// not a pause.
+func (p *pollCounter) reached(n int64) <-chan struct{} {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gets.Load() >= n {
+		close(ch)
+		return ch
+	}
+	if p.waiters == nil {
+		p.waiters = map[int64][]chan struct{}{}
+	}
+	p.waiters[n] = append(p.waiters[n], ch)
+	return ch
 }

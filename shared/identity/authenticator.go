@@ -140,14 +140,48 @@ func NewAuthenticator(issuers []IssuerConfig, opts ...Option) *Authenticator {
 // SetGate installs the disabled-user check (the platform provides it).
 func (a *Authenticator) SetGate(g Gate) { a.gate = g }
 
-func unauthenticated(detail string, cause error) error {
-	return fault.E("identity.Authenticate", fault.Unauthenticated, detail, cause)
+// Refusal is why a token was refused, for the security events
+// (shared/secevent): a stable reason and the claims the token made about
+// itself, unverified (a label for the operator, never an identity). It
+// holds no part of the token itself.
+type Refusal struct {
+	Reason  string // no-token, malformed, foreign-issuer, foreign-tenant, foreign-audience, expired, not-yet-valid, bad-signature, unusable-claims, invalid, disabled
+	Issuer  string // claimed "iss"
+	Subject string // claimed "oid" or "sub"
+	Email   string // claimed "email"
+	Err     error
+}
+
+// Error is the reason and the cause.
+func (r *Refusal) Error() string {
+	if r.Err == nil {
+		return "refused: " + r.Reason
+	}
+	return "refused: " + r.Reason + ": " + r.Err.Error()
+}
+
+// Unwrap gives the cause.
+func (r *Refusal) Unwrap() error { return r.Err }
+
+// RefusalOf returns the refusal in err's chain, if any.
+func RefusalOf(err error) (*Refusal, bool) {
+	var r *Refusal
+	ok := errors.As(err, &r)
+	return r, ok
+}
+
+func refuse(reason, detail string, cause error) error {
+	return fault.E("identity.Authenticate", fault.Unauthenticated, detail, &Refusal{Reason: reason, Err: cause})
 }
 
 // Authenticate implements httpapi.Authenticator.
 func (a *Authenticator) Authenticate(r *http.Request) (context.Context, error) {
-	p, err := a.Verify(r.Context(), r.Header.Get("Authorization"))
+	header := r.Header.Get("Authorization")
+	p, err := a.Verify(r.Context(), header)
 	if err != nil {
+		if ref, ok := RefusalOf(err); ok {
+			ref.Issuer, ref.Subject, ref.Email = claimed(header)
+		}
 		return nil, err
 	}
 	if a.gate != nil {
@@ -161,20 +195,20 @@ func (a *Authenticator) Authenticate(r *http.Request) (context.Context, error) {
 // Verify checks an Authorization header value and returns the principal.
 func (a *Authenticator) Verify(ctx context.Context, header string) (Principal, error) {
 	if header == "" {
-		return Principal{}, unauthenticated("no Authorization header: send a bearer token", nil)
+		return Principal{}, refuse("no-token", "no Authorization header: send a bearer token", nil)
 	}
 	scheme, raw, ok := strings.Cut(header, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
-		return Principal{}, unauthenticated("the Authorization header must be \"Bearer <token>\"", nil)
+		return Principal{}, refuse("malformed", "the Authorization header must be \"Bearer <token>\"", nil)
 	}
 	raw = strings.TrimSpace(raw)
 	iss, err := unverifiedIssuer(raw)
 	if err != nil {
-		return Principal{}, unauthenticated("the bearer token is not a JWT", err)
+		return Principal{}, refuse("malformed", "the bearer token is not a JWT", err)
 	}
 	is, ok := a.issuers[strings.TrimSuffix(iss, "/")]
 	if !ok {
-		return Principal{}, unauthenticated("the token's issuer is not trusted", nil)
+		return Principal{}, refuse("foreign-issuer", "the token's issuer is not trusted", nil)
 	}
 	v, err := is.verifierFor(ctx, a)
 	if err != nil {
@@ -190,12 +224,12 @@ func (a *Authenticator) Verify(ctx context.Context, header string) (Principal, e
 		return Principal{}, describeVerifyError(err)
 	}
 	if !audienceOK(tok.Audience, is.cfg.Audiences) {
-		return Principal{}, unauthenticated(fmt.Sprintf("the token is for another audience (%s); this API accepts %s",
+		return Principal{}, refuse("foreign-audience", fmt.Sprintf("the token is for another audience (%s); this API accepts %s",
 			strings.Join(tok.Audience, ", "), strings.Join(is.cfg.Audiences, ", ")), nil)
 	}
 	var c claims
 	if err := tok.Claims(&c); err != nil {
-		return Principal{}, unauthenticated("the token's claims do not decode", err)
+		return Principal{}, refuse("malformed", "the token's claims do not decode", err)
 	}
 	return c.principal(is)
 }
@@ -313,17 +347,17 @@ func describeVerifyError(err error) error {
 	msg := err.Error()
 	switch {
 	case errors.As(err, &expired):
-		return unauthenticated(fmt.Sprintf("the token expired at %s", expired.Expiry.UTC().Format(time.RFC3339)), err)
+		return refuse("expired", fmt.Sprintf("the token expired at %s", expired.Expiry.UTC().Format(time.RFC3339)), err)
 	case strings.Contains(msg, "expected audience"):
-		return unauthenticated("the token is for another audience", err)
+		return refuse("foreign-audience", "the token is for another audience", err)
 	case strings.Contains(msg, "before the nbf"):
-		return unauthenticated("the token is not valid yet", err)
+		return refuse("not-yet-valid", "the token is not valid yet", err)
 	case strings.Contains(msg, "signature"), strings.Contains(msg, "malformed jwt"):
-		return unauthenticated("the token's signature does not verify", err)
+		return refuse("bad-signature", "the token's signature does not verify", err)
 	case strings.Contains(msg, "id token issued by a different provider"):
-		return unauthenticated("the token's issuer is not exactly the one the provider names", err)
+		return refuse("foreign-issuer", "the token's issuer is not exactly the one the provider names", err)
 	default:
-		return unauthenticated("the token is not valid", err)
+		return refuse("invalid", "the token is not valid", err)
 	}
 }
 
@@ -348,4 +382,39 @@ func unverifiedIssuer(raw string) (string, error) {
 		return "", errors.New("no iss claim")
 	}
 	return c.Iss, nil
+}
+
+// claimed reads what a bearer token says about its holder without
+// verifying anything: only to label a refusal. Each value is cut short.
+func claimed(header string) (iss, sub, email string) {
+	_, raw, _ := strings.Cut(header, " ")
+	parts := strings.Split(strings.TrimSpace(raw), ".")
+	if len(parts) != 3 {
+		return "", "", ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return "", "", ""
+	}
+	var c struct {
+		Iss   any `json:"iss"`
+		Sub   any `json:"sub"`
+		Oid   any `json:"oid"`
+		Email any `json:"email"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return "", "", ""
+	}
+	str := func(v any) string {
+		s, _ := v.(string)
+		if len(s) > 200 {
+			s = s[:200]
+		}
+		return s
+	}
+	sub = str(c.Oid)
+	if sub == "" {
+		sub = str(c.Sub)
+	}
+	return str(c.Iss), sub, str(c.Email)
 }

@@ -50,14 +50,14 @@ func truthy(v any) (value, present bool) {
 func (c claims) principal(is *issuer) (Principal, error) {
 	entra := is.tenant != ""
 	if entra && c.TID != is.tenant {
-		return Principal{}, unauthenticated(fmt.Sprintf("the token is from tenant %q, not the trusted tenant %q", c.TID, is.tenant), nil)
+		return Principal{}, refuse("foreign-tenant", fmt.Sprintf("the token is from tenant %q, not the trusted tenant %q", c.TID, is.tenant), nil)
 	}
 	subject := c.Sub
 	if entra && c.OID != "" {
 		subject = c.OID
 	}
 	if subject == "" {
-		return Principal{}, unauthenticated("the token has no subject (sub or oid)", nil)
+		return Principal{}, refuse("unusable-claims", "the token has no subject (sub or oid)", nil)
 	}
 	iss := is.bindAs
 	if iss == "" {
@@ -75,7 +75,7 @@ func (c claims) principal(is *issuer) (Principal, error) {
 	}
 	if app {
 		if entra && len(c.Roles) == 0 {
-			return Principal{}, unauthenticated("an app-only token must carry application roles (roles): assign one of the API's app roles to the calling application", nil)
+			return Principal{}, refuse("unusable-claims", "an app-only token must carry application roles (roles): assign one of the API's app roles to the calling application", nil)
 		}
 		p.Service, p.Roles = true, c.Roles
 		return p, nil
@@ -83,17 +83,17 @@ func (c claims) principal(is *issuer) (Principal, error) {
 	email := strings.ToLower(strings.TrimSpace(c.Email))
 	if entra {
 		if email == "" {
-			return Principal{}, unauthenticated("the token carries no e-mail address: the API's app registration must add the optional claim \"email\" to its access tokens (preferred_username is never used as an address)", nil)
+			return Principal{}, refuse("unusable-claims", "the token carries no e-mail address: the API's app registration must add the optional claim \"email\" to its access tokens (preferred_username is never used as an address)", nil)
 		}
 		if ok, present := truthy(c.EmailDomainOwner); present && !ok {
-			return Principal{}, unauthenticated("the token's e-mail address is in a domain whose owner Entra has not verified (xms_edov is false)", nil)
+			return Principal{}, refuse("unusable-claims", "the token's e-mail address is in a domain whose owner Entra has not verified (xms_edov is false)", nil)
 		}
 	} else {
 		if email == "" {
-			return Principal{}, unauthenticated("the token carries no e-mail address: sign in again requesting the \"email\" scope (the email claim is missing)", nil)
+			return Principal{}, refuse("unusable-claims", "the token carries no e-mail address: sign in again requesting the \"email\" scope (the email claim is missing)", nil)
 		}
 		if ok, _ := truthy(c.EmailVerified); !ok {
-			return Principal{}, unauthenticated("the token's e-mail address is not verified by its issuer (email_verified is not true)", nil)
+			return Principal{}, refuse("unusable-claims", "the token's e-mail address is not verified by its issuer (email_verified is not true)", nil)
 		}
 	}
 	p.Email = email

@@ -199,5 +199,5 @@ func describeKeyError(e *keyError) error {
 	if e.unavailable {
 		return fault.E("identity.Verify", fault.Unavailable, e.detail, e.cause)
 	}
-	return unauthenticated(e.detail, e.cause)
+	return refuse("bad-signature", e.detail, e.cause)
 }

@@ -142,6 +142,8 @@ type Runner struct {
 	// index and behind the job's cursor for the next tick.
 	MaxPerJob int
 	Budget    time.Duration
+
+	system []Job // the registered housekeeping jobs (Register)
 }
 
 func jobKey(j Job) (string, string) {

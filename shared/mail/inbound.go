@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/mail"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/secevent"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -95,6 +97,23 @@ type Inbound struct {
 	// takes the attempt over and finishes it.
 	Lease time.Duration
 	Now   func() time.Time
+	// Events records the refused replies (DESIGN §4.10): a bad token (the
+	// operator's log: a forged token names no tenant), an unverified
+	// sender, a failed DKIM/SPF verdict, a replay (the task's project).
+	Events secevent.Recorder
+}
+
+// refused records a security event for a refused reply: who sent it and
+// which task it aimed at, never its content.
+func (in *Inbound) refused(ctx context.Context, reason string, p Parsed, task *Task) {
+	e := secevent.Event{Kind: secevent.InboundRefused, Reason: reason, Principal: p.From, PrincipalName: p.FromHeader}
+	if e.Principal == "" {
+		e.Principal = p.FromHeader
+	}
+	if task != nil {
+		e.Project, e.Target = task.Project, "email-tasks/"+task.Env+"/"+task.ID
+	}
+	secevent.Emit(ctx, in.Events, e)
 }
 
 func (in *Inbound) now() time.Time {
@@ -200,6 +219,10 @@ func findToken(recipients []string) (Token, bool) {
 	return Token{}, false
 }
 
+// ErrWrongSecret is the cause of a webhook post refused for its shared
+// secret (missing or wrong): the security events count it.
+var ErrWrongSecret = errors.New("the inbound webhook secret is missing or wrong")
+
 // Receive runs every check on one inbound message and acts on the result.
 // An error means the message could not be processed for a reason a retry
 // may fix (storage); every refusal is an Outcome, audited.
@@ -220,12 +243,14 @@ func (in *Inbound) Receive(ctx context.Context, m InboundMessage) (Outcome, erro
 	}
 	if err != nil || in.Tasks.Keys == nil || !in.Tasks.Keys.Verify(tok, task) {
 		out := Outcome{Outcome: OutcomeTokenInvalid}
+		in.refused(ctx, "bad-token", p, nil)
 		return out, in.audit(ctx, InboundScope, "", p, m, out)
 	}
 	// The token is genuine: the task is known, attempts go on its record.
 	out := Outcome{Project: task.Project, Env: task.Env, TaskID: task.ID}
 	if p.From == "" || p.From != task.Assignee {
 		out.Outcome = OutcomeWrongSender
+		in.refused(ctx, "unverified-sender", p, &task)
 		return out, in.unverified(ctx, task, p, m, out)
 	}
 	if m.AuthservID != "" && m.DKIM == "" && m.SPF == "" {
@@ -233,6 +258,7 @@ func (in *Inbound) Receive(ctx context.Context, m InboundMessage) (Outcome, erro
 	}
 	if in.RequireAuth && !verdictPasses(m, p.From) {
 		out.Outcome = OutcomeAuthFailed
+		in.refused(ctx, "auth-failed", p, &task)
 		return out, in.unverified(ctx, task, p, m, out)
 	}
 	return in.verified(ctx, task, tok, p, m, out)
@@ -318,6 +344,7 @@ func (in *Inbound) verified(ctx context.Context, task Task, tok Token, p Parsed,
 	}
 	if !mine {
 		out.Outcome = OutcomeReplay
+		in.refused(ctx, "replay", p, &task)
 		return out, in.audit(ctx, auditScope(task), task.Env+"/"+task.ID, p, m, out)
 	}
 	for round := 0; ; round++ {

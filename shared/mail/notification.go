@@ -32,6 +32,7 @@ const (
 	KindTaskEmail        = "task-email"
 	KindTaskConfirmation = "task-confirmation"
 	KindTaskReplyError   = "task-reply-error"
+	KindSecurityAlert    = "security-alert"
 )
 
 // kindData lists, per kind, the Data keys its templates need; Enqueue
@@ -47,12 +48,13 @@ var kindData = map[string][]string{
 	KindTaskEmail:        {"taskRef", "subject", "fields", "expiresAt"},
 	KindTaskConfirmation: {"subject", "values"},
 	KindTaskReplyError:   {"taskRef", "subject", "problems"},
+	KindSecurityAlert:    {"subscription", "title", "kind", "count", "windowStart", "windowEnd", "consoleUrl"},
 }
 
 // Kinds lists every kind, sorted as declared.
 func Kinds() []string {
 	return []string{KindInvitation, KindWindowAnnounced, KindWindowOpened, KindWindowEnded, KindWindowFailed,
-		KindDeploymentFailed, KindJobFailing, KindTaskEmail, KindTaskConfirmation, KindTaskReplyError}
+		KindDeploymentFailed, KindJobFailing, KindTaskEmail, KindTaskConfirmation, KindTaskReplyError, KindSecurityAlert}
 }
 
 // SubscriptionScope is the Project of notifications that belong to a

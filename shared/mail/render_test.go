@@ -35,6 +35,9 @@ func sampleData() map[string]mail.Notification {
 		mail.KindTaskEmail:        n(mail.KindTaskEmail, map[string]any{"taskRef": "abc", "subject": "Approve claim 4711", "instructions": "Please approve the claim 4711.\nIt is for a car repair.", "fields": fields, "expiresAt": at}),
 		mail.KindTaskConfirmation: n(mail.KindTaskConfirmation, map[string]any{"subject": "Approve claim 4711", "values": map[string]any{"Decision": "Approve", "Amount": 1250000.5, "Urgent": true}}),
 		mail.KindTaskReplyError:   n(mail.KindTaskReplyError, map[string]any{"taskRef": "abc", "subject": "Approve claim 4711", "problems": []string{"Decision is required: write a line \"Decision: Approve or Reject\""}, "fields": fields}),
+		mail.KindSecurityAlert: {ID: "security-alert:1", Project: mail.SubscriptionScope("demo"), Kind: mail.KindSecurityAlert, To: []string{"alice@example.com"},
+			Data: map[string]any{"subscription": "demo", "title": "an outbound call aimed at a cloud metadata or platform address", "kind": "egress-refused",
+				"principal": "u-12ab", "count": 1, "threshold": 1, "windowStart": at, "windowEnd": at.Add(time.Hour), "consoleUrl": "https://collab.example.com/console/subscriptions/demo/security"}},
 	}
 }
 

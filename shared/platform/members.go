@@ -437,7 +437,7 @@ func (s *Service) Me(ctx context.Context, c Caller) (Me, error) {
 		if isBindingRow(sid) {
 			continue
 		}
-		u, err := s.subscriptionUser(ctx, c, sid)
+		u, err := s.activeUser(ctx, c, sid)
 		if err != nil {
 			continue
 		}

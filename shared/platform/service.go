@@ -15,6 +15,7 @@ import (
 	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/mail"
+	"github.com/studio-collab/collab/shared/secevent"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -31,6 +32,10 @@ type Service struct {
 	Outbox interface {
 		Enqueue(ctx context.Context, n mail.Notification) error
 	}
+	// Events records the refusals that matter: a disabled user's sign-in,
+	// an outsider's probe of an existing subscription or project (nil:
+	// none are recorded).
+	Events secevent.Recorder
 	// PublicURL is the base of links in e-mails (COLLAB_PUBLIC_URL).
 	PublicURL string
 	// Homes records a new subscription's home stamp and a new project's
@@ -128,6 +133,8 @@ func (s *Service) Admit(ctx context.Context, c Caller) error {
 			return fault.E(op, err)
 		}
 		if u.Disabled {
+			secevent.Emit(ctx, s.Events, secevent.Event{Kind: secevent.SignInRefused, Reason: "disabled", Principal: c.UserID,
+				PrincipalName: c.Email, Verified: true, Subscription: sub})
 			return fault.E(op, fault.Unauthenticated, "this user is disabled")
 		}
 		active = active || u.Status == StatusActive
@@ -173,8 +180,8 @@ func (s *Service) putUser(ctx context.Context, u User, ifMatch string) (string, 
 	return etag, err
 }
 
-// subscriptionUser returns the caller's active membership of sub, or NotFound.
-func (s *Service) subscriptionUser(ctx context.Context, c Caller, sub string) (User, error) {
+// activeUser returns the caller's active membership of sub, or NotFound.
+func (s *Service) activeUser(ctx context.Context, c Caller, sub string) (User, error) {
 	if c.UserID == "" {
 		return User{}, notFound("platform", "subscription "+sub)
 	}
@@ -183,6 +190,61 @@ func (s *Service) subscriptionUser(ctx context.Context, c Caller, sub string) (U
 		return User{}, notFound("platform", "subscription "+sub)
 	}
 	return u, err
+}
+
+// subscriptionUser is activeUser for a request naming sub: the NotFound of
+// an outsider on a subscription that exists is a cross-tenant probe, and
+// is recorded as one (DESIGN §4.10) in that subscription's log.
+func (s *Service) subscriptionUser(ctx context.Context, c Caller, sub string) (User, error) {
+	u, err := s.activeUser(ctx, c, sub)
+	if fault.Is(err, fault.NotFound) && s.Events != nil && c.UserID != "" {
+		var existing Subscription
+		if _, gerr := getDoc(ctx, s.t.Subscriptions, "s", sub, &existing); gerr == nil {
+			s.probe(ctx, c, sub, "", "subscriptions/"+sub)
+		}
+	}
+	return u, err
+}
+
+// probe records a person's 404 on another tenant's (or a project's
+// outsider's) existing resource. The reason says which: another
+// subscription entirely, or a project of their own subscription they are
+// not a member of.
+func (s *Service) probe(ctx context.Context, c Caller, sub, project, target string) {
+	reason := "other-subscription"
+	if project != "" {
+		if u, err := s.getUser(ctx, sub, c.UserID); err == nil && u.Status == StatusActive {
+			reason = "not-a-member"
+		}
+	}
+	secevent.Emit(ctx, s.Events, secevent.Event{Kind: secevent.TenantProbe, Reason: reason, Principal: c.UserID, PrincipalName: c.Email,
+		Verified: true, Subscription: sub, Project: project, Target: target})
+}
+
+// SubscriptionOf is the subscription a project belongs to (the security
+// events file a project's events under it too).
+func (s *Service) SubscriptionOf(ctx context.Context, pid string) (string, error) {
+	var p Project
+	if _, err := getDoc(ctx, s.t.Projects, "p", pid, &p); err != nil {
+		return "", fault.E("platform.SubscriptionOf", err)
+	}
+	return p.SubscriptionID, nil
+}
+
+// RequireSubscriptionOwner refuses anyone but sub's Subscription Owners
+// (NotFound for outsiders, Forbidden for its other users).
+func (s *Service) RequireSubscriptionOwner(ctx context.Context, c Caller, sub string) error {
+	return s.requireSubscriptionOwner(ctx, c, sub)
+}
+
+// RequireProjectOwner refuses anyone but the project's owners (Subscription
+// Owners included): NotFound for outsiders, Forbidden for other members.
+func (s *Service) RequireProjectOwner(ctx context.Context, c Caller, pid, what string) error {
+	a, err := s.projectAccess(ctx, c, pid)
+	if err != nil {
+		return err
+	}
+	return a.require(RoleOwner, what)
 }
 
 // CreateSubscription bootstraps a customer; the caller becomes its owner.
@@ -248,6 +310,23 @@ func (s *Service) requireSubscriptionOwner(ctx context.Context, c Caller, sub st
 		return forbidden("platform", "only Subscription Owners may do this")
 	}
 	return nil
+}
+
+// SubscriptionOwners are the addresses of sub's active, enabled
+// Subscription Owners: who the security alerts are sent to.
+func (s *Service) SubscriptionOwners(ctx context.Context, sub string) ([]string, error) {
+	rows, _, err := listDocs[userRow](ctx, s.t.Users, sub, 5000)
+	if err != nil {
+		return nil, fault.E("platform.SubscriptionOwners", err)
+	}
+	var out []string
+	for _, r := range rows {
+		if r.SubscriptionOwner && r.Status == StatusActive && !r.Disabled && r.Email != "" {
+			out = append(out, r.Email)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // ListUsers is the Customer Portal's user list (Subscription Owners).
@@ -447,8 +526,9 @@ func (s *Service) projectAccess(ctx context.Context, c Caller, pid string) (acce
 	if c.UserID == "" {
 		return a, notFound("platform", "project "+pid)
 	}
-	u, err := s.subscriptionUser(ctx, c, a.project.SubscriptionID)
+	u, err := s.activeUser(ctx, c, a.project.SubscriptionID)
 	if err != nil {
+		s.probe(ctx, c, a.project.SubscriptionID, pid, "projects/"+pid)
 		return a, notFound("platform", "project "+pid)
 	}
 	if u.SubscriptionOwner {
@@ -458,6 +538,7 @@ func (s *Service) projectAccess(ctx context.Context, c Caller, pid string) (acce
 	var m Member
 	if _, err := getDoc(ctx, s.t.Members, pid, c.UserID, &m); err != nil {
 		if fault.Is(err, fault.NotFound) {
+			s.probe(ctx, c, a.project.SubscriptionID, pid, "projects/"+pid)
 			return a, notFound("platform", "project "+pid)
 		}
 		return a, err
@@ -471,6 +552,22 @@ func (s *Service) projectAccess(ctx context.Context, c Caller, pid string) (acce
 func (s *Service) RoleIn(ctx context.Context, c Caller, pid string) (Role, error) {
 	a, err := s.projectAccess(ctx, c, pid)
 	return a.role, err
+}
+
+// RequireAdmin is the one "admin or owner" check of the modules a project
+// configures (parameters, connectors, jobs, maintenance windows, e-mail):
+// nil when the caller is an admin or owner of the project, Forbidden for
+// another member (what names the refused action: "only project admins and
+// owners "+what), and NotFound for anyone else, as RoleIn.
+func (s *Service) RequireAdmin(ctx context.Context, c Caller, pid, what string) error {
+	a, err := s.projectAccess(ctx, c, pid)
+	if err != nil {
+		return err
+	}
+	if !a.role.Administers() {
+		return forbidden("platform.RequireAdmin", "only project admins and owners "+what)
+	}
+	return nil
 }
 
 func (a access) require(min Role, what string) error {

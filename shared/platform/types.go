@@ -21,6 +21,11 @@ const (
 	RoleOwner     Role = "owner"
 )
 
+// Administers reports whether the role configures the project's modules
+// (parameters, connectors, jobs, maintenance windows, e-mail): an admin or
+// an owner. Service.RequireAdmin is the check built on it.
+func (r Role) Administers() bool { return r == RoleAdmin || r == RoleOwner }
+
 func (r Role) valid() bool { return r == RoleDeveloper || r == RoleAdmin || r == RoleOwner }
 
 // Caller is who makes a request, as the platform sees them.

@@ -42,6 +42,8 @@ func Catalogue() []Setting {
 		{"COLLAB_LOG_LEVEL", "debug | info | warn | error (default info)", "both"},
 		{"COLLAB_MAX_BODY_BYTES", "default request body cap in bytes (default 1 MiB)", "both"},
 		{"COLLAB_STORAGE_TIMEOUT", "deadline of one storage probe in the health check (default 2s)", "both"},
+		{"COLLAB_SECURITY_EVENT_RETENTION_DAYS", "days security events and alerts are kept before the retention job deletes them (1–3650, default 90)", "both"},
+		{"COLLAB_MAX_IN_FLIGHT", "bound on the HTTP requests one instance serves at once; past it 503 with Retry-After before any work (default 16, Flex Consumption's per-instance HTTP concurrency and host.json's maxConcurrentRequests; keep the three equal)", "both"},
 		{"COLLAB_JOBS_LEASE_GRACE", "margin past a programmed job's timeout before another instance may take its run over (default 30s; tests and local chaos runs shorten it)", "local"},
 		{"COLLAB_OIDC_ISSUERS", "comma-separated trusted token issuers, e.g. https://login.microsoftonline.com/<tenant>/v2.0", "azure"},
 		{"COLLAB_OIDC_AUDIENCE", "comma-separated audiences tokens may carry: the API's application (client) id (Entra v2 tokens), and its App ID URI where v1 tokens are accepted", "azure"},
@@ -107,10 +109,17 @@ type Config struct {
 	// StorageTimeout bounds each storage probe of /api/health, so that an
 	// outage answers 503 within one request instead of hanging on retries.
 	StorageTimeout time.Duration
+	// MaxInFlight bounds the HTTP requests one instance serves at once
+	// (httpapi.Router.LimitInFlight); it also sizes the storage clients'
+	// connection pools (shared/conns).
+	MaxInFlight int
 	// JobsLeaseGrace is added to a job's timeout to make its runs' lease
 	// (jobs.Runner.LeaseGrace); zero: the runner's default.
 	JobsLeaseGrace time.Duration
-	Auth           Auth
+	// SecurityEventRetention is how long security events and alerts are
+	// kept (COLLAB_SECURITY_EVENT_RETENTION_DAYS, 1–3650; default 90 days).
+	SecurityEventRetention time.Duration
+	Auth                   Auth
 	// Params says where secret parameters are sealed.
 	Params  Params
 	Mail    Mail
@@ -199,16 +208,24 @@ type Storage struct {
 	ClientID         string // user-assigned identity; empty = system-assigned
 }
 
+// DefaultMaxInFlight is the default bound on requests in flight per
+// instance: Flex Consumption's default HTTP per-instance concurrency for
+// 2,048 MB instances, which infra/ sets explicitly, as host.json sets
+// extensions.http.maxConcurrentRequests (docs/decisions.md).
+const DefaultMaxInFlight = 16
+
 // Load reads the configuration through getenv (os.Getenv in main, a map in
 // tests). It fails on values that are present but wrong, never silently
 // defaulting a typo.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		Port:           getenv("FUNCTIONS_CUSTOMHANDLER_PORT"),
-		Environment:    strings.TrimSpace(getenv("COLLAB_ENVIRONMENT")),
-		LogLevel:       slog.LevelInfo,
-		MaxBodyBytes:   1 << 20,
-		StorageTimeout: 2 * time.Second,
+		Port:                   getenv("FUNCTIONS_CUSTOMHANDLER_PORT"),
+		Environment:            strings.TrimSpace(getenv("COLLAB_ENVIRONMENT")),
+		LogLevel:               slog.LevelInfo,
+		MaxBodyBytes:           1 << 20,
+		StorageTimeout:         2 * time.Second,
+		MaxInFlight:            DefaultMaxInFlight,
+		SecurityEventRetention: 90 * 24 * time.Hour,
 	}
 	if c.Port == "" {
 		c.Port = "8080"
@@ -261,12 +278,26 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		c.StorageTimeout = d
 	}
+	if v := getenv("COLLAB_MAX_IN_FLIGHT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_MAX_IN_FLIGHT must be an integer from 1 to 1000")
+		}
+		c.MaxInFlight = n
+	}
 	if v := getenv("COLLAB_JOBS_LEASE_GRACE"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < time.Second || d > time.Hour {
 			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_JOBS_LEASE_GRACE must be a duration from 1s to 1h")
 		}
 		c.JobsLeaseGrace = d
+	}
+	if v := getenv("COLLAB_SECURITY_EVENT_RETENTION_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3650 {
+			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_SECURITY_EVENT_RETENTION_DAYS must be a whole number of days from 1 to 3650")
+		}
+		c.SecurityEventRetention = time.Duration(n) * 24 * time.Hour
 	}
 	c.Auth = Auth{
 		AcceptV1:    strings.EqualFold(getenv("COLLAB_OIDC_ACCEPT_V1"), "true"),

@@ -36,6 +36,10 @@ type Config struct {
 	// isolated sets of storage can share one account: each test gets its own,
 	// for instance. Queues are not prefixed (the Functions host names them).
 	NamePrefix string
+	// Transport sends the SDK's requests (nil: the SDK's shared default,
+	// 10 idle connections per service and no cap). The handler passes a
+	// pool sized to its bound on requests in flight (shared/conns).
+	Transport policy.Transporter
 }
 
 // FromSettings turns the handler's storage settings into a Config, building
@@ -83,7 +87,7 @@ func Open(cfg Config) (*Account, error) {
 	co := azcore.ClientOptions{Retry: policy.RetryOptions{
 		MaxRetries: cfg.MaxRetries, TryTimeout: cfg.TryTimeout,
 		RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
-	}}
+	}, Transport: cfg.Transport}
 	if cfg.NamePrefix != "" && !tableName.MatchString(cfg.NamePrefix+"xyz") {
 		return nil, fault.E(op, fault.Invalid, "NamePrefix must be letters and digits, starting with a letter")
 	}

@@ -40,6 +40,10 @@ func TestEveryScreenPassesAxe(t *testing.T) {
 	// A deep path, as real processes have: the entries table keeps it in its card.
 	a.Must(t, alice, "PUT", "/api/projects/claims/security/entries", map[string]any{"path": obj + "/versions/12/forms/reimbursement-of-medical-expenses-main-form", "principal": "user:" + userID(bob), "level": "modify"}, 200)
 
+	// A refusal, so that the Security screen has counts, a chart and an event.
+	a.Must(t, "olga@example.com", "POST", "/api/subscriptions", map[string]any{"id": "other"}, 201)
+	a.Must(t, "olga@example.com", "GET", "/api/projects/claims", nil, 404)
+
 	b := consoletest.New(t, a.URL)
 	out := b.Laptop("signed-out")
 	out.Go("/console/signin")
@@ -56,6 +60,7 @@ func TestEveryScreenPassesAxe(t *testing.T) {
 		"/subscriptions/:s/users":           {"/console/subscriptions/demo/users"},
 		"/subscriptions/:s/projects":        {"/console/subscriptions/demo/projects"},
 		"/subscriptions/:s/audit":           {"/console/subscriptions/demo/audit"},
+		"/subscriptions/:s/security":        {"/console/subscriptions/demo/security"},
 		"/projects/:p/members":              {"/console/projects/claims/members"},
 		"/projects/:p/teams":                {"/console/projects/claims/teams"},
 		"/projects/:p/security":             {"/console/projects/claims/security?path=applications%2Fclaims"},

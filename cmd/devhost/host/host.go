@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/studio-collab/collab/shared/conns"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/fnhost/manifest"
@@ -77,6 +78,14 @@ type Host struct {
 	log     *slog.Logger
 	client  *http.Client
 	account *store.Account // nil when no storage connection is configured
+	// proxy is the transport of forwarded HTTP requests: an idle pool as
+	// large as the requests that may run at once, capped per handler.
+	proxy *http.Transport
+	// outstanding counts forwarded requests running or waiting, and running
+	// holds one slot per running one: host.json's extensions.http
+	// maxOutstandingRequests and maxConcurrentRequests (nil: unbounded).
+	outstanding atomic.Int64
+	running     chan struct{}
 
 	mu      sync.Mutex
 	timers  map[string]timerState
@@ -141,6 +150,12 @@ func New(opt Options) (*Host, error) {
 	}
 	h := &Host{opt: opt, app: opt.App, log: opt.Log, timers: map[string]timerState{}, polling: map[string]bool{},
 		client: &http.Client{Timeout: opt.App.Host.FunctionTimeout}}
+	perHandler := 64 // unbounded host: still a pool, not a dial per request
+	if n := opt.App.Host.HTTP.MaxConcurrentRequests; n > 0 {
+		h.running = make(chan struct{}, n)
+		perHandler = n
+	}
+	h.proxy = conns.Pool(perHandler)
 	env := mergeEnv(opt.Environ, opt.App.Values, opt.Overrides)
 	for i := range opt.Instances {
 		log := opt.Log
@@ -282,6 +297,15 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, fault.Internal, fmt.Sprintf("%s is not forwarded: an HTTP function needs exactly one httpTrigger in and one http out", m.Function.Name))
 		return
 	}
+	release, admitted := h.admitHTTP(r)
+	if !admitted {
+		// As the host: 429 "Too Busy" past maxOutstandingRequests.
+		w.WriteHeader(http.StatusTooManyRequests)
+		h.log.Info("invocation", "function", m.Function.Name, "trigger", "http", "method", r.Method, "path", r.URL.Path,
+			"status", http.StatusTooManyRequests, "outcome", "throttled", "durationMs", time.Since(start).Milliseconds())
+		return
+	}
+	defer release()
 	base, err := h.pick().endpoint(r.Context(), 10*time.Second)
 	if err != nil {
 		problem(w, r, fault.Unavailable, "the handler is not running: "+err.Error())
@@ -303,12 +327,49 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return nil
 		},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if errors.Is(r.Context().Err(), context.Canceled) {
+				return // the client went away: nobody to answer (logged below as 499)
+			}
 			problem(w, r, fault.Unavailable, "the handler did not answer: "+err.Error())
 		},
+		Transport: h.proxy,
 	}
 	proxy.ServeHTTP(rec, r)
+	status, outcome := rec.status(), "ok"
+	if errors.Is(r.Context().Err(), context.Canceled) && (rec.code == 0 || status >= 500) {
+		status, outcome = httpapi.StatusClientClosedRequest, "cancelled"
+	}
 	h.log.Info("invocation", "function", m.Function.Name, "trigger", "http", "method", r.Method, "path", r.URL.Path,
-		"status", rec.status(), "durationMs", time.Since(start).Milliseconds(), "invocationId", invocationID)
+		"status", status, "outcome", outcome, "durationMs", time.Since(start).Milliseconds(), "invocationId", invocationID)
+}
+
+// admitHTTP applies host.json's HTTP throttles to a forwarded request:
+// refused past maxOutstandingRequests, else it waits for one of
+// maxConcurrentRequests slots (or for its client to give up).
+func (h *Host) admitHTTP(r *http.Request) (release func(), ok bool) {
+	lim := h.app.Host.HTTP
+	if lim.MaxOutstandingRequests > 0 {
+		if h.outstanding.Add(1) > int64(lim.MaxOutstandingRequests) {
+			h.outstanding.Add(-1)
+			return nil, false
+		}
+	}
+	done := func() {
+		if lim.MaxOutstandingRequests > 0 {
+			h.outstanding.Add(-1)
+		}
+	}
+	if h.running == nil {
+		return done, true
+	}
+	select {
+	case h.running <- struct{}{}:
+		return func() { <-h.running; done() }, true
+	case <-r.Context().Done():
+		// Gone while queued: run nothing; the proxy below sees the
+		// cancelled context and logs the 499.
+		return done, true
+	}
 }
 
 // invoke posts a non-HTTP invocation body (built by the shared/fnhost

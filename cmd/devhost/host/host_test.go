@@ -408,3 +408,47 @@ func TestTimerFiresOnSchedule(t *testing.T) {
 		t.Fatalf("timer payload %q: %v", tick.Text, err)
 	}
 }
+
+// TestHTTPThrottlesOfHostJSON: as the host with host.json's
+// extensions.http, at most maxConcurrentRequests forwarded requests run,
+// the next ones wait, and past maxOutstandingRequests a request is refused
+// with 429; a client that gives up is logged as a cancellation (499), not
+// as a 503 of the handler.
+func TestHTTPThrottlesOfHostJSON(t *testing.T) {
+	th := startHostWith(t, func(o *Options) {
+		o.App.Host.HTTP = manifest.HTTPOptions{MaxConcurrentRequests: 1, MaxOutstandingRequests: 2}
+	})
+	if resp, _ := doReq(t, "GET", th.srv.URL+"/api/items/1", ""); resp.StatusCode != 200 {
+		t.Fatalf("first request: %d", resp.StatusCode) // the handler is up
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			req, _ := http.NewRequestWithContext(ctx, "GET", th.srv.URL+"/api/items/999", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			errs <- err
+		}()
+	}
+	waitFor(t, "one request running and one waiting", func() bool { return th.Host.outstanding.Load() == 2 })
+	if resp, _ := doReq(t, "GET", th.srv.URL+"/api/items/2", ""); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("past maxOutstandingRequests: %d, want 429", resp.StatusCode)
+	}
+	cancel()
+	for range 2 {
+		if err := <-errs; err == nil {
+			t.Fatal("a held request got an answer")
+		}
+	}
+	waitFor(t, "the slots given back", func() bool { return th.Host.outstanding.Load() == 0 })
+	if resp, m := doReq(t, "GET", th.srv.URL+"/api/items/3", ""); resp.StatusCode != 200 || m["id"] != "3" {
+		t.Fatalf("after the burst: %d %v", resp.StatusCode, m)
+	}
+	waitFor(t, "two cancellations in the log", func() bool { return strings.Count(th.logs.String(), `"outcome":"cancelled"`) == 2 })
+	if strings.Contains(th.logs.String(), `"status":503`) {
+		t.Errorf("an abandoned request was logged as a 503:\n%s", th.logs)
+	}
+}

@@ -23,6 +23,10 @@ import (
 func runTestHandler() {
 	mux := http.NewServeMux()
 	echo := func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") == "999" { // the tests' request that waits
+			<-r.Context().Done() // held until its client gives up
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"strings"
 	"unicode/utf8"
 )
@@ -83,15 +84,15 @@ func Compare(name, contentType string, from, to []byte, labelFrom, labelTo strin
 		return r
 	}
 	if r.Kind == KindJSON {
-		a, b := from, to
-		if a == nil {
-			a = []byte("null")
-		}
-		if b == nil {
-			b = []byte("null")
-		}
-		if keys, err := JSON(a, b); err == nil {
-			r.Keys = keys
+		switch {
+		case from == nil: // the whole document is new
+			r.Keys = []KeyChange{{Op: "added", Key: "", To: compact(to)}}
+		case to == nil:
+			r.Keys = []KeyChange{{Op: "removed", Key: "", From: compact(from)}}
+		default:
+			if keys, err := JSON(from, to); err == nil {
+				r.Keys = keys
+			}
 		}
 	}
 	r.Unified, r.Added, r.Removed = Text(string(from), string(to), labelFrom, labelTo)
@@ -141,4 +142,13 @@ func Merge(name, contentType string, base, mine, theirs []byte, mk Markers) Merg
 		return Merged{Kind: kind, Data: []byte(text), Lines: lc}
 	}
 	return Merged{Kind: KindBinary, Data: mine, BinaryClashes: true}
+}
+
+// compact is a JSON document on one line (it parsed: KindOf said JSON).
+func compact(b []byte) json.RawMessage {
+	n, err := parseJSON(b)
+	if err != nil {
+		return nil
+	}
+	return n.json()
 }

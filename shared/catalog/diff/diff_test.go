@@ -216,6 +216,10 @@ func TestCompare(t *testing.T) {
 	if r.Kind != KindBinary || r.FromSize != 2 || r.ToSize != 3 || r.FromSHA == r.ToSHA || r.Unified != "" {
 		t.Fatalf("%s", js(r))
 	}
+	r = Compare("a.json", "", nil, []byte(`{"b": [1]}`), "absent", "v1")
+	if len(r.Keys) != 1 || r.Keys[0].Op != "added" || r.Keys[0].Key != "" || string(r.Keys[0].To) != `{"b":[1]}` {
+		t.Fatalf("a new document: %s", js(r))
+	}
 	r = Compare("a.txt", "", nil, []byte("x\n"), "absent", "v1")
 	if r.Kind != KindText || r.Added != 1 || r.Same {
 		t.Fatalf("%s", js(r))

@@ -30,6 +30,17 @@ type HostConfig struct {
 	RoutePrefix      string
 	FunctionTimeout  time.Duration
 	Queues           QueueOptions
+	HTTP             HTTPOptions
+}
+
+// HTTPOptions are host.json's extensions.http throttles (learn.microsoft.com,
+// azure-functions/functions-bindings-http-webhook, "host.json settings"):
+// at most MaxConcurrentRequests HTTP functions run at once, the rest wait;
+// past MaxOutstandingRequests (running and waiting) a request is refused
+// with 429. Zero or less: unbounded, the host's default outside Consumption.
+type HTTPOptions struct {
+	MaxConcurrentRequests  int
+	MaxOutstandingRequests int
 }
 
 // QueueOptions are host.json's extensions.queues with the host's defaults.
@@ -98,7 +109,9 @@ type hostJSON struct {
 	FunctionTimeout string `json:"functionTimeout"`
 	Extensions      struct {
 		HTTP *struct {
-			RoutePrefix *string `json:"routePrefix"`
+			RoutePrefix            *string `json:"routePrefix"`
+			MaxConcurrentRequests  int     `json:"maxConcurrentRequests"`
+			MaxOutstandingRequests int     `json:"maxOutstandingRequests"`
 		} `json:"http"`
 		Queues struct {
 			MaxDequeueCount    *int64 `json:"maxDequeueCount"`
@@ -203,6 +216,10 @@ func (app *App) loadHost(path string) error {
 	}
 	if h.Extensions.HTTP != nil && h.Extensions.HTTP.RoutePrefix != nil {
 		app.Host.RoutePrefix = strings.Trim(*h.Extensions.HTTP.RoutePrefix, "/")
+	}
+	if h.Extensions.HTTP != nil {
+		app.Host.HTTP = HTTPOptions{MaxConcurrentRequests: h.Extensions.HTTP.MaxConcurrentRequests,
+			MaxOutstandingRequests: h.Extensions.HTTP.MaxOutstandingRequests}
 	}
 	q := h.Extensions.Queues
 	if q.MaxDequeueCount != nil {

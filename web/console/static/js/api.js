@@ -54,6 +54,23 @@ export function forgetHome() {
   sessionStorage.removeItem(BASE);
 }
 
+// Retries of an overloaded service (DESIGN §5): a 503 (the instance shed
+// the call, or a dependency is briefly down) or a 429 (the Functions host's
+// queue is full) is sent again after its Retry-After (capped at 10 s, 1 s
+// when absent, plus up to a fifth of jitter), at most 3 times. A 503 of a
+// PATCH without If-Match is not repeated: it may have been applied. Every
+// POST carries an Idempotency-Key, so repeating one is safe.
+export const MAX_RETRIES = 3;
+
+/** retryWait is how long to wait before sending a failed call again, or null. */
+export function retryWait(err, method, headers, retries) {
+  if (retries >= MAX_RETRIES || (err.status !== 503 && err.status !== 429)) return null;
+  if (err.status === 503 && method === 'PATCH' && !(headers && headers['If-Match'])) return null;
+  const n = Number.parseInt(err.retryAfter, 10);
+  const base = Number.isFinite(n) && n >= 0 ? Math.min(n, 10) * 1000 : 1000;
+  return base + Math.floor(Math.random() * (base / 5 + 1));
+}
+
 /**
  * createApi returns the client. getToken() gives the current bearer token;
  * onUnauthorized(err) runs when a signed-in call answers 401 (expired
@@ -71,10 +88,17 @@ export function createApi({ getToken, onUnauthorized, onRetarget = () => {} }) {
     if (token) h.Authorization = `Bearer ${token}`;
     if (body !== undefined) h['Content-Type'] = 'application/json';
     if (method === 'POST') h['Idempotency-Key'] = crypto.randomUUID();
-    for (let hop = 0; ; hop++) {
+    for (let hop = 0, retries = 0; ; hop++) {
       try {
         return await attempt(method, path, body, { ...h, ...headers }, token);
       } catch (err) {
+        const wait = retryWait(err, method, { ...h, ...headers }, retries);
+        if (wait !== null) {
+          retries++;
+          hop--;
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          continue;
+        }
         const home = err.status === 421 && hop < 2 ? homeOf(err.problem) : null;
         if (home === null || home === apiBase()) throw err;
         if (home) sessionStorage.setItem(BASE, home);
@@ -102,6 +126,7 @@ export function createApi({ getToken, onUnauthorized, onRetarget = () => {} }) {
       try { data = JSON.parse(text); } catch { data = null; }
       const problem = data && typeof data === 'object' ? data : { title: resp.statusText, detail: text.slice(0, 300) };
       const err = new ApiError(resp.status, problem);
+      err.retryAfter = resp.headers.get('Retry-After');
       if (resp.status === 401 && token) onUnauthorized(err);
       throw err;
     }

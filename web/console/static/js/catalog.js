@@ -135,3 +135,49 @@ export async function lockList(ctx, p, locks, { released, caption = 'Locks' }) {
   list.first();
   return h('div', {}, errors, list.el);
 }
+
+/**
+ * diffView shows what changed in one object (an ObjectDiff's diff): JSON
+ * as its added, removed and changed keys, text as a unified diff with each
+ * line marked by words as well as colour, binary as sizes and hashes.
+ */
+export function diffView(d, label) {
+  if (!d || d.same) return h('p', { class: 'muted' }, 'No change.');
+  if (d.kind === 'json') {
+    const word = { added: 'added', removed: 'removed', changed: 'changed' };
+    return table({
+      caption: `Keys changed${label ? ` in ${label}` : ''}`,
+      columns: [
+        { label: 'Key', render: (k) => h('code', {}, k.key || '(whole document)') },
+        { label: 'Change', render: (k) => badge(word[k.op] || k.op, k.op === 'removed' ? 'danger' : 'info') },
+        { label: 'Before', render: (k) => (k.from === undefined ? '' : h('code', {}, JSON.stringify(k.from))) },
+        { label: 'After', render: (k) => (k.to === undefined ? '' : h('code', {}, JSON.stringify(k.to))) },
+      ],
+      rows: d.keys || [],
+      empty: 'No key changed.',
+    });
+  }
+  if (d.kind === 'text') {
+    const lines = String(d.unified || '').split('\n').filter((l, i, all) => l !== '' || i < all.length - 1);
+    return h('pre', { class: 'content diff', tabindex: '0', 'aria-label': `Line diff${label ? ` of ${label}` : ''}: ${d.added || 0} added, ${d.removed || 0} removed` },
+      lines.map((l) => {
+        const cls = l.startsWith('+++') || l.startsWith('---') ? 'diff-file' : l.startsWith('+') ? 'diff-add' : l.startsWith('-') ? 'diff-del' : l.startsWith('@@') ? 'diff-hunk' : '';
+        return h('span', { class: cls }, `${l}\n`);
+      }));
+  }
+  const sha = (s) => (s ? s.slice(0, 12) : 'absent');
+  return h('p', {}, `Binary content: ${d.fromSize} bytes (${sha(d.fromSha256)}) → ${d.toSize} bytes (${sha(d.toSha256)}).`);
+}
+
+/**
+ * undoWhat names what reverting a commit will do, path by path, for the
+ * confirmation: objects it created are deleted, objects it deleted come
+ * back, the others go back to their version before it.
+ */
+export function undoWhat(files) {
+  return files.map((f) => {
+    if (!f.from) return `delete ${f.path}`;
+    if (f.to && f.to.deleted) return `bring back ${f.path} (v${f.from.version})`;
+    return `put back v${f.from.version} of ${f.path}`;
+  });
+}

@@ -23,6 +23,7 @@ export const screens = [
 
   { id: 'users', path: '/subscriptions/:s/users', title: 'Users', nav: { scope: 'subscription', label: 'Users', when: (s) => s.owner }, load: () => import('./screens/users.js') },
   { id: 'projects', path: '/subscriptions/:s/projects', title: 'Projects', nav: { scope: 'subscription', label: 'Projects' }, load: () => import('./screens/projects.js') },
+  { id: 'subscription-security', path: '/subscriptions/:s/security', title: 'Security', nav: { scope: 'subscription', label: 'Security center', when: (s) => s.owner }, load: () => import('./screens/security-events.js') },
   { id: 'subscription-audit', path: '/subscriptions/:s/audit', title: 'Subscription audit log', nav: { scope: 'subscription', label: 'Subscription audit log', when: (s) => s.owner }, load: () => import('./screens/audit.js') },
 
   { id: 'members', path: '/projects/:p/members', title: 'Members', nav: { scope: 'project', label: 'Members' }, load: () => import('./screens/members.js') },

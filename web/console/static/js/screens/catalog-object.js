@@ -1,11 +1,12 @@
 // One catalog object: its details, the locks on it, its history (each
-// version with its author, time and commit) and its content at a version,
-// shown as text (never as markup) up to a size cap.
+// version with its author, time and commit), its content at a version,
+// shown as text (never as markup) up to a size cap, and what that version
+// changed (its diff against the version before).
 
-import { h, replace, section, table, pager, time, link, notice, errorNotice, progress, button, size } from '../dom.js';
-import { query } from '../api.js';
+import { h, replace, section, table, pager, time, link, notice, errorNotice, progress, button, size, confirmButton } from '../dom.js';
+import { query, seg } from '../api.js';
 import { parentOf } from '../tree.js';
-import { api, here, tabs, objectLink, commitLink, opBadge, lockList, trimSlashes, fileName } from '../catalog.js';
+import { api, here, tabs, objectLink, commitLink, opBadge, lockList, trimSlashes, fileName, diffView } from '../catalog.js';
 
 /** CONTENT_CAP is the most content the console reads to show. */
 const CONTENT_CAP = 256 * 1024;
@@ -49,6 +50,16 @@ export async function render(root, ctx) {
     ctx.api.get(query(`${api(p)}/locks`, { prefix: path })),
   ]);
   const obj = cur.status === 'fulfilled' ? cur.value : null;
+  // Restore is offered with Modify on the path (the API decides anyway).
+  let mayModify = false;
+  try {
+    const r = await ctx.api.post(`/api/projects/${seg(p)}/security/check`, { checks: [{ path, action: 'modify' }] });
+    mayModify = !!(r.results && r.results[0] && r.results[0].allowed);
+  } catch {
+    // Without the answer nothing is offered.
+  }
+  const restoreErrors = h('div');
+  const commitHere = (seq) => here(p, `/commits/${seq}`);
 
   // Details.
   const details = obj
@@ -108,11 +119,38 @@ export async function render(root, ctx) {
             return shown ? h('span', { class: 'muted' }, 'shown below') : objectLink(p, path, o.version, `View version ${o.version}`);
           },
         },
+        {
+          label: 'Restore',
+          // Offered with Modify on the path, for a version other than the
+          // current one; a new commit, after a confirmation saying so.
+          render: (o) => (mayModify && (!obj || o.version !== obj.version)
+            ? confirmButton(`Restore version ${o.version}`, `Confirm: ${o.deleted ? 'delete' : `put version ${o.version} back as the current content of`} ${path}?`, async () => {
+              replace(restoreErrors);
+              try {
+                const res = await ctx.api.post(`${api(p)}/restore`, { path, version: o.version });
+                ctx.announce(`Restored version ${o.version} of ${path} as commit #${res.seq}.`);
+                ctx.navigate(commitHere(res.seq));
+              } catch (err) { replace(restoreErrors, errorNotice(err)); }
+            })
+            : ''),
+        },
       ],
       rows: [...rows].reverse(),
       empty: 'No version you may see.',
     }),
   });
+
+  // What the chosen version changed, against the version before it.
+  const changed = h('div');
+  async function showChanges(v) {
+    replace(changed, progress(`Comparing version ${v} with the one before…`).el);
+    try {
+      const d = await ctx.api.get(query(`${api(p)}/diff`, { path, to: v }));
+      replace(changed, h('p', { class: 'muted' }, d.from ? `From version ${d.from.version} to ${v}:` : `Version ${v} created the object:`), diffView(d.diff, path));
+    } catch (err) {
+      replace(changed, errorNotice(err));
+    }
+  }
 
   // Content of the chosen version.
   const content = h('div');
@@ -147,9 +185,11 @@ export async function render(root, ctx) {
   replace(root, tabs(p, 'browse'),
     section('Object', details, around),
     section('Check-out', lockBox),
-    section('History', history.el),
-    section(at ? `Content of version ${at}` : 'Content', content));
+    section('History', restoreErrors, history.el),
+    section(at ? `Content of version ${at}` : 'Content', content),
+    at ? section(`Changes in version ${at}`, changed) : null);
   await history.first();
+  if (at) showChanges(at);
   if (version && (!obj || version !== obj.version)) {
     try {
       await showContent(await ctx.api.get(query(`${api(p)}/object`, { path, version })));
