@@ -11,6 +11,7 @@ import (
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/platform"
 )
 
@@ -20,6 +21,7 @@ type Deploy struct {
 	Platform *platform.Service
 	Svc      *deploy.Service
 	Audit    *audit.Log
+	Idem     *idempotency.Keeper // Idempotency-Key on open-now and cancel (nil: ignored)
 }
 
 func registerDeploy(rt *httpapi.Router, d Deploy) {
@@ -27,10 +29,10 @@ func registerDeploy(rt *httpapi.Router, d Deploy) {
 	rt.Handle("GET "+env+"/status", d.status)
 	rt.Handle("GET "+env+"/deployments", d.history)
 	rt.Handle("GET "+env+"/windows", d.windows)
-	rt.Handle("POST "+env+"/windows/open-now", d.openNow)
+	rt.Handle("POST "+env+"/windows/open-now", keyed(d.Idem, d.openNow))
 	rt.Handle("GET "+env+"/windows/{id}", d.window)
 	rt.Handle("PATCH "+env+"/windows/{id}", d.reschedule)
-	rt.Handle("POST "+env+"/windows/{id}/cancel", d.cancel)
+	rt.Handle("POST "+env+"/windows/{id}/cancel", keyed(d.Idem, d.cancel))
 	rt.Handle("GET "+env+"/maintenance-policy", d.policy)
 	rt.Handle("PUT "+env+"/maintenance-policy", d.putPolicy)
 	rt.Handle("GET "+env+"/runtime", d.runtime)
@@ -198,6 +200,7 @@ func (d Deploy) policy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", deploy.PolicyETag(p, def))
 	httpapi.JSON(w, http.StatusOK, policyView{Policy: p, Default: def})
 	return nil
 }
@@ -211,17 +214,15 @@ func (d Deploy) putPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	before, _, err := d.Svc.Policy(ctx, r.PathValue("p"), r.PathValue("env"))
+	ch, err := d.Svc.PutPolicyIf(ctx, r.PathValue("p"), r.PathValue("env"), p, r.Header.Get("If-Match"))
 	if err != nil {
 		return err
 	}
-	if p, err = d.Svc.PutPolicy(ctx, r.PathValue("p"), r.PathValue("env"), p); err != nil {
+	if err := d.record(ctx, r, c, "maintenance-policy.put", ch.Before, ch.After); err != nil {
 		return err
 	}
-	if err := d.record(ctx, r, c, "maintenance-policy.put", before, p); err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, policyView{Policy: p})
+	w.Header().Set("ETag", ch.ETag)
+	httpapi.JSON(w, http.StatusOK, policyView{Policy: ch.After})
 	return nil
 }
 
@@ -231,7 +232,12 @@ func (d Deploy) runtime(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rc, err := d.Svc.RuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"))
-	return reply(w, http.StatusOK, rc, err)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("ETag", deploy.RuntimeETag(rc))
+	httpapi.JSON(w, http.StatusOK, rc)
+	return nil
 }
 
 func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {
@@ -243,16 +249,14 @@ func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	before, err := d.Svc.RuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"))
+	ch, err := d.Svc.PutRuntimeConfigIf(ctx, r.PathValue("p"), r.PathValue("env"), rc, r.Header.Get("If-Match"))
 	if err != nil {
 		return err
 	}
-	if rc, err = d.Svc.PutRuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"), rc); err != nil {
+	if err := d.record(ctx, r, c, "runtime.put", ch.Before, ch.After); err != nil {
 		return err
 	}
-	if err := d.record(ctx, r, c, "runtime.put", before, rc); err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, rc)
+	w.Header().Set("ETag", ch.ETag)
+	httpapi.JSON(w, http.StatusOK, ch.After)
 	return nil
 }

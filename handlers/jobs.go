@@ -8,6 +8,7 @@ import (
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/jobs"
 	"github.com/studio-collab/collab/shared/platform"
 )
@@ -16,6 +17,7 @@ import (
 type Jobs struct {
 	Platform *platform.Service
 	Runner   *jobs.Runner
+	Idem     *idempotency.Keeper // Idempotency-Key on the POSTs (nil: ignored)
 }
 
 // JobsTickInterval is the JobsTick timer's period (functions/JobsTick).
@@ -24,11 +26,11 @@ const JobsTickInterval = 15 * time.Second
 func registerJobs(rt *httpapi.Router, j Jobs) {
 	rt.Handle("POST /api/schedules/preview", j.preview)
 	rt.Handle("GET /api/projects/{p}/environments/{env}/jobs", j.list)
-	rt.Handle("POST /api/projects/{p}/environments/{env}/jobs", j.create)
+	rt.Handle("POST /api/projects/{p}/environments/{env}/jobs", keyed(j.Idem, j.create))
 	rt.Handle("GET /api/projects/{p}/environments/{env}/jobs/{job}", j.get)
 	rt.Handle("PATCH /api/projects/{p}/environments/{env}/jobs/{job}", j.patch)
 	rt.Handle("DELETE /api/projects/{p}/environments/{env}/jobs/{job}", j.delete)
-	rt.Handle("POST /api/projects/{p}/environments/{env}/jobs/{job}/run", j.run)
+	rt.Handle("POST /api/projects/{p}/environments/{env}/jobs/{job}/run", keyed(j.Idem, j.run))
 	rt.Handle("GET /api/projects/{p}/environments/{env}/jobs/{job}/runs", j.runs)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
 )
@@ -40,12 +41,13 @@ type Mail struct {
 	Scan mail.Scanner
 	// InboundSecret authenticates the provider's webhook; empty refuses it.
 	InboundSecret string
+	Idem          *idempotency.Keeper // Idempotency-Key on task registration (nil: ignored)
 }
 
 func registerMail(rt *httpapi.Router, m Mail) {
 	rt.Handle("GET /api/projects/{p}/notifications", m.notifications)
 	rt.Handle("GET /api/projects/{p}/email-settings", m.emailSettings)
-	rt.Handle("POST /api/projects/{p}/environments/{env}/email-tasks", m.createTask)
+	rt.Handle("POST /api/projects/{p}/environments/{env}/email-tasks", keyed(m.Idem, m.createTask))
 	rt.Handle("GET /api/projects/{p}/environments/{env}/email-tasks/{id}", m.getTask)
 	// Public as far as bearer tokens go: the provider authenticates with the
 	// shared secret, checked in the handler.

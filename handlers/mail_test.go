@@ -179,6 +179,19 @@ func TestInboundWebhookAuthAndLimits(t *testing.T) {
 	if resp, _ := postInbound(t, a, big, basic(handlertest.InboundSecret)); resp.StatusCode != 413 {
 		t.Fatalf("20 MiB: %d", resp.StatusCode)
 	}
+	// The secret is checked before the size (issue 19, finding 7): an
+	// unauthenticated 11 MiB body is 401, not 413; before the fix the
+	// router refused its Content-Length first.
+	eleven := append(append([]byte(nil), msg...), bytes.Repeat([]byte("x"), 11<<20)...)
+	for _, hdr := range []map[string]string{nil, basic("wrong")} {
+		if resp, _ := postInbound(t, a, eleven, hdr); resp.StatusCode != 401 {
+			t.Fatalf("11 MiB without the secret: %d", resp.StatusCode)
+		}
+	}
+	// The same holds for bearer routes: no token, 401 whatever the size.
+	if resp, _ := a.Call(t, "", "POST", "/api/subscriptions", map[string]any{"id": strings.Repeat("x", 2<<20)}, nil); resp.StatusCode != 401 {
+		t.Fatalf("2 MiB without a token: %d", resp.StatusCode)
+	}
 	if resp, _ := postInbound(t, a, msg, map[string]string{"Authorization": basic(handlertest.InboundSecret)["Authorization"], "Content-Type": "text/plain"}); resp.StatusCode != 400 {
 		t.Fatalf("text/plain: %d", resp.StatusCode)
 	}

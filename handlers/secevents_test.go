@@ -133,6 +133,15 @@ func TestEverySecurityEventKindThroughTheAPI(t *testing.T) {
 				t.Fatalf("outcome %v", out)
 			}
 		}, want{claimsEvents, "unverified-sender", "eve@example.com", "claims"}},
+		{"an e-mail task's callback to a loopback address", secevent.EgressRefused, func(t *testing.T) {
+			// Before the replay row: the only completed task, so the only callback queued.
+			reply := registerTask(t, a, "t-callback") // its callback is http://127.0.0.1:9/t-callback
+			if _, out := postInbound(t, a, gmailReply(t, reply, "Bob <bob@example.com>", "<c1@x>"), basic(handlertest.InboundSecret)); out["outcome"] != "completed" {
+				t.Fatalf("outcome %v", out)
+			}
+			a.Services().UseEgress(egress.NewPolicy(nil)) // Azure's policy
+			a.Deliver(t, a.Callbacks, "EmailCallback")
+		}, want{claimsEvents, "ssrf-target", "", "claims"}},
 		{"inbound reply replayed", secevent.InboundRefused, func(t *testing.T) {
 			reply := registerTask(t, a, "t-replay")
 			msg := gmailReply(t, reply, "Bob <bob@example.com>", "<r1@x>")
@@ -280,7 +289,7 @@ func TestEverySecurityEventKindThroughTheAPI(t *testing.T) {
 		t.Errorf("paging saw %d events of %d", len(all), total)
 	}
 	sum := a.Must(t, alice, "GET", "/api/subscriptions/acme/security-events/summary", nil, 200)
-	if last := sum["last24h"].(map[string]any); last[string(secevent.InboundRefused)] != float64(3) || last[string(secevent.EgressRefused)] != float64(3) {
+	if last := sum["last24h"].(map[string]any); last[string(secevent.InboundRefused)] != float64(3) || last[string(secevent.EgressRefused)] != float64(4) {
 		t.Errorf("summary: %v", sum)
 	}
 }

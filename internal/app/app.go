@@ -84,7 +84,7 @@ func New(acct *store.Account, now func() time.Time) Services {
 	sec.Projects, sec.Logger, sec.Context = plat, httpapi.Logger, eventActor
 	sec.Notify = alertMailer(plat, m.Outbox)
 	sec.Retention = secevent.RetentionDefault
-	plat.Events, m.Inbound.Events = sec, sec
+	plat.Events, m.Inbound.Events, m.Callbacks.Events = sec, sec, sec
 	s := Services{Platform: plat, Audit: log, Mail: m, SecEvents: sec, Rejected: secevent.NewRateCounter(sec, now),
 		Idem:   idempotency.New(acct.Table("idempotency")),
 		ACL:    acl.New(acct.Container("security"), log),
@@ -168,12 +168,12 @@ func instanceName() string {
 // Deps returns the handlers' dependencies for these services.
 func (s Services) Deps(health handlers.Health, dev handlers.DevAuth) handlers.Deps {
 	return handlers.Deps{Health: health, DevAuth: dev, Platform: handlers.Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
-		Security: handlers.Security{Platform: s.Platform, ACL: s.ACL}, Jobs: handlers.Jobs{Platform: s.Platform, Runner: s.Jobs},
+		Security: handlers.Security{Platform: s.Platform, ACL: s.ACL}, Jobs: handlers.Jobs{Platform: s.Platform, Runner: s.Jobs, Idem: s.Idem},
 		Params:     handlers.Params{Platform: s.Platform, Svc: s.Params},
 		Connectors: handlers.Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem},
 		Catalog:    handlers.Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
 		Mail: handlers.Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
-			Callbacks: s.Mail.Callbacks, Inbox: IMAPInbox(s.Mail.Poller), Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
-		Deploy:         handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit},
+			Callbacks: s.Mail.Callbacks, Inbox: IMAPInbox(s.Mail.Poller), Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret, Idem: s.Idem},
+		Deploy:         handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit, Idem: s.Idem},
 		SecurityEvents: handlers.SecurityEvents{Platform: s.Platform, Log: s.SecEvents, Rate: s.Rejected}}
 }

@@ -137,6 +137,14 @@ type Service struct {
 	// Poll is how often a writer waiting for another's commit looks again.
 	Poll time.Duration
 
+	// Wait bounds how long a writer or reader waits (by the Service's clock)
+	// for a claimant whose lease still runs: then it answers Unavailable
+	// with a *BusyError saying when the lease ends, so that a client retry
+	// (with the same Idempotency-Key) takes the commit over as soon as the
+	// lease allows instead of holding a request open for minutes (default
+	// 20 s; 0 = wait as long as the request lasts).
+	Wait time.Duration
+
 	instance string
 
 	mu       sync.Mutex
@@ -173,7 +181,7 @@ func New(t Tables, b Blobs, now func() time.Time, opts ...Option) *Service {
 	h, _ := os.Hostname()
 	var r [4]byte
 	_, _ = rand.Read(r[:])
-	s := &Service{t: t, blobs: b, now: now, Lease: 2 * time.Minute, Poll: 10 * time.Millisecond,
+	s := &Service{t: t, blobs: b, now: now, Lease: 2 * time.Minute, Poll: 10 * time.Millisecond, Wait: 20 * time.Second,
 		instance: fmt.Sprintf("%s/%d/%s", h, os.Getpid(), hex.EncodeToString(r[:])), projects: map[string]*sync.Mutex{}}
 	for _, o := range opts {
 		o(s)

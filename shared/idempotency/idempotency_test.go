@@ -75,17 +75,17 @@ func TestStalePendingRecordIsCleared(t *testing.T) {
 	if _, err := acct.Table("idempotency").Update(ctx, e, store.AnyETag); err != nil {
 		t.Fatal(err)
 	}
-	// Within the TTL a retry waits, then gives up with 409 (the deadline is
-	// 30 s of the Keeper's clock: move it past that while it polls).
+	// Within the TTL a retry waits, then answers 503 with a Retry-After
+	// (MaxWait of the Keeper's clock: move it past that while it polls).
 	// Move it once the retry has read the record twice (it polls: its
 	// deadline is set); moved earlier, the deadline would move with it.
 	gets := polled.gets.Load()
 	go func() {
 		<-polled.reached(gets + 2)
-		advance(31 * time.Second)
+		advance(MaxWait + time.Second)
 	}()
-	if code, body := post(); code != 409 || !strings.Contains(body, "still in progress") {
-		t.Fatalf("retry within the TTL: %d %s", code, body)
+	if code, body, after := postFull(t, srv.URL+"/api/things", "k1"); code != 503 || !strings.Contains(body, "still in progress") || after == "" {
+		t.Fatalf("retry within the TTL: %d %s (Retry-After %q)", code, body, after)
 	}
 	// After the TTL the stale record is cleared and the handler runs again.
 	advance(PendingTTL)
@@ -148,6 +148,21 @@ func TestLargeAnswerReplays(t *testing.T) {
 	if calls.Load() != 1 {
 		t.Fatalf("%d calls", calls.Load())
 	}
+}
+
+// postFull posts {"a":1} with key and returns the status, the body and the
+// Retry-After header.
+func postFull(t *testing.T, url, key string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(`{"a":1}`))
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header.Get("Retry-After")
 }
 
 // pollCounter counts the reads of records (a retry waiting on a pending
