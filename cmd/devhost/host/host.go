@@ -335,9 +335,9 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Transport: h.proxy,
 	}
 	proxy.ServeHTTP(rec, r)
-	status, outcome := rec.status(), "ok"
+	status, outcome := rec.status(), httpapi.OutcomeOK
 	if errors.Is(r.Context().Err(), context.Canceled) && (rec.code == 0 || status >= 500) {
-		status, outcome = httpapi.StatusClientClosedRequest, "cancelled"
+		status, outcome = httpapi.StatusClientClosedRequest, httpapi.OutcomeCancelled
 	}
 	h.log.Info("invocation", "function", m.Function.Name, "trigger", "http", "method", r.Method, "path", r.URL.Path,
 		"status", status, "outcome", outcome, "durationMs", time.Since(start).Milliseconds(), "invocationId", invocationID)
