@@ -336,8 +336,13 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	proxy.ServeHTTP(rec, r)
 	status, outcome := rec.status(), httpapi.OutcomeOK
-	if errors.Is(r.Context().Err(), context.Canceled) && (rec.code == 0 || status >= 500) {
+	switch {
+	case errors.Is(r.Context().Err(), context.Canceled) && (rec.code == 0 || status >= 500):
 		status, outcome = httpapi.StatusClientClosedRequest, httpapi.OutcomeCancelled
+	case status >= 500:
+		outcome = httpapi.OutcomeError
+	case status >= 400:
+		outcome = httpapi.OutcomeClient
 	}
 	h.log.Info("invocation", "function", m.Function.Name, "trigger", "http", "method", r.Method, "path", r.URL.Path,
 		"status", status, "outcome", outcome, "durationMs", time.Since(start).Milliseconds(), "invocationId", invocationID)
