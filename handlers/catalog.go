@@ -118,6 +118,16 @@ func (c Catalog) authorize(u who, path string, a security.Action) error {
 	return err
 }
 
+// viewer is the caller of a request that reads one object at path: NotFound
+// unless they may view it (authorize).
+func (c Catalog) viewer(r *http.Request, path string) (who, error) {
+	u, err := c.caller(r)
+	if err == nil {
+		err = c.authorize(u, path, security.View)
+	}
+	return u, err
+}
+
 func (c Catalog) missing(w http.ResponseWriter, r *http.Request) error {
 	var req struct {
 		Hashes []string `json:"hashes"`
@@ -172,22 +182,9 @@ func (c Catalog) checkin(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	in := catalog.CheckinRequest{Project: u.project, Author: u.author, Message: req.Message, Changes: req.Changes}
-	if err := in.Validate(); err != nil {
-		return err
-	}
-	var forbidden []string
-	for _, ch := range in.Changes {
-		if !u.may(ch.Path, security.Edit) {
-			forbidden = append(forbidden, ch.Path)
-		}
-	}
-	if len(forbidden) > 0 {
-		return catalog.Forbidden(forbidden)
-	}
-	// The commit remembers the key, so a retry after a lost answer (or a
-	// crashed instance) finds its commit instead of making a second one.
-	in.Key = u.requestKey(r)
+	// Studio Security authorizes each change inside the catalog (catalog.Authorizer).
+	in := catalog.CheckinRequest{Project: u.project, Author: u.author, Message: req.Message, Changes: req.Changes,
+		Key: u.requestKey(r)}
 	res, err := c.Svc.Checkin(u.ctx, in)
 	if err != nil {
 		return err
@@ -223,11 +220,7 @@ func (c Catalog) changes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page, err := c.Svc.Feed(u.ctx, u.project, since, int(limit), u.visible)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, page)
-	return nil
+	return reply(w, http.StatusOK, page, err)
 }
 
 func (c Catalog) objects(w http.ResponseWriter, r *http.Request) error {
@@ -244,11 +237,7 @@ func (c Catalog) objects(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	page, err := c.Svc.List(u.ctx, u.project, prefix, r.URL.Query().Get("cursor"), int(limit), u.visible)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, page)
-	return nil
+	return reply(w, http.StatusOK, page, err)
 }
 
 // objectOf resolves ?path=&version= for a caller allowed to view it.
@@ -311,19 +300,12 @@ func (c Catalog) content(w http.ResponseWriter, r *http.Request) error {
 
 func (c Catalog) history(w http.ResponseWriter, r *http.Request) error {
 	path := r.URL.Query().Get("path")
-	u, err := c.caller(r)
+	u, err := c.viewer(r, path)
 	if err != nil {
-		return err
-	}
-	if err := c.authorize(u, path, security.View); err != nil {
 		return err
 	}
 	page, err := c.Svc.History(u.ctx, u.project, path, r.URL.Query().Get("cursor"), 0)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, page)
-	return nil
+	return reply(w, http.StatusOK, page, err)
 }
 
 func (c Catalog) commit(w http.ResponseWriter, r *http.Request) error {
@@ -336,11 +318,7 @@ func (c Catalog) commit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	cm, err := c.Svc.Commit(u.ctx, u.project, seq, u.visible)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, cm)
-	return nil
+	return reply(w, http.StatusOK, cm, err)
 }
 
 func (c Catalog) locks(w http.ResponseWriter, r *http.Request) error {
@@ -381,11 +359,7 @@ func (c Catalog) lock(w http.ResponseWriter, r *http.Request) error {
 		return catalog.Forbidden([]string{req.Path})
 	}
 	l, err := c.Svc.Lock(u.ctx, u.project, u.author, req.Path, time.Duration(req.TTLSeconds)*time.Second)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusCreated, l)
-	return nil
+	return reply(w, http.StatusCreated, l, err)
 }
 
 func (c Catalog) renew(w http.ResponseWriter, r *http.Request) error {
@@ -400,11 +374,7 @@ func (c Catalog) renew(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	l, err := c.Svc.Renew(u.ctx, u.project, u.author, r.PathValue("id"), time.Duration(req.TTLSeconds)*time.Second)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, l)
-	return nil
+	return reply(w, http.StatusOK, l, err)
 }
 
 func (c Catalog) unlock(w http.ResponseWriter, r *http.Request) error {

@@ -158,7 +158,7 @@ func TestCatalogOverHTTP(t *testing.T) {
 	a.Must(t, carol, "POST", cat+"/locks/"+lk["id"].(string)+"/renew", map[string]any{"ttlSeconds": 120}, 200)
 	a.Must(t, bob, "DELETE", cat+"/locks/"+lk["id"].(string), nil, 403)
 	a.Must(t, dave, "DELETE", cat+"/locks/"+lk["id"].(string), nil, 204) // the owner has Full Control
-	// The sweep of expired locks is a system job (app.SystemJobs;
+	// The sweep of expired locks is a system job (catalog.Service.Housekeeping;
 	// cmd/handler TestSystemJobsAtStartUp shows every instance creates it).
 	if code, _ := checkin(t, a, bob, []map[string]any{upload(t, a, bob, proc, 1, "v2")}, ""); code != 201 {
 		t.Fatalf("after unlock: %d", code)

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -33,8 +31,7 @@ func (u who) access() catalog.Access {
 
 // requestKey is the commit key of a request: its caller and Idempotency-Key.
 func (u who) requestKey(r *http.Request) string {
-	key := sha256.Sum256([]byte(u.author.ID + "\x00" + r.Header.Get("Idempotency-Key")))
-	return hex.EncodeToString(key[:16])
+	return catalog.CheckinKey(u.author.ID, r.Header.Get("Idempotency-Key"))
 }
 
 func seqParam(r *http.Request) (int64, error) {
@@ -55,19 +52,12 @@ func (c Catalog) diff(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := c.caller(r)
+	u, err := c.viewer(r, q.Get("path"))
 	if err != nil {
-		return err
-	}
-	if err := c.authorize(u, q.Get("path"), security.View); err != nil {
 		return err
 	}
 	d, err := c.Svc.Diff(u.ctx, u.project, q.Get("path"), from, to)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, d)
-	return nil
+	return reply(w, http.StatusOK, d, err)
 }
 
 func (c Catalog) commitDiff(w http.ResponseWriter, r *http.Request) error {
@@ -80,11 +70,7 @@ func (c Catalog) commitDiff(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	d, err := c.Svc.CommitDiff(u.ctx, u.project, seq, u.visible)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, d)
-	return nil
+	return reply(w, http.StatusOK, d, err)
 }
 
 func (c Catalog) revert(w http.ResponseWriter, r *http.Request) error {
@@ -133,11 +119,8 @@ func (c Catalog) restore(w http.ResponseWriter, r *http.Request) error {
 	if req.Version < 1 || len(req.Message) > catalog.MaxMessage {
 		return fault.E("handlers.catalog", fault.Invalid, fmt.Sprintf("version is the version to bring back (1 or more); the message is at most %d bytes", catalog.MaxMessage))
 	}
-	u, err := c.caller(r)
+	u, err := c.viewer(r, req.Path)
 	if err != nil {
-		return err
-	}
-	if err := c.authorize(u, req.Path, security.View); err != nil {
 		return err
 	}
 	res, err := c.Svc.Restore(u.ctx, catalog.RestoreRequest{Project: u.project, Author: u.author, Path: req.Path, Version: req.Version,

@@ -58,12 +58,7 @@ func (c Connectors) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out, err := c.Svc.Create(ctx, connectorActor(r, caller), r.PathValue("p"), r.PathValue("env"), in)
-	if err != nil {
-		return err
-	}
-	withETag(w, out.ETag)
-	httpapi.JSON(w, http.StatusCreated, out)
-	return nil
+	return replyTagged(w, http.StatusCreated, out, out.ETag, err)
 }
 
 func (c Connectors) get(w http.ResponseWriter, r *http.Request) error {
@@ -72,12 +67,7 @@ func (c Connectors) get(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out, err := c.Svc.Get(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	withETag(w, out.ETag)
-	httpapi.JSON(w, http.StatusOK, out)
-	return nil
+	return replyTagged(w, http.StatusOK, out, out.ETag, err)
 }
 
 func (c Connectors) put(w http.ResponseWriter, r *http.Request) error {
@@ -160,12 +150,7 @@ func (c Connectors) getSettings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st, err := c.Svc.GetSettings(ctx, r.PathValue("p"), r.PathValue("env"))
-	if err != nil {
-		return err
-	}
-	withETag(w, st.ETag)
-	httpapi.JSON(w, http.StatusOK, st)
-	return nil
+	return replyTagged(w, http.StatusOK, st, st.ETag, err)
 }
 
 func (c Connectors) putSettings(w http.ResponseWriter, r *http.Request) error {

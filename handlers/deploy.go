@@ -11,6 +11,7 @@ import (
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/platform"
 )
 
@@ -20,6 +21,7 @@ type Deploy struct {
 	Platform *platform.Service
 	Svc      *deploy.Service
 	Audit    *audit.Log
+	Idem     *idempotency.Keeper // Idempotency-Key on open-now and cancel (nil: ignored)
 }
 
 func registerDeploy(rt *httpapi.Router, d Deploy) {
@@ -27,10 +29,10 @@ func registerDeploy(rt *httpapi.Router, d Deploy) {
 	rt.Handle("GET "+env+"/status", d.status)
 	rt.Handle("GET "+env+"/deployments", d.history)
 	rt.Handle("GET "+env+"/windows", d.windows)
-	rt.Handle("POST "+env+"/windows/open-now", d.openNow)
+	rt.Handle("POST "+env+"/windows/open-now", keyed(d.Idem, d.openNow))
 	rt.Handle("GET "+env+"/windows/{id}", d.window)
 	rt.Handle("PATCH "+env+"/windows/{id}", d.reschedule)
-	rt.Handle("POST "+env+"/windows/{id}/cancel", d.cancel)
+	rt.Handle("POST "+env+"/windows/{id}/cancel", keyed(d.Idem, d.cancel))
 	rt.Handle("GET "+env+"/maintenance-policy", d.policy)
 	rt.Handle("PUT "+env+"/maintenance-policy", d.putPolicy)
 	rt.Handle("GET "+env+"/runtime", d.runtime)
@@ -64,20 +66,7 @@ func (d Deploy) reconcile(ctx context.Context, _ *fnhost.Invocation) (map[string
 // access checks that the caller sees the environment (404 otherwise) and,
 // for writes, is an admin or owner of the project.
 func (d Deploy) access(r *http.Request, write bool) (context.Context, platform.Caller, error) {
-	ctx, c := CallerOf(r)
-	if _, err := d.Platform.GetEnvironment(ctx, c, r.PathValue("p"), r.PathValue("env")); err != nil {
-		return ctx, c, err
-	}
-	if write {
-		role, err := d.Platform.RoleIn(ctx, c, r.PathValue("p"))
-		if err != nil {
-			return ctx, c, err
-		}
-		if role != platform.RoleAdmin && role != platform.RoleOwner {
-			return ctx, c, fault.E("handlers.deploy", fault.Forbidden, "only admins and owners change maintenance windows and policies")
-		}
-	}
-	return ctx, c, nil
+	return envAccess(r, d.Platform, write, "change maintenance windows and policies")
 }
 
 // record audits an administrator's change.
@@ -147,16 +136,7 @@ func (d Deploy) window(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	win, err := d.Svc.Window(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("id"))
-	return writeWindow(w, win, err)
-}
-
-func writeWindow(w http.ResponseWriter, win deploy.Window, err error) error {
-	if err != nil {
-		return err
-	}
-	withETag(w, win.ETag)
-	httpapi.JSON(w, http.StatusOK, win)
-	return nil
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 func (d Deploy) reschedule(w http.ResponseWriter, r *http.Request) error {
@@ -178,7 +158,7 @@ func (d Deploy) reschedule(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = d.record(ctx, r, c, "window.reschedule", nil, map[string]any{"window": win.ID, "start": win.Start})
 	}
-	return writeWindow(w, win, err)
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 func (d Deploy) cancel(w http.ResponseWriter, r *http.Request) error {
@@ -190,7 +170,7 @@ func (d Deploy) cancel(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = d.record(ctx, r, c, "window.cancel", nil, map[string]any{"window": win.ID})
 	}
-	return writeWindow(w, win, err)
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 func (d Deploy) openNow(w http.ResponseWriter, r *http.Request) error {
@@ -202,7 +182,7 @@ func (d Deploy) openNow(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = d.record(ctx, r, c, "window.open-now", nil, map[string]any{"window": win.ID})
 	}
-	return writeWindow(w, win, err)
+	return replyTagged(w, http.StatusOK, win, win.ETag, err)
 }
 
 // policyView is a policy and whether it is the default.
@@ -220,6 +200,7 @@ func (d Deploy) policy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", deploy.PolicyETag(p, def))
 	httpapi.JSON(w, http.StatusOK, policyView{Policy: p, Default: def})
 	return nil
 }
@@ -233,17 +214,15 @@ func (d Deploy) putPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	before, _, err := d.Svc.Policy(ctx, r.PathValue("p"), r.PathValue("env"))
+	ch, err := d.Svc.PutPolicyIf(ctx, r.PathValue("p"), r.PathValue("env"), p, r.Header.Get("If-Match"))
 	if err != nil {
 		return err
 	}
-	if p, err = d.Svc.PutPolicy(ctx, r.PathValue("p"), r.PathValue("env"), p); err != nil {
+	if err := d.record(ctx, r, c, "maintenance-policy.put", ch.Before, ch.After); err != nil {
 		return err
 	}
-	if err := d.record(ctx, r, c, "maintenance-policy.put", before, p); err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, policyView{Policy: p})
+	w.Header().Set("ETag", ch.ETag)
+	httpapi.JSON(w, http.StatusOK, policyView{Policy: ch.After})
 	return nil
 }
 
@@ -256,6 +235,7 @@ func (d Deploy) runtime(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	w.Header().Set("ETag", deploy.RuntimeETag(rc))
 	httpapi.JSON(w, http.StatusOK, rc)
 	return nil
 }
@@ -269,46 +249,14 @@ func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	before, err := d.Svc.RuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"))
+	ch, err := d.Svc.PutRuntimeConfigIf(ctx, r.PathValue("p"), r.PathValue("env"), rc, r.Header.Get("If-Match"))
 	if err != nil {
 		return err
 	}
-	if rc, err = d.Svc.PutRuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"), rc); err != nil {
+	if err := d.record(ctx, r, c, "runtime.put", ch.Before, ch.After); err != nil {
 		return err
 	}
-	if err := d.record(ctx, r, c, "runtime.put", before, rc); err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, rc)
+	w.Header().Set("ETag", ch.ETag)
+	httpapi.JSON(w, http.StatusOK, ch.After)
 	return nil
-}
-
-// deployDirectory is the platform as deploy.Directory.
-type deployDirectory struct{ p *platform.Service }
-
-func (d deployDirectory) Environments(ctx context.Context, project string) ([]string, error) {
-	es, err := d.p.EnvironmentsOf(ctx, project)
-	names := make([]string, 0, len(es))
-	for _, e := range es {
-		names = append(names, e.Name)
-	}
-	return names, err
-}
-
-func (d deployDirectory) Environment(ctx context.Context, project, env string) (deploy.EnvInfo, error) {
-	e, err := d.p.Environment(ctx, project, env)
-	return deploy.EnvInfo{WorkPortalURL: e.WorkPortalURL, SchedulerURL: e.SchedulerURL, Status: e.Status}, err
-}
-
-func (d deployDirectory) Members(ctx context.Context, project string) ([]deploy.Member, error) {
-	ms, err := d.p.MembersOf(ctx, project)
-	out := make([]deploy.Member, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, deploy.Member{Email: m.Email, Owner: m.Role == platform.RoleOwner})
-	}
-	return out, err
-}
-
-func (d deployDirectory) SetStatus(ctx context.Context, project, env, status string) error {
-	return d.p.SetEnvironmentStatus(ctx, project, env, status)
 }

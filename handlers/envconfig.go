@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/studio-collab/collab/shared/envconfig"
-	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/platform"
 )
@@ -32,13 +31,7 @@ func envAccess(r *http.Request, svc *platform.Service, write bool, what string) 
 		return ctx, c, err
 	}
 	if write {
-		role, err := svc.RoleIn(ctx, c, r.PathValue("p"))
-		if err != nil {
-			return ctx, c, err
-		}
-		if role != platform.RoleAdmin && role != platform.RoleOwner {
-			return ctx, c, fault.E("handlers", fault.Forbidden, "only admins and owners "+what)
-		}
+		return ctx, c, svc.RequireAdmin(ctx, c, r.PathValue("p"), what)
 	}
 	return ctx, c, nil
 }
@@ -62,12 +55,7 @@ func (p Params) get(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	par, err := p.Svc.Get(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("name"))
-	if err != nil {
-		return err
-	}
-	withETag(w, par.ETag)
-	httpapi.JSON(w, http.StatusOK, par)
-	return nil
+	return replyTagged(w, http.StatusOK, par, par.ETag, err)
 }
 
 func (p Params) put(w http.ResponseWriter, r *http.Request) error {
@@ -108,10 +96,5 @@ func (p Params) delete(w http.ResponseWriter, r *http.Request) error {
 	}
 	// A restart-needing parameter goes in the next maintenance window.
 	par, err := p.Svc.Get(ctx, project, env, name)
-	if err != nil {
-		return err
-	}
-	withETag(w, par.ETag)
-	httpapi.JSON(w, http.StatusAccepted, par)
-	return nil
+	return replyTagged(w, http.StatusAccepted, par, par.ETag, err)
 }

@@ -8,8 +8,8 @@ import (
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/jobs"
-	"github.com/studio-collab/collab/shared/ncrontab"
 	"github.com/studio-collab/collab/shared/platform"
 )
 
@@ -17,6 +17,7 @@ import (
 type Jobs struct {
 	Platform *platform.Service
 	Runner   *jobs.Runner
+	Idem     *idempotency.Keeper // Idempotency-Key on the POSTs (nil: ignored)
 }
 
 // JobsTickInterval is the JobsTick timer's period (functions/JobsTick).
@@ -25,11 +26,11 @@ const JobsTickInterval = 15 * time.Second
 func registerJobs(rt *httpapi.Router, j Jobs) {
 	rt.Handle("POST /api/schedules/preview", j.preview)
 	rt.Handle("GET /api/projects/{p}/environments/{env}/jobs", j.list)
-	rt.Handle("POST /api/projects/{p}/environments/{env}/jobs", j.create)
+	rt.Handle("POST /api/projects/{p}/environments/{env}/jobs", keyed(j.Idem, j.create))
 	rt.Handle("GET /api/projects/{p}/environments/{env}/jobs/{job}", j.get)
 	rt.Handle("PATCH /api/projects/{p}/environments/{env}/jobs/{job}", j.patch)
 	rt.Handle("DELETE /api/projects/{p}/environments/{env}/jobs/{job}", j.delete)
-	rt.Handle("POST /api/projects/{p}/environments/{env}/jobs/{job}/run", j.run)
+	rt.Handle("POST /api/projects/{p}/environments/{env}/jobs/{job}/run", keyed(j.Idem, j.run))
 	rt.Handle("GET /api/projects/{p}/environments/{env}/jobs/{job}/runs", j.runs)
 }
 
@@ -61,7 +62,8 @@ type jobRequest struct {
 	DisableAfter *int    `json:"disableAfter"`
 }
 
-func (req jobRequest) apply(jb *jobs.Job) error {
+// apply sets the fields the request names (the rules are jobs.Job.Validate).
+func (req jobRequest) apply(jb *jobs.Job) {
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = *v
@@ -84,38 +86,24 @@ func (req jobRequest) apply(jb *jobs.Job) error {
 		dst *int
 	}{{req.Retries, &jb.Retries}, {req.CatchUpBound, &jb.CatchUpBound}, {req.DisableAfter, &jb.DisableAfter}} {
 		if p.v != nil {
-			if *p.v < 0 || *p.v > 1000 {
-				return fault.E("handlers.jobs", fault.Invalid, "retries, catchUpBound and disableAfter are 0..1000")
-			}
 			*p.dst = *p.v
 		}
 	}
 	if req.TimeoutSec != nil {
-		if *req.TimeoutSec < 1 || *req.TimeoutSec > 3600 {
-			return fault.E("handlers.jobs", fault.Invalid, "timeoutSeconds is 1..3600")
-		}
-		jb.Timeout = time.Duration(*req.TimeoutSec) * time.Second
+		jb.Timeout = seconds(*req.TimeoutSec)
 	}
 	if req.BackoffSec != nil {
-		if *req.BackoffSec < 0 || *req.BackoffSec > 86400 {
-			return fault.E("handlers.jobs", fault.Invalid, "backoffSeconds is 0..86400")
-		}
-		jb.Backoff = time.Duration(*req.BackoffSec) * time.Second
+		jb.Backoff = seconds(*req.BackoffSec)
 	}
-	if jb.Action != jobs.ActionHTTP {
-		return fault.E("handlers.jobs", fault.Invalid, "action must be http (a call to the environment's Scheduler); the built-in jobs are the service's own")
+}
+
+// seconds converts a count of seconds; one too large for a duration is
+// negative, which every limit refuses.
+func seconds(n int) time.Duration {
+	if n > 1<<32 {
+		return -1
 	}
-	switch jb.Overlap {
-	case "", jobs.OverlapSkip, jobs.OverlapAllow:
-	default:
-		return fault.E("handlers.jobs", fault.Invalid, "overlap is skip or allow")
-	}
-	switch jb.CatchUp {
-	case "", jobs.CatchUpNone, jobs.CatchUpLast, jobs.CatchUpAll:
-	default:
-		return fault.E("handlers.jobs", fault.Invalid, "catchUp is none, last or all")
-	}
-	return nil
+	return time.Duration(n) * time.Second
 }
 
 func (j Jobs) list(w http.ResponseWriter, r *http.Request) error {
@@ -137,58 +125,32 @@ func (j Jobs) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	_, c := CallerOf(r)
-	if req.Name == nil || !validJobName(*req.Name) {
-		return fault.E("handlers.jobs", fault.Invalid, "name is 2-40 lower-case letters, digits and inner hyphens")
+	name := ""
+	if req.Name != nil {
+		name = *req.Name
 	}
-	jb := jobs.Job{Project: r.PathValue("p"), Env: r.PathValue("env"), Name: *req.Name, TimeZone: "UTC", Enabled: true, Action: "http", Owner: c.Email}
-	if err := req.apply(&jb); err != nil {
-		return err
-	}
-	jb, err = j.Runner.Put(ctx, jb)
-	if fault.Is(err, fault.Conflict) {
-		return fault.E("handlers.jobs", fault.Conflict, "a job with this name exists")
-	}
+	jb := jobs.NewJob(r.PathValue("p"), r.PathValue("env"), name, c.Email)
+	req.apply(&jb)
+	jb, err = j.Runner.Save(ctx, jb)
+	return replyTagged(w, http.StatusCreated, jb, jb.ETag, err)
+}
+
+// job is the request's job {job} after access (write: an admin or owner).
+func (j Jobs) job(r *http.Request, write bool) (context.Context, jobs.Job, error) {
+	ctx, err := j.access(r, write)
 	if err != nil {
-		return err
+		return ctx, jobs.Job{}, err
 	}
-	withETag(w, jb.ETag)
-	httpapi.JSON(w, http.StatusCreated, jb)
-	return nil
-}
-
-func validJobName(s string) bool {
-	if len(s) < 2 || len(s) > 40 {
-		return false
-	}
-	for i, c := range s {
-		ok := (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (c == '-' && i > 0 && i < len(s)-1)
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-func (j Jobs) load(ctx context.Context, r *http.Request) (jobs.Job, error) {
 	jb, err := j.Runner.Get(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("job"))
 	if fault.Is(err, fault.NotFound) {
-		return jb, fault.E("handlers.jobs", fault.NotFound, "job "+r.PathValue("job")+" not found")
+		return ctx, jb, fault.E("handlers.jobs", fault.NotFound, "job "+r.PathValue("job")+" not found")
 	}
-	return jb, err
+	return ctx, jb, err
 }
 
 func (j Jobs) get(w http.ResponseWriter, r *http.Request) error {
-	ctx, err := j.access(r, false)
-	if err != nil {
-		return err
-	}
-	jb, err := j.load(ctx, r)
-	if err != nil {
-		return err
-	}
-	withETag(w, jb.ETag)
-	httpapi.JSON(w, http.StatusOK, jb)
-	return nil
+	_, jb, err := j.job(r, false)
+	return replyTagged(w, http.StatusOK, jb, jb.ETag, err)
 }
 
 func (j Jobs) patch(w http.ResponseWriter, r *http.Request) error {
@@ -196,11 +158,7 @@ func (j Jobs) patch(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	ctx, err := j.access(r, true)
-	if err != nil {
-		return err
-	}
-	jb, err := j.load(ctx, r)
+	ctx, jb, err := j.job(r, true)
 	if err != nil {
 		return err
 	}
@@ -210,28 +168,17 @@ func (j Jobs) patch(w http.ResponseWriter, r *http.Request) error {
 	if req.Name != nil && *req.Name != jb.Name {
 		return fault.E("handlers.jobs", fault.Invalid, "a job cannot be renamed")
 	}
-	if err := req.apply(&jb); err != nil {
-		return err
-	}
-	jb, err = j.Runner.Put(ctx, jb)
-	if err != nil {
-		return err
-	}
-	withETag(w, jb.ETag)
-	httpapi.JSON(w, http.StatusOK, jb)
-	return nil
+	req.apply(&jb)
+	jb, err = j.Runner.Save(ctx, jb)
+	return replyTagged(w, http.StatusOK, jb, jb.ETag, err)
 }
 
 func (j Jobs) delete(w http.ResponseWriter, r *http.Request) error {
-	ctx, err := j.access(r, true)
-	if err != nil {
-		return err
+	ctx, jb, err := j.job(r, true)
+	if err == nil {
+		err = j.Runner.Delete(ctx, jb)
 	}
-	jb, err := j.load(ctx, r)
 	if err != nil {
-		return err
-	}
-	if err := j.Runner.Delete(ctx, jb); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -239,28 +186,16 @@ func (j Jobs) delete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (j Jobs) run(w http.ResponseWriter, r *http.Request) error {
-	ctx, err := j.access(r, true)
-	if err != nil {
-		return err
-	}
-	jb, err := j.load(ctx, r)
+	ctx, jb, err := j.job(r, true)
 	if err != nil {
 		return err
 	}
 	run, err := j.Runner.RunNow(jobs.WithRequestID(ctx, httpapi.RequestID(r.Context())), jb)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusAccepted, run)
-	return nil
+	return reply(w, http.StatusAccepted, run, err)
 }
 
 func (j Jobs) runs(w http.ResponseWriter, r *http.Request) error {
-	ctx, err := j.access(r, false)
-	if err != nil {
-		return err
-	}
-	jb, err := j.load(ctx, r)
+	ctx, jb, err := j.job(r, false)
 	if err != nil {
 		return err
 	}
@@ -279,33 +214,6 @@ func (j Jobs) preview(w http.ResponseWriter, r *http.Request) error {
 	if err := httpapi.DecodeJSON(r, &req); err != nil {
 		return err
 	}
-	s, err := ncrontab.Parse(req.Schedule)
-	if err != nil {
-		return err
-	}
-	if req.TimeZone == "" {
-		req.TimeZone = "UTC"
-	}
-	loc, err := time.LoadLocation(req.TimeZone)
-	if err != nil {
-		return fault.E("handlers.preview", fault.Invalid, "timeZone is not an IANA zone")
-	}
-	from := time.Now()
-	if req.From != "" {
-		if from, err = time.Parse(time.RFC3339, req.From); err != nil {
-			return fault.E("handlers.preview", fault.Invalid, "from is not an RFC 3339 time")
-		}
-	}
-	if req.Count == 0 {
-		req.Count = 5
-	}
-	if req.Count < 1 || req.Count > 1000 {
-		return fault.E("handlers.preview", fault.Invalid, "count is 1..1000")
-	}
-	out := []string{}
-	for _, t := range s.NextN(from.In(loc), req.Count) {
-		out = append(out, t.Format(time.RFC3339))
-	}
-	httpapi.JSON(w, http.StatusOK, map[string]any{"schedule": s.String(), "timeZone": req.TimeZone, "occurrences": out})
-	return nil
+	p, err := jobs.PreviewSchedule(req.Schedule, req.TimeZone, req.From, req.Count, time.Now())
+	return reply(w, http.StatusOK, p, err)
 }

@@ -18,8 +18,8 @@ import (
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/fnhost"
 	"github.com/studio-collab/collab/shared/httpapi"
+	"github.com/studio-collab/collab/shared/idempotency"
 	"github.com/studio-collab/collab/shared/mail"
-	"github.com/studio-collab/collab/shared/mail/imapinbox"
 	"github.com/studio-collab/collab/shared/platform"
 )
 
@@ -36,17 +36,18 @@ type Mail struct {
 	Tasks     *mail.Tasks
 	Inbound   *mail.Inbound
 	Callbacks *mail.Callbacks
-	Poller    *imapinbox.Poller // nil or without a host: no polling
+	Inbox     Inbox // the task reply mailbox; nil: none is polled
 	// Scan reads the notifications table across projects (OutboxRedrive).
 	Scan mail.Scanner
 	// InboundSecret authenticates the provider's webhook; empty refuses it.
 	InboundSecret string
+	Idem          *idempotency.Keeper // Idempotency-Key on task registration (nil: ignored)
 }
 
 func registerMail(rt *httpapi.Router, m Mail) {
 	rt.Handle("GET /api/projects/{p}/notifications", m.notifications)
 	rt.Handle("GET /api/projects/{p}/email-settings", m.emailSettings)
-	rt.Handle("POST /api/projects/{p}/environments/{env}/email-tasks", m.createTask)
+	rt.Handle("POST /api/projects/{p}/environments/{env}/email-tasks", keyed(m.Idem, m.createTask))
 	rt.Handle("GET /api/projects/{p}/environments/{env}/email-tasks/{id}", m.getTask)
 	// Public as far as bearer tokens go: the provider authenticates with the
 	// shared secret, checked in the handler.
@@ -77,14 +78,7 @@ func (m Mail) outboxRedrive(ctx context.Context, inv *fnhost.Invocation) (map[st
 
 // adminOf checks that the caller is an admin or owner of the project.
 func (m Mail) adminOf(ctx context.Context, c platform.Caller, project, what string) error {
-	role, err := m.Platform.RoleIn(ctx, c, project)
-	if err != nil {
-		return err
-	}
-	if role != platform.RoleAdmin && role != platform.RoleOwner {
-		return fault.E("handlers.mail", fault.Forbidden, "only project admins and owners "+what)
-	}
-	return nil
+	return m.Platform.RequireAdmin(ctx, c, project, what)
 }
 
 func (m Mail) notifications(w http.ResponseWriter, r *http.Request) error {
@@ -102,20 +96,16 @@ func (m Mail) notifications(w http.ResponseWriter, r *http.Request) error {
 		limit = n
 	}
 	page, err := m.Outbox.List(ctx, p, r.URL.Query().Get("status"), limit, r.URL.Query().Get("cursor"))
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, page)
-	return nil
+	return reply(w, http.StatusOK, page, err)
 }
 
 // EmailSettings is how replies to task e-mails reach the service, as
 // configured at start-up (no secret is shown, only whether it is set).
 type EmailSettings struct {
-	ReplyDomain string           `json:"replyDomain"`
-	RequireAuth bool             `json:"requireAuth"`
-	Webhook     WebhookSettings  `json:"webhook"`
-	IMAP        imapinbox.Status `json:"imap"`
+	ReplyDomain string          `json:"replyDomain"`
+	RequireAuth bool            `json:"requireAuth"`
+	Webhook     WebhookSettings `json:"webhook"`
+	IMAP        any             `json:"imap"` // Inbox.Status
 }
 
 // WebhookSettings describes the inbound webhook.
@@ -131,13 +121,12 @@ func (m Mail) emailSettings(w http.ResponseWriter, r *http.Request) error {
 	if err := m.adminOf(ctx, c, r.PathValue("p"), "see the e-mail settings"); err != nil {
 		return err
 	}
-	var imapCfg imapinbox.Config
-	if m.Poller != nil {
-		imapCfg = m.Poller.Config
+	var inbox any
+	if m.Inbox != nil {
+		inbox = m.Inbox.Status(m.Inbound.RequireAuth)
 	}
 	httpapi.JSON(w, http.StatusOK, EmailSettings{ReplyDomain: m.Tasks.ReplyDomain, RequireAuth: m.Inbound.RequireAuth,
-		Webhook: WebhookSettings{Path: "/api/inbound-email", SecretSet: m.InboundSecret != ""},
-		IMAP:    imapCfg.Status(m.Inbound.RequireAuth)})
+		Webhook: WebhookSettings{Path: "/api/inbound-email", SecretSet: m.InboundSecret != ""}, IMAP: inbox})
 	return nil
 }
 
@@ -350,18 +339,23 @@ func queueFunc[T any](consume func(ctx context.Context, msg T, dequeueCount int6
 	}
 }
 
-// inboxPoll is the InboxPoll timer function; without an IMAP host it does
-// nothing.
+// Inbox is the task reply mailbox as the handlers use it (the IMAP poller,
+// adapted by the composition root): what the e-mail settings show, and one
+// poll of the InboxPoll function.
+type Inbox interface {
+	// Status says whether and how the mailbox is polled (no secret).
+	Status(requireAuth bool) any
+	// Poll reads the mailbox once (nothing without a host), logging what it
+	// did with logf.
+	Poll(ctx context.Context, logf func(format string, args ...any)) error
+}
+
+// inboxPoll is the InboxPoll timer function.
 func (m Mail) inboxPoll(ctx context.Context, inv *fnhost.Invocation) (map[string]any, any, error) {
-	if m.Poller == nil || m.Poller.Config.Host == "" {
+	if m.Inbox == nil {
 		return nil, nil, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
 	defer cancel()
-	res, err := m.Poller.Poll(ctx)
-	inv.Logf("inbox poll: %d processed, %d skipped, %v", res.Processed, res.Skipped, res.Outcomes)
-	for _, f := range res.Failures {
-		inv.Logf("inbox poll: message refused for good, flagged in the mailbox: %s", f)
-	}
-	return nil, nil, err
+	return nil, nil, m.Inbox.Poll(ctx, inv.Logf)
 }

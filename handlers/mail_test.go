@@ -19,6 +19,7 @@ import (
 
 	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/handlers/handlertest"
+	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/mail/imapinbox"
 )
@@ -73,11 +74,14 @@ func TestEmailTaskEndToEnd(t *testing.T) {
 	a.Deliver(t, a.Outbox, "OutboxSend") // the fixture's invitations
 	before := len(a.SMTP.Messages())
 	wp := workPortal(t, a, "wp-app", "WorkPortal.Invoke")
-	resp, task := a.Call(t, wp, "POST", envBase+"/email-tasks", taskSpec("claim-4711", portal.URL+"/tasks/claim-4711"), nil)
+	// One spec for both registrations: its expiry is "now + 48 h" to the
+	// second, so two specs made across a second boundary differ (a 409).
+	spec := taskSpec("claim-4711", portal.URL+"/tasks/claim-4711")
+	resp, task := a.Call(t, wp, "POST", envBase+"/email-tasks", spec, nil)
 	if resp.StatusCode != 201 || task["status"] != "open" || task["assignee"] != "bob@example.com" {
 		t.Fatalf("%d %v", resp.StatusCode, task)
 	}
-	if resp, _ := a.Call(t, wp, "POST", envBase+"/email-tasks", taskSpec("claim-4711", portal.URL+"/tasks/claim-4711"), nil); resp.StatusCode != 200 {
+	if resp, _ := a.Call(t, wp, "POST", envBase+"/email-tasks", spec, nil); resp.StatusCode != 200 {
 		t.Fatalf("the same registration again: %d, want 200", resp.StatusCode)
 	}
 	if st := a.Deliver(t, a.Outbox, "OutboxSend"); len(st) != 1 || st[0] != 200 { // one message: the second registration queued nothing
@@ -174,6 +178,19 @@ func TestInboundWebhookAuthAndLimits(t *testing.T) {
 	big := append(append([]byte(nil), msg...), bytes.Repeat([]byte("x"), 20<<20)...)
 	if resp, _ := postInbound(t, a, big, basic(handlertest.InboundSecret)); resp.StatusCode != 413 {
 		t.Fatalf("20 MiB: %d", resp.StatusCode)
+	}
+	// The secret is checked before the size (issue 19, finding 7): an
+	// unauthenticated 11 MiB body is 401, not 413; before the fix the
+	// router refused its Content-Length first.
+	eleven := append(append([]byte(nil), msg...), bytes.Repeat([]byte("x"), 11<<20)...)
+	for _, hdr := range []map[string]string{nil, basic("wrong")} {
+		if resp, _ := postInbound(t, a, eleven, hdr); resp.StatusCode != 401 {
+			t.Fatalf("11 MiB without the secret: %d", resp.StatusCode)
+		}
+	}
+	// The same holds for bearer routes: no token, 401 whatever the size.
+	if resp, _ := a.Call(t, "", "POST", "/api/subscriptions", map[string]any{"id": strings.Repeat("x", 2<<20)}, nil); resp.StatusCode != 401 {
+		t.Fatalf("2 MiB without a token: %d", resp.StatusCode)
 	}
 	if resp, _ := postInbound(t, a, msg, map[string]string{"Authorization": basic(handlertest.InboundSecret)["Authorization"], "Content-Type": "text/plain"}); resp.StatusCode != 400 {
 		t.Fatalf("text/plain: %d", resp.StatusCode)
@@ -289,7 +306,7 @@ func TestEmailSettingsShowHowRepliesArrive(t *testing.T) {
 	a.Must(t, olga, "GET", "/api/projects/claims/email-settings", nil, 404)
 
 	b := handlertest.StartWith(t, func(d *handlers.Deps) {
-		d.Mail.Poller = &imapinbox.Poller{Config: imapinbox.Config{Host: "imap.example.com", Username: "tasks@example.com", Password: "hunter2-secret"}}
+		d.Mail.Inbox = app.IMAPInbox(&imapinbox.Poller{Config: imapinbox.Config{Host: "imap.example.com", Username: "tasks@example.com", Password: "hunter2-secret"}})
 		d.Mail.Inbound.RequireAuth = true
 	})
 	b.Must(t, alice, "POST", "/api/subscriptions", map[string]any{"id": "acme", "name": "Acme"}, 201)

@@ -93,10 +93,27 @@ func writeList[T any](w http.ResponseWriter, r *http.Request, items []T, err err
 		return err
 	}
 	p, err := paginate(r, items, key)
+	return reply(w, http.StatusOK, p, err)
+}
+
+// reply is the tail of a handler: err as the problem answer, or else v
+// with status.
+func reply(w http.ResponseWriter, status int, v any, err error) error {
 	if err != nil {
 		return err
 	}
-	httpapi.JSON(w, http.StatusOK, p)
+	httpapi.JSON(w, status, v)
+	return nil
+}
+
+// replyTagged is reply with the ETag of v (etag, read by the caller from v,
+// which is a value: no nil to dereference when err is set).
+func replyTagged(w http.ResponseWriter, status int, v any, etag string, err error) error {
+	if err != nil {
+		return err
+	}
+	withETag(w, etag)
+	httpapi.JSON(w, status, v)
 	return nil
 }
 
@@ -146,11 +163,7 @@ func register(rt *httpapi.Router, p Platform) {
 func (p Platform) me(w http.ResponseWriter, r *http.Request) error {
 	ctx, c := CallerOf(r)
 	me, err := p.Svc.Me(ctx, c)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, me)
-	return nil
+	return reply(w, http.StatusOK, me, err)
 }
 
 func (p Platform) createSubscription(w http.ResponseWriter, r *http.Request) error {
@@ -171,11 +184,7 @@ func (p Platform) createSubscription(w http.ResponseWriter, r *http.Request) err
 func (p Platform) getSubscription(w http.ResponseWriter, r *http.Request) error {
 	ctx, c := CallerOf(r)
 	sub, err := p.Svc.GetSubscription(ctx, c, r.PathValue("s"))
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, sub)
-	return nil
+	return reply(w, http.StatusOK, sub, err)
 }
 
 func (p Platform) listUsers(w http.ResponseWriter, r *http.Request) error {
@@ -195,11 +204,7 @@ func (p Platform) invite(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, c := CallerOf(r)
 	inv, err := p.Svc.Invite(ctx, c, r.PathValue("s"), req.Email, req.Name, req.SubscriptionOwner)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusCreated, inv)
-	return nil
+	return reply(w, http.StatusCreated, inv, err)
 }
 
 func (p Platform) listIdentities(w http.ResponseWriter, r *http.Request) error {
@@ -221,11 +226,7 @@ func (p Platform) linkIdentity(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, c := CallerOf(r)
 	b, err := p.Svc.LinkIdentity(ctx, c, r.PathValue("s"), r.PathValue("u"), req)
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusCreated, b)
-	return nil
+	return reply(w, http.StatusCreated, b, err)
 }
 
 func (p Platform) patchUser(w http.ResponseWriter, r *http.Request) error {
@@ -235,22 +236,13 @@ func (p Platform) patchUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, c := CallerOf(r)
 	u, err := p.Svc.PatchUser(ctx, c, r.PathValue("s"), r.PathValue("u"), req, r.Header.Get("If-Match"))
-	if err != nil {
-		return err
-	}
-	withETag(w, u.ETag)
-	httpapi.JSON(w, http.StatusOK, u)
-	return nil
+	return replyTagged(w, http.StatusOK, u, u.ETag, err)
 }
 
 func (p Platform) accept(w http.ResponseWriter, r *http.Request) error {
 	ctx, c := CallerOf(r)
 	u, err := p.Svc.AcceptInvitation(ctx, c, r.PathValue("token"))
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, u)
-	return nil
+	return reply(w, http.StatusOK, u, err)
 }
 
 func (p Platform) listProjects(w http.ResponseWriter, r *http.Request) error {
@@ -282,12 +274,7 @@ func (p Platform) createProject(w http.ResponseWriter, r *http.Request) error {
 func (p Platform) getProject(w http.ResponseWriter, r *http.Request) error {
 	ctx, c := CallerOf(r)
 	pr, err := p.Svc.GetProject(ctx, c, r.PathValue("p"))
-	if err != nil {
-		return err
-	}
-	withETag(w, pr.ETag)
-	httpapi.JSON(w, http.StatusOK, pr)
-	return nil
+	return replyTagged(w, http.StatusOK, pr, pr.ETag, err)
 }
 
 func (p Platform) patchProject(w http.ResponseWriter, r *http.Request) error {
@@ -297,12 +284,7 @@ func (p Platform) patchProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, c := CallerOf(r)
 	pr, err := p.Svc.PatchProject(ctx, c, r.PathValue("p"), req, r.Header.Get("If-Match"))
-	if err != nil {
-		return err
-	}
-	withETag(w, pr.ETag)
-	httpapi.JSON(w, http.StatusOK, pr)
-	return nil
+	return replyTagged(w, http.StatusOK, pr, pr.ETag, err)
 }
 
 func (p Platform) deleteProject(w http.ResponseWriter, r *http.Request) error {
@@ -363,12 +345,7 @@ func (p Platform) createTeam(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, c := CallerOf(r)
 	t, err := p.Svc.CreateTeam(ctx, c, r.PathValue("p"), req.ID, req.Name)
-	if err != nil {
-		return err
-	}
-	withETag(w, t.ETag)
-	httpapi.JSON(w, http.StatusCreated, t)
-	return nil
+	return replyTagged(w, http.StatusCreated, t, t.ETag, err)
 }
 
 func (p Platform) deleteTeam(w http.ResponseWriter, r *http.Request) error {
@@ -421,23 +398,13 @@ func (p Platform) createEnvironment(w http.ResponseWriter, r *http.Request) erro
 	}
 	ctx, c := CallerOf(r)
 	e, err := p.Svc.CreateEnvironment(ctx, c, r.PathValue("p"), platform.Environment{Name: req.Name, Kind: req.Kind, WorkPortalURL: req.WorkPortalURL, SchedulerURL: req.SchedulerURL})
-	if err != nil {
-		return err
-	}
-	withETag(w, e.ETag)
-	httpapi.JSON(w, http.StatusCreated, e)
-	return nil
+	return replyTagged(w, http.StatusCreated, e, e.ETag, err)
 }
 
 func (p Platform) getEnvironment(w http.ResponseWriter, r *http.Request) error {
 	ctx, c := CallerOf(r)
 	e, err := p.Svc.GetEnvironment(ctx, c, r.PathValue("p"), r.PathValue("env"))
-	if err != nil {
-		return err
-	}
-	withETag(w, e.ETag)
-	httpapi.JSON(w, http.StatusOK, e)
-	return nil
+	return replyTagged(w, http.StatusOK, e, e.ETag, err)
 }
 
 func (p Platform) patchEnvironment(w http.ResponseWriter, r *http.Request) error {
@@ -447,12 +414,7 @@ func (p Platform) patchEnvironment(w http.ResponseWriter, r *http.Request) error
 	}
 	ctx, c := CallerOf(r)
 	e, err := p.Svc.PatchEnvironment(ctx, c, r.PathValue("p"), r.PathValue("env"), req, r.Header.Get("If-Match"))
-	if err != nil {
-		return err
-	}
-	withETag(w, e.ETag)
-	httpapi.JSON(w, http.StatusOK, e)
-	return nil
+	return replyTagged(w, http.StatusOK, e, e.ETag, err)
 }
 
 func (p Platform) auditPage(w http.ResponseWriter, r *http.Request, scope string) error {
@@ -473,11 +435,7 @@ func (p Platform) auditPage(w http.ResponseWriter, r *http.Request, scope string
 		limit = n
 	}
 	page, err := p.Audit.List(r.Context(), scope, since, limit, r.URL.Query().Get("cursor"))
-	if err != nil {
-		return err
-	}
-	httpapi.JSON(w, http.StatusOK, page)
-	return nil
+	return reply(w, http.StatusOK, page, err)
 }
 
 func (p Platform) projectAudit(w http.ResponseWriter, r *http.Request) error {

@@ -131,67 +131,34 @@ func eventQuery(r *http.Request) (secevent.Query, error) {
 	return q, q.Validate()
 }
 
-// observe records the refusals only the HTTP layer sees: a refused token
-// (the operator's log: an unverifiable token names no tenant it could be
-// trusted for), a wrong inbound webhook secret, a Studio Security denial on
-// a write, and every 413/400 for the per-caller rate.
+// observe reads the facts of a refusal from the error and the request;
+// secevent.Classify decides which event it is (handlers only gather).
 func (s SecurityEvents) observe(r *http.Request, err error) {
 	ctx := r.Context()
-	target := r.Method + " " + r.URL.Path
-	switch kind := fault.KindOf(err); {
-	case errors.Is(err, mail.ErrWrongSecret):
-		s.Log.Record(ctx, secevent.Event{Kind: secevent.WebhookSecret, Reason: "wrong-secret", Principal: "ip:" + httpapi.ClientAddr(ctx), Target: target})
-	case kind == fault.Unauthenticated:
-		ref, ok := identity.RefusalOf(err)
-		if !ok || ref.Reason == "no-token" {
-			return // no token at all is a sign-in not attempted; disabled users are the platform's
+	x := secevent.Refusal{Method: r.Method, Path: r.URL.Path, Project: r.PathValue("p"), Status: httpapi.StatusOf(err),
+		WrongSecret: errors.Is(err, mail.ErrWrongSecret), Source: httpapi.ClientAddr(ctx)}
+	if ref, ok := identity.RefusalOf(err); ok {
+		x.Token = &secevent.TokenRefusal{Reason: ref.Reason, Issuer: ref.Issuer, Subject: ref.Subject, Email: ref.Email}
+	}
+	var fe *catalog.ForbiddenError
+	var ferr *fault.Error
+	switch {
+	case errors.As(err, &fe):
+		x.Paths = fe.Paths
+	case errors.As(err, &ferr) && ferr.Path != "":
+		x.Paths = []string{ferr.Path}
+	}
+	if p, ok := identity.FromContext(ctx); ok {
+		if x.Principal = callerOf(p).UserID; x.Principal == "" {
+			x.Principal = "service:" + p.ID
 		}
-		who := ref.Subject
-		if who == "" {
-			who = "ip:" + httpapi.ClientAddr(ctx)
-		}
-		s.Log.Record(ctx, secevent.Event{Kind: secevent.SignInRefused, Reason: ref.Reason, Principal: who, PrincipalName: ref.Email,
-			Target: target, Detail: "claimed issuer " + ref.Issuer})
-	case kind == fault.Forbidden && studioSecurityWrite(r):
-		e := secevent.Event{Kind: secevent.SecurityDenied, Reason: "write", Project: r.PathValue("p"), Target: target}
-		var fe *catalog.ForbiddenError
-		var ferr *fault.Error
-		switch {
-		case errors.As(err, &fe) && len(fe.Paths) > 0:
-			e.Target, e.Detail = fe.Paths[0], fmt.Sprintf("%d path(s) refused: %s", len(fe.Paths), strings.Join(fe.Paths, ", "))
-		case errors.As(err, &ferr) && ferr.Path != "":
-			e.Target = ferr.Path
-		}
-		if strings.Contains(r.URL.Path, "/security/") {
-			e.Reason = "manage"
-		}
+	}
+	e, rate, ok := secevent.Classify(x)
+	switch {
+	case !ok:
+	case rate && s.Rate != nil:
+		s.Rate.Rejected(ctx, e)
+	case !rate:
 		s.Log.Record(ctx, e)
-	case kind == fault.TooLarge || kind == fault.Invalid:
-		if s.Rate == nil {
-			return
-		}
-		reason := "invalid"
-		if kind == fault.TooLarge {
-			reason = "too-large"
-		}
-		who := "ip:" + httpapi.ClientAddr(ctx)
-		verified := false
-		if p, ok := identity.FromContext(ctx); ok {
-			who, verified = callerOf(p).UserID, true
-			if who == "" {
-				who = "service:" + p.ID
-			}
-		}
-		s.Rate.Rejected(ctx, secevent.Event{Reason: reason, Principal: who, Verified: verified, Project: r.PathValue("p"), Target: target})
 	}
-}
-
-// studioSecurityWrite: a write to a project's catalog or security entries,
-// where a Forbidden is Studio Security's refusal (role refusals elsewhere
-// are not).
-func studioSecurityWrite(r *http.Request) bool {
-	if r.Method == http.MethodGet || r.Method == http.MethodHead || r.PathValue("p") == "" {
-		return false
-	}
-	return strings.Contains(r.URL.Path, "/catalog/") || strings.Contains(r.URL.Path, "/security/")
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/handlers/handlertest"
-	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/jobs"
@@ -134,6 +133,15 @@ func TestEverySecurityEventKindThroughTheAPI(t *testing.T) {
 				t.Fatalf("outcome %v", out)
 			}
 		}, want{claimsEvents, "unverified-sender", "eve@example.com", "claims"}},
+		{"an e-mail task's callback to a loopback address", secevent.EgressRefused, func(t *testing.T) {
+			// Before the replay row: the only completed task, so the only callback queued.
+			reply := registerTask(t, a, "t-callback") // its callback is http://127.0.0.1:9/t-callback
+			if _, out := postInbound(t, a, gmailReply(t, reply, "Bob <bob@example.com>", "<c1@x>"), basic(handlertest.InboundSecret)); out["outcome"] != "completed" {
+				t.Fatalf("outcome %v", out)
+			}
+			a.Services().UseEgress(egress.NewPolicy(nil)) // Azure's policy
+			a.Deliver(t, a.Callbacks, "EmailCallback")
+		}, want{claimsEvents, "ssrf-target", "", "claims"}},
 		{"inbound reply replayed", secevent.InboundRefused, func(t *testing.T) {
 			reply := registerTask(t, a, "t-replay")
 			msg := gmailReply(t, reply, "Bob <bob@example.com>", "<r1@x>")
@@ -281,7 +289,7 @@ func TestEverySecurityEventKindThroughTheAPI(t *testing.T) {
 		t.Errorf("paging saw %d events of %d", len(all), total)
 	}
 	sum := a.Must(t, alice, "GET", "/api/subscriptions/acme/security-events/summary", nil, 200)
-	if last := sum["last24h"].(map[string]any); last[string(secevent.InboundRefused)] != float64(3) || last[string(secevent.EgressRefused)] != float64(3) {
+	if last := sum["last24h"].(map[string]any); last[string(secevent.InboundRefused)] != float64(3) || last[string(secevent.EgressRefused)] != float64(4) {
 		t.Errorf("summary: %v", sum)
 	}
 }
@@ -308,7 +316,7 @@ func runAlertTimer(t *testing.T, a *handlertest.API) {
 func TestAlertMailOncePerWindow(t *testing.T) {
 	a := fixture(t)
 	ctx := t.Context()
-	if err := a.Services().Jobs.EnsureSystem(ctx, app.SystemJobs()); err != nil {
+	if err := a.Services().Jobs.EnsureSystem(ctx, a.Services().Jobs.SystemJobs()); err != nil {
 		t.Fatal(err)
 	}
 	a.Deliver(t, a.Outbox, "OutboxSend") // the fixture's invitations
@@ -356,7 +364,7 @@ func TestAlertMailOncePerWindow(t *testing.T) {
 	a.Must(t, dave, "GET", "/api/subscriptions/acme/security-alerts", nil, 403)
 }
 
-// TestSecurityEventRetention: the audit-retention housekeeping job deletes
+// TestSecurityEventRetention: the security-retention housekeeping job deletes
 // security events and alerts older than the retention (90 days unless
 // COLLAB_SECURITY_EVENT_RETENTION_DAYS says otherwise), and keeps younger
 // ones; each event is also one structured log line, without secrets.
@@ -375,7 +383,7 @@ func TestSecurityEventRetention(t *testing.T) {
 	if !strings.Contains(line, "kind=cross-tenant-probe reason=other-subscription principal="+platform.UserID(olga)) || !strings.Contains(line, "subscription=acme project=claims") {
 		t.Fatalf("no structured security line: %q", line)
 	}
-	retention := a.Services().Jobs.Executors["audit-retention"]
+	retention := a.Services().Jobs.Executors["security-retention"]
 	if err := retention(t.Context(), jobs.Job{}, time.Now().Add(89*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}

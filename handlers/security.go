@@ -31,6 +31,17 @@ func subjectOf(ctx context.Context, svc *platform.Service, pid, uid string) (sec
 	return security.Subject{UserID: uid, Teams: teams, Role: security.Role(role)}, nil
 }
 
+// otherSubject is another member of project pid, for an owner or admin
+// who asks about them: one who is not a member is Unprocessable (the
+// project exists: the caller is in it), not "project not found".
+func otherSubject(ctx context.Context, svc *platform.Service, pid, uid string) (security.Subject, error) {
+	subj, err := subjectOf(ctx, svc, pid, uid)
+	if fault.Is(err, fault.NotFound) {
+		return subj, fault.E("handlers.subject", fault.Unprocessable, "user "+uid+" is not in the project")
+	}
+	return subj, err
+}
+
 // projectSubject is the caller of a request on project {p} as Studio
 // Security sees them; NotFound for service principals and non-members.
 func projectSubject(r *http.Request, svc *platform.Service) (context.Context, security.Subject, platform.Caller, error) {
@@ -166,6 +177,9 @@ func (s Security) check(w http.ResponseWriter, r *http.Request) error {
 		if c.User == "" {
 			c.User = me.UserID
 		}
+		if c.User, err = platform.UserRef(c.User); err != nil {
+			return err
+		}
 		a, err := security.ParseAction(c.Action)
 		if err != nil {
 			return err
@@ -175,13 +189,10 @@ func (s Security) check(w http.ResponseWriter, r *http.Request) error {
 		}
 		subj, ok := subjects[c.User]
 		if !ok {
-			if me.Role != security.RoleOwner && me.Role != security.RoleAdmin {
+			if !me.Role.Administers() {
 				return fault.E("handlers.check", fault.Forbidden, "you may check only your own access")
 			}
-			if subj, err = subjectOf(ctx, s.Platform, r.PathValue("p"), c.User); err != nil {
-				if fault.Is(err, fault.NotFound) {
-					return fault.E("handlers.check", fault.Unprocessable, "user "+c.User+" is not in the project")
-				}
+			if subj, err = otherSubject(ctx, s.Platform, r.PathValue("p"), c.User); err != nil {
 				return err
 			}
 			subjects[c.User] = subj
@@ -204,12 +215,17 @@ func (s Security) effective(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	subj := me
-	if u := r.URL.Query().Get("user"); u != "" && u != me.UserID {
-		if me.Role != security.RoleOwner && me.Role != security.RoleAdmin {
-			return fault.E("handlers.effective", fault.Forbidden, "you may see only your own effective levels")
-		}
-		if subj, err = subjectOf(ctx, s.Platform, r.PathValue("p"), u); err != nil {
+	if u := r.URL.Query().Get("user"); u != "" {
+		if u, err = platform.UserRef(u); err != nil {
 			return err
+		}
+		if u != me.UserID {
+			if !me.Role.Administers() {
+				return fault.E("handlers.effective", fault.Forbidden, "you may see only your own effective levels")
+			}
+			if subj, err = otherSubject(ctx, s.Platform, r.PathValue("p"), u); err != nil {
+				return err
+			}
 		}
 	}
 	prefix := r.URL.Query().Get("prefix")

@@ -40,37 +40,20 @@ func (e *apiError) Error() string {
 // do sends body as JSON (nil: none) and decodes a 2xx answer into out (nil:
 // discard). headers may carry Idempotency-Key and the like.
 func (c *client) do(method, path string, body, out any, headers ...string) error {
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
+		headers = append([]string{"Content-Type", "application/json"}, headers...)
 	}
-	req, err := http.NewRequest(method, c.api+path, rd)
+	status, raw, err := c.raw(method, path, b, headers...)
 	if err != nil {
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.send(req, headers...)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if resp.StatusCode >= 300 {
-		e := &apiError{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
-		var p struct{ Title, Detail string }
-		if json.Unmarshal(raw, &p) == nil && p.Title != "" {
-			e.Title, e.Detail = p.Title, p.Detail
-		}
-		if resp.StatusCode == http.StatusUnauthorized && e.Detail == "" {
-			e.Detail = "sign in with `collab login`"
-		}
-		return e
+	if status >= 300 {
+		return problemError(status, raw)
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -78,6 +61,36 @@ func (c *client) do(method, path string, body, out any, headers ...string) error
 		}
 	}
 	return nil
+}
+
+// raw sends body as is (nil: none) and returns the status and the whole
+// answer; a problem answer is returned as is, for a caller that reads its
+// extensions (problemError makes it an error).
+func (c *client) raw(method, path string, body []byte, headers ...string) (int, []byte, error) {
+	req, err := http.NewRequest(method, c.api+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := c.send(req, headers...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// problemError is a problem+json answer as one readable error.
+func problemError(status int, b []byte) error {
+	e := &apiError{Status: status, Title: http.StatusText(status)}
+	var p struct{ Title, Detail string }
+	if json.Unmarshal(b, &p) == nil && p.Title != "" {
+		e.Title, e.Detail = p.Title, p.Detail
+	}
+	if status == http.StatusUnauthorized && e.Detail == "" {
+		e.Detail = "sign in with `collab login`"
+	}
+	return e
 }
 
 // send is the one place requests leave the CLI: it signs req with the saved

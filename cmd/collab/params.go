@@ -99,7 +99,7 @@ func runParams(args []string, stdout, stderr io.Writer) int {
 	usages := map[string]string{
 		"ls":  "usage: collab params ls <project> <env> [--json]",
 		"get": "usage: collab params get <project> <env> <name> [--json]",
-		"set": "usage: collab params set <project> <env> <name> [<value> | --from-file F] [--type T] [--impact I] [--description D] [--default V]",
+		"set": "usage: collab params set <project> <env> <name> [<value> | --from-file F] [--type string|int|bool|url|secret] [--impact hot|restart-portal|restart-scheduler] [--description D] [--default V]",
 		"rm":  "usage: collab params rm <project> <env> <name>",
 	}
 	n := len(pos)

@@ -40,6 +40,8 @@ func TestParamsCommands(t *testing.T) {
 		{[]string{"params", "rm", "claims", "test", "pageSize"}, 0, "deleted pageSize", ""},
 		{[]string{"params", "get", "claims", "test", "pageSize"}, 1, "", "Not found (404)"},
 		{[]string{"params", "rm", "claims", "test"}, 2, "", "usage: collab params rm"},
+		// The usage names the values (issue 19, finding 9; before the fix it said "--impact I").
+		{[]string{"params", "set", "claims", "test"}, 2, "", "--type string|int|bool|url|secret] [--impact hot|restart-portal|restart-scheduler]"},
 		{[]string{"params", "frob", "claims", "test"}, 2, "", "usage: collab params ls|get|set|rm"},
 	}
 	var all strings.Builder

@@ -36,41 +36,12 @@ const (
 	maxBlobBytes      = 64 << 20
 )
 
-// request sends a request and returns the status and body; a problem
-// answer is returned as is (the caller reads its extensions).
+// request is the client's raw call (client.raw) on the working copy's API.
 func (w *workCopy) request(method, path string, body []byte, header ...string) (int, []byte, error) {
-	req, err := http.NewRequest(method, w.c.api+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	resp, err := w.c.send(req, header...)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return w.c.raw(method, path, body, header...)
 }
 
-func problemError(status int, b []byte) error {
-	var p struct{ Title, Detail string }
-	_ = json.Unmarshal(b, &p)
-	if p.Title == "" {
-		p.Title = http.StatusText(status)
-	}
-	return &apiError{Status: status, Title: p.Title, Detail: p.Detail}
-}
-
-func (w *workCopy) getJSON(path string, out any) error {
-	status, b, err := w.request("GET", path, nil)
-	if err != nil {
-		return err
-	}
-	if status != http.StatusOK {
-		return problemError(status, b)
-	}
-	return json.Unmarshal(b, out)
-}
+func (w *workCopy) getJSON(path string, out any) error { return w.c.do("GET", path, nil, out) }
 
 // progress shows bytes and objects moved; objects is the count expected.
 type progress struct {

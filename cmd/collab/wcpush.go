@@ -212,7 +212,7 @@ func (w *workCopy) push(msg string, mayMerge bool) (code int, again bool) {
 	// The same push retried after a lost answer reuses its key: the server
 	// answers the commit it already made instead of making a second one.
 	var ps pushState
-	if ok, _ := readJSONFile(w.meta("push.json"), &ps); !ok || !bytes.Equal(ps.Body, body) {
+	if ok, _ := readJSONFile(w.meta("push.json"), &ps); !ok || !sameJSON(ps.Body, body) {
 		var k [16]byte
 		_, _ = rand.Read(k[:])
 		ps = pushState{Key: hex.EncodeToString(k[:]), Body: body}
@@ -220,9 +220,14 @@ func (w *workCopy) push(msg string, mayMerge bool) (code int, again bool) {
 			return fail(stderr, err), false
 		}
 	}
-	status, b, err := w.request("POST", w.base()+"/checkins", body, "Content-Type", "application/json", "Idempotency-Key", ps.Key)
+	status, b, err := w.checkin(body, ps.Key, stderr)
 	if err != nil {
-		return fail(stderr, fmt.Errorf("%w; run push again to retry safely", err)), false
+		return fail(stderr, fmt.Errorf("%w; run push again to retry safely (it reuses the same Idempotency-Key)", err)), false
+	}
+	if status >= 500 {
+		// Not answered: the commit may exist. Keep the key, so that the next
+		// push finds it instead of committing again or conflicting with it.
+		return fail(stderr, fmt.Errorf("%w; run push again to retry safely (it reuses the same Idempotency-Key)", problemError(status, b))), false
 	}
 	_ = os.Remove(w.meta("push.json"))
 	var ans struct {
@@ -313,6 +318,42 @@ func (w *workCopy) push(msg string, mayMerge bool) (code int, again bool) {
 	}
 	fmt.Fprintf(stdout, "pushed commit %d: %d change(s)\n", ans.Seq, len(ans.Objects))
 	return exitOK, false
+}
+
+// sameJSON compares the saved body (push.json is written indented) with
+// the one about to be sent.
+func sameJSON(saved, body []byte) bool {
+	var a bytes.Buffer
+	return json.Compact(&a, saved) == nil && bytes.Equal(a.Bytes(), body)
+}
+
+// checkinAttempts bounds how often one push sends its check-in when the
+// server answers 5xx or cannot be reached. Each attempt goes through the
+// client's retryTransport, which already sends a 503 again after its
+// Retry-After (a key makes that safe); this loop adds the network errors
+// and the other 5xx, which the transport leaves to the command.
+const checkinAttempts = 3
+
+// checkin posts the check-in with its Idempotency-Key, and sends it again
+// with the same key after a 5xx or a network error, 2 s later (a 503 has
+// already been retried after its Retry-After by the client): the server
+// answers the commit it made, rolls a half-made one forward, or answers
+// 503 while the request that holds the key (one that crashed, too) still
+// has its lease.
+func (w *workCopy) checkin(body []byte, key string, stderr io.Writer) (int, []byte, error) {
+	const wait = 2 * time.Second
+	for attempt := 1; ; attempt++ {
+		status, b, err := w.request("POST", w.base()+"/checkins", body, "Content-Type", "application/json", "Idempotency-Key", key)
+		if (err == nil && status < 500) || attempt == checkinAttempts {
+			return status, b, err
+		}
+		what := fmt.Sprint(err)
+		if err == nil {
+			what = problemError(status, b).Error()
+		}
+		fmt.Fprintf(stderr, "collab: %s; retrying in %s with the same Idempotency-Key\n", what, wait)
+		time.Sleep(wait) // the server's own Retry-After: a timed wait, not a condition
+	}
 }
 
 // recordPush notes our own commit seq: when it directly follows what the

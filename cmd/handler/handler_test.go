@@ -366,7 +366,7 @@ func TestSystemJobsAtStartUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	runner := &jobs.Runner{JobTable: acct.Table("jobs")}
-	want := app.SystemJobs()
+	want := app.New(acct, nil).Jobs.SystemJobs()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		list, err := runner.List(context.Background(), jobs.SystemProject, jobs.SystemEnv)

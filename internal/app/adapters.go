@@ -10,6 +10,8 @@ import (
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
+	"github.com/studio-collab/collab/shared/security"
+	"github.com/studio-collab/collab/shared/security/acl"
 )
 
 // The adapters below let one module use another through an interface the
@@ -82,6 +84,33 @@ func (d deployDirectory) Members(ctx context.Context, project string) ([]deploy.
 
 func (d deployDirectory) SetStatus(ctx context.Context, project, env, status string) error {
 	return d.p.SetEnvironmentStatus(ctx, project, env, status)
+}
+
+// studioSecurity is Studio Security as the catalog's check-in authorizer:
+// the author's role and teams in the project (platform) checked against the
+// project's access-control index (acl) for edit on each path.
+type studioSecurity struct {
+	p   *platform.Service
+	acl *acl.Service
+}
+
+func (s studioSecurity) Denied(ctx context.Context, project string, author catalog.Author, paths []string) ([]string, error) {
+	role, teams, err := s.p.SubjectOf(ctx, project, author.ID)
+	if err != nil {
+		return nil, err
+	}
+	ix, err := s.acl.Index(ctx, project)
+	if err != nil {
+		return nil, err
+	}
+	subj := security.Subject{UserID: author.ID, Teams: teams, Role: security.Role(role)}
+	var denied []string
+	for _, p := range paths {
+		if ok, _ := ix.Check(subj, p, security.Edit); !ok {
+			denied = append(denied, p)
+		}
+	}
+	return denied, nil
 }
 
 // catalogAudit is the audit log as the catalog's Auditor: a revert or a

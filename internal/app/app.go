@@ -9,7 +9,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -65,10 +64,11 @@ type Services struct {
 // platform, security and the catalog, parameters and connectors, then
 // deployments (which read the catalog, the platform and the outbox, and
 // apply parameters), and last the job runner with every module's
-// housekeeping. Two cycles remain and are closed at the end through
-// interfaces their consumer declares: the catalog tells its subscriber
-// (deployments) of each commit, and parameters queue restart-needing
-// changes with deployments.
+// housekeeping (each module declares its tasks; Jobs.SystemJobs lists
+// them). Two cycles remain and are closed at the end through interfaces
+// their consumer declares: the catalog tells its subscriber (deployments)
+// of each commit, and parameters queue restart-needing changes with
+// deployments.
 func New(acct *store.Account, now func() time.Time) Services {
 	if now == nil {
 		now = time.Now
@@ -84,13 +84,15 @@ func New(acct *store.Account, now func() time.Time) Services {
 	sec.Projects, sec.Logger, sec.Context = plat, httpapi.Logger, eventActor
 	sec.Notify = alertMailer(plat, m.Outbox)
 	sec.Retention = secevent.RetentionDefault
-	plat.Events, m.Inbound.Events = sec, sec
+	plat.Events, m.Inbound.Events, m.Callbacks.Events = sec, sec, sec
 	s := Services{Platform: plat, Audit: log, Mail: m, SecEvents: sec, Rejected: secevent.NewRateCounter(sec, now),
-		Idem:    idempotency.New(acct.Table("idempotency")),
-		ACL:     acl.New(acct.Container("security"), log),
-		Catalog: catalog.New(catalog.OpenTables(acct), acct.Container("catalog"), now),
-		Params:  envconfig.New(acct.Table("parameters"), log, now),
+		Idem:   idempotency.New(acct.Table("idempotency")),
+		ACL:    acl.New(acct.Container("security"), log),
+		Params: envconfig.New(acct.Table("parameters"), log, now),
 	}
+	// Every check-in is authorized by Studio Security inside the catalog.
+	s.Catalog = catalog.New(catalog.OpenTables(acct), acct.Container("catalog"), now,
+		catalog.WithAuthorizer(studioSecurity{p: s.Platform, acl: s.ACL}))
 	s.Connectors = connector.New(acct.Table("connectors"), s.Params, log, now)
 	s.Connectors.Logger = httpapi.Logger
 	s.Connectors.Events = sec
@@ -112,53 +114,15 @@ func New(acct *store.Account, now func() time.Time) Services {
 
 	s.Jobs = &jobs.Runner{JobTable: acct.Table("jobs"), RunTable: acct.Table("jobruns"), OpenTable: acct.Table("jobopen"),
 		Notify: m.Outbox, Instance: instanceName(), Now: now}
-	idem, auditTable := acct.Table("idempotency"), acct.Table("audit")
-	secTables := []*store.Table{acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable)}
-	s.Jobs.Executors = map[string]jobs.Executor{
-		"http": jobs.HTTPExecutor(egress.Client(egress.NewPolicy(nil), jobCallTimeout), s.schedulerURL),
-		// Idempotency records are kept 24 h (DESIGN 4.4).
-		"purge-idempotency": func(ctx context.Context, _ jobs.Job, occ time.Time) error {
-			_, err := jobs.PurgeOlder(ctx, idem, "Created", occ.Add(-24*time.Hour), 5000)
-			return err
-		},
-		// Audit entries are kept 400 days, security events and alerts
-		// SecEvents.Retention (90 days unless configured); the entity
-		// Timestamp is their write time.
-		"audit-retention": func(ctx context.Context, _ jobs.Job, occ time.Time) error {
-			_, err := jobs.PurgeOlder(ctx, auditTable, "Timestamp", occ.Add(-400*24*time.Hour), 5000)
-			for _, t := range secTables {
-				_, terr := jobs.PurgeOlder(ctx, t, "Timestamp", occ.Add(-sec.Retention), 5000)
-				err = errors.Join(err, terr)
-			}
-			return err
-		},
-		// The security alerts' thresholds, every minute (secevent.Evaluate).
-		"security-alerts": func(ctx context.Context, _ jobs.Job, _ time.Time) error {
-			_, err := sec.Evaluate(ctx)
-			return err
-		},
-		// Expired check-out locks count for nothing already; the sweep keeps the lock documents small.
-		"expire-locks": func(ctx context.Context, _ jobs.Job, _ time.Time) error {
-			_, err := s.Catalog.SweepLocks(ctx)
-			return err
-		},
-		"reconcile-windows": func(ctx context.Context, _ jobs.Job, _ time.Time) error { return s.Deploy.Reconcile(ctx) },
-	}
+	s.Jobs.Executors = map[string]jobs.Executor{"http": jobs.HTTPExecutor(egress.Client(egress.NewPolicy(nil), jobCallTimeout), s.schedulerURL)}
+	// Each module declares its own housekeeping (schedule and action together).
+	s.Jobs.Register(idempotency.Housekeeping(acct.Table("idempotency"))...)
+	s.Jobs.Register(audit.Housekeeping(acct.Table("audit"))...)
+	s.Jobs.Register(sec.Housekeeping(acct.Table(secevent.EventsTable), acct.Table(secevent.AlertsTable))...)
+	s.Jobs.Register(s.Catalog.Housekeeping()...)
+	s.Jobs.Register(s.Deploy.Housekeeping()...)
 	s.UseEgress(egress.NewPolicy(nil))
 	return s
-}
-
-// SystemJobs are the service's housekeeping jobs (DESIGN §4.6), created in
-// the system scope at start-up (jobs.Runner.EnsureSystem) and run by
-// JobsTick like any other job. Their actions are executors of New.
-func SystemJobs() []jobs.Job {
-	return []jobs.Job{
-		{Name: "purge-idempotency", Schedule: "0 7 * * * *", Action: "purge-idempotency", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
-		{Name: "audit-retention", Schedule: "0 30 3 * * *", Action: "audit-retention", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
-		{Name: "expire-locks", Schedule: "0 */5 * * * *", Action: "expire-locks", Enabled: true, Timeout: 5 * time.Minute, CatchUp: jobs.CatchUpLast},
-		{Name: "security-alerts", Schedule: "15 * * * * *", Action: "security-alerts", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
-		{Name: "reconcile-windows", Schedule: "30 * * * * *", Action: "reconcile-windows", Enabled: true, Timeout: time.Minute, CatchUp: jobs.CatchUpNone},
-	}
 }
 
 // jobCallTimeout bounds a programmed job's call to its Scheduler (the job's
@@ -204,12 +168,12 @@ func instanceName() string {
 // Deps returns the handlers' dependencies for these services.
 func (s Services) Deps(health handlers.Health, dev handlers.DevAuth) handlers.Deps {
 	return handlers.Deps{Health: health, DevAuth: dev, Platform: handlers.Platform{Svc: s.Platform, Audit: s.Audit, Idem: s.Idem},
-		Security: handlers.Security{Platform: s.Platform, ACL: s.ACL}, Jobs: handlers.Jobs{Platform: s.Platform, Runner: s.Jobs},
+		Security: handlers.Security{Platform: s.Platform, ACL: s.ACL}, Jobs: handlers.Jobs{Platform: s.Platform, Runner: s.Jobs, Idem: s.Idem},
 		Params:     handlers.Params{Platform: s.Platform, Svc: s.Params},
 		Connectors: handlers.Connectors{Platform: s.Platform, Svc: s.Connectors, Idem: s.Idem},
 		Catalog:    handlers.Catalog{Platform: s.Platform, ACL: s.ACL, Svc: s.Catalog, Idem: s.Idem},
 		Mail: handlers.Mail{Platform: s.Platform, Outbox: s.Mail.Outbox, Sender: s.Mail.Sender, Tasks: s.Mail.Tasks, Inbound: s.Mail.Inbound,
-			Callbacks: s.Mail.Callbacks, Poller: s.Mail.Poller, Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret},
-		Deploy:         handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit},
+			Callbacks: s.Mail.Callbacks, Inbox: IMAPInbox(s.Mail.Poller), Scan: s.Mail.Scan, InboundSecret: s.Mail.InboundSecret, Idem: s.Idem},
+		Deploy:         handlers.Deploy{Platform: s.Platform, Svc: s.Deploy, Audit: s.Audit, Idem: s.Idem},
 		SecurityEvents: handlers.SecurityEvents{Platform: s.Platform, Log: s.SecEvents, Rate: s.Rejected}}
 }

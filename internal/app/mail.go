@@ -1,9 +1,11 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"github.com/studio-collab/collab/handlers"
 	"github.com/studio-collab/collab/shared/audit"
 	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/mail"
@@ -83,4 +85,23 @@ func (m *Mail) Configure(cfg settings.Mail, cloud bool) error {
 	m.Poller.Config = imapinbox.Config{Host: cfg.IMAP.Host, Port: cfg.IMAP.Port, Username: cfg.IMAP.Username,
 		Password: cfg.IMAP.Password, Security: cfg.IMAP.Security, Mailbox: cfg.IMAP.Mailbox, AuthservID: cfg.IMAP.AuthservID}
 	return nil
+}
+
+// IMAPInbox is the IMAP poller as the handlers' Inbox.
+func IMAPInbox(p *imapinbox.Poller) handlers.Inbox { return imapInbox{p} }
+
+type imapInbox struct{ p *imapinbox.Poller }
+
+func (i imapInbox) Status(requireAuth bool) any { return i.p.Config.Status(requireAuth) }
+
+func (i imapInbox) Poll(ctx context.Context, logf func(format string, args ...any)) error {
+	if i.p.Config.Host == "" {
+		return nil
+	}
+	res, err := i.p.Poll(ctx)
+	logf("inbox poll: %d processed, %d skipped, %v", res.Processed, res.Skipped, res.Outcomes)
+	for _, f := range res.Failures {
+		logf("inbox poll: message refused for good, flagged in the mailbox: %s", f)
+	}
+	return err
 }

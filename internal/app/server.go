@@ -148,7 +148,7 @@ func NewServer(ctx context.Context, cfg settings.Config, log *slog.Logger, versi
 				log.Error("stamp directory backfill: ids claimed by another stamp", "conflicts", conflicts, "claimed", n)
 			}
 		}
-		if err := svcs.Jobs.EnsureSystem(ctx, SystemJobs()); err != nil {
+		if err := svcs.Jobs.EnsureSystem(ctx, svcs.Jobs.SystemJobs()); err != nil {
 			log.Error("system jobs", "error", err.Error())
 		}
 	}

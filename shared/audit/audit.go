@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/housekeeping"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -212,4 +213,14 @@ func (l *Log) List(ctx context.Context, scope string, since time.Time, limit int
 		out.Entries = append(out.Entries, e)
 	}
 	return out, nil
+}
+
+// Retention is how long audit entries are kept.
+const Retention = 400 * 24 * time.Hour
+
+// Housekeeping is the audit module's periodic job on t (the audit table):
+// entries older than Retention are purged nightly; an entry's Timestamp is
+// its write time.
+func Housekeeping(t housekeeping.Purger) []housekeeping.Task {
+	return []housekeeping.Task{housekeeping.Purge("audit-retention", "0 30 3 * * *", t, "Timestamp", Retention)}
 }

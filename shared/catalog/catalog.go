@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -117,6 +118,8 @@ type Service struct {
 
 	// committed hears of each acknowledged commit (Subscribe).
 	committed Subscriber
+	// authz authorizes check-ins (WithAuthorizer); nil = everyone may.
+	authz Authorizer
 
 	// auditor records each revert and restore (AuditWith).
 	auditor Auditor
@@ -133,6 +136,14 @@ type Service struct {
 
 	// Poll is how often a writer waiting for another's commit looks again.
 	Poll time.Duration
+
+	// Wait bounds how long a writer or reader waits (by the Service's clock)
+	// for a claimant whose lease still runs: then it answers Unavailable
+	// with a *BusyError saying when the lease ends, so that a client retry
+	// (with the same Idempotency-Key) takes the commit over as soon as the
+	// lease allows instead of holding a request open for minutes (default
+	// 20 s; 0 = wait as long as the request lasts).
+	Wait time.Duration
 
 	instance string
 
@@ -163,15 +174,45 @@ const (
 const PauseObjects = "objects-read"
 
 // New returns a Service; now is the clock (nil = time.Now).
-func New(t Tables, b Blobs, now func() time.Time) *Service {
+func New(t Tables, b Blobs, now func() time.Time, opts ...Option) *Service {
 	if now == nil {
 		now = time.Now
 	}
 	h, _ := os.Hostname()
 	var r [4]byte
 	_, _ = rand.Read(r[:])
-	return &Service{t: t, blobs: b, now: now, Lease: 2 * time.Minute, Poll: 10 * time.Millisecond,
+	s := &Service{t: t, blobs: b, now: now, Lease: 2 * time.Minute, Poll: 10 * time.Millisecond, Wait: 20 * time.Second,
 		instance: fmt.Sprintf("%s/%d/%s", h, os.Getpid(), hex.EncodeToString(r[:])), projects: map[string]*sync.Mutex{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Option configures a Service at construction.
+type Option func(*Service)
+
+// Authorizer decides which changes an author may make: Studio Security
+// (edit on each path), reached through the platform's membership and the
+// project's access-control index. The catalog declares it and takes it at
+// construction, so that every check-in is authorized where it commits,
+// whoever calls Checkin.
+type Authorizer interface {
+	// Denied returns the paths the author may not change in the project.
+	Denied(ctx context.Context, project string, author Author, paths []string) ([]string, error)
+}
+
+// WithAuthorizer has every check-in authorized by a (without one, as in
+// the catalog's own tests, anyone may change anything).
+func WithAuthorizer(a Authorizer) Option { return func(s *Service) { s.authz = a } }
+
+// CheckinKey is the key a check-in's commit remembers: the author's
+// Idempotency-Key, scoped to the author, so that a retry after a lost
+// answer (or a crashed instance) finds its commit instead of making a
+// second one, and two authors' keys never meet.
+func CheckinKey(authorID, idempotencyKey string) string {
+	k := sha256.Sum256([]byte(authorID + "\x00" + idempotencyKey))
+	return hex.EncodeToString(k[:16])
 }
 
 func (s *Service) fault(step string) error {

@@ -302,6 +302,7 @@ func (s *Service) Head(ctx context.Context, project string) (int64, error) {
 // a live claimant, and rolls forward a commit whose claimant's lease ran out.
 func (s *Service) settle(ctx context.Context, project string) (head, error) {
 	wait := s.Poll
+	start := s.now()
 	for {
 		h, err := s.readHead(ctx, project)
 		if err != nil {
@@ -329,6 +330,10 @@ func (s *Service) settle(ctx context.Context, project string) (head, error) {
 			}
 			continue
 		}
+		if s.Wait > 0 && s.now().Sub(start) >= s.Wait {
+			b := &BusyError{After: h.LeaseUntil.Sub(s.now())}
+			return head{}, fault.E("catalog.settle", fault.Unavailable, b.Error(), b)
+		}
 		select {
 		case <-ctx.Done():
 			return head{}, fault.E("catalog.settle", fault.Unavailable, "waiting for another check-in", ctx.Err())
@@ -336,6 +341,22 @@ func (s *Service) settle(ctx context.Context, project string) (head, error) {
 		}
 		wait = min(wait*2, 20*s.Poll)
 	}
+}
+
+// BusyError answers a writer that waited Service.Wait for another commit
+// whose claimant still holds its lease (it may be live and slow, or dead):
+// retry after RetryAfter, at the latest when the lease ends and the commit
+// can be rolled forward.
+type BusyError struct{ After time.Duration }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("another check-in of this project is being applied; retry in %d s (with the same Idempotency-Key)", int(e.RetryAfter().Seconds()))
+}
+
+// RetryAfter is the time left on the claimant's lease, at least 1 s and at
+// most 10 s (a live claimant usually finishes sooner).
+func (e *BusyError) RetryAfter() time.Duration {
+	return min(max(e.After.Round(time.Second), time.Second), 10*time.Second)
 }
 
 // Checkin commits a changeset atomically: all of it under one new sequence
@@ -346,16 +367,25 @@ func (s *Service) Checkin(ctx context.Context, in CheckinRequest) (Result, error
 	if err := in.Validate(); err != nil {
 		return Result{}, err
 	}
+	paths := make([]string, len(in.Changes))
+	for i, c := range in.Changes {
+		paths[i] = c.Path
+	}
+	if s.authz != nil {
+		denied, err := s.authz.Denied(ctx, in.Project, in.Author, paths)
+		if err != nil {
+			return Result{}, err
+		}
+		if len(denied) > 0 {
+			return Result{}, Forbidden(denied)
+		}
+	}
 	m := s.projectLock(in.Project)
 	m.Lock()
 	defer m.Unlock()
 
 	if err := s.requireBlobs(ctx, in.Project, in.Changes); err != nil {
 		return Result{}, err
-	}
-	paths := make([]string, len(in.Changes))
-	for i, c := range in.Changes {
-		paths[i] = c.Path
 	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {

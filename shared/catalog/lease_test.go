@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -104,5 +105,45 @@ func TestLongCommitKeepsItsLease(t *testing.T) {
 	}
 	if h, err := reader.Head(ctx, p); err != nil || h != 1 {
 		t.Fatalf("head after the commit: %d, %v", h, err)
+	}
+}
+
+// TestRetryDuringTheLeaseIsTold503 (issue 19, finding 3): a check-in whose
+// instance died after claiming its sequence holds the head for its lease.
+// A retry with the same key within the lease waits at most Wait, then is
+// answered Unavailable with a *BusyError naming when to come back (the HTTP
+// layer sends 503 and Retry-After), instead of holding the request open
+// for the whole lease; once the lease ends the retry rolls the commit
+// forward and gets it, one commit.
+func TestRetryDuringTheLeaseIsTold503(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	const p = "busy"
+	crashing := w.instance()
+	crashing.Fault = func(step string) error {
+		if step == catalog.StepClaim {
+			return errCrash
+		}
+		return nil
+	}
+	in := catalog.CheckinRequest{Project: p, Author: alice, Key: "k-1", Message: "one",
+		Changes: []catalog.ChangeRequest{put(t, crashing, p, "applications/a/processes/p", 0, "v1")}}
+	if _, err := crashing.Checkin(ctx, in); !errors.Is(err, errCrash) {
+		t.Fatalf("the crashing check-in: %v", err)
+	}
+	retry := w.instance()
+	retry.Wait = 50 * time.Millisecond // of the world's clock, which runs
+	_, err := retry.Checkin(ctx, in)
+	var busy *catalog.BusyError
+	if kindOf(err) != "unavailable" || !errors.As(err, &busy) || busy.RetryAfter() < time.Second || busy.RetryAfter() > 10*time.Second {
+		t.Fatalf("retry within the lease: %v", err)
+	}
+	w.advance(retry.Lease)
+	res, err := retry.Checkin(ctx, in)
+	if err != nil || res.Seq != 1 {
+		t.Fatalf("retry after the lease: %+v %v", res, err)
+	}
+	if h, err := retry.Head(ctx, p); err != nil || h != 1 {
+		t.Fatalf("head %d %v, want one commit", h, err)
 	}
 }

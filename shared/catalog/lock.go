@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/housekeeping"
 	"github.com/studio-collab/collab/shared/security"
 	"github.com/studio-collab/collab/shared/store"
 )
@@ -318,4 +319,15 @@ func (s *Service) SweepLocks(ctx context.Context) (int, error) {
 		}
 	}
 	return removed, nil
+}
+
+// Housekeeping is the catalog's periodic job: expired check-out locks count
+// for nothing already; sweeping them every five minutes keeps the lock
+// documents small.
+func (s *Service) Housekeeping() []housekeeping.Task {
+	return []housekeeping.Task{{Name: "expire-locks", Schedule: "0 */5 * * * *", Timeout: 5 * time.Minute, CatchUp: housekeeping.CatchUpLast,
+		Run: func(ctx context.Context, _ time.Time) error {
+			_, err := s.SweepLocks(ctx)
+			return err
+		}}}
 }

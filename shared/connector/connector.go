@@ -431,6 +431,7 @@ func (s *Service) PutSettings(ctx context.Context, who Actor, project, env strin
 	if len(st.AllowNetworks) > 32 || len(st.Invokers) > 16 {
 		return Settings{}, invalid("at most 32 allowNetworks and 16 invokers")
 	}
+	var prefixes []netip.Prefix
 	for i, n := range st.AllowNetworks {
 		p, err := netip.ParsePrefix(strings.TrimSpace(n))
 		if err != nil {
@@ -440,6 +441,10 @@ func (s *Service) PutSettings(ctx context.Context, who Actor, project, env strin
 			return Settings{}, invalid("allowNetworks: a /0 prefix would switch the protection off; name the networks")
 		}
 		st.AllowNetworks[i] = p.Masked().String()
+		prefixes = append(prefixes, p)
+	}
+	if egress.CoversAll(prefixes) {
+		return Settings{}, invalid("allowNetworks: together these prefixes cover every address, which would switch the protection off as /0 would; name the networks")
 	}
 	for _, id := range st.Invokers {
 		if id == "" || len(id) > 200 || strings.ContainsAny(id, " \t\r\n") {

@@ -533,7 +533,9 @@ func TestConnectorValidation(t *testing.T) {
 			t.Errorf("%s: %v", c.name, err)
 		}
 	}
-	for _, nets := range [][]string{{"0.0.0.0/0"}, {"not-a-cidr"}, {"::/0"}} {
+	// The union too (issue 19, finding 7): two halves open what /0 would.
+	for _, nets := range [][]string{{"0.0.0.0/0"}, {"not-a-cidr"}, {"::/0"}, {"0.0.0.0/1", "128.0.0.0/1"}, {"::/1", "8000::/1"},
+		{"10.0.0.0/8", "0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"}} {
 		if _, err := w.svc.PutSettings(ctx, admin, "claims", "test", connector.Settings{AllowNetworks: nets}, ""); !fault.Is(err, fault.Invalid) {
 			t.Errorf("allowNetworks %v: %v", nets, err)
 		}

@@ -27,7 +27,18 @@ func (s *Service) PutPolicy(ctx context.Context, project, env string, p Policy) 
 	if err := p.Validate(); err != nil {
 		return Policy{}, err
 	}
+	return s.putPolicy(ctx, project, env, p, nil)
+}
+
+// putPolicy writes a valid policy if check (nil: none) accepts the state
+// it replaces.
+func (s *Service) putPolicy(ctx context.Context, project, env string, p Policy, check func(*EnvState) error) (Policy, error) {
 	st, _, err := s.updateState(ctx, project, env, func(st *EnvState) (bool, error) {
+		if check != nil {
+			if err := check(st); err != nil {
+				return false, err
+			}
+		}
 		st.Policy = &p
 		return true, nil
 	})
@@ -312,6 +323,12 @@ func (s *Service) RuntimeConfig(ctx context.Context, project, env string) (Runti
 // probed. A problem names the component's field ("scheduler.restartUrl …"),
 // so that a form can show it next to the right input.
 func (s *Service) PutRuntimeConfig(ctx context.Context, project, env string, rc RuntimeConfig) (RuntimeConfig, error) {
+	return s.putRuntime(ctx, project, env, rc, nil)
+}
+
+// putRuntime validates and writes rc if check (nil: none) accepts the
+// state it replaces.
+func (s *Service) putRuntime(ctx context.Context, project, env string, rc RuntimeConfig, check func(*EnvState) error) (RuntimeConfig, error) {
 	for _, c := range []struct {
 		name string
 		ep   Endpoint
@@ -322,10 +339,18 @@ func (s *Service) PutRuntimeConfig(ctx context.Context, project, env string, rc 
 	}
 	rc.Portal.BaseURL, rc.Scheduler.BaseURL = "", ""
 	_, _, err := s.updateState(ctx, project, env, func(st *EnvState) (bool, error) {
+		if check != nil {
+			if err := check(st); err != nil {
+				return false, err
+			}
+		}
 		st.Runtime = rc
 		return true, nil
 	})
-	return rc, err
+	if err != nil {
+		return RuntimeConfig{}, err
+	}
+	return rc, nil
 }
 
 // History lists one page of an environment's deployments, newest first,

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/fault"
 )
 
@@ -29,6 +30,9 @@ func (e Endpoint) Validate() error {
 		p, err := url.Parse(u)
 		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
 			return fault.E("deploy.Endpoint", fault.Invalid, name+" must be an http(s) URL without credentials")
+		}
+		if err := egress.NeverHost(p.Hostname()); err != nil {
+			return fault.E("deploy.Endpoint", fault.Invalid, name+": "+err.Error(), err)
 		}
 	}
 	if e.ARMResourceID != "" && !armSiteID.MatchString(e.ARMResourceID) {

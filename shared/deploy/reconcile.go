@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/housekeeping"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -266,4 +267,12 @@ func (s *Service) Status(ctx context.Context, project, env string) (Status, erro
 		out.Actions = append(out.Actions, ActionOpenNow)
 	}
 	return out, nil
+}
+
+// Housekeeping is the deployments' periodic job: every minute, reconcile
+// (open, close and catch up windows; a missed minute needs no catching up,
+// the next round does the work).
+func (s *Service) Housekeeping() []housekeeping.Task {
+	return []housekeeping.Task{{Name: "reconcile-windows", Schedule: "30 * * * * *", Timeout: time.Minute, CatchUp: housekeeping.CatchUpNone,
+		Run: func(ctx context.Context, _ time.Time) error { return s.Reconcile(ctx) }}}
 }

@@ -41,6 +41,9 @@ var blocked = slices.Concat(
 	mustPrefixes("shared address space (CGNAT)", "100.64.0.0/10"),
 	mustPrefixes("reserved", "0.0.0.0/8", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
 		"203.0.113.0/24", "240.0.0.0/4", "2001:db8::/32", "64:ff9b::/96", "64:ff9b:1::/48", "100::/64"),
+	// [::127.0.0.1]: IPv4-compatible IPv6, deprecated (RFC 4291 2.5.5.1);
+	// a stack that still routes it reaches the embedded IPv4 address.
+	mustPrefixes("IPv4-compatible IPv6", "::/96"),
 )
 
 // never are addresses no allow-list opens: the unspecified address (it
@@ -52,6 +55,109 @@ var never = map[netip.Addr]string{
 	netip.MustParseAddr("169.254.169.254"): "cloud metadata",
 	netip.MustParseAddr("168.63.129.16"):   "Azure platform endpoint",
 	netip.MustParseAddr("fd00:ec2::254"):   "cloud metadata",
+}
+
+// neverWhy says why a is on the never-list, looking through the IPv6 forms
+// that embed an IPv4 address (IPv4-compatible ::a.b.c.d and NAT64
+// 64:ff9b::a.b.c.d), so that no allow-list opens the metadata endpoint
+// under another spelling.
+func neverWhy(a netip.Addr) (string, bool) {
+	if why, ok := never[a]; ok {
+		return why, true
+	}
+	if a.Is6() && !a.IsUnspecified() {
+		b := a.As16()
+		for _, p := range embedding {
+			if p.Contains(a) {
+				v4 := netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+				if why, ok := never[v4]; ok {
+					return why, true
+				}
+			}
+		}
+	}
+	return "", false
+}
+
+var embedding = []netip.Prefix{netip.MustParsePrefix("::/96"), netip.MustParsePrefix("64:ff9b::/96")}
+
+// NeverHost refuses a URL host that is a literal address on the never-list
+// (cloud metadata, the Azure platform endpoint, the unspecified address),
+// in any spelling: what a caller saves (a health or callback URL) is
+// refused when saved, not only when dialled. Names are left to the dialer,
+// which checks what they resolve to at connect time.
+func NeverHost(host string) error {
+	h := strings.Trim(host, "[]")
+	if i := strings.LastIndex(h, "%"); i >= 0 {
+		h = h[:i]
+	}
+	a, err := netip.ParseAddr(h)
+	if err != nil {
+		return nil
+	}
+	a = a.Unmap()
+	if a.IsUnspecified() {
+		return &RefusedError{a, "unspecified"}
+	}
+	if why, ok := neverWhy(a); ok {
+		return &RefusedError{a, why}
+	}
+	return nil
+}
+
+// CoversAll says whether the union of prefixes is every IPv4 address or
+// every IPv6 address: an allow-list that wide (0.0.0.0/1 with 128.0.0.0/1,
+// ::/1 with 8000::/1) switches the protection off as /0 would.
+func CoversAll(prefixes []netip.Prefix) bool {
+	for _, v4 := range []bool{true, false} {
+		var ps []netip.Prefix
+		for _, p := range prefixes {
+			if p.Addr().Is4() == v4 {
+				ps = append(ps, p.Masked())
+			}
+		}
+		if covers(ps, v4) {
+			return true
+		}
+	}
+	return false
+}
+
+func covers(ps []netip.Prefix, v4 bool) bool {
+	if len(ps) == 0 {
+		return false
+	}
+	slices.SortFunc(ps, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr()) })
+	first := netip.IPv6Unspecified()
+	if v4 {
+		first = netip.IPv4Unspecified()
+	}
+	if ps[0].Addr() != first {
+		return false
+	}
+	end := lastOf(ps[0])
+	for _, p := range ps[1:] {
+		if !end.IsValid() || !end.Next().IsValid() {
+			return true // the end of the space is reached
+		}
+		if p.Addr().Compare(end.Next()) > 0 {
+			return false // a gap
+		}
+		if l := lastOf(p); l.Compare(end) > 0 {
+			end = l
+		}
+	}
+	return !end.Next().IsValid()
+}
+
+// lastOf is the last address of p.
+func lastOf(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 // Metadata reports whether a is a cloud metadata or platform endpoint
@@ -110,7 +216,7 @@ func (p Policy) Check(a netip.Addr) error {
 	if a.Zone() != "" {
 		a = a.WithZone("")
 	}
-	if why, ok := never[a]; ok {
+	if why, ok := neverWhy(a); ok {
 		return &RefusedError{a, why}
 	}
 	if a.IsUnspecified() {

@@ -42,11 +42,58 @@ func TestPolicy(t *testing.T) {
 		{"fd00:ec2::254", none, true}, {"fd00:ec2::254", ulaOpen, true}, {"fd00:ec2::254", egress.Local(), true},
 		{"fd00:ec2::253", ulaOpen, false}, {"fe80::1", ulaOpen, false}, {"::", egress.Local(), true},
 		{"::ffff:169.254.169.254", egress.Local(), true}, {"::ffff:168.63.129.16", egress.Local(), true},
+		// IPv4-compatible IPv6 (issue 19, finding 7): ::/96 is refused, and
+		// no allow-list opens the metadata endpoint spelt that way or
+		// through NAT64.
+		{"::127.0.0.1", none, true}, {"::8.8.8.8", none, true}, {"::a9fe:a9fe", none, true},
+		{"::169.254.169.254", egress.Local(), true}, {"64:ff9b::a9fe:a9fe", egress.Local(), true},
+		{"::168.63.129.16", egress.Local(), true},
 	}
 	for _, c := range cases {
 		err := c.p.Check(netip.MustParseAddr(c.addr))
 		if (err != nil) != c.refused {
 			t.Errorf("%s: refused=%v (%v), want %v", c.addr, err != nil, err, c.refused)
+		}
+	}
+}
+
+// TestCoversAll (issue 19, finding 7): an allow-list whose union is every
+// address of a family opens what the /0 rule refuses.
+func TestCoversAll(t *testing.T) {
+	for _, c := range []struct {
+		list []string
+		want bool
+	}{
+		{[]string{"0.0.0.0/0"}, true}, {[]string{"::/0"}, true},
+		{[]string{"0.0.0.0/1", "128.0.0.0/1"}, true}, {[]string{"::/1", "8000::/1"}, true},
+		{[]string{"128.0.0.0/1", "0.0.0.0/2", "64.0.0.0/2"}, true},
+		{[]string{"0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2"}, true},
+		{[]string{"0.0.0.0/1", "128.0.0.0/2"}, false}, {[]string{"0.0.0.0/1", "192.0.0.0/2"}, false},
+		{[]string{"0.0.0.0/1", "::/1", "8000::/2"}, false},
+		{[]string{"10.0.0.0/8", "fc00::/7"}, false}, {nil, false},
+		{[]string{"0.0.0.0/1", "0.0.0.0/2", "128.0.0.0/1"}, true},
+	} {
+		var ps []netip.Prefix
+		for _, s := range c.list {
+			ps = append(ps, netip.MustParsePrefix(s))
+		}
+		if got := egress.CoversAll(ps); got != c.want {
+			t.Errorf("%v: covers all %v, want %v", c.list, got, c.want)
+		}
+	}
+}
+
+// TestNeverHost: a saved URL whose host is a metadata address, in any
+// spelling, is refused when saved; names and other addresses are left to
+// the dialer.
+func TestNeverHost(t *testing.T) {
+	for host, refused := range map[string]bool{
+		"169.254.169.254": true, "[::ffff:169.254.169.254]": true, "[::169.254.169.254]": true, "[fd00:ec2::254]": true,
+		"168.63.129.16": true, "0.0.0.0": true, "[::]": true, "[64:ff9b::a9fe:a9fe]": true,
+		"127.0.0.1": false, "portal.example.com": false, "10.0.0.5": false, "[fe80::1%25eth0]": false,
+	} {
+		if err := egress.NeverHost(host); (err != nil) != refused {
+			t.Errorf("%s: %v, want refused %v", host, err, refused)
 		}
 	}
 }

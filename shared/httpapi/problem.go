@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
 )
@@ -134,6 +137,11 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 		lvl = slog.LevelError
 	}
 	Logger(r.Context()).Log(r.Context(), lvl, "request failed", "status", p.Status, "error", err.Error())
+	var ra interface{ RetryAfter() time.Duration }
+	if p.Status == http.StatusServiceUnavailable && errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		// The domain knows when to come back (a lease that runs out).
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(ra.RetryAfter().Seconds()))))
+	}
 	if p.Status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		// A 503 always says when to come back (DESIGN §5); the CLI and the
 		// console honour it instead of treating the failure as final.

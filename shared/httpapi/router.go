@@ -140,10 +140,12 @@ func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 		if rt.observe != nil {
 			r = r.WithContext(context.WithValue(r.Context(), observerKey{}, rt.observe))
 		}
-		if err := limitBody(w, r, route.BodyLimit); err != nil {
-			rt.fail(w, r, err)
-			return
-		}
+		// The body is capped from the start, but a declared Content-Length
+		// over the cap is refused only once the caller is known: an
+		// unauthenticated request is 401 whatever its size. A public route
+		// that authenticates in its handler (the inbound webhook's secret)
+		// checks that first; its read then stops at the cap with 413.
+		r.Body = http.MaxBytesReader(w, r.Body, route.BodyLimit)
 		if !route.Public {
 			if rt.auth == nil {
 				Error(w, r, fault.E("httpapi.auth", fault.Unauthenticated, "no authentication is configured for this route"))
@@ -158,6 +160,10 @@ func (rt *Router) endpoint(route Route, h HandlerFunc) http.Handler {
 				return
 			}
 			r = r.WithContext(ctx)
+			if err := limitBody(w, r, route.BodyLimit); err != nil {
+				rt.fail(w, r, err)
+				return
+			}
 		}
 		if rt.scope != nil {
 			if err := rt.scope(r); err != nil {

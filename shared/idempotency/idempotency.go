@@ -6,11 +6,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/housekeeping"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
 	"github.com/studio-collab/collab/shared/store"
@@ -19,8 +22,19 @@ import (
 // Layout is the storage the records need.
 var Layout = store.Layout{Tables: []string{"idempotency"}}
 
-// PendingTTL is how long a pending record blocks its key.
+// PendingTTL is how long a pending record written before leases (one
+// without LeaseUntil) blocks its key.
 const PendingTTL = 2 * time.Minute
+
+// PendingLease is how long a pending record blocks its key after its last
+// renewal: the request that holds it renews it every PendingLease/3 while
+// its handler runs, so a live request keeps its key however long it takes,
+// and the key of a request whose process died is free PendingLease later.
+const PendingLease = 15 * time.Second
+
+// MaxWait is how long a retry waits for the request that holds its key
+// before it answers 503 with a Retry-After.
+const MaxWait = 10 * time.Second
 
 // Table is what records need from a table.
 type Table interface {
@@ -35,10 +49,33 @@ type Keeper struct {
 	table Table
 	now   func() time.Time
 	poll  time.Duration
+	renew time.Duration // how often a running request renews its lease (real time)
 }
 
 // New returns a Keeper on t.
-func New(t Table) *Keeper { return &Keeper{table: t, now: time.Now, poll: 50 * time.Millisecond} }
+func New(t Table) *Keeper {
+	return &Keeper{table: t, now: time.Now, poll: 50 * time.Millisecond, renew: PendingLease / 3}
+}
+
+// InProgressError is the answer to a retry whose key is held by a request
+// still running (or whose process died less than PendingLease ago): 503,
+// retry after RetryAfter. The status is not 409, which means a conflict a
+// retry cannot solve.
+type InProgressError struct{ After time.Duration }
+
+func (e *InProgressError) Error() string {
+	return fmt.Sprintf("the request with this Idempotency-Key is still in progress; retry with the same key in %d s", int(e.RetryAfter().Seconds()))
+}
+
+func inProgress(after time.Duration) error {
+	e := &InProgressError{After: after}
+	return fault.E("idempotency", fault.Unavailable, e.Error(), e)
+}
+
+// RetryAfter is when the key's holder will have finished or lost its lease.
+func (e *InProgressError) RetryAfter() time.Duration {
+	return min(max(e.After.Round(time.Second), time.Second), PendingLease)
+}
 
 // Wrap returns h made idempotent for requests that carry Idempotency-Key.
 // Requests without the header run as usual.
@@ -56,17 +93,15 @@ func (k *Keeper) Wrap(h httpapi.HandlerFunc) httpapi.HandlerFunc {
 			return err
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		sum := sha256.Sum256(body)
-		bodyHash := hex.EncodeToString(sum[:])
+		bodyHash := hashOf(body)
 		caller, _ := identity.FromContext(r.Context())
-		scope := sha256.Sum256([]byte(caller.ID + "\x00" + r.Method + "\x00" + r.URL.Path))
-		pk, rk := hex.EncodeToString(scope[:16]), store.EncodeKey(key)
+		pk, rk := scopeKey(caller.ID, r.Method, r.URL.Path), store.EncodeKey(key)
 
 		for attempt := 0; ; attempt++ {
-			_, err := k.table.Insert(r.Context(), store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{
-				"State": "pending", "BodyHash": bodyHash, "Created": k.now().UTC()}})
+			etag, err := k.table.Insert(r.Context(), store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{
+				"State": "pending", "BodyHash": bodyHash, "Created": k.now().UTC(), "LeaseUntil": k.now().Add(PendingLease).UTC()}})
 			if err == nil {
-				return k.runAndRecord(w, r, h, pk, rk, bodyHash)
+				return k.runAndRecord(w, r, h, pk, rk, bodyHash, etag)
 			}
 			if !fault.Is(err, fault.Conflict) {
 				return err
@@ -77,7 +112,7 @@ func (k *Keeper) Wrap(h httpapi.HandlerFunc) httpapi.HandlerFunc {
 			}
 			if rec == nil { // a stale pending record was cleared: try again
 				if attempt > 3 {
-					return fault.E("idempotency", fault.Conflict, "the request with this Idempotency-Key is still in progress")
+					return inProgress(time.Second)
 				}
 				continue
 			}
@@ -87,9 +122,22 @@ func (k *Keeper) Wrap(h httpapi.HandlerFunc) httpapi.HandlerFunc {
 	}
 }
 
-func (k *Keeper) runAndRecord(w http.ResponseWriter, r *http.Request, h httpapi.HandlerFunc, pk, rk, bodyHash string) error {
+func hashOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
+
+// scopeKey is the partition of a caller's keys on one route.
+func scopeKey(caller, method, path string) string {
+	scope := sha256.Sum256([]byte(caller + "\x00" + method + "\x00" + path))
+	return hex.EncodeToString(scope[:16])
+}
+
+func (k *Keeper) runAndRecord(w http.ResponseWriter, r *http.Request, h httpapi.HandlerFunc, pk, rk, bodyHash, etag string) error {
 	rec := &recorder{header: http.Header{}}
+	stop := k.keepLease(r.Context(), pk, rk, bodyHash, etag)
 	herr := h(rec, r)
+	stop()
 	status := rec.code
 	if herr != nil {
 		status = httpapi.StatusOf(herr)
@@ -125,6 +173,36 @@ func (k *Keeper) runAndRecord(w http.ResponseWriter, r *http.Request, h httpapi.
 	return nil
 }
 
+// keepLease renews the pending record's lease while the handler runs, with
+// conditional writes: once a renewal fails (the record was taken over after
+// a stall longer than the lease) it stops, and the handler's outcome is
+// still recorded (the operations behind keys are safe to run twice: the
+// catalog finds its commit by key).
+func (k *Keeper) keepLease(ctx context.Context, pk, rk, bodyHash, etag string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(k.renew)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			next, err := k.table.Update(context.WithoutCancel(ctx), store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{
+				"State": "pending", "BodyHash": bodyHash, "Created": k.now().UTC(), "LeaseUntil": k.now().Add(PendingLease).UTC()}}, etag)
+			if err != nil {
+				return
+			}
+			etag = next
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
 type record struct {
 	status                      int
 	contentType, location, etag string
@@ -132,9 +210,11 @@ type record struct {
 }
 
 // waitDone polls a key's record until it is done (returned), the body
-// differs (422), or a stale pending record was removed (nil, nil).
+// differs (422), or a pending record whose lease ran out was removed (nil,
+// nil): the retry then takes the key over. After MaxWait it answers 503
+// (*InProgressError) with the time left on the holder's lease.
 func (k *Keeper) waitDone(ctx context.Context, pk, rk, bodyHash string) (*record, error) {
-	deadline := k.now().Add(30 * time.Second)
+	deadline := k.now().Add(MaxWait)
 	for {
 		e, err := k.table.Get(ctx, pk, rk)
 		if fault.Is(err, fault.NotFound) {
@@ -150,12 +230,16 @@ func (k *Keeper) waitDone(ctx context.Context, pk, rk, bodyHash string) (*record
 			return &record{status: int(e.Int64("Status")), contentType: e.String("ContentType"), location: e.String("Location"),
 				etag: e.String("ETagHeader"), body: loadBody(e)}, nil
 		}
-		if k.now().Sub(e.Time("Created")) > PendingTTL {
+		until := e.Time("LeaseUntil")
+		if until.IsZero() {
+			until = e.Time("Created").Add(PendingTTL)
+		}
+		if !k.now().Before(until) {
 			_ = k.table.Delete(ctx, pk, rk, e.ETag)
 			return nil, nil
 		}
 		if k.now().After(deadline) {
-			return nil, fault.E("idempotency", fault.Conflict, "the request with this Idempotency-Key is still in progress")
+			return nil, inProgress(until.Sub(k.now()))
 		}
 		select {
 		case <-ctx.Done():
@@ -238,4 +322,11 @@ func loadBody(e store.Entity) []byte {
 	}
 	out, _ := io.ReadAll(zr)
 	return out
+}
+
+// Housekeeping is the idempotency module's periodic job on t (the table the
+// Keeper keeps its records in): records are kept 24 hours (DESIGN §4.4),
+// purged hourly.
+func Housekeeping(t housekeeping.Purger) []housekeeping.Task {
+	return []housekeeping.Task{housekeeping.Purge("purge-idempotency", "0 7 * * * *", t, "Created", 24*time.Hour)}
 }

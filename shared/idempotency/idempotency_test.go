@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,19 +75,17 @@ func TestStalePendingRecordIsCleared(t *testing.T) {
 	if _, err := acct.Table("idempotency").Update(ctx, e, store.AnyETag); err != nil {
 		t.Fatal(err)
 	}
-	// Within the TTL a retry waits, then gives up with 409 (the deadline is
-	// 30 s of the Keeper's clock: move it past that while it polls).
+	// Within the TTL a retry waits, then answers 503 with a Retry-After
+	// (MaxWait of the Keeper's clock: move it past that while it polls).
 	// Move it once the retry has read the record twice (it polls: its
 	// deadline is set); moved earlier, the deadline would move with it.
 	gets := polled.gets.Load()
 	go func() {
-		for polled.gets.Load() < gets+2 {
-			time.Sleep(time.Millisecond) // polling the condition above
-		}
-		advance(31 * time.Second)
+		<-polled.reached(gets + 2)
+		advance(MaxWait + time.Second)
 	}()
-	if code, body := post(); code != 409 || !strings.Contains(body, "still in progress") {
-		t.Fatalf("retry within the TTL: %d %s", code, body)
+	if code, body, after := postFull(t, srv.URL+"/api/things", "k1"); code != 503 || !strings.Contains(body, "still in progress") || after == "" {
+		t.Fatalf("retry within the TTL: %d %s (Retry-After %q)", code, body, after)
 	}
 	// After the TTL the stale record is cleared and the handler runs again.
 	advance(PendingTTL)
@@ -151,14 +150,59 @@ func TestLargeAnswerReplays(t *testing.T) {
 	}
 }
 
+// postFull posts {"a":1} with key and returns the status, the body and the
+// Retry-After header.
+func postFull(t *testing.T, url, key string) (int, string, string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url, strings.NewReader(`{"a":1}`))
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header.Get("Retry-After")
+}
+
 // pollCounter counts the reads of records (a retry waiting on a pending
 // record reads it once per poll).
 type pollCounter struct {
 	Table
 	gets atomic.Int64
+
+	mu      sync.Mutex
+	waiters map[int64][]chan struct{} // closed when gets reaches the key
 }
 
 func (p *pollCounter) Get(ctx context.Context, pk, rk string) (store.Entity, error) {
-	p.gets.Add(1)
+	n := p.gets.Add(1)
+	p.mu.Lock()
+	for at, chs := range p.waiters {
+		if n >= at {
+			for _, ch := range chs {
+				close(ch)
+			}
+			delete(p.waiters, at)
+		}
+	}
+	p.mu.Unlock()
 	return p.Table.Get(ctx, pk, rk)
+}
+
+// reached is closed once n reads have been made: a condition to wait on,
+// not a pause.
+func (p *pollCounter) reached(n int64) <-chan struct{} {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gets.Load() >= n {
+		close(ch)
+		return ch
+	}
+	if p.waiters == nil {
+		p.waiters = map[int64][]chan struct{}{}
+	}
+	p.waiters[n] = append(p.waiters[n], ch)
+	return ch
 }

@@ -9,31 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/studio-collab/collab/shared/store"
 )
-
-// Purger is a table the built-in clean-up jobs delete from.
-type Purger interface {
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-}
-
-// PurgeOlder deletes the rows of t whose property prop is before cutoff
-// (at most limit per run, so a run stays within its timeout).
-func PurgeOlder(ctx context.Context, t Purger, prop string, cutoff time.Time, limit int) (int, error) {
-	es, err := t.QueryAll(ctx, store.Lt(prop, cutoff), limit)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, e := range es {
-		if err := t.Delete(ctx, e.PartitionKey, e.RowKey, e.ETag); err == nil {
-			n++
-		}
-	}
-	return n, nil
-}
 
 // HTTPExecutor calls an environment's Scheduler endpoint: POST <base><target>
 // with the job and occurrence as JSON; a non-2xx answer fails the attempt.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/mail"
@@ -142,6 +144,8 @@ type Runner struct {
 	// index and behind the job's cursor for the next tick.
 	MaxPerJob int
 	Budget    time.Duration
+
+	system []Job // the registered housekeeping jobs (Register)
 }
 
 func jobKey(j Job) (string, string) {
@@ -184,6 +188,10 @@ func (j Job) checkSizes() error {
 		return fault.E(op, fault.Invalid, fmt.Sprintf("schedule is at most %d bytes", MaxScheduleBytes))
 	case len(j.Target) > MaxTargetBytes:
 		return fault.E(op, fault.Invalid, fmt.Sprintf("target is at most %d bytes", MaxTargetBytes))
+	case strings.IndexFunc(j.Target, unicode.IsControl) >= 0:
+		// The target becomes the path of an HTTP request line: a CR/LF or
+		// a NUL there is request smuggling, never a path.
+		return fault.E(op, fault.Invalid, "target must not contain control characters (NUL, CR, LF, …)")
 	}
 	return nil
 }

@@ -116,8 +116,10 @@ func TestKilledInstanceDoesNotLoseTheOccurrence(t *testing.T) {
 	c := newClock(time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC))
 	var runs atomic.Int64
 	block := make(chan struct{})
+	started := make(chan struct{})
 	exec := map[string]Executor{"work": func(ctx context.Context, j Job, occ time.Time) error {
 		if runs.Add(1) == 1 {
+			close(started)
 			<-ctx.Done() // the first attempt hangs until its instance "dies"
 			return ctx.Err()
 		}
@@ -133,8 +135,10 @@ func TestKilledInstanceDoesNotLoseTheOccurrence(t *testing.T) {
 	dying, kill := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { _ = rs[0].Tick(dying, time.Minute); close(done) }()
-	for runs.Load() == 0 {
-		time.Sleep(5 * time.Millisecond) // wait until the first instance holds the run
+	select { // the first instance holds the run
+	case <-started:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first instance never started the run")
 	}
 	// The instance dies: its context ends, and so does its ability to write.
 	rs[0].RunTable = deadTable{}

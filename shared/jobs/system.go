@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/housekeeping"
 )
 
 // The service's own housekeeping jobs (purging idempotency records, audit
@@ -45,3 +47,22 @@ func (r *Runner) EnsureSystem(ctx context.Context, defs []Job) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Register adds housekeeping tasks: each task's action becomes an executor
+// of the runner, and its definition one of SystemJobs. Modules declare their
+// tasks (housekeeping.Task); the composition root registers them before the
+// runner ticks.
+func (r *Runner) Register(tasks ...housekeeping.Task) {
+	if r.Executors == nil {
+		r.Executors = map[string]Executor{}
+	}
+	for _, t := range tasks {
+		run := t.Run
+		r.Executors[t.Name] = func(ctx context.Context, _ Job, occ time.Time) error { return run(ctx, occ) }
+		r.system = append(r.system, Job{Name: t.Name, Schedule: t.Schedule, Action: t.Name, Enabled: true, Timeout: t.Timeout, CatchUp: t.CatchUp})
+	}
+}
+
+// SystemJobs are the registered housekeeping jobs' definitions, for
+// EnsureSystem at start-up.
+func (r *Runner) SystemJobs() []Job { return append([]Job(nil), r.system...) }

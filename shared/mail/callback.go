@@ -12,6 +12,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/secevent"
 )
 
 // CallbackRef is the body of an emailcallbacks message.
@@ -53,6 +54,8 @@ type Callbacks struct {
 	Client      *http.Client
 	MaxAttempts int
 	Now         func() time.Time
+	// Events records a callback the egress policy refused (nil: none).
+	Events secevent.Recorder
 }
 
 // CallbackClient is the HTTP client for callbacks: a deadline, no
@@ -109,6 +112,9 @@ func (c *Callbacks) Deliver(ctx context.Context, ref CallbackRef, dequeueCount i
 	req.Header.Set(HeaderSignature, sig)
 	req.Header.Set("Idempotency-Key", "email-task:"+task.Ref+":completed")
 	resp, err := c.Client.Do(req)
+	if e, refused := secevent.EgressEvent(task.Project, "email-tasks/"+task.Env+"/"+task.ID+" callback", err); refused {
+		secevent.Emit(ctx, c.Events, e)
+	}
 	var why string
 	ok := false
 	if err != nil {

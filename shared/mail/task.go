@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
 )
@@ -210,6 +211,9 @@ func (t *Tasks) validate(s *TaskSpec) error {
 			return bad("callbackUrl must be an absolute http or https URL without credentials")
 		}
 		return bad("callbackUrl must be an absolute https URL without credentials")
+	}
+	if err := egress.NeverHost(u.Hostname()); err != nil {
+		return bad("callbackUrl: %v", err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/studio-collab/collab/shared/audit"
+	"github.com/studio-collab/collab/shared/egress"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
 )
@@ -332,6 +333,13 @@ func (e Environment) validate() error {
 	if !validURL(e.WorkPortalURL) || !validURL(e.SchedulerURL) {
 		return fault.E("platform", fault.Invalid, "workPortalUrl and schedulerUrl must be http(s) URLs")
 	}
+	for _, f := range []struct{ name, u string }{{"workPortalUrl", e.WorkPortalURL}, {"schedulerUrl", e.SchedulerURL}} {
+		if u, _ := url.Parse(f.u); u != nil {
+			if err := egress.NeverHost(u.Hostname()); err != nil {
+				return fault.E("platform", fault.Invalid, f.name+": "+err.Error(), err)
+			}
+		}
+	}
 	if !slices.Contains([]string{EnvRunning, EnvMaintenance, EnvDegraded}, e.Status) {
 		return fault.E("platform", fault.Invalid, "status must be running, maintenance or degraded")
 	}
@@ -392,9 +400,10 @@ func (s *Service) PatchEnvironment(ctx context.Context, c Caller, pid, name stri
 	if err != nil {
 		return Environment{}, fault.E(op, err)
 	}
-	if ifMatch == "" {
-		ifMatch = etag
+	if err := matches(op, ifMatch, etag, "the environment"); err != nil {
+		return Environment{}, err
 	}
+	ifMatch = etag
 	before := e
 	set := func(dst *string, v *string) {
 		if v != nil {

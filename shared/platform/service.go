@@ -371,6 +371,27 @@ func (s *Service) Invite(ctx context.Context, c Caller, sub, email, name string,
 	}
 	now := s.now().UTC()
 	u := User{ID: uid, SubscriptionID: sub, Email: email, Name: name, SubscriptionOwner: owner, Status: StatusInvited, InvitedBy: actorID(c), InvitedAt: now}
+	var raw [24]byte
+	_, _ = rand.Read(raw[:])
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	inv := Invitation{SubscriptionID: sub, Email: email, ExpiresAt: now.Add(InvitationLifetime), InvitedBy: actorID(c)}
+	// The e-mail is built and checked before the first write: a refused
+	// invitation stores nothing (no user, no invitation, no audit entry).
+	var n mail.Notification
+	if s.Outbox != nil {
+		to := email
+		if name != "" {
+			to = (&netmail.Address{Name: name, Address: email}).String()
+		}
+		n = mail.Notification{ID: "invitation:" + sub + ":" + tokenHash(token)[:24], Project: mail.SubscriptionScope(sub),
+			Kind: mail.KindInvitation, To: []string{to}, Data: map[string]any{"subscription": sub, "invitedBy": c.Email,
+				"acceptUrl": strings.TrimRight(s.PublicURL, "/") + "/api/invitations/" + token + "/accept", "expiresAt": inv.ExpiresAt}}
+		check := n
+		check.To = append([]string(nil), n.To...)
+		if err := check.Validate(); err != nil {
+			return Invitation{}, fault.E(op, err)
+		}
+	}
 	if err == nil {
 		_, err = s.putUser(ctx, u, existing.ETag)
 	} else {
@@ -379,10 +400,6 @@ func (s *Service) Invite(ctx context.Context, c Caller, sub, email, name string,
 	if err != nil {
 		return Invitation{}, fault.E(op, err)
 	}
-	var raw [24]byte
-	_, _ = rand.Read(raw[:])
-	token := base64.RawURLEncoding.EncodeToString(raw[:])
-	inv := Invitation{SubscriptionID: sub, Email: email, ExpiresAt: now.Add(InvitationLifetime), InvitedBy: actorID(c)}
 	if _, err := insertDoc(ctx, s.t.Invitations, "i", tokenHash(token), inv); err != nil {
 		return Invitation{}, fault.E(op, err)
 	}
@@ -390,13 +407,6 @@ func (s *Service) Invite(ctx context.Context, c Caller, sub, email, name string,
 		return Invitation{}, err
 	}
 	if s.Outbox != nil {
-		to := email
-		if name != "" {
-			to = (&netmail.Address{Name: name, Address: email}).String()
-		}
-		n := mail.Notification{ID: "invitation:" + sub + ":" + tokenHash(token)[:24], Project: mail.SubscriptionScope(sub),
-			Kind: mail.KindInvitation, To: []string{to}, Data: map[string]any{"subscription": sub, "invitedBy": c.Email,
-				"acceptUrl": strings.TrimRight(s.PublicURL, "/") + "/api/invitations/" + token + "/accept", "expiresAt": inv.ExpiresAt}}
 		if err := s.Outbox.Enqueue(ctx, n); err != nil {
 			return Invitation{}, fault.E(op, err)
 		}
@@ -554,6 +564,22 @@ func (s *Service) RoleIn(ctx context.Context, c Caller, pid string) (Role, error
 	return a.role, err
 }
 
+// RequireAdmin is the one "admin or owner" check of the modules a project
+// configures (parameters, connectors, jobs, maintenance windows, e-mail):
+// nil when the caller is an admin or owner of the project, Forbidden for
+// another member (what names the refused action: "only project admins and
+// owners "+what), and NotFound for anyone else, as RoleIn.
+func (s *Service) RequireAdmin(ctx context.Context, c Caller, pid, what string) error {
+	a, err := s.projectAccess(ctx, c, pid)
+	if err != nil {
+		return err
+	}
+	if !a.role.Administers() {
+		return forbidden("platform.RequireAdmin", "only project admins and owners "+what)
+	}
+	return nil
+}
+
 func (a access) require(min Role, what string) error {
 	rank := map[Role]int{RoleDeveloper: 1, RoleAdmin: 2, RoleOwner: 3}
 	if rank[a.role] < rank[min] {
@@ -647,9 +673,10 @@ func (s *Service) PatchProject(ctx context.Context, c Caller, pid string, p Proj
 	if err := a.require(RoleOwner, "change the project"); err != nil {
 		return Project{}, err
 	}
-	if ifMatch == "" {
-		ifMatch = a.project.ETag
+	if err := matches(op, ifMatch, a.project.ETag, "the project"); err != nil {
+		return Project{}, err
 	}
+	ifMatch = a.project.ETag
 	before, after := a.project, a.project
 	if p.Name != nil {
 		if strings.TrimSpace(*p.Name) == "" {
@@ -688,10 +715,13 @@ func (s *Service) DeleteProject(ctx context.Context, c Caller, pid, ifMatch stri
 	if err := a.require(RoleOwner, "delete the project"); err != nil {
 		return err
 	}
-	if ifMatch == "" {
-		ifMatch = a.project.ETag
+	if err := matches(op, ifMatch, a.project.ETag, "the project"); err != nil {
+		return err
 	}
-	if err := s.t.Projects.Delete(ctx, store.EncodeKey("p"), store.EncodeKey(pid), ifMatch); err != nil {
+	if err := s.t.Projects.Delete(ctx, store.EncodeKey("p"), store.EncodeKey(pid), a.project.ETag); err != nil {
+		if fault.Is(err, fault.PreconditionFailed) {
+			return fault.E(op, fault.PreconditionFailed, "the project changed since you read it")
+		}
 		return fault.E(op, err)
 	}
 	return s.record(ctx, c, audit.ProjectScope(pid), "project.delete", "projects/"+pid, a.project, nil)

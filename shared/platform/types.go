@@ -21,6 +21,11 @@ const (
 	RoleOwner     Role = "owner"
 )
 
+// Administers reports whether the role configures the project's modules
+// (parameters, connectors, jobs, maintenance windows, e-mail): an admin or
+// an owner. Service.RequireAdmin is the check built on it.
+func (r Role) Administers() bool { return r == RoleAdmin || r == RoleOwner }
+
 func (r Role) valid() bool { return r == RoleDeveloper || r == RoleAdmin || r == RoleOwner }
 
 // Caller is who makes a request, as the platform sees them.
@@ -43,6 +48,22 @@ func UserID(email string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(email))))
 	return "u-" + hex.EncodeToString(sum[:8])
 }
+
+// UserRef reads a user as a caller names one: a user id (u-…), the same
+// prefixed as a security principal (user:u-…), or an e-mail address (its
+// id is derived). Anything else is Invalid, naming what is expected.
+func UserRef(s string) (string, error) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "user:")
+	switch {
+	case userIDPattern.MatchString(s):
+		return s, nil
+	case strings.Contains(s, "@") && emailPattern.MatchString(s) && len(s) <= 254:
+		return UserID(s), nil
+	}
+	return "", fault.E("platform.UserRef", fault.Invalid, fmt.Sprintf("user %q: give a user id (u-…) or an e-mail address", s))
+}
+
+var userIDPattern = regexp.MustCompile(`^u-[0-9a-f]{16}$`)
 
 // Subscription is a customer.
 type Subscription struct {
@@ -172,15 +193,38 @@ const (
 	MaxURLBytes         = 2048
 )
 
-// capText refuses a text field over max bytes, naming it.
+// capText refuses a text field over max bytes, or one that holds a control
+// character (NUL, CR, LF, …), naming it: names and descriptions are single
+// lines that end up in e-mail headers, logs and table rows, where a line
+// break or a NUL is an injection, never content.
 func capText(op, field, v string, max int) error {
 	if len(v) > max {
 		return fault.E(op, fault.Invalid, fmt.Sprintf("%s is %d bytes; at most %d", field, len(v), max))
 	}
+	if i := strings.IndexFunc(v, isControl); i >= 0 {
+		return fault.E(op, fault.Invalid, fmt.Sprintf("%s must not contain control characters (found %U at byte %d)", field, []rune(v[i:])[0], i))
+	}
 	return nil
 }
 
+// isControl is a C0 or C1 control character, DEL, or a Unicode line or
+// paragraph separator.
+func isControl(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r <= 0x9f) || r == '\u2028' || r == '\u2029'
+}
+
 var (
-	slugPattern  = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])?$`)
+	slugPattern  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$`)
 	emailPattern = regexp.MustCompile(`^[^@\s<>"',;]+@[^@\s<>"',;]+\.[^@\s<>"',;]+$`)
 )
+
+// matches checks an If-Match against the ETag just read, before anything is
+// written: any well-formed tag that is not the current one is a stale read
+// (412 with a detail), whatever the storage would say of its format. ""
+// and "*" match.
+func matches(op, ifMatch, current, what string) error {
+	if ifMatch == "" || ifMatch == "*" || ifMatch == current {
+		return nil
+	}
+	return fault.E(op, fault.PreconditionFailed, what+" changed since you read it (If-Match "+ifMatch+" is not its current ETag; read it again)")
+}

@@ -5,12 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/housekeeping"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -305,5 +307,25 @@ func (l *Log) Summarize(ctx context.Context, scope string) (Summary, error) {
 			return s, nil
 		}
 		cursor = p.Next
+	}
+}
+
+// Housekeeping is the security center's periodic jobs on its tables (the
+// events and alerts tables New was given, which the purge deletes from):
+// the alert thresholds every minute (Evaluate), and nightly the events and
+// alerts older than Retention.
+func (l *Log) Housekeeping(events, alerts housekeeping.Purger) []housekeeping.Task {
+	return []housekeeping.Task{
+		{Name: "security-alerts", Schedule: "15 * * * * *", Timeout: time.Minute, CatchUp: housekeeping.CatchUpNone,
+			Run: func(ctx context.Context, _ time.Time) error {
+				_, err := l.Evaluate(ctx)
+				return err
+			}},
+		{Name: "security-retention", Schedule: "0 30 3 * * *", Timeout: 5 * time.Minute, CatchUp: housekeeping.CatchUpLast,
+			Run: func(ctx context.Context, occ time.Time) error {
+				_, err := housekeeping.PurgeOlder(ctx, events, "Timestamp", occ.Add(-l.Retention), 5000)
+				_, aerr := housekeeping.PurgeOlder(ctx, alerts, "Timestamp", occ.Add(-l.Retention), 5000)
+				return errors.Join(err, aerr)
+			}},
 	}
 }

@@ -60,6 +60,11 @@ const (
 	RoleDeveloper Role = "developer"
 )
 
+// Administers reports whether the role may act on others' behalf (check or
+// see another member's access): a project admin or owner, as
+// platform.Role.Administers.
+func (r Role) Administers() bool { return r == RoleOwner || r == RoleAdmin }
+
 // Principal is "user:<id>" or "team:<id>".
 type Principal string
 

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/web/console/consoletest"
 )
 
@@ -33,7 +32,7 @@ func TestSecurityScreenCountsAndAlerts(t *testing.T) {
 	}
 	// The alert timer: the security-alerts housekeeping job, run by one tick
 	// just past its next occurrence.
-	if err := a.Services().Jobs.EnsureSystem(t.Context(), app.SystemJobs()); err != nil {
+	if err := a.Services().Jobs.EnsureSystem(t.Context(), a.Services().Jobs.SystemJobs()); err != nil {
 		t.Fatal(err)
 	}
 	now := a.Now()

@@ -214,7 +214,7 @@ func (s *Service) Entries(ctx context.Context, project string, caller security.S
 		if err := ix.CanRevoke(caller, path); err != nil {
 			return nil, "", fault.E("acl.Entries", fault.Forbidden, fault.Path(path), "listing entries needs Full Control on "+path)
 		}
-	} else if caller.Role != security.RoleOwner && caller.Role != security.RoleAdmin {
+	} else if !caller.Role.Administers() {
 		return nil, "", fault.E("acl.Entries", fault.Forbidden, "listing every entry is for owners and admins; pass a path")
 	}
 	out := []security.Entry{}
