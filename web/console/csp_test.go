@@ -75,11 +75,12 @@ func TestPhoneWidthAndKeyboard(t *testing.T) {
 	ph.Nav("Users")
 	ph.WaitText("Users of this subscription")
 	ph.WaitJS(`getComputedStyle(document.getElementById('nav')).display === 'none'`) // closed by the navigation
-	// The heading shows while the table still says "Loading users…": probe
-	// a cell only once there is one.
-	ph.WaitJS(`!!document.querySelector('main td')`)
+	// The heading shows while the table still says "Loading users…", and
+	// the table is drawn again once the users' roles are read: find a cell
+	// and read its label in one evaluation (issue 19, finding 11).
+	ph.WaitJS(`(() => { const td = document.querySelector('main td'); if (!td) return false; window.__label = getComputedStyle(td, '::before').content; return true; })()`)
 	var label string
-	ph.Eval(`getComputedStyle(document.querySelector('main td'), '::before').content`, &label)
+	ph.Eval(`window.__label`, &label)
 	if label != `"E-mail"` {
 		t.Fatalf("table cells on a phone are labelled %q", label)
 	}

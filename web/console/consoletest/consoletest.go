@@ -293,6 +293,19 @@ func navigated(err error) bool {
 		strings.Contains(err.Error(), "Execution context was destroyed")
 }
 
+// gone reports whether err says the element acted on is no longer there
+// (the screen drew it again, the page moved on): finding it again and
+// acting once more is the right retry.
+func gone(err error) bool {
+	for _, s := range []string{"did not return any nodes", "Could not compute box model", "Node is detached",
+		"No node with given id", "Could not find node with given id"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return navigated(err)
+}
+
 // tryEval evaluates expr into out before deadline and returns the error
 // instead of failing the test.
 func (tab *Tab) tryEval(expr string, out any, deadline time.Time) error {
@@ -470,9 +483,7 @@ func (tab *Tab) click(scope, name string) string {
 			}
 			continue
 		}
-		gone := strings.Contains(err.Error(), "did not return any nodes") || strings.Contains(err.Error(), "Could not compute box model") ||
-			strings.Contains(err.Error(), "Node is detached") || strings.Contains(err.Error(), "No node with given id") || navigated(err)
-		if !gone || time.Now().After(deadline) {
+		if !gone(err) || time.Now().After(deadline) {
 			tab.t.Fatalf("%s: clicking %s: %v\n--- page text:\n%s", tab.Name, name, err, tab.Text())
 		}
 	}
@@ -523,11 +534,29 @@ func (tab *Tab) toFront() {
 // Fill types value into the field labelled label (in scope, may be "").
 func (tab *Tab) Fill(scope, label, value string) {
 	tab.t.Helper()
-	sel := tab.find("control", label, scope)
-	var cleared bool
-	tab.Eval(fmt.Sprintf(`(() => { const c = document.querySelector(%s); c.value = ''; c.focus(); return true; })()`, jsString(sel)), &cleared)
-	tab.toFront()
-	tab.Run(chromedp.SendKeys(sel, value, chromedp.ByQuery))
+	deadline := time.Now().Add(tab.b.Timeout)
+	for {
+		sel := tab.find("control", label, scope)
+		var cleared bool
+		tab.Eval(fmt.Sprintf(`(() => { const c = document.querySelector(%s); if (!c) return false; c.value = ''; c.focus(); return true; })()`, jsString(sel)), &cleared)
+		tab.toFront()
+		// A field drawn again (or a document replaced) between the search
+		// and the typing is typed into again from the start.
+		ctx, cancel := context.WithDeadline(tab.ctx, deadline)
+		err := chromedp.Run(ctx, chromedp.SendKeys(sel, value, chromedp.ByQuery, chromedp.AtLeast(0)))
+		cancel()
+		// Without AtLeast's wait, a field gone before the typing got
+		// nothing: it is still there if it got the keys.
+		var there bool
+		if err == nil {
+			if err = tab.tryEval(fmt.Sprintf(`!!document.querySelector(%s)`, jsString(sel)), &there, deadline); err == nil && there {
+				return
+			}
+		}
+		if (err != nil && !gone(err)) || time.Now().After(deadline) {
+			tab.t.Fatalf("%s: typing into %s: %v\n--- page text:\n%s", tab.Name, label, err, tab.Text())
+		}
+	}
 }
 
 // Choose selects the option with value (or visible text) in the select
