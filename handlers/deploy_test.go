@@ -14,6 +14,7 @@ import (
 	"github.com/studio-collab/collab/shared/deploy"
 	"github.com/studio-collab/collab/shared/deploy/standin"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -277,7 +278,7 @@ func TestDeployRaceAcrossInstances(t *testing.T) {
 	if n := portal.Get("/claims/development/portal").Restarts; n != 1 {
 		t.Fatalf("restarts %d", n)
 	}
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: a.Prefix})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: a.Prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +317,7 @@ func TestLostRequestIsCaughtUpFromTheFeed(t *testing.T) {
 	devCommit(t, a, bob, "applications/claims/forms/first")
 	reconcile(t, a)
 	lost := devCommit(t, a, bob, "applications/claims/forms/second")
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: a.Prefix})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: a.Prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -40,7 +41,7 @@ type maximum struct {
 // rowsOf is every row of a table of the server's storage.
 func rowsOf(t *testing.T, a *handlertest.API, table string) []store.Entity {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: a.Prefix})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: a.Prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

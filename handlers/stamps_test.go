@@ -14,7 +14,7 @@ import (
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/stamp"
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -136,8 +136,8 @@ func TestOtherStampsConsolesMayCall(t *testing.T) {
 // an id another stamp already claimed is reported, not taken over.
 func TestClaimHomesBackfills(t *testing.T) {
 	ctx := context.Background()
-	open := func(prefix string) *store.Account {
-		acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
+	open := func(prefix string) *azure.Account {
+		acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}

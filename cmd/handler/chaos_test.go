@@ -23,6 +23,7 @@ import (
 	"github.com/studio-collab/collab/shared/deploy/standin"
 	"github.com/studio-collab/collab/shared/jobs"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azurite"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -199,7 +200,7 @@ func TestJobsUnderKills(t *testing.T) {
 			"backoffSeconds": 1, "overlap": overlap, "catchUp": "all", "catchUpBound": 1000}, 201)
 	}
 
-	acct, err := store.Open(store.Config{ConnectionString: srv.ConnectionString()})
+	acct, err := azure.Open(azure.Config{ConnectionString: srv.ConnectionString()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -72,7 +73,7 @@ func TestFlexConsumptionRunsWithTheCloudPolicy(t *testing.T) {
 	if !strings.Contains(flex.Logs(), `"local":false`) {
 		t.Errorf("the start-up line does not say the cloud policy:\n%s", flex.Logs())
 	}
-	acct, err := store.Open(store.Config{ConnectionString: srv.ConnectionString()})
+	acct, err := azure.Open(azure.Config{ConnectionString: srv.ConnectionString()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestFlexConsumptionRunsWithTheCloudPolicy(t *testing.T) {
 // deliverCallback stores a completed task whose callback is pending, invokes
 // EmailCallback on h as the host does for its last allowed dequeue, and
 // returns the callback state the handler recorded.
-func deliverCallback(t *testing.T, h *handlerProcess, tasks *store.Table, ref, url string) mail.CallbackState {
+func deliverCallback(t *testing.T, h *handlerProcess, tasks store.Table, ref, url string) mail.CallbackState {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

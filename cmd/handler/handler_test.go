@@ -21,7 +21,7 @@ import (
 	"github.com/studio-collab/collab/internal/app"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/jobs"
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azurite"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -361,7 +361,7 @@ func TestSystemJobsAtStartUp(t *testing.T) {
 	a, b := startHandler(t, srv), startHandler(t, srv)
 	a.waitHealthy(t, 20*time.Second)
 	b.waitHealthy(t, 20*time.Second)
-	acct, err := store.Open(store.Config{ConnectionString: srv.ConnectionString()})
+	acct, err := azure.Open(azure.Config{ConnectionString: srv.ConnectionString()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ import (
 	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/stamp"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -58,8 +59,8 @@ type API struct {
 	// are this storage prefix's queues (queues are not prefixed in Azure, so
 	// tests give each server its own).
 	SMTP      *smtptest.Server
-	Outbox    *store.Queue
-	Callbacks *store.Queue
+	Outbox    store.Queue
+	Callbacks store.Queue
 }
 
 // logBuffer keeps every log line of the server (debug level and up), so
@@ -156,7 +157,7 @@ type shared struct {
 // console is mounted with the dev sign-in and the other stamps' origins.
 func StartStamps(t testing.TB, dedicated map[string]string, configure func(name string, d *handlers.Deps), names ...string) map[string]*API {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("dir%d", seq.Add(1))})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("dir%d", seq.Add(1))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +194,7 @@ func StartStamps(t testing.TB, dedicated map[string]string, configure func(name 
 
 func startOn(t testing.TB, prefix string, configure func(*handlers.Deps), tr Trust, sh *shared) *API {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
 		NamePrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
@@ -442,7 +443,7 @@ func (a *API) InvokeQueue(t testing.TB, name string, m fnhost.QueueMessage) int 
 // every visible message is invoked with its dequeue count, deleted when the
 // invocation succeeds, and made visible again when it fails (the host's
 // retry, which the next Deliver performs). It returns the statuses.
-func (a *API) Deliver(t testing.TB, q *store.Queue, name string) []int {
+func (a *API) Deliver(t testing.TB, q store.Queue, name string) []int {
 	t.Helper()
 	var out []int
 	var failed []store.Message

@@ -30,12 +30,13 @@ import (
 	"github.com/studio-collab/collab/shared/secevent"
 	"github.com/studio-collab/collab/shared/security/acl"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 )
 
 // StorageLayouts lists the tables, containers and queues every module
 // declares, for the bootstrap at start-up and for the infra consistency test.
 func StorageLayouts() []store.Layout {
-	return []store.Layout{store.OwnLayout, platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
+	return []store.Layout{azure.OwnLayout, platform.Layout, audit.Layout, idempotency.Layout, acl.Layout, jobs.Layout,
 		envconfig.Layout, connector.Layout, catalog.Layout, mail.Layout, deploy.Layout, secevent.Layout}
 }
 
@@ -69,7 +70,7 @@ type Services struct {
 // their consumer declares: the catalog tells its subscriber (deployments)
 // of each commit, and parameters queue restart-needing changes with
 // deployments.
-func New(acct *store.Account, now func() time.Time) Services {
+func New(acct *azure.Account, now func() time.Time) Services {
 	if now == nil {
 		now = time.Now
 	}

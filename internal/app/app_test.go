@@ -6,13 +6,13 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/jobs"
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 )
 
 // account is a store account nobody calls: New only builds.
-func account(t *testing.T) *store.Account {
+func account(t *testing.T) *azure.Account {
 	t.Helper()
-	a, err := store.Open(store.Config{ConnectionString: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
+	a, err := azure.Open(azure.Config{ConnectionString: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;" +
 		"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFr4Ptf13y/ae0D3q5Ng==;" +
 		"BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;"})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/studio-collab/collab/shared/mail/smtpclient"
 	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 )
 
 // Mail are the e-mail domain services of one storage account.
@@ -23,14 +24,14 @@ type Mail struct {
 	Inbound   *mail.Inbound
 	Callbacks *mail.Callbacks
 	Poller    *imapinbox.Poller
-	Scan      *store.Table // the notifications table, for OutboxRedrive
+	Scan      store.Table // the notifications table, for OutboxRedrive
 	// InboundSecret authenticates the inbound webhook (COLLAB_INBOUND_SECRET).
 	InboundSecret string
 }
 
 // newMail builds the e-mail services on storage; Configure adds what comes
 // from settings (SMTP, keys, secrets).
-func newMail(acct *store.Account, log *audit.Log, now func() time.Time) Mail {
+func newMail(acct *azure.Account, log *audit.Log, now func() time.Time) Mail {
 	ob := &mail.Outbox{Table: acct.Table("notifications"), Queue: acct.Queue(mail.OutboxQueue), Now: now}
 	tasks := &mail.Tasks{Table: acct.Table("emailtasks"), Outbox: ob, Now: now}
 	tpl, err := mail.LoadTemplates()

@@ -29,6 +29,7 @@ import (
 	"github.com/studio-collab/collab/shared/settings"
 	"github.com/studio-collab/collab/shared/stamp"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 )
 
 // Server is the whole service as the handler binary serves it: the root
@@ -49,7 +50,7 @@ type Server struct {
 // issuers, the domain services (New) and their adapters in Azure or on a
 // developer's machine, then the routes. version is the build's version.
 func NewServer(ctx context.Context, cfg settings.Config, log *slog.Logger, version string) (*Server, error) {
-	storeCfg, err := store.FromSettings(cfg.Storage)
+	storeCfg, err := azure.FromSettings(cfg.Storage)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,7 @@ func NewServer(ctx context.Context, cfg settings.Config, log *slog.Logger, versi
 	// not down).
 	storage := health.Observe(conns.ForStorage(cfg.MaxInFlight), nil)
 	storeCfg.Transport = storage
-	account, err := store.Open(storeCfg)
+	account, err := azure.Open(storeCfg)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +206,7 @@ func paramSecrets(cfg settings.Config, log *slog.Logger) (envconfig.Secrets, err
 // bootstrap creates the storage every module declares, retrying while
 // storage is not reachable yet (Azurite may start after the handler). It
 // reports whether it completed.
-func bootstrap(ctx context.Context, log *slog.Logger, account *store.Account, layouts ...store.Layout) bool {
+func bootstrap(ctx context.Context, log *slog.Logger, account *azure.Account, layouts ...store.Layout) bool {
 	for attempt := 1; ; attempt++ {
 		err := account.Bootstrap(ctx, layouts...)
 		if err == nil {
@@ -265,7 +266,7 @@ func azureDeployments(cfg settings.Config, svcs Services) (func(), error) {
 // one shared stamp (the default); otherwise the global directory's account
 // (a connection string on Azurite, the table endpoint with the managed
 // identity in Azure) and the other stamps' addresses.
-func openStamps(cfg settings.Config) (*stamp.Stamps, *store.Account, error) {
+func openStamps(cfg settings.Config) (*stamp.Stamps, *azure.Account, error) {
 	st := cfg.Stamp
 	if st.Name == "" && st.Dedicated == "" {
 		return nil, nil, nil
@@ -274,19 +275,19 @@ func openStamps(cfg settings.Config) (*stamp.Stamps, *store.Account, error) {
 	if st.Name == "" {
 		return s, nil, nil
 	}
-	dirCfg := store.Config{ConnectionString: st.DirectoryConnectionString}
+	dirCfg := azure.Config{ConnectionString: st.DirectoryConnectionString}
 	if st.DirectoryConnectionString == "" {
 		uri := st.DirectoryTableURI
 		var err error
 		// Only the table endpoint is used; the account's other endpoints
 		// follow Azure's naming.
-		dirCfg, err = store.FromSettings(settings.Storage{TableServiceURI: uri, ClientID: cfg.Storage.ClientID,
+		dirCfg, err = azure.FromSettings(settings.Storage{TableServiceURI: uri, ClientID: cfg.Storage.ClientID,
 			BlobServiceURI: strings.Replace(uri, ".table.", ".blob.", 1), QueueServiceURI: strings.Replace(uri, ".table.", ".queue.", 1)})
 		if err != nil {
 			return nil, nil, fmt.Errorf("stamp directory: %w", err)
 		}
 	}
-	dir, err := store.Open(dirCfg)
+	dir, err := azure.Open(dirCfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stamp directory: %w", err)
 	}

@@ -39,20 +39,14 @@ type Entry struct {
 func ProjectScope(p string) string      { return "project:" + p }
 func SubscriptionScope(s string) string { return "subscription:" + s }
 
-// Table is what the log needs from a table (shared/store.Table has it).
-type Table interface {
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Query(ctx context.Context, f store.Filter, opt store.QueryOptions) (store.Page, error)
-}
-
 // Log appends and reads audit entries.
 type Log struct {
-	table Table
+	table store.Table
 	now   func() time.Time
 }
 
 // New returns a Log on t.
-func New(t Table, now func() time.Time) *Log {
+func New(t store.Table, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}

@@ -63,11 +63,16 @@ func TestTenThousandChanges(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		r := w.instance()
+		// Paced: an unpaced reader lists as fast as the driver decodes, and
+		// since rows are decoded once (issue 23) that saturated the one
+		// Azurite process until the check-in's writes timed out.
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
 		for {
 			select {
 			case <-stop:
 				return
-			default:
+			case <-tick.C:
 			}
 			page, err := r.List(ctx, p, "applications/big", "", 0, nil)
 			if err != nil {

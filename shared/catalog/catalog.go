@@ -31,39 +31,19 @@ var Layout = store.Layout{
 	Containers: []string{"catalog"},
 }
 
-// Table is what the catalog needs from a table; *store.Table has it.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	Upsert(ctx context.Context, e store.Entity) (string, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-	Query(ctx context.Context, f store.Filter, opt store.QueryOptions) (store.Page, error)
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-	Batch(ctx context.Context, ops []store.BatchOp) error
-}
-
-// Blobs is what the catalog needs from a container; *store.Container has it.
-type Blobs interface {
-	Get(ctx context.Context, name string) ([]byte, store.BlobInfo, error)
-	GetRange(ctx context.Context, name string, offset, count int64) ([]byte, error)
-	Put(ctx context.Context, name string, data []byte, opt store.PutOptions) (store.BlobInfo, error)
-	Exists(ctx context.Context, name string) (bool, error)
-}
-
 // Tables are the catalog's tables.
 type Tables struct {
-	Heads   Table // one row per project: the claimed and applied sequence
-	Objects Table // one row per object: its current (and previous) state
-	History Table // one row per object version, immutable
-	Feed    Table // one row per commit (and per 1,000 changes of it), immutable
-	Keys    Table // idempotency key of a commit -> its sequence
-	Locks   Table // one row per project holding its check-out locks
-	Index   Table // one row per content hash: where its bytes are (packstore.go)
+	Heads   store.Table // one row per project: the claimed and applied sequence
+	Objects store.Table // one row per object: its current (and previous) state
+	History store.Table // one row per object version, immutable
+	Feed    store.Table // one row per commit (and per 1,000 changes of it), immutable
+	Keys    store.Table // idempotency key of a commit -> its sequence
+	Locks   store.Table // one row per project holding its check-out locks
+	Index   store.Table // one row per content hash: where its bytes are (packstore.go)
 }
 
 // OpenTables returns the catalog's tables on an account.
-func OpenTables(a *store.Account) Tables {
+func OpenTables(a store.Account) Tables {
 	return Tables{Heads: a.Table("catalogheads"), Objects: a.Table("catalogobjects"), History: a.Table("cataloghistory"),
 		Feed: a.Table("catalogfeed"), Keys: a.Table("catalogkeys"), Locks: a.Table("cataloglocks"), Index: a.Table("catalogblobs")}
 }
@@ -113,7 +93,7 @@ func (s *Service) AuditWith(a Auditor) { s.auditor = a }
 // may serve one storage account.
 type Service struct {
 	t     Tables
-	blobs Blobs
+	blobs store.Container
 	now   func() time.Time
 
 	// committed hears of each acknowledged commit (Subscribe).
@@ -174,7 +154,7 @@ const (
 const PauseObjects = "objects-read"
 
 // New returns a Service; now is the clock (nil = time.Now).
-func New(t Tables, b Blobs, now func() time.Time, opts ...Option) *Service {
+func New(t Tables, b store.Container, now func() time.Time, opts ...Option) *Service {
 	if now == nil {
 		now = time.Now
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/catalog"
 	"github.com/studio-collab/collab/shared/fault"
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -23,13 +23,13 @@ var prefixSeq atomic.Int64
 // world is one storage account (a fresh set of tables) and a clock that
 // tests move forward.
 type world struct {
-	acct   *store.Account
+	acct   *azure.Account
 	offset atomic.Int64
 }
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
 		NamePrefix: fmt.Sprintf("c%d%d", time.Now().UnixNano()%1e7, prefixSeq.Add(1))})
 	if err != nil {
 		t.Fatal(err)

@@ -529,7 +529,7 @@ func (s *Service) apply(ctx context.Context, h head, rec *record, known map[stri
 	defer k.finish()
 	for _, step := range []struct {
 		name string
-		t    Table
+		t    store.Table
 		rows []store.Entity
 	}{{StepFeed, s.t.Feed, feed}, {StepHistory, s.t.History, history}} {
 		if err := k.leaseLeft(); err != nil {

@@ -14,7 +14,7 @@ import (
 
 // countingTable counts the rows its queries return.
 type countingTable struct {
-	Table
+	store.Table
 	rows atomic.Int64
 }
 

@@ -26,7 +26,7 @@ const (
 // TestBatchInsertNeverReplaces), so a stale batch never replaces a row. A
 // batch that fails for that or any other reason is redone row by row with
 // one, which decides what a present row means.
-func insertBatches(ctx context.Context, t Table, rows []store.Entity, one func(ctx context.Context, i int) error) error {
+func insertBatches(ctx context.Context, t store.Table, rows []store.Entity, one func(ctx context.Context, i int) error) error {
 	bounds := []int{0} // batch b is rows[bounds[b]:bounds[b+1]]
 	size := 0
 	for i, e := range rows {
@@ -61,7 +61,7 @@ func insertBatches(ctx context.Context, t Table, rows []store.Entity, one func(c
 // Each such row has one possible content (a feed row is keyed by its
 // commit, a history row by the one commit that made that version), so
 // "present" means "done".
-func insertRows(ctx context.Context, t Table, rows []store.Entity) error {
+func insertRows(ctx context.Context, t store.Table, rows []store.Entity) error {
 	return insertBatches(ctx, t, rows, func(ctx context.Context, i int) error {
 		_, err := t.Insert(ctx, rows[i])
 		if fault.Is(err, fault.Conflict) {
@@ -80,7 +80,7 @@ func insertRows(ctx context.Context, t Table, rows []store.Entity) error {
 // stays, so every later check-in of the project is refused the same way
 // until an operator has looked (infra/README.md, "The catalog after a
 // failover").
-func insertFeed(ctx context.Context, t Table, rows []store.Entity) error {
+func insertFeed(ctx context.Context, t store.Table, rows []store.Entity) error {
 	return insertBatches(ctx, t, rows, func(ctx context.Context, i int) error {
 		_, err := t.Insert(ctx, rows[i])
 		if !fault.Is(err, fault.Conflict) {

@@ -16,7 +16,7 @@ import (
 // refusals counts the conditional writes storage refused on a table: a
 // stale ETag (412) or a row that already exists (409).
 type refusals struct {
-	catalog.Table
+	store.Table
 	n atomic.Int64
 }
 

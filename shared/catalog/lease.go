@@ -23,7 +23,7 @@ import (
 // crashed claimant renews nothing and its lease runs out as before; a
 // Service.Fault hook stands for the whole process stopping or freezing
 // there, so the keeper pauses while a hook runs (the zombie test freezes a
-// claimant that way). Storage calls time out (store.Config.TryTimeout), so a
+// claimant that way). Storage calls time out (azure.Config.TryTimeout), so a
 // claimant stuck in the network ends its apply and stops renewing. As
 // before, the lease decides only who works: every write of the apply stays
 // fenced (docs/catalog.md, the zombie).

@@ -13,7 +13,7 @@ import (
 // heldTable holds every batch of rows until released, as a slow machine
 // holds a large commit's writes; entered says a batch is held.
 type heldTable struct {
-	catalog.Table
+	store.Table
 	entered chan<- struct{}
 	release <-chan struct{}
 }
@@ -34,7 +34,7 @@ func (h heldTable) Batch(ctx context.Context, ops []store.BatchOp) error {
 // renewTable reports every head write that keeps a commit claimed (a
 // lease renewal) with the lease it sets.
 type renewTable struct {
-	catalog.Table
+	store.Table
 	renewed chan<- time.Time
 }
 

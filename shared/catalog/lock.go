@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -61,6 +60,9 @@ func overlaps(a, b string) bool { return security.Under(a, b) || security.Under(
 // atomic. Expired locks are dropped on every write and by SweepLocks.
 const locksRow = "locks"
 
+// locksDoc is the locks row's document, always chunked binary.
+var locksDoc = store.Doc[lockDoc]{Name: "Doc", Binary: true}
+
 func (s *Service) loadLocks(ctx context.Context, project string) (lockDoc, string, error) {
 	e, err := s.t.Locks.Get(ctx, pk(project), locksRow)
 	if fault.Is(err, fault.NotFound) {
@@ -69,17 +71,16 @@ func (s *Service) loadLocks(ctx context.Context, project string) (lockDoc, strin
 	if err != nil {
 		return lockDoc{}, "", fault.E("catalog.locks", err)
 	}
-	var d lockDoc
-	if err := json.Unmarshal(e.Chunked("Doc"), &d); err != nil {
-		return lockDoc{}, "", fault.E("catalog.locks", fault.Internal, err)
+	d, err := locksDoc.Get(e)
+	if err != nil {
+		return lockDoc{}, "", fault.E("catalog.locks", err)
 	}
 	return d, e.ETag, nil
 }
 
 func (s *Service) saveLocks(ctx context.Context, project string, d lockDoc, etag string) error {
-	b, _ := json.Marshal(d)
 	e := store.Entity{PartitionKey: pk(project), RowKey: locksRow, Props: map[string]any{}}
-	if err := store.SetChunked(e.Props, "Doc", b); err != nil {
+	if err := locksDoc.Set(e.Props, d); err != nil {
 		return fault.E("catalog.locks", fault.Unprocessable, "the project holds too many locks", err)
 	}
 	var err error
@@ -291,8 +292,8 @@ func (s *Service) SweepLocks(ctx context.Context) (int, error) {
 	}
 	removed := 0
 	for _, e := range es {
-		var d lockDoc
-		if json.Unmarshal(e.Chunked("Doc"), &d) != nil {
+		d, derr := locksDoc.Get(e)
+		if derr != nil {
 			continue
 		}
 		now := s.now()
@@ -304,9 +305,8 @@ func (s *Service) SweepLocks(ctx context.Context) (int, error) {
 		if len(live) == 0 {
 			err = s.t.Locks.Delete(ctx, e.PartitionKey, e.RowKey, e.ETag)
 		} else {
-			b, _ := json.Marshal(lockDoc{Locks: live})
 			ne := store.Entity{PartitionKey: e.PartitionKey, RowKey: e.RowKey, Props: map[string]any{}}
-			if err = store.SetChunked(ne.Props, "Doc", b); err == nil {
+			if err = locksDoc.Set(ne.Props, lockDoc{Locks: live}); err == nil {
 				_, err = s.t.Locks.Update(ctx, ne, e.ETag)
 			}
 		}

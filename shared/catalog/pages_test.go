@@ -15,7 +15,7 @@ import (
 // query-timeout-and-pagination); Azurite never does. Every first page is
 // empty, and its token leads to the real first page.
 type emptyFirstPage struct {
-	catalog.Table
+	store.Table
 	injected atomic.Int64
 }
 

@@ -21,7 +21,7 @@ var azureEpoch = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
 func snapshot(t *testing.T, s *Service) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for name, tb := range map[string]Table{"heads": s.t.Heads, "objects": s.t.Objects, "history": s.t.History,
+	for name, tb := range map[string]store.Table{"heads": s.t.Heads, "objects": s.t.Objects, "history": s.t.History,
 		"feed": s.t.Feed, "keys": s.t.Keys} {
 		es, err := tb.QueryAll(context.Background(), store.Filter{}, 0)
 		if err != nil {

@@ -2,7 +2,6 @@ package connector
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -86,16 +85,6 @@ type Settings struct {
 	ETag          string    `json:"-"`
 }
 
-// Table is what the service needs from a table; *store.Table has it.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	Upsert(ctx context.Context, e store.Entity) (string, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}
-
 // Params resolves the parameters credentials refer to; *envconfig.Service
 // has it. Version changes whenever the parameter does.
 type Params interface {
@@ -108,7 +97,7 @@ type Actor struct{ ID, Name, RequestID string }
 
 // Service keeps connectors and invokes them. Safe for concurrent use.
 type Service struct {
-	table  Table
+	table  store.Table
 	params Params
 	audit  *audit.Log
 	now    func() time.Time
@@ -126,7 +115,7 @@ type Service struct {
 }
 
 // New returns a Service on t, resolving credentials through p.
-func New(t Table, p Params, log *audit.Log, now func() time.Time) *Service {
+func New(t store.Table, p Params, log *audit.Log, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -291,23 +280,27 @@ func (s *Service) read(ctx context.Context, project, env, name string) (Connecto
 	if err != nil {
 		return Connector{}, fault.E("connector.read", err)
 	}
-	var c Connector
-	if err := json.Unmarshal(e.Doc("Doc"), &c); err != nil {
-		return Connector{}, fault.E("connector.read", fault.Internal, err)
+	c, err := connectorDoc.Get(e)
+	if err != nil {
+		return Connector{}, fault.E("connector.read", err)
 	}
 	c.ETag = e.ETag
 	return c, nil
 }
 
+// connectorDoc and settingsDoc are the documents of the rows.
+var (
+	connectorDoc = store.Doc[Connector]{Name: "Doc"}
+	settingsDoc  = store.Doc[Settings]{Name: "Doc"}
+)
+
 // entity is a connector's (or the settings') row. The caps in normalize
 // keep a connector's JSON well under store.MaxChunkedBytes; were one over,
 // the write would be refused (TooLarge) before it reached storage.
 func entity(project, env, rk string, v any) store.Entity {
-	b, _ := json.Marshal(v)
 	props := map[string]any{}
-	if store.SetDoc(props, "Doc", b) != nil {
-		props["Doc"] = string(b)
-	}
+	_ = (store.Doc[any]{Name: "Doc"}).Set(props, v) // TooLarge: the write is refused
+
 	return store.Entity{PartitionKey: pk(project, env), RowKey: rk, Props: props}
 }
 
@@ -324,9 +317,9 @@ func (s *Service) List(ctx context.Context, project, env string) ([]Connector, e
 	}
 	out := make([]Connector, 0, len(es))
 	for _, e := range es {
-		var c Connector
-		if err := json.Unmarshal(e.Doc("Doc"), &c); err != nil {
-			return nil, fault.E("connector.List", fault.Internal, err)
+		c, err := connectorDoc.Get(e)
+		if err != nil {
+			return nil, fault.E("connector.List", err)
 		}
 		c.ETag = e.ETag
 		out = append(out, c)
@@ -417,9 +410,9 @@ func (s *Service) GetSettings(ctx context.Context, project, env string) (Setting
 	if err != nil {
 		return Settings{}, fault.E("connector.GetSettings", err)
 	}
-	var st Settings
-	if err := json.Unmarshal(e.Doc("Doc"), &st); err != nil {
-		return Settings{}, fault.E("connector.GetSettings", fault.Internal, err)
+	st, err := settingsDoc.Get(e)
+	if err != nil {
+		return Settings{}, fault.E("connector.GetSettings", err)
 	}
 	st.ETag = e.ETag
 	return st, nil

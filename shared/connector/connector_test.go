@@ -23,7 +23,7 @@ import (
 	"github.com/studio-collab/collab/shared/envconfig/envconfigtest"
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fault"
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -78,7 +78,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("c%d", prefixSeq.Add(1))})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("c%d", prefixSeq.Add(1))})
 	if err != nil {
 		t.Fatal(err)
 	}

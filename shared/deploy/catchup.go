@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -231,10 +230,9 @@ func (s *Service) historyRows(st EnvState, cl []Classified) ([]store.Entity, err
 	for _, seq := range seqs {
 		h := by[seq]
 		for {
-			b, _ := json.Marshal(h)
 			// Newest first: the row key counts down.
 			e := store.Entity{PartitionKey: envPK(st.Project, st.Env), RowKey: seqKey(math.MaxInt64 - seq), Props: map[string]any{}}
-			err := setDoc(e.Props, b)
+			err := setDoc(e.Props, h)
 			if err == nil {
 				err = store.CheckEntity(e)
 			}

@@ -16,7 +16,7 @@ import (
 // the window and its conditional write, every time (not only when two
 // goroutines happen to collide, as in TestRaceTwoInstances).
 type interleaved struct {
-	deploy.Table
+	store.Table
 	once   sync.Once
 	before func()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/studio-collab/collab/shared/deploy/portal"
 	"github.com/studio-collab/collab/shared/deploy/standin"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -125,8 +126,8 @@ type world struct {
 	dir     *directory
 	portal  *standin.Server
 	url     string
-	notices *store.Table
-	states  *store.Table
+	notices store.Table
+	states  store.Table
 	svcs    []*deploy.Service
 }
 
@@ -140,7 +141,7 @@ var saturdayPolicy = deploy.Policy{Schedules: []string{"0 0 2 * * Sat"}, TimeZon
 
 func newWorld(t *testing.T, instances int) *world {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("d%d", prefixSeq.Add(1))})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("d%d", prefixSeq.Add(1))})
 	if err != nil {
 		t.Fatal(err)
 	}

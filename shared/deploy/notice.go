@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
@@ -14,7 +13,7 @@ import (
 // stands in for the e-mail outbox until that module is wired: the outbox
 // then takes the same Notice, idempotent on the same id.
 type TableNotifier struct {
-	T   Table
+	T   store.Table
 	Now func() time.Time
 }
 
@@ -25,12 +24,11 @@ func (t TableNotifier) Notify(ctx context.Context, n Notice) error {
 		now = t.Now
 	}
 	doc := map[string]any{"id": n.ID, "kind": n.Kind, "to": n.To, "project": n.Project, "data": n.Data, "at": now().UTC(), "status": "queued"}
-	b, err := json.Marshal(doc)
-	if err != nil {
-		return fault.E("deploy.TableNotifier", fault.Internal, err)
+	props := map[string]any{"Kind": n.Kind}
+	if err := (store.Doc[map[string]any]{Name: "Doc"}).Set(props, doc); err != nil {
+		return fault.E("deploy.TableNotifier", err)
 	}
-	_, err = t.T.Insert(ctx, store.Entity{PartitionKey: store.EncodeKey(n.Project), RowKey: store.EncodeKey(n.ID),
-		Props: map[string]any{"Doc": string(b), "Kind": n.Kind}})
+	_, err := t.T.Insert(ctx, store.Entity{PartitionKey: store.EncodeKey(n.Project), RowKey: store.EncodeKey(n.ID), Props: props})
 	if err != nil && !fault.Is(err, fault.Conflict) {
 		return fault.E("deploy.TableNotifier", err)
 	}

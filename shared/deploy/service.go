@@ -162,27 +162,16 @@ type Applier interface {
 	ApplyPending(ctx context.Context, project, env string) error
 }
 
-// Table is what deployments need from a table; *store.Table has it.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	Upsert(ctx context.Context, e store.Entity) (string, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-	Query(ctx context.Context, f store.Filter, opt store.QueryOptions) (store.Page, error)
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}
-
 // Tables are the deployment tables.
 type Tables struct {
-	States  Table // deployenvs: one row per environment
-	History Table // deployments: one row per environment and commit
-	Pending Table // deploypending: requests not yet processed
-	Windows Table // windows
+	States  store.Table // deployenvs: one row per environment
+	History store.Table // deployments: one row per environment and commit
+	Pending store.Table // deploypending: requests not yet processed
+	Windows store.Table // windows
 }
 
 // OpenTables returns the tables of Layout on an account.
-func OpenTables(a *store.Account) Tables {
+func OpenTables(a store.Account) Tables {
 	return Tables{States: a.Table("deployenvs"), History: a.Table("deployments"),
 		Pending: a.Table("deploypending"), Windows: a.Table("windows")}
 }

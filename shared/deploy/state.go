@@ -2,7 +2,6 @@ package deploy
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"sort"
@@ -118,9 +117,8 @@ func (st *EnvState) allocateWindow(now time.Time) error {
 }
 
 func stateEntity(st EnvState) (store.Entity, error) {
-	b, _ := json.Marshal(st)
 	props := map[string]any{"Window": st.WindowID}
-	if err := setDoc(props, b); err != nil {
+	if err := setDoc(props, st); err != nil {
 		return store.Entity{}, err
 	}
 	return store.Entity{PartitionKey: store.EncodeKey(st.Project), RowKey: store.EncodeKey(st.Env), Props: props}, nil
@@ -130,17 +128,19 @@ func stateEntity(st EnvState) (store.Entity, error) {
 // 32,768 UTF-16 units, which an environment with a few hundred pending
 // restart parameters, or a history row of 50 long paths, went over (issue
 // 25); chunked, a document may take store.MaxChunkedBytes.
-func setDoc(props map[string]any, b []byte) error {
-	if err := store.SetChunked(props, "Doc", b); err != nil {
+func setDoc[T any](props map[string]any, v T) error {
+	if err := (store.Doc[T]{Name: "Doc", Binary: true}).Set(props, v); err != nil {
 		return fault.E("deploy.setDoc", err)
 	}
 	return nil
 }
 
 func decodeDoc[T any](e store.Entity, into *T) error {
-	if err := json.Unmarshal(e.Doc("Doc"), into); err != nil {
-		return fault.E("deploy.decode", fault.Internal, err)
+	v, err := (store.Doc[T]{Name: "Doc", Binary: true}).Get(e)
+	if err != nil {
+		return fault.E("deploy.decode", err)
 	}
+	*into = v
 	return nil
 }
 

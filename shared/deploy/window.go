@@ -169,9 +169,9 @@ func (w Window) MarshalJSON() ([]byte, error) {
 }
 
 func windowEntity(w Window) store.Entity {
-	b, _ := json.Marshal(windowDoc(w))
-	return store.Entity{PartitionKey: envPK(w.Project, w.Env), RowKey: w.ID,
-		Props: map[string]any{"Doc": string(b), "State": w.State, "Start": w.Start}}
+	props := map[string]any{"State": w.State, "Start": w.Start}
+	_ = (store.Doc[windowDoc]{Name: "Doc"}).Set(props, windowDoc(w)) // TooLarge: the write is refused
+	return store.Entity{PartitionKey: envPK(w.Project, w.Env), RowKey: w.ID, Props: props}
 }
 
 func (s *Service) window(ctx context.Context, project, env, id string) (Window, error) {

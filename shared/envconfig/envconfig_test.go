@@ -17,6 +17,7 @@ import (
 	"github.com/studio-collab/collab/shared/envconfig/localvault"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -28,7 +29,7 @@ type fixture struct {
 	svc      *envconfig.Service
 	restarts *envconfigtest.RestartRecorder
 	audit    *audit.Log
-	table    *store.Table
+	table    store.Table
 	key      []byte
 }
 
@@ -41,7 +42,7 @@ var carol = envconfig.Actor{ID: "u-carol", Name: "carol@example.com", RequestID:
 // more instances.
 func newFixture(t *testing.T) fixture {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("e%d", prefixSeq.Add(1))})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("e%d", prefixSeq.Add(1))})
 	if err != nil {
 		t.Fatal(err)
 	}

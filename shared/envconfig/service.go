@@ -14,15 +14,6 @@ import (
 // Layout is the storage parameters need.
 var Layout = store.Layout{Tables: []string{"parameters"}}
 
-// Table is what the service needs from a table; *store.Table has it.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}
-
 // SecretID names the parameter a secret belongs to; implementations bind
 // the sealed value to it, so a reference copied onto another parameter does
 // not open.
@@ -52,7 +43,7 @@ type Actor struct{ ID, Name, RequestID string }
 
 // Service keeps an environment's parameters. Safe for concurrent use.
 type Service struct {
-	table Table
+	table store.Table
 	audit *audit.Log
 	now   func() time.Time
 	// Secrets seals secret values; nil refuses secret parameters (503).
@@ -63,7 +54,7 @@ type Service struct {
 }
 
 // New returns a Service on t; now is the clock (nil = time.Now).
-func New(t Table, log *audit.Log, now func() time.Time) *Service {
+func New(t store.Table, log *audit.Log, now func() time.Time) *Service {
 	if now == nil {
 		now = time.Now
 	}
@@ -87,12 +78,15 @@ func (s *Service) read(ctx context.Context, project, env, name string) (record, 
 	if err != nil {
 		return record{}, "", fault.E("envconfig.read", err)
 	}
-	var r record
-	if err := json.Unmarshal(e.Doc("Doc"), &r); err != nil {
-		return record{}, "", fault.E("envconfig.read", fault.Internal, err)
+	r, err := recordDoc.Get(e)
+	if err != nil {
+		return record{}, "", fault.E("envconfig.read", err)
 	}
 	return r, e.ETag, nil
 }
+
+// recordDoc is a parameter row's document, always chunked binary.
+var recordDoc = store.Doc[record]{Name: "Doc", Binary: true}
 
 // entity is a parameter's row: its record as chunked binary JSON. A
 // parameter at its limits (three 8 KiB states, a 1 KiB description, 100
@@ -101,9 +95,8 @@ func (s *Service) read(ctx context.Context, project, env, name string) (record, 
 // store.MaxChunkedBytes.
 func entity(project, env string, r record) (store.Entity, error) {
 	pk, rk := keys(project, env, r.Name)
-	b, _ := json.Marshal(r)
 	props := map[string]any{}
-	if err := store.SetChunked(props, "Doc", b); err != nil {
+	if err := recordDoc.Set(props, r); err != nil {
 		return store.Entity{}, fault.E("envconfig.entity", err)
 	}
 	return store.Entity{PartitionKey: pk, RowKey: rk, Props: props}, nil
@@ -127,9 +120,9 @@ func (s *Service) List(ctx context.Context, project, env string) ([]Parameter, e
 	}
 	out := make([]Parameter, 0, len(es))
 	for _, e := range es {
-		var r record
-		if err := json.Unmarshal(e.Doc("Doc"), &r); err != nil {
-			return nil, fault.E("envconfig.List", fault.Internal, err)
+		r, err := recordDoc.Get(e)
+		if err != nil {
+			return nil, fault.E("envconfig.List", err)
 		}
 		out = append(out, Parameter{Project: project, Env: env, rec: r, ETag: e.ETag})
 	}

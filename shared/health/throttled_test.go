@@ -15,7 +15,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/conns"
 	"github.com/studio-collab/collab/shared/health"
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -79,7 +79,7 @@ func TestReadinessUnderOverloadOfAThrottledStorage(t *testing.T) {
 		t.Fatalf("connection string %q: want three endpoints", az.ConnectionString())
 	}
 	obs := health.Observe(conns.ForStorage(16), nil)
-	acct, err := store.Open(store.Config{ConnectionString: cs, Transport: obs, MaxRetries: 1})
+	acct, err := azure.Open(azure.Config{ConnectionString: cs, Transport: obs, MaxRetries: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

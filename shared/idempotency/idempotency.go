@@ -36,24 +36,16 @@ const PendingLease = 15 * time.Second
 // before it answers 503 with a Retry-After.
 const MaxWait = 10 * time.Second
 
-// Table is what records need from a table.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-}
-
 // Keeper runs handlers at most once per key.
 type Keeper struct {
-	table Table
+	table store.Table
 	now   func() time.Time
 	poll  time.Duration
 	renew time.Duration // how often a running request renews its lease (real time)
 }
 
 // New returns a Keeper on t.
-func New(t Table) *Keeper {
+func New(t store.Table) *Keeper {
 	return &Keeper{table: t, now: time.Now, poll: 50 * time.Millisecond, renew: PendingLease / 3}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -25,7 +26,7 @@ func TestMain(m *testing.M) { azuritetest.Main(m) }
 // retry runs the handler and records its answer.
 func TestStalePendingRecordIsCleared(t *testing.T) {
 	ctx := context.Background()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idem%d", time.Now().UnixNano()%1e9)})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idem%d", time.Now().UnixNano()%1e9)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ func TestStalePendingRecordIsCleared(t *testing.T) {
 // replayed whole.
 func TestLargeAnswerReplays(t *testing.T) {
 	ctx := context.Background()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idbig%d", time.Now().UnixNano()%1e9)})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idbig%d", time.Now().UnixNano()%1e9)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func postFull(t *testing.T, url, key string) (int, string, string) {
 // pollCounter counts the reads of records (a retry waiting on a pending
 // record reads it once per poll).
 type pollCounter struct {
-	Table
+	store.Table
 	gets atomic.Int64
 
 	mu      sync.Mutex

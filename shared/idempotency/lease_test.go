@@ -15,6 +15,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -23,7 +24,7 @@ import (
 type leaseRig struct {
 	url     string
 	table   *pollCounter
-	raw     Table
+	raw     store.Table
 	clock   atomic.Int64
 	calls   atomic.Int64
 	gate    chan struct{}
@@ -33,7 +34,7 @@ type leaseRig struct {
 func newLeaseRig(t *testing.T) *leaseRig {
 	t.Helper()
 	ctx := context.Background()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idls%d", time.Now().UnixNano()%1e9)})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idls%d", time.Now().UnixNano()%1e9)})
 	if err != nil {
 		t.Fatal(err)
 	}

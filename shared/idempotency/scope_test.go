@@ -11,7 +11,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/identity"
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -23,7 +23,7 @@ import (
 // row here, without going through the handlers package.
 func TestKeyIsScopedToCallerRouteAndBody(t *testing.T) {
 	ctx := context.Background()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idsc%d", time.Now().UnixNano()%1e9)})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("idsc%d", time.Now().UnixNano()%1e9)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strings"
@@ -103,21 +102,6 @@ func requestID(ctx context.Context) string { id, _ := ctx.Value(requestIDKey{}).
 // Executor performs a job's action; an error fails the attempt.
 type Executor func(ctx context.Context, j Job, occurrence time.Time) error
 
-// Table is what jobs need from a table; *store.Table has it.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}
-
-// IndexTable is what the open-runs index needs; *store.Table has it.
-type IndexTable interface {
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}
-
 // Notifier queues a notification; *mail.Outbox has it (insert-if-absent
 // by ID, so the same notice twice is one e-mail).
 type Notifier interface {
@@ -126,9 +110,9 @@ type Notifier interface {
 
 // Runner ticks jobs. One per instance; many may run against one storage.
 type Runner struct {
-	JobTable, RunTable Table
+	JobTable, RunTable store.Table
 	// OpenTable is the open-runs index (table jobopen).
-	OpenTable IndexTable
+	OpenTable store.Table
 	Notify    Notifier
 	Executors map[string]Executor
 	Instance  string
@@ -157,15 +141,20 @@ func runPK(j Job) string { return store.EncodeKey(j.Project + "/" + j.Env + "/" 
 // runRK orders runs newest first and is the claim key of an occurrence.
 func runRK(t time.Time) string { return fmt.Sprintf("%019d", math.MaxInt64-t.UTC().Unix()) }
 
+// entity is a job's or a run's row; the caps below keep its document far
+// under a row's limits (were it over, the write would be refused).
 func entity(pk, rk string, v any) store.Entity {
-	b, _ := json.Marshal(v)
-	return store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{"Doc": string(b)}}
+	props := map[string]any{}
+	_ = (store.Doc[any]{Name: "Doc"}).Set(props, v)
+	return store.Entity{PartitionKey: pk, RowKey: rk, Props: props}
 }
 
 func decode[T any](e store.Entity, into *T) error {
-	if err := json.Unmarshal([]byte(e.String("Doc")), into); err != nil {
-		return fault.E("jobs.decode", fault.Internal, err)
+	v, err := (store.Doc[T]{Name: "Doc"}).Get(e)
+	if err != nil {
+		return fault.E("jobs.decode", err)
 	}
+	*into = v
 	return nil
 }
 

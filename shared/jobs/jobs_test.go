@@ -12,6 +12,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/mail"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -31,7 +32,7 @@ func newClock(t time.Time) *clock { c := &clock{}; c.ns.Store(t.UnixNano()); ret
 func instances(t *testing.T, n int, c *clock, exec map[string]Executor) []*Runner {
 	t.Helper()
 	prefix := fmt.Sprintf("j%x%d", time.Now().UnixNano()&0xffffff, prefixSeq.Add(1))
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +165,7 @@ func TestKilledInstanceDoesNotLoseTheOccurrence(t *testing.T) {
 }
 
 // deadTable refuses every write: a process that died cannot record anything.
-type deadTable struct{ Table }
+type deadTable struct{ store.Table }
 
 func (deadTable) Update(context.Context, store.Entity, string) (string, error) {
 	return "", errors.New("process died")
@@ -216,7 +217,7 @@ func TestRetriesThenAutoDisable(t *testing.T) {
 	if n := notes.Items[0]; n.Kind != mail.KindJobFailing || len(n.To) != 1 || n.To[0] != "<bob@example.com>" || n.Data["job"] != "sync" || n.Status != mail.StatusQueued {
 		t.Fatalf("notification %+v", n)
 	}
-	if queued, _ := outbox.Queue.(*store.Queue).Length(ctx); queued != 1 {
+	if queued, _ := outbox.Queue.(*azure.Queue).Length(ctx); queued != 1 {
 		t.Fatalf("%d outbox messages, want one", queued)
 	}
 	// Disabled: no more runs.

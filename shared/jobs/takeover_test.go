@@ -15,8 +15,8 @@ import (
 // writes before it reach storage, that one and every later one fail (a
 // dead process records nothing more). Reads still work until then.
 type crashTable struct {
-	t    *store.Table
-	left *atomic.Int64 // writes that still succeed
+	store.Table               // reads (Query) pass through
+	left        *atomic.Int64 // writes that still succeed
 }
 
 var errDied = errors.New("the process died")
@@ -29,28 +29,46 @@ func (c crashTable) write() error {
 }
 
 func (c crashTable) Get(ctx context.Context, pk, rk string) (store.Entity, error) {
-	return c.t.Get(ctx, pk, rk)
+	return c.Table.Get(ctx, pk, rk)
 }
 func (c crashTable) QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error) {
-	return c.t.QueryAll(ctx, f, limit)
+	return c.Table.QueryAll(ctx, f, limit)
 }
 func (c crashTable) Insert(ctx context.Context, e store.Entity) (string, error) {
 	if err := c.write(); err != nil {
 		return "", err
 	}
-	return c.t.Insert(ctx, e)
+	return c.Table.Insert(ctx, e)
 }
 func (c crashTable) Update(ctx context.Context, e store.Entity, ifMatch string) (string, error) {
 	if err := c.write(); err != nil {
 		return "", err
 	}
-	return c.t.Update(ctx, e, ifMatch)
+	return c.Table.Update(ctx, e, ifMatch)
 }
 func (c crashTable) Delete(ctx context.Context, pk, rk, ifMatch string) error {
 	if err := c.write(); err != nil {
 		return err
 	}
-	return c.t.Delete(ctx, pk, rk, ifMatch)
+	return c.Table.Delete(ctx, pk, rk, ifMatch)
+}
+func (c crashTable) Upsert(ctx context.Context, e store.Entity) (string, error) {
+	if err := c.write(); err != nil {
+		return "", err
+	}
+	return c.Table.Upsert(ctx, e)
+}
+func (c crashTable) Merge(ctx context.Context, e store.Entity, ifMatch string) (string, error) {
+	if err := c.write(); err != nil {
+		return "", err
+	}
+	return c.Table.Merge(ctx, e, ifMatch)
+}
+func (c crashTable) Batch(ctx context.Context, ops []store.BatchOp) error {
+	if err := c.write(); err != nil {
+		return err
+	}
+	return c.Table.Batch(ctx, ops)
 }
 
 // dying makes r an instance whose run and index writes fail from the
@@ -58,8 +76,8 @@ func (c crashTable) Delete(ctx context.Context, pk, rk, ifMatch string) error {
 func dying(r *Runner, n int64) *atomic.Int64 {
 	left := &atomic.Int64{}
 	left.Store(n)
-	r.RunTable = crashTable{t: r.RunTable.(*store.Table), left: left}
-	r.OpenTable = crashTable{t: r.OpenTable.(*store.Table), left: left}
+	r.RunTable = crashTable{Table: r.RunTable, left: left}
+	r.OpenTable = crashTable{Table: r.OpenTable, left: left}
 	return left
 }
 

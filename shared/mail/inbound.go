@@ -87,7 +87,7 @@ type Audit interface {
 // Inbound processes replies to task e-mails.
 type Inbound struct {
 	Tasks     *Tasks
-	Callbacks Queue // emailcallbacks
+	Callbacks store.Queue // emailcallbacks
 	Audit     Audit
 	// RequireAuth refuses replies whose provider verdict is not a pass
 	// (DKIM aligned with From, or SPF aligned with From).
@@ -285,8 +285,9 @@ func attemptKey(messageID string) string {
 }
 
 func attemptEntity(ref string, a Attempt) store.Entity {
-	b, _ := json.Marshal(a)
-	return store.Entity{PartitionKey: ref, RowKey: a.Key, Props: map[string]any{"Doc": string(b)}}
+	props := map[string]any{}
+	_ = attemptDoc.Set(props, a) // TooLarge: the write is refused
+	return store.Entity{PartitionKey: ref, RowKey: a.Key, Props: props}
 }
 
 func (in *Inbound) lease() time.Duration {
@@ -313,9 +314,9 @@ func (in *Inbound) claim(ctx context.Context, task Task, p Parsed) (Attempt, boo
 	if err != nil {
 		return a, false, err
 	}
-	var cur Attempt
-	if err := json.Unmarshal([]byte(e.String("Doc")), &cur); err != nil {
-		return a, false, fault.E("mail.claim", fault.Internal, err)
+	cur, err := attemptDoc.Get(e)
+	if err != nil {
+		return a, false, fault.E("mail.claim", err)
 	}
 	if cur.Done {
 		return cur, false, nil // a replay

@@ -101,19 +101,6 @@ type Record struct {
 	ETag        string `json:"-"`
 }
 
-// Table is what the outbox needs from a table; *store.Table has it.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	Query(ctx context.Context, f store.Filter, opt store.QueryOptions) (store.Page, error)
-}
-
-// Queue is what the outbox needs from a queue; *store.Queue has it.
-type Queue interface {
-	Send(ctx context.Context, text string, delay, ttl time.Duration) (string, error)
-}
-
 // Ref names a notification; it is the body of an outbox message.
 type Ref struct {
 	Project string `json:"project"`
@@ -127,8 +114,8 @@ type Scanner interface {
 
 // Outbox queues notifications. Safe for concurrent use.
 type Outbox struct {
-	Table Table
-	Queue Queue
+	Table store.Table
+	Queue store.Queue
 	Now   func() time.Time
 }
 
@@ -280,15 +267,14 @@ func (o *Outbox) List(ctx context.Context, project, status string, limit int, cu
 	return out, nil
 }
 
+// recordDoc is a notification row's document.
+var recordDoc = store.Doc[Record]{Name: "Doc"}
+
 func recordEntity(r Record) (store.Entity, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return store.Entity{}, fault.E("mail.record", fault.Invalid, "the notification does not encode", err)
-	}
 	pk, rk := keys(r.Project, r.ID)
 	e := store.Entity{PartitionKey: pk, RowKey: rk, Props: map[string]any{"Status": r.Status, "Kind": r.Kind, "Created": r.CreatedAt}}
-	if err := store.SetDoc(e.Props, "Doc", b); err != nil {
-		return store.Entity{}, fault.E("mail.record", fault.TooLarge, fmt.Sprintf("the notification is %d bytes encoded; at most %d", len(b), store.MaxChunkedBytes), err)
+	if err := recordDoc.Set(e.Props, r); err != nil {
+		return store.Entity{}, fault.E("mail.record", fault.TooLarge, fmt.Sprintf("the notification is over %d bytes encoded", store.MaxChunkedBytes), err)
 	}
 	if err := store.CheckEntity(e); err != nil {
 		return store.Entity{}, fault.E("mail.record", err)
@@ -297,9 +283,9 @@ func recordEntity(r Record) (store.Entity, error) {
 }
 
 func decodeRecord(e store.Entity) (Record, error) {
-	var r Record
-	if err := json.Unmarshal(e.Doc("Doc"), &r); err != nil {
-		return Record{}, fault.E("mail.decodeRecord", fault.Internal, err)
+	r, err := recordDoc.Get(e)
+	if err != nil {
+		return Record{}, fault.E("mail.decodeRecord", err)
 	}
 	r.ETag = e.ETag
 	return r, nil

@@ -13,6 +13,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/mail"
+	"github.com/studio-collab/collab/shared/store"
 )
 
 func notice(id string) mail.Notification {
@@ -194,7 +195,7 @@ func TestRefusals(t *testing.T) {
 // failingQueue fails its first Send, like an outage between the row and
 // the message.
 type failingQueue struct {
-	mail.Queue
+	store.Queue
 	mu    sync.Mutex
 	fails int
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/studio-collab/collab/shared/mail/smtpclient"
 	"github.com/studio-collab/collab/shared/mail/smtptest"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -32,11 +33,11 @@ func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 // clock and the mail services on them.
 type rig struct {
 	t         testing.TB
-	acct      *store.Account
+	acct      *azure.Account
 	clock     *clock
 	smtp      *smtptest.Server
-	queue     *store.Queue // this test's outbox queue
-	callbacks *store.Queue
+	queue     store.Queue // this test's outbox queue
+	callbacks store.Queue
 	outbox    *mail.Outbox
 	sender    *mail.Sender
 	tasks     *mail.Tasks
@@ -50,7 +51,7 @@ func newRig(t testing.TB) *rig {
 	t.Helper()
 	n := seq.Add(1)
 	prefix := fmt.Sprintf("m%x%d", time.Now().UnixNano()&0xffffff, n)
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +125,7 @@ func (r *rig) record(project, id string) mail.Record {
 // faultyTable fails the writes fail says to fail, as a process that died
 // at that point would not write them.
 type faultyTable struct {
-	mail.Table
+	store.Table
 	fail func(status string) bool
 }
 

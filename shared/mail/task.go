@@ -2,7 +2,6 @@ package mail
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"reflect"
@@ -100,17 +99,9 @@ type Attempt struct {
 	ETag      string    `json:"-"`
 }
 
-// TaskTable is what tasks need from a table; *store.Table has it.
-type TaskTable interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}
-
 // Tasks registers e-mail tasks and reads them. Safe for concurrent use.
 type Tasks struct {
-	Table       TaskTable // emailtasks: one partition per task (the task row and its attempts)
+	Table       store.Table // emailtasks: one partition per task (the task row and its attempts)
 	Outbox      *Outbox
 	Keys        *Keys  // reply token keys; nil: tasks are not configured
 	ReplyDomain string // the domain of reply addresses
@@ -232,12 +223,17 @@ func normName(s string) string {
 	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(s)
 }
 
+// taskDoc and attemptDoc are the documents of a task's rows.
+var (
+	taskDoc    = store.Doc[Task]{Name: "Doc"}
+	attemptDoc = store.Doc[Attempt]{Name: "Doc"}
+)
+
 // taskEntity is a task's row. Its size is checked here, so callers learn
 // that a task (with its answers) does not fit before they write anything.
 func taskEntity(t Task) (store.Entity, error) {
-	b, _ := json.Marshal(t)
 	e := store.Entity{PartitionKey: t.Ref, RowKey: taskRow, Props: map[string]any{"Status": t.Status}}
-	if err := store.SetDoc(e.Props, "Doc", b); err != nil {
+	if err := taskDoc.Set(e.Props, t); err != nil {
 		return store.Entity{}, fault.E("mail.task", err)
 	}
 	if err := store.CheckEntity(e); err != nil {
@@ -247,9 +243,9 @@ func taskEntity(t Task) (store.Entity, error) {
 }
 
 func decodeTask(e store.Entity) (Task, error) {
-	var t Task
-	if err := json.Unmarshal(e.Doc("Doc"), &t); err != nil {
-		return Task{}, fault.E("mail.decodeTask", fault.Internal, err)
+	t, err := taskDoc.Get(e)
+	if err != nil {
+		return Task{}, fault.E("mail.decodeTask", err)
 	}
 	t.ETag = e.ETag
 	return t, nil
@@ -358,9 +354,9 @@ func (t *Tasks) Get(ctx context.Context, project, env, id string) (Task, []Attem
 	}
 	atts := make([]Attempt, 0, len(es))
 	for _, e := range es {
-		var a Attempt
-		if err := json.Unmarshal(e.Doc("Doc"), &a); err != nil {
-			return Task{}, nil, fault.E(op, fault.Internal, err)
+		a, err := attemptDoc.Get(e)
+		if err != nil {
+			return Task{}, nil, fault.E(op, err)
 		}
 		atts = append(atts, a)
 	}

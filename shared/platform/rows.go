@@ -2,32 +2,21 @@ package platform
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
 )
 
-// Table is what the platform needs from a table; *store.Table has it.
-type Table interface {
-	Get(ctx context.Context, pk, rk string) (store.Entity, error)
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Update(ctx context.Context, e store.Entity, ifMatch string) (string, error)
-	Upsert(ctx context.Context, e store.Entity) (string, error)
-	Delete(ctx context.Context, pk, rk, ifMatch string) error
-	QueryAll(ctx context.Context, f store.Filter, limit int) ([]store.Entity, error)
-}
-
 // Tables are the platform's tables.
 type Tables struct {
-	Subscriptions, Users, UserIndex, Invitations, Projects, Members, MemberIndex, Teams, Environments Table
+	Subscriptions, Users, UserIndex, Invitations, Projects, Members, MemberIndex, Teams, Environments store.Table
 }
 
 // Layout is the storage the platform needs.
 var Layout = store.Layout{Tables: []string{"subscriptions", "subusers", "useridx", "invitations", "projects", "members", "memberidx", "teams", "environments"}}
 
 // OpenTables returns the platform's tables of an account.
-func OpenTables(a *store.Account) Tables {
+func OpenTables(a store.Account) Tables {
 	return Tables{
 		Subscriptions: a.Table("subscriptions"), Users: a.Table("subusers"), UserIndex: a.Table("useridx"),
 		Invitations: a.Table("invitations"), Projects: a.Table("projects"), Members: a.Table("members"),
@@ -38,48 +27,47 @@ func OpenTables(a *store.Account) Tables {
 // Every record is one row holding its JSON document in "Doc"; keys are
 // encoded with store.EncodeKey. The row's ETag guards updates.
 
-func getDoc[T any](ctx context.Context, t Table, pk, rk string, into *T) (string, error) {
+func getDoc[T any](ctx context.Context, t store.Table, pk, rk string, into *T) (string, error) {
 	e, err := t.Get(ctx, store.EncodeKey(pk), store.EncodeKey(rk))
 	if err != nil {
 		return "", err
 	}
-	if err := json.Unmarshal(e.Doc("Doc"), into); err != nil {
-		return "", fault.E("platform.getDoc", fault.Internal, err)
+	if *into, err = (store.Doc[T]{Name: "Doc"}).Get(e); err != nil {
+		return "", fault.E("platform.getDoc", err)
 	}
 	return e.ETag, nil
 }
 
-func unmarshalDoc(e store.Entity, into any) error {
-	if err := json.Unmarshal([]byte(e.String("Doc")), into); err != nil {
-		return fault.E("platform.unmarshalDoc", fault.Internal, err)
+func unmarshalDoc[T any](e store.Entity, into *T) error {
+	v, err := (store.Doc[T]{Name: "Doc"}).Get(e)
+	if err != nil {
+		return fault.E("platform.unmarshalDoc", err)
 	}
+	*into = v
 	return nil
 }
 
 func docEntity(pk, rk string, v any, extra map[string]any) store.Entity {
-	b, _ := json.Marshal(v)
 	props := map[string]any{}
-	// A team of many members outgrows one string property: SetDoc chunks
-	// it. Past store.MaxChunkedBytes the write is refused (TooLarge) before
-	// it reaches storage.
-	if store.SetDoc(props, "Doc", b) != nil {
-		props["Doc"] = string(b)
-	}
+	// A team of many members outgrows one string property: Doc chunks it.
+	// Past store.MaxChunkedBytes the write is refused (TooLarge) before it
+	// reaches storage.
+	_ = (store.Doc[any]{Name: "Doc"}).Set(props, v)
 	for k, x := range extra {
 		props[k] = x
 	}
 	return store.Entity{PartitionKey: store.EncodeKey(pk), RowKey: store.EncodeKey(rk), Props: props}
 }
 
-func insertDoc(ctx context.Context, t Table, pk, rk string, v any) (string, error) {
+func insertDoc(ctx context.Context, t store.Table, pk, rk string, v any) (string, error) {
 	return t.Insert(ctx, docEntity(pk, rk, v, nil))
 }
 
-func updateDoc(ctx context.Context, t Table, pk, rk string, v any, ifMatch string) (string, error) {
+func updateDoc(ctx context.Context, t store.Table, pk, rk string, v any, ifMatch string) (string, error) {
 	return t.Update(ctx, docEntity(pk, rk, v, nil), ifMatch)
 }
 
-func listDocs[T any](ctx context.Context, t Table, pk string, limit int) ([]T, []string, error) {
+func listDocs[T any](ctx context.Context, t store.Table, pk string, limit int) ([]T, []string, error) {
 	es, err := t.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(pk)), limit)
 	if err != nil {
 		return nil, nil, err
@@ -87,9 +75,9 @@ func listDocs[T any](ctx context.Context, t Table, pk string, limit int) ([]T, [
 	out := make([]T, 0, len(es))
 	etags := make([]string, 0, len(es))
 	for _, e := range es {
-		var v T
-		if err := json.Unmarshal(e.Doc("Doc"), &v); err != nil {
-			return nil, nil, fault.E("platform.listDocs", fault.Internal, err)
+		v, err := (store.Doc[T]{Name: "Doc"}).Get(e)
+		if err != nil {
+			return nil, nil, fault.E("platform.listDocs", err)
 		}
 		out = append(out, v)
 		etags = append(etags, e.ETag)

@@ -10,6 +10,7 @@ import (
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/platform"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -20,9 +21,9 @@ func caller(email string) platform.Caller {
 }
 
 // newService is a platform service on its own tables in the shared Azurite.
-func newService(t *testing.T) (*platform.Service, *store.Account) {
+func newService(t *testing.T) (*platform.Service, *azure.Account) {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
 		NamePrefix: fmt.Sprintf("pf%d", time.Now().UnixNano()%1e9)})
 	if err != nil {
 		t.Fatal(err)

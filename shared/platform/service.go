@@ -601,7 +601,7 @@ func (s *Service) ListProjects(ctx context.Context, c Caller, sub string) ([]Pro
 	out := []Project{}
 	for _, e := range es {
 		var p Project
-		if err := jsonDoc(e, &p); err != nil {
+		if err := unmarshalDoc(e, &p); err != nil {
 			return nil, err
 		}
 		p.ETag = e.ETag
@@ -725,8 +725,4 @@ func (s *Service) DeleteProject(ctx context.Context, c Caller, pid, ifMatch stri
 		return fault.E(op, err)
 	}
 	return s.record(ctx, c, audit.ProjectScope(pid), "project.delete", "projects/"+pid, a.project, nil)
-}
-
-func jsonDoc(e store.Entity, into any) error {
-	return jsonUnmarshal(string(e.Doc("Doc")), into)
 }

@@ -31,12 +31,6 @@ const (
 // COLLAB_SECURITY_EVENT_RETENTION_DAYS says otherwise.
 const RetentionDefault = 90 * 24 * time.Hour
 
-// Table is what the log needs from a table (shared/store.Table has it).
-type Table interface {
-	Insert(ctx context.Context, e store.Entity) (string, error)
-	Query(ctx context.Context, f store.Filter, opt store.QueryOptions) (store.Page, error)
-}
-
 // Projects resolves the subscription a project belongs to, so that a
 // project's events are also in its subscription's log.
 type Projects interface {
@@ -58,7 +52,7 @@ func Emit(ctx context.Context, r Recorder, e Event) {
 
 // Log appends, reads, counts and alerts on security events.
 type Log struct {
-	events, alerts Table
+	events, alerts store.Table
 	now            func() time.Time
 	// Projects fills in a project event's subscription (nil: events stay
 	// in the scope their recorder gave).
@@ -87,7 +81,7 @@ type Actor struct {
 }
 
 // New returns a Log on the events and alerts tables; now is the clock.
-func New(events, alerts Table, now func() time.Time) *Log {
+func New(events, alerts store.Table, now func() time.Time) *Log {
 	if now == nil {
 		now = time.Now
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -28,7 +28,7 @@ func (p projects) SubscriptionOf(_ context.Context, project string) (string, err
 
 func newLog(t *testing.T) (*Log, *clock) {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("sev%d", time.Now().UnixNano()%1e9)})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("sev%d", time.Now().UnixNano()%1e9)})
 	if err != nil {
 		t.Fatal(err)
 	}

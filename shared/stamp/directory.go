@@ -29,14 +29,14 @@ const (
 // while the directory's region is down, and the directory costs one read
 // per id per instance.
 type Directory struct {
-	t     *store.Table
+	t     store.Table
 	now   func() time.Time
 	known sync.Map // partition + "/" + id -> value
 }
 
 // NewDirectory reads and writes the directory table t (on the global
 // account); now is the clock (nil = time.Now).
-func NewDirectory(t *store.Table, now func() time.Time) *Directory {
+func NewDirectory(t store.Table, now func() time.Time) *Directory {
 	if now == nil {
 		now = time.Now
 	}

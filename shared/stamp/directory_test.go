@@ -6,7 +6,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/stamp"
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azurite"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
@@ -15,7 +15,7 @@ func TestMain(m *testing.M) { azuritetest.Main(m) }
 
 func directory(t *testing.T) *stamp.Directory {
 	t.Helper()
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: "st" + t.Name()[4:]})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: "st" + t.Name()[4:]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestWrittenOnce(t *testing.T) {
 
 // TestDirectoryDown: an unreadable directory is 503, never "served here".
 func TestDirectoryDown(t *testing.T) {
-	acct, err := store.Open(store.Config{ConnectionString: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" +
+	acct, err := azure.Open(azure.Config{ConnectionString: "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=" +
 		azurite.NewKey() + ";TableEndpoint=http://127.0.0.1:1/devstoreaccount1;" +
 		"BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1", MaxRetries: -1})
 	if err != nil {
@@ -82,7 +82,7 @@ func TestDirectoryDown(t *testing.T) {
 // read fails instead of being taken as "no home".
 func TestKnownRowsOutliveTheDirectory(t *testing.T) {
 	srv := azuritetest.Fresh(t)
-	acct, err := store.Open(store.Config{ConnectionString: srv.ConnectionString(), MaxRetries: -1})
+	acct, err := azure.Open(azure.Config{ConnectionString: srv.ConnectionString(), MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

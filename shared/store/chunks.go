@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/studio-collab/collab/shared/fault"
@@ -67,4 +68,52 @@ func (e Entity) Doc(name string) []byte {
 		return []byte(s)
 	}
 	return e.Chunked(name)
+}
+
+// Doc is the one "JSON document in a column" of the service: a value of T
+// kept as JSON under the property Name of a row (SetDoc's form; with Binary,
+// SetChunked's), next to whatever properties the row is queried by. Modules
+// declare one per row kind, e.g.
+//
+//	var taskDoc = store.Doc[Task]{Name: "Doc"}
+//
+// and never marshal by hand, so every row reads back whichever form it was
+// written in.
+type Doc[T any] struct {
+	// Name is the property; chunked documents continue in Name1, Name2, ...
+	Name string
+	// Binary always stores chunked binary, never a string: for documents
+	// that often outgrow a string property's 32,768 UTF-16 units, so their
+	// rows keep one shape.
+	Binary bool
+}
+
+// Set stores v in props. A document over MaxChunkedBytes is TooLarge, and
+// props then hold it as one oversized string, so that a write of the row
+// is refused as TooLarge as well: a caller that cannot return the error
+// never writes a row without its document.
+func (d Doc[T]) Set(props map[string]any, v T) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fault.E("store.Doc", fault.Internal, fmt.Sprintf("%T does not encode", v), err)
+	}
+	if d.Binary {
+		err = SetChunked(props, d.Name, b)
+	} else {
+		err = SetDoc(props, d.Name, b)
+	}
+	if err != nil {
+		props[d.Name] = string(b)
+	}
+	return err
+}
+
+// Get reads the document of e. One that does not decode is Internal:
+// storage holds what this code did not write.
+func (d Doc[T]) Get(e Entity) (T, error) {
+	var v T
+	if err := json.Unmarshal(e.Doc(d.Name), &v); err != nil {
+		return v, fault.E("store.Doc", fault.Internal, fmt.Sprintf("property %s", d.Name), err)
+	}
+	return v, nil
 }

@@ -1,10 +1,13 @@
-// Package store is the Azure Storage adapter of the service: Tables, Blobs
-// and Queues built from configuration (an Azurite connection string locally,
-// service URIs with a managed identity in Azure), the idempotent bootstrap of
-// what the modules declare, key and filter encoding, and one mapping from SDK
-// errors to fault kinds so domain code never inspects an SDK error.
+// Package store is the portable store of the service: the one Table,
+// Container and Queue interfaces (and the Account that opens them) that
+// domain packages hold, the entity and its typed properties, OData filters
+// built safely, key encoding, Azure's size limits as data, Doc[T] (a JSON
+// document in a column) and the Layout each module declares. It imports no
+// SDK: the driver (shared/store/azure) implements it, and the conformance
+// suite (shared/store/storetest) says what every driver must do
+// (docs/storage.md).
 //
-// Invariants:
+// Invariants every driver keeps (storetest checks them):
 //   - correctness rests on single-entity conditional writes (Insert is
 //     insert-if-absent; Update and Delete take an ETag); batches are only an
 //     optimisation, because Azurite ignores If-Match inside a batch and accepts
@@ -14,11 +17,9 @@
 //   - errors are fault kinds: NotFound (404), PreconditionFailed (412, stale
 //     ETag), Conflict (409: already exists, a blob lease held by another, a
 //     queue message re-received by another worker),
-//     Invalid (400), Unavailable (network, timeouts, 5xx);
+//     Invalid (400), Unavailable (network, timeouts, 5xx, storage not
+//     bootstrapped); domain code never inspects a driver's error;
 //   - Azure's size limits live in limits.go, as data: every entity, batch
-//     and message is checked against them before the SDK call and refused
-//     as TooLarge naming the field and the limit; a 400/413 that storage
-//     returns anyway carries a detail saying which rule it broke;
-//   - queue bodies are base64-encoded on the wire, because that is what the
-//     Functions host's queue trigger expects by default (messageEncoding).
+//     and message is checked against them before a request and refused
+//     as TooLarge naming the field and the limit (EncodeEntity, CheckMessage).
 package store

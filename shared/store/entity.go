@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -69,12 +68,20 @@ func (e Entity) Bytes(name string) []byte { b, _ := e.Props[name].([]byte); retu
 
 const edmTimeLayout = "2006-01-02T15:04:05.0000000Z"
 
-// minTableTime is the earliest Edm.DateTime Azure Table storage accepts.
-var minTableTime = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
+// MinTime is the earliest Edm.DateTime Azure Table storage accepts; Azurite
+// takes earlier ones, so EncodeEntity refuses them for it.
+var MinTime = time.Date(1601, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// marshal is the JSON body of e, after CheckEntity: every write goes
-// through it, so no oversized entity reaches the SDK.
-func (e Entity) marshal() ([]byte, error) {
+// ValidPropertyName reports whether name may name a property (in a filter,
+// a select list or an entity).
+func ValidPropertyName(name string) bool { return propertyName.MatchString(name) }
+
+// EncodeEntity is e as the table service's JSON body (OData, with type
+// annotations), after CheckEntity: every driver write goes through it, so no
+// oversized entity, bad property name, unsupported type or pre-1601 date
+// reaches a service. It is portable (no SDK) because the limits are counted
+// in this form: BatchBytes sizes batches with it.
+func EncodeEntity(e Entity) ([]byte, error) {
 	if err := CheckEntity(e); err != nil {
 		return nil, err
 	}
@@ -99,7 +106,7 @@ func (e Entity) marshal() ([]byte, error) {
 		case time.Time:
 			// Azure refuses dates before 1601 (Azurite takes them): a zero
 			// time.Time would pass every local test and fail in Azure.
-			if x.Before(minTableTime) {
+			if x.Before(MinTime) {
 				return nil, fault.E("store.Entity", fault.Internal, fmt.Sprintf("property %q is %s, before 1601, which Azure Table storage refuses (leave it out instead)", k, x.Format(time.RFC3339)))
 			}
 			m[k], m[k+"@odata.type"] = x.UTC().Format(edmTimeLayout), "Edm.DateTime"
@@ -112,80 +119,4 @@ func (e Entity) marshal() ([]byte, error) {
 		}
 	}
 	return json.Marshal(m)
-}
-
-func unmarshalEntity(b []byte, etag string) (Entity, error) {
-	const op = "store.unmarshalEntity"
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var raw map[string]any
-	if err := dec.Decode(&raw); err != nil {
-		return Entity{}, fault.E(op, fault.Internal, err)
-	}
-	e := Entity{ETag: etag, Props: map[string]any{}}
-	if etag == "" {
-		e.ETag, _ = raw["odata.etag"].(string)
-	}
-	for k, v := range raw {
-		if strings.HasPrefix(k, "odata.") || strings.Contains(k, "@odata.") {
-			continue
-		}
-		switch k {
-		case "PartitionKey":
-			e.PartitionKey, _ = v.(string)
-			continue
-		case "RowKey":
-			e.RowKey, _ = v.(string)
-			continue
-		case "Timestamp":
-			if s, ok := v.(string); ok {
-				e.Timestamp, _ = time.Parse(time.RFC3339Nano, s)
-			}
-			continue
-		}
-		typ, _ := raw[k+"@odata.type"].(string)
-		val, err := decodeProp(typ, v)
-		if err != nil {
-			return Entity{}, fault.E(op, fault.Internal, fmt.Sprintf("property %s", k), err)
-		}
-		e.Props[k] = val
-	}
-	return e, nil
-}
-
-func decodeProp(typ string, v any) (any, error) {
-	switch typ {
-	case "Edm.Int64":
-		s := fmt.Sprint(v)
-		return strconv.ParseInt(s, 10, 64)
-	case "Edm.DateTime":
-		s, _ := v.(string)
-		t, err := time.Parse(time.RFC3339Nano, s)
-		return t.UTC(), err
-	case "Edm.Binary":
-		s, _ := v.(string)
-		return base64.StdEncoding.DecodeString(s)
-	case "Edm.Double":
-		switch x := v.(type) {
-		case json.Number:
-			return x.Float64()
-		case string: // "NaN", "Infinity"
-			return strconv.ParseFloat(x, 64)
-		}
-		return nil, fmt.Errorf("Edm.Double of type %T", v)
-	case "Edm.Guid", "Edm.String", "":
-		if n, ok := v.(json.Number); ok {
-			if i, err := strconv.ParseInt(string(n), 10, 32); err == nil {
-				return int32(i), nil
-			}
-			return n.Float64()
-		}
-		return v, nil
-	case "Edm.Int32":
-		i, err := strconv.ParseInt(fmt.Sprint(v), 10, 32)
-		return int32(i), err
-	case "Edm.Boolean":
-		return v, nil
-	}
-	return v, nil
 }

@@ -35,7 +35,7 @@ const (
 	MaxMessageBytes = 64 << 10                // a queue message as sent (base64 text)
 	MaxMessageText  = MaxMessageBytes / 4 * 3 // the text before base64 encoding
 	maxPropertyName = 255
-	batchOverheadOp = 512 // per-operation MIME framing of a batch, generously
+	BatchOverheadOp = 512 // per-operation MIME framing of a batch, generously
 )
 
 // UTF16Len is the length of s in UTF-16 code units, which is how the table
@@ -105,7 +105,7 @@ func valueSize(v any) int {
 
 // CheckEntity refuses an entity Azure would refuse for its size: a key, a
 // string or binary property, the number of properties or the whole entity
-// over its limit. Property names and types are checked by marshal.
+// over its limit. Property names and types are checked by EncodeEntity.
 func CheckEntity(e Entity) error {
 	const op = "store.CheckEntity"
 	if err := CheckKey("PartitionKey", e.PartitionKey); err != nil {
@@ -147,11 +147,11 @@ func CheckEntity(e Entity) error {
 // sent plus the MIME framing of its operation (bounded generously), so that
 // callers can split rows into batches under MaxBatchBytes before writing.
 func BatchBytes(e Entity) (int, error) {
-	b, err := e.marshal()
+	b, err := EncodeEntity(e)
 	if err != nil {
 		return 0, err
 	}
-	return len(b) + batchOverheadOp, nil
+	return len(b) + BatchOverheadOp, nil
 }
 
 // CheckMessage refuses a queue message whose base64 encoding (the form it

@@ -1,9 +1,6 @@
 package store
 
 import (
-	"context"
-	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -61,87 +58,5 @@ func TestCheckEntityNamesFieldAndLimit(t *testing.T) {
 				t.Fatalf("CheckEntity: %v; want kind %v with %q", err, c.kind, c.want)
 			}
 		})
-	}
-}
-
-// TestLimitsAgreeWithStorage: what CheckEntity accepts, storage stores;
-// one past each limit, CheckEntity refuses before the SDK call, and storage
-// itself refuses the same write sent raw (so the check is never more
-// lenient than the service), with a detail that names the rule.
-func TestLimitsAgreeWithStorage(t *testing.T) {
-	ctx := context.Background()
-	a, l := fresh(t)
-	tb := a.Table(l.Tables[0])
-	at := []Entity{
-		{PartitionKey: "p", RowKey: strings.Repeat("k", MaxKeyUnits)},
-		{PartitionKey: "p", RowKey: "s", Props: map[string]any{"S": strings.Repeat("é", MaxStringUnits)}},
-		{PartitionKey: "p", RowKey: "b", Props: map[string]any{"B": make([]byte, MaxBinaryBytes)}},
-	}
-	for _, e := range at {
-		if _, err := tb.Insert(ctx, e); err != nil {
-			t.Fatalf("at the limit %s: %v", e.RowKey[:1], err)
-		}
-	}
-	past := []Entity{
-		{PartitionKey: "p", RowKey: strings.Repeat("k", MaxKeyUnits+1)},
-		{PartitionKey: "p", RowKey: "s2", Props: map[string]any{"S": strings.Repeat("é", MaxStringUnits+1)}},
-		{PartitionKey: "p", RowKey: "b2", Props: map[string]any{"B": make([]byte, MaxBinaryBytes+1)}},
-	}
-	for _, e := range past {
-		if _, err := tb.Insert(ctx, e); !fault.Is(err, fault.TooLarge) || fault.DetailOf(err) == "" {
-			t.Fatalf("past the limit: %v; want TooLarge with a detail", err)
-		}
-		// Sent raw, past our check: storage refuses it too, and mapErr says why.
-		_, err := tb.client.AddEntity(ctx, rawBody(e), nil)
-		if err = mapErr("raw", "t", err); err == nil || fault.DetailOf(err) == "" {
-			t.Fatalf("storage accepted %.2s… past the limit, or said nothing: %v", e.RowKey, err)
-		}
-	}
-}
-
-// rawBody is e's JSON body without CheckEntity (string and binary
-// properties only).
-func rawBody(e Entity) []byte {
-	m := map[string]any{"PartitionKey": e.PartitionKey, "RowKey": e.RowKey}
-	for k, v := range e.Props {
-		switch x := v.(type) {
-		case string:
-			m[k] = x
-		case []byte:
-			m[k], m[k+"@odata.type"] = base64.StdEncoding.EncodeToString(x), "Edm.Binary"
-		}
-	}
-	b, _ := json.Marshal(m)
-	return b
-}
-
-func TestBatchAndMessageLimits(t *testing.T) {
-	ctx := context.Background()
-	a, l := fresh(t)
-	tb := a.Table(l.Tables[0])
-	ops := make([]BatchOp, MaxBatchOps+1)
-	for i := range ops {
-		ops[i] = BatchOp{Insert: &Entity{PartitionKey: "p", RowKey: string(rune('a'+i%26)) + strings.Repeat("z", i/26)}}
-	}
-	if err := tb.Batch(ctx, ops); !fault.Is(err, fault.TooLarge) || !strings.Contains(fault.DetailOf(err), "100 operations") {
-		t.Fatalf("101 operations: %v", err)
-	}
-	// 70 rows of 60 KiB: under 100 operations, over 4 MiB.
-	big := make([]BatchOp, 70)
-	for i := range big {
-		big[i] = BatchOp{Insert: &Entity{PartitionKey: "p", RowKey: strings.Repeat("r", i+1), Props: map[string]any{"B": make([]byte, 60<<10)}}}
-	}
-	if err := tb.Batch(ctx, big); !fault.Is(err, fault.TooLarge) || !strings.Contains(fault.DetailOf(err), "bytes") {
-		t.Fatalf("a 5 MiB batch: %v", err)
-	}
-	if err := tb.Batch(ctx, big[:40]); err != nil {
-		t.Fatalf("a batch under 4 MiB: %v", err)
-	}
-	q := a.Queue(l.Queues[0])
-	if _, err := q.Send(ctx, strings.Repeat("m", MaxMessageText), 0, 0); err != nil {
-		t.Fatalf("a message at the limit: %v", err)
-	}
-	if _, err := q.Send(ctx, strings.Repeat("m", MaxMessageText+1), 0, 0); !fault.Is(err, fault.TooLarge) {
-		t.Fatalf("a message past the limit: %v", err)
 	}
 }

@@ -2,112 +2,60 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
-	"fmt"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
-
-	"github.com/studio-collab/collab/shared/fault"
 )
 
 // AnyETag matches any current version in Update and Delete: an
 // unconditional write. Use it only where a lost update cannot happen.
 const AnyETag = "*"
 
-// Table is one table. Safe for concurrent use.
-type Table struct {
-	name   string
-	client *aztables.Client
+// Account opens tables, containers and queues by name. A driver's account
+// (shared/store/azure) has it; domain packages take this, so they never see
+// the driver. Names are those of the modules' Layouts.
+type Account interface {
+	Table(name string) Table
+	Container(name string) Container
+	Queue(name string) Queue
 }
 
-// Table returns the table called name (it is not created: see Bootstrap).
-func (a *Account) Table(name string) *Table {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if t, ok := a.tableCache[name]; ok {
-		return t
-	}
-	t := &Table{name: a.tablePrefix + name, client: a.tables.NewClient(a.tablePrefix + name)}
-	a.tableCache[name] = t
-	return t
-}
-
-func (t *Table) what(pk, rk string) string { return t.name + "/" + pk + "/" + rk }
-
-// Get reads one entity; NotFound when absent.
-func (t *Table) Get(ctx context.Context, pk, rk string) (Entity, error) {
-	resp, err := t.client.GetEntity(ctx, pk, rk, &aztables.GetEntityOptions{Format: to.Ptr(aztables.MetadataFormatFull)})
-	if err != nil {
-		return Entity{}, mapErr("store.Get", t.what(pk, rk), err)
-	}
-	return unmarshalEntity(resp.Value, string(resp.ETag))
-}
-
-// Insert adds e only if no entity has its keys (insert-if-absent); an
-// existing one is a Conflict. It returns the new ETag.
-func (t *Table) Insert(ctx context.Context, e Entity) (string, error) {
-	b, err := e.marshal()
-	if err != nil {
-		return "", err
-	}
-	resp, err := t.client.AddEntity(ctx, b, nil)
-	if err != nil {
-		return "", mapErr("store.Insert", t.what(e.PartitionKey, e.RowKey), err)
-	}
-	return string(resp.ETag), nil
-}
-
-// Update replaces e if its current ETag is ifMatch (AnyETag: whatever it
-// is). A stale ETag is PreconditionFailed; a missing entity NotFound.
-func (t *Table) Update(ctx context.Context, e Entity, ifMatch string) (string, error) {
-	return t.update(ctx, "store.Update", e, ifMatch, aztables.UpdateModeReplace)
-}
-
-// Merge updates only e's properties, with the same condition as Update.
-func (t *Table) Merge(ctx context.Context, e Entity, ifMatch string) (string, error) {
-	return t.update(ctx, "store.Merge", e, ifMatch, aztables.UpdateModeMerge)
-}
-
-func (t *Table) update(ctx context.Context, op string, e Entity, ifMatch string, mode aztables.UpdateMode) (string, error) {
-	if ifMatch == "" {
-		return "", fault.E(op, fault.Internal, "an ETag (or AnyETag) is required")
-	}
-	b, err := e.marshal()
-	if err != nil {
-		return "", err
-	}
-	etag := azcore.ETag(ifMatch)
-	resp, err := t.client.UpdateEntity(ctx, b, &aztables.UpdateEntityOptions{IfMatch: &etag, UpdateMode: mode})
-	if err != nil {
-		return "", mapErr(op, t.what(e.PartitionKey, e.RowKey), err)
-	}
-	return string(resp.ETag), nil
-}
-
-// Upsert writes e whatever is there (replace).
-func (t *Table) Upsert(ctx context.Context, e Entity) (string, error) {
-	b, err := e.marshal()
-	if err != nil {
-		return "", err
-	}
-	resp, err := t.client.UpsertEntity(ctx, b, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace})
-	if err != nil {
-		return "", mapErr("store.Upsert", t.what(e.PartitionKey, e.RowKey), err)
-	}
-	return string(resp.ETag), nil
-}
-
-// Delete removes the entity if its ETag is ifMatch (AnyETag: any).
-func (t *Table) Delete(ctx context.Context, pk, rk, ifMatch string) error {
-	if ifMatch == "" {
-		return fault.E("store.Delete", fault.Internal, "an ETag (or AnyETag) is required")
-	}
-	etag := azcore.ETag(ifMatch)
-	_, err := t.client.DeleteEntity(ctx, pk, rk, &aztables.DeleteEntityOptions{IfMatch: &etag})
-	return mapErr("store.Delete", t.what(pk, rk), err)
+// Table is one table: the one table interface of the service, declared
+// here once, implemented by a driver and checked by storetest. Safe for
+// concurrent use.
+//
+// Errors are fault kinds: NotFound (no such entity), Conflict (Insert of
+// an existing key), PreconditionFailed (stale ETag), Invalid (a bad cursor),
+// TooLarge (a limit of limits.go), Unavailable (storage unreachable or not
+// bootstrapped).
+type Table interface {
+	// Get reads one entity; NotFound when absent.
+	Get(ctx context.Context, pk, rk string) (Entity, error)
+	// Insert adds e only if no entity has its keys (insert-if-absent); an
+	// existing one is a Conflict. It returns the new ETag.
+	Insert(ctx context.Context, e Entity) (string, error)
+	// Update replaces e if its current ETag is ifMatch (AnyETag: whatever
+	// it is). A stale ETag is PreconditionFailed; a missing entity NotFound.
+	Update(ctx context.Context, e Entity, ifMatch string) (string, error)
+	// Merge updates only e's properties, with the same condition as Update.
+	Merge(ctx context.Context, e Entity, ifMatch string) (string, error)
+	// Upsert writes e whatever is there (replace).
+	Upsert(ctx context.Context, e Entity) (string, error)
+	// Delete removes the entity if its ETag is ifMatch (AnyETag: any).
+	Delete(ctx context.Context, pk, rk, ifMatch string) error
+	// Query returns one page of the entities matching f, in key order. A
+	// cursor that does not decode is Invalid (it came from a client).
+	Query(ctx context.Context, f Filter, opt QueryOptions) (Page, error)
+	// QueryAll follows Next until the end or until limit entities (0 = no
+	// limit); for internal scans of bounded size only. Drivers implement
+	// it with the portable QueryAll.
+	QueryAll(ctx context.Context, f Filter, limit int) ([]Entity, error)
+	// Batch writes up to MaxBatchOps entities of one partition in one
+	// request.
+	//
+	// It is an optimisation only: Azurite ignores If-Match inside a batch
+	// and accepts mixed partition keys (DESIGN §4.4), so no correctness
+	// argument may rest on a batch being conditional or atomic across
+	// partitions. Use it for writes that are idempotent and already guarded
+	// by a conditional single-entity write.
+	Batch(ctx context.Context, ops []BatchOp) error
 }
 
 // QueryOptions shape a query page.
@@ -123,75 +71,17 @@ type Page struct {
 	Next     string
 }
 
-type cursor struct {
-	PK string `json:"p"`
-	RK string `json:"r"`
+// BatchOp is one write of a Batch.
+type BatchOp struct {
+	Upsert *Entity // insert or replace
+	Insert *Entity // insert (fails the batch if present)
+	Delete *Entity // PartitionKey/RowKey; ETag or AnyETag
 }
 
-// Query returns one page of the entities matching f. A cursor that does not
-// decode is Invalid (it came from a client, so say so).
-func (t *Table) Query(ctx context.Context, f Filter, opt QueryOptions) (Page, error) {
-	const op = "store.Query"
-	lo := &aztables.ListEntitiesOptions{Format: to.Ptr(aztables.MetadataFormatFull)}
-	if f.expr != "" {
-		lo.Filter = to.Ptr(f.expr)
-	}
-	if len(opt.Select) > 0 {
-		for _, s := range opt.Select {
-			if !propertyName.MatchString(s) {
-				return Page{}, fault.E(op, fault.Internal, fmt.Sprintf("bad property %q in select", s))
-			}
-		}
-		sel := ""
-		for i, s := range opt.Select {
-			if i > 0 {
-				sel += ","
-			}
-			sel += s
-		}
-		lo.Select = &sel
-	}
-	if opt.Top > 0 {
-		lo.Top = to.Ptr(opt.Top)
-	}
-	if opt.Cursor != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(opt.Cursor)
-		var c cursor
-		if err != nil || json.Unmarshal(raw, &c) != nil || c.PK == "" {
-			return Page{}, fault.E(op, fault.Invalid, "the cursor is not valid")
-		}
-		lo.NextPartitionKey = &c.PK
-		if c.RK != "" {
-			lo.NextRowKey = &c.RK
-		}
-	}
-	pager := t.client.NewListEntitiesPager(lo)
-	resp, err := pager.NextPage(ctx)
-	if err != nil {
-		return Page{}, mapErr(op, t.name, err)
-	}
-	page := Page{Entities: make([]Entity, 0, len(resp.Entities))}
-	for _, b := range resp.Entities {
-		e, err := unmarshalEntity(b, "")
-		if err != nil {
-			return Page{}, err
-		}
-		page.Entities = append(page.Entities, e)
-	}
-	if resp.NextPartitionKey != nil && *resp.NextPartitionKey != "" {
-		c := cursor{PK: *resp.NextPartitionKey}
-		if resp.NextRowKey != nil {
-			c.RK = *resp.NextRowKey
-		}
-		b, _ := json.Marshal(c)
-		page.Next = base64.RawURLEncoding.EncodeToString(b)
-	}
-	return page, nil
-}
-
-// QueryAll follows Next until the end or until limit entities (0 = no
-// limit); for internal scans of bounded size only.
-func (t *Table) QueryAll(ctx context.Context, f Filter, limit int) ([]Entity, error) {
+// QueryAll follows t's pages from the first until the end or until limit
+// entities (0 = no limit): the one implementation of Table.QueryAll, which
+// drivers call so that every driver pages the same way.
+func QueryAll(ctx context.Context, t Table, f Filter, limit int) ([]Entity, error) {
 	var out []Entity
 	opt := QueryOptions{}
 	for {
@@ -208,67 +98,4 @@ func (t *Table) QueryAll(ctx context.Context, f Filter, limit int) ([]Entity, er
 		}
 		opt.Cursor = p.Next
 	}
-}
-
-// BatchOp is one write of a Batch.
-type BatchOp struct {
-	Upsert *Entity // insert or replace
-	Insert *Entity // insert (fails the batch if present)
-	Delete *Entity // PartitionKey/RowKey; ETag or AnyETag
-}
-
-// Batch writes up to 100 entities of one partition in one transaction.
-//
-// It is an optimisation only: Azurite ignores If-Match inside a batch and
-// accepts mixed partition keys (DESIGN §4.4), so no correctness argument may
-// rest on a batch being conditional or atomic across partitions. Use it for
-// writes that are idempotent and already guarded by a conditional
-// single-entity write.
-func (t *Table) Batch(ctx context.Context, ops []BatchOp) error {
-	const op = "store.Batch"
-	if len(ops) == 0 {
-		return nil
-	}
-	if len(ops) > MaxBatchOps {
-		return TooLarge(op, "the batch", len(ops), fmt.Sprintf("%d operations", MaxBatchOps))
-	}
-	size := 0
-	actions := make([]aztables.TransactionAction, 0, len(ops))
-	pk := ""
-	for _, o := range ops {
-		var a aztables.TransactionAction
-		var e *Entity
-		switch {
-		case o.Upsert != nil:
-			e, a.ActionType = o.Upsert, aztables.TransactionTypeInsertReplace
-		case o.Insert != nil:
-			e, a.ActionType = o.Insert, aztables.TransactionTypeAdd
-		case o.Delete != nil:
-			e, a.ActionType = o.Delete, aztables.TransactionTypeDelete
-			etag := azcore.ETag(o.Delete.ETag)
-			if etag == "" {
-				etag = azcore.ETagAny
-			}
-			a.IfMatch = &etag
-		default:
-			return fault.E(op, fault.Internal, "empty batch operation")
-		}
-		if pk == "" {
-			pk = e.PartitionKey
-		} else if pk != e.PartitionKey {
-			return fault.E(op, fault.Internal, "a batch must stay within one partition")
-		}
-		b, err := e.marshal()
-		if err != nil {
-			return err
-		}
-		a.Entity = b
-		actions = append(actions, a)
-		size += len(b) + batchOverheadOp
-	}
-	if size > MaxBatchBytes {
-		return TooLarge(op, "the batch", size, fmt.Sprintf("%d bytes", MaxBatchBytes))
-	}
-	_, err := t.client.SubmitTransaction(ctx, actions, nil)
-	return mapErr(op, t.name+"/"+pk, err)
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/studio-collab/collab/shared/fnhost/manifest"
 	"github.com/studio-collab/collab/shared/httpapi"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 )
 
 // Schedule is what the timer loop needs from a parsed schedule.
@@ -77,7 +78,7 @@ type Host struct {
 	next    atomic.Uint64
 	log     *slog.Logger
 	client  *http.Client
-	account *store.Account // nil when no storage connection is configured
+	account *azure.Account // nil when no storage connection is configured
 	// proxy is the transport of forwarded HTTP requests: an idle pool as
 	// large as the requests that may run at once, capped per handler.
 	proxy *http.Transport
@@ -163,7 +164,7 @@ func New(opt Options) (*Host, error) {
 		h.procs = append(h.procs, p)
 	}
 	if cs := h.setting("AzureWebJobsStorage"); strings.Contains(cs, "AccountKey=") || strings.Contains(cs, "AccountName=") {
-		acct, err := store.Open(store.Config{ConnectionString: cs, MaxRetries: 1, TryTimeout: 10 * time.Second})
+		acct, err := azure.Open(azure.Config{ConnectionString: cs, MaxRetries: 1, TryTimeout: 10 * time.Second})
 		if err != nil {
 			return nil, fmt.Errorf("devhost: storage for queue triggers: %w", err)
 		}

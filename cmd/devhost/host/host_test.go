@@ -21,6 +21,7 @@ import (
 	"github.com/studio-collab/collab/shared/fnhost/manifest"
 	"github.com/studio-collab/collab/shared/ncrontab"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -36,7 +37,7 @@ type testHost struct {
 	*Host
 	srv     *httptest.Server
 	record  string
-	account *store.Account
+	account *azure.Account
 	work    string
 	off     string
 	sb      string
@@ -92,7 +93,7 @@ func startHostWith(t *testing.T, configure func(*Options)) *testHost {
 	}
 	th.Host = h
 	th.srv = httptest.NewServer(h)
-	th.account, _ = store.Open(store.Config{ConnectionString: az.ConnectionString()})
+	th.account, _ = azure.Open(azure.Config{ConnectionString: az.ConnectionString()})
 	t.Cleanup(func() { th.srv.Close(); h.Close() })
 	return th
 }

@@ -37,8 +37,8 @@ import (
 type sbQueue struct {
 	h    *Host
 	f    *manifest.Function
-	wire *store.Queue
-	dead *store.Queue
+	wire store.Queue
+	dead store.Queue
 	lock time.Duration // how long a received message stays hidden; renewed at half
 
 	mu       sync.Mutex

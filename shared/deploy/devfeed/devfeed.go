@@ -10,7 +10,6 @@ package devfeed
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -26,7 +25,7 @@ var Layout = store.Layout{Tables: []string{"devchanges"}}
 
 // Feed is one project-partitioned change feed in a table.
 type Feed struct {
-	T   deploy.Table
+	T   store.Table
 	Now func() time.Time
 }
 
@@ -77,8 +76,9 @@ func (f *Feed) Append(ctx context.Context, project, author string, changes []dep
 			ch.Seq, ch.CommittedBy, ch.CommittedAt = seq, author, now().UTC()
 			c.Changes = append(c.Changes, ch)
 		}
-		b, _ := json.Marshal(c)
-		_, err = f.T.Insert(ctx, store.Entity{PartitionKey: store.EncodeKey(project), RowKey: rk(seq), Props: map[string]any{"Seq": seq, "Doc": string(b)}})
+		props := map[string]any{"Seq": seq}
+		_ = commitDoc.Set(props, c) // TooLarge: the insert is refused
+		_, err = f.T.Insert(ctx, store.Entity{PartitionKey: store.EncodeKey(project), RowKey: rk(seq), Props: props})
 		if fault.Is(err, fault.Conflict) {
 			continue // another writer took this sequence
 		}
@@ -90,6 +90,9 @@ func (f *Feed) Append(ctx context.Context, project, author string, changes []dep
 	return 0, fault.E(op, fault.Unavailable, "the feed is busy; retry")
 }
 
+// commitDoc is a feed row's document.
+var commitDoc = store.Doc[commit]{Name: "Doc"}
+
 // Changes implements deploy.ChangeSource.
 func (f *Feed) Changes(ctx context.Context, project string, after int64, limit int) ([]deploy.Change, int64, error) {
 	es, err := f.T.QueryAll(ctx, store.And(store.Eq("PartitionKey", store.EncodeKey(project)), store.Lt("RowKey", rk(after))), 0)
@@ -100,9 +103,9 @@ func (f *Feed) Changes(ctx context.Context, project string, after int64, limit i
 	var out []deploy.Change
 	slices.Reverse(es)
 	for _, e := range es {
-		var c commit
-		if err := json.Unmarshal([]byte(e.String("Doc")), &c); err != nil {
-			return nil, 0, fault.E("devfeed.Changes", fault.Internal, err)
+		c, err := commitDoc.Get(e)
+		if err != nil {
+			return nil, 0, fault.E("devfeed.Changes", err)
 		}
 		head = max(head, c.Seq)
 		out = append(out, c.Changes...)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/deploy"
-	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { azuritetest.Main(m) }
 // TestAppendIsGapless: writers appending at once get 1..n, each commit
 // whole, read back in order and in pages.
 func TestAppendIsGapless(t *testing.T) {
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("feed%d", time.Now().UnixNano()%1e9)}) // fresh per run, so -count=N repeats cleanly
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: fmt.Sprintf("feed%d", time.Now().UnixNano()%1e9)}) // fresh per run, so -count=N repeats cleanly
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/studio-collab/collab/shared/deploy/deploytest"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -26,7 +27,7 @@ var queueSeq atomic.Int64
 // TestStorageQueueContract runs the contract against a real Storage queue
 // on Azurite, each case on a queue of its own.
 func TestStorageQueueContract(t *testing.T) {
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString()})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/studio-collab/collab/shared/fault"
 )
 
-// Sender is what the Storage queue adapter needs (*store.Queue has it).
+// Sender is what the Storage queue adapter needs (store.Queue has it).
 type Sender interface {
 	Send(ctx context.Context, text string, delay, ttl time.Duration) (string, error)
 }

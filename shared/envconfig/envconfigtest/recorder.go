@@ -24,7 +24,7 @@ type Call struct{ Project, Env, Source, Impact string }
 
 // RestartRecorder implements envconfig.RestartQueue by recording calls.
 type RestartRecorder struct {
-	Table *store.Table
+	Table store.Table
 	// Fail makes the next calls fail, as a deployment queue that is down.
 	Fail atomic.Bool
 }

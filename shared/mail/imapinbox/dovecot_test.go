@@ -17,6 +17,7 @@ import (
 	"github.com/studio-collab/collab/shared/mail/imapinbox"
 	"github.com/studio-collab/collab/shared/mail/imapinbox/dovecottest"
 	"github.com/studio-collab/collab/shared/store"
+	"github.com/studio-collab/collab/shared/store/azure"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -192,7 +193,7 @@ type pipeline struct {
 func newPipeline(t *testing.T) *pipeline {
 	t.Helper()
 	prefix := fmt.Sprintf("i%x", time.Now().UnixNano()&0xffffffff)
-	acct, err := store.Open(store.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
+	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

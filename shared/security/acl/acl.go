@@ -16,13 +16,6 @@ import (
 // Layout is the storage the ACLs need.
 var Layout = store.Layout{Containers: []string{"security"}}
 
-// Blobs is what the service needs from a container; *store.Container has it.
-type Blobs interface {
-	Get(ctx context.Context, name string) ([]byte, store.BlobInfo, error)
-	Stat(ctx context.Context, name string) (store.BlobInfo, error)
-	Put(ctx context.Context, name string, data []byte, opt store.PutOptions) (store.BlobInfo, error)
-}
-
 // document is the stored form of a project's ACL.
 type document struct {
 	Entries  []security.Entry  `json:"entries"`
@@ -31,14 +24,14 @@ type document struct {
 
 // Service serves checks and changes. Safe for concurrent use.
 type Service struct {
-	blobs Blobs
+	blobs store.Container
 	audit *audit.Log
 	mu    sync.Mutex
 	cache map[string]*security.Index
 }
 
 // New returns a Service.
-func New(b Blobs, log *audit.Log) *Service {
+func New(b store.Container, log *audit.Log) *Service {
 	return &Service{blobs: b, audit: log, cache: map[string]*security.Index{}}
 }
 

@@ -1,4 +1,4 @@
-package store
+package azure
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/settings"
+	"github.com/studio-collab/collab/shared/store"
 )
 
 // Config says how to reach storage: a connection string (Azurite), or the
@@ -54,7 +55,7 @@ func FromSettings(s settings.Storage) (Config, error) {
 	}
 	cred, err := azidentity.NewManagedIdentityCredential(&opts)
 	if err != nil {
-		return Config{}, fault.E("store.FromSettings", fault.Invalid, "managed identity", err)
+		return Config{}, fault.E("azure.FromSettings", fault.Invalid, "managed identity", err)
 	}
 	return Config{BlobServiceURL: s.BlobServiceURI, QueueServiceURL: s.QueueServiceURI,
 		TableServiceURL: s.TableServiceURI, Credential: cred}, nil
@@ -88,7 +89,10 @@ func Open(cfg Config) (*Account, error) {
 		MaxRetries: cfg.MaxRetries, TryTimeout: cfg.TryTimeout,
 		RetryDelay: 200 * time.Millisecond, MaxRetryDelay: 2 * time.Second,
 	}, Transport: cfg.Transport}
-	if cfg.NamePrefix != "" && !tableName.MatchString(cfg.NamePrefix+"xyz") {
+	// The table client decodes query and read bodies itself (decode.go).
+	tco := co
+	tco.PerCallPolicies = []policy.Policy{decodePolicy{}}
+	if cfg.NamePrefix != "" && (store.Layout{Tables: []string{cfg.NamePrefix + "xyz"}}).Validate() != nil {
 		return nil, fault.E(op, fault.Invalid, "NamePrefix must be letters and digits, starting with a letter")
 	}
 	a := &Account{tableCache: map[string]*Table{}, queueCache: map[string]*Queue{}, contCache: map[string]*Container{}, tablePrefix: cfg.NamePrefix}
@@ -104,7 +108,7 @@ func Open(cfg Config) (*Account, error) {
 		if err1 != nil || err2 != nil || err3 != nil {
 			return nil, fault.E(op, fault.Invalid, "the account key in the connection string is not valid base64")
 		}
-		if a.tables, err = aztables.NewServiceClientWithSharedKey(cs.table, tcred, &aztables.ClientOptions{ClientOptions: co}); err != nil {
+		if a.tables, err = aztables.NewServiceClientWithSharedKey(cs.table, tcred, &aztables.ClientOptions{ClientOptions: tco}); err != nil {
 			return nil, fault.E(op, fault.Invalid, "table endpoint", err)
 		}
 		if a.blobs, err = azblob.NewClientWithSharedKeyCredential(cs.blob, bcred, &azblob.ClientOptions{ClientOptions: co}); err != nil {
@@ -118,7 +122,7 @@ func Open(cfg Config) (*Account, error) {
 	if cfg.Credential == nil || cfg.TableServiceURL == "" || cfg.BlobServiceURL == "" || cfg.QueueServiceURL == "" {
 		return nil, fault.E(op, fault.Invalid, "either a connection string or three service URLs and a credential are required")
 	}
-	if a.tables, err = aztables.NewServiceClient(cfg.TableServiceURL, cfg.Credential, &aztables.ClientOptions{ClientOptions: co}); err != nil {
+	if a.tables, err = aztables.NewServiceClient(cfg.TableServiceURL, cfg.Credential, &aztables.ClientOptions{ClientOptions: tco}); err != nil {
 		return nil, fault.E(op, fault.Invalid, "table endpoint", err)
 	}
 	if a.blobs, err = azblob.NewClient(cfg.BlobServiceURL, cfg.Credential, &azblob.ClientOptions{ClientOptions: co}); err != nil {

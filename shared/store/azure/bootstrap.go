@@ -1,4 +1,4 @@
-package store
+package azure
 
 import (
 	"context"
@@ -6,51 +6,17 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/studio-collab/collab/shared/fault"
+	"github.com/studio-collab/collab/shared/store"
 )
-
-// Layout is what a module needs to exist in storage. Modules declare it;
-// the handler bootstraps it on a fresh Azurite and infra/ provisions it in
-// Azure.
-type Layout struct {
-	Tables     []string
-	Containers []string
-	Queues     []string
-}
-
-var (
-	tableName     = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{2,62}$`)
-	containerName = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9]|-[a-z0-9]){2,62}$`)
-	queueName     = containerName // same rules: 3–63, lower case, single hyphens
-)
-
-// Validate checks every name against Azure's naming rules.
-func (l Layout) Validate() error {
-	check := func(kind string, re *regexp.Regexp, names []string) error {
-		for _, n := range names {
-			if !re.MatchString(n) || (kind != "table" && len(n) > 63) {
-				return fault.E("store.Layout", fault.Invalid, fmt.Sprintf("%s name %q breaks Azure's naming rules", kind, n))
-			}
-		}
-		return nil
-	}
-	if err := check("table", tableName, l.Tables); err != nil {
-		return err
-	}
-	if err := check("container", containerName, l.Containers); err != nil {
-		return err
-	}
-	return check("queue", queueName, l.Queues)
-}
 
 // Bootstrap creates every table, container and queue of the layouts. It is
 // idempotent: what already exists is left as it is.
-func (a *Account) Bootstrap(ctx context.Context, layouts ...Layout) error {
+func (a *Account) Bootstrap(ctx context.Context, layouts ...store.Layout) error {
 	for _, l := range layouts {
 		if a.tablePrefix != "" {
 			for i, t := range l.Tables {
@@ -71,7 +37,7 @@ func (a *Account) Bootstrap(ctx context.Context, layouts ...Layout) error {
 	if _, err := a.Container(BootstrapContainer).Stat(ctx, marker); err == nil {
 		return nil
 	}
-	layouts = append(layouts, Layout{Containers: []string{BootstrapContainer}})
+	layouts = append(layouts, store.Layout{Containers: []string{BootstrapContainer}})
 	// One create per distinct name, run concurrently: start-up waits for
 	// the slowest call, not for the sum of forty round trips.
 	type create struct {
@@ -117,7 +83,7 @@ func (a *Account) Bootstrap(ctx context.Context, layouts ...Layout) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	if _, err := a.Container(BootstrapContainer).Put(ctx, marker, nil, PutOptions{}); err != nil {
+	if _, err := a.Container(BootstrapContainer).Put(ctx, marker, nil, store.PutOptions{}); err != nil {
 		return mapErr("store.Bootstrap", "the layout marker", err)
 	}
 	return nil
@@ -128,10 +94,10 @@ const BootstrapContainer = "bootstrap"
 
 // OwnLayout is the storage this package needs itself (infra/ provisions it
 // with the modules' layouts).
-var OwnLayout = Layout{Containers: []string{BootstrapContainer}}
+var OwnLayout = store.Layout{Containers: []string{BootstrapContainer}}
 
 // layoutKey is a digest of every name of the layouts, in order-free form.
-func layoutKey(layouts []Layout) string {
+func layoutKey(layouts []store.Layout) string {
 	var names []string
 	for _, l := range layouts {
 		for _, t := range l.Tables {
