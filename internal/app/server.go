@@ -193,7 +193,8 @@ func paramSecrets(cfg settings.Config, log *slog.Logger) (envconfig.Secrets, err
 	switch {
 	case cfg.Params.VaultURI != "":
 		log.Info("secret parameters are sealed in Key Vault", "vault", cfg.Params.VaultURI)
-		return keyvault.NewManagedIdentity(cfg.Params.VaultURI, cfg.Storage.ClientID)
+		// A pool of its own, as large as the requests in flight (shared/conns).
+		return keyvault.NewManagedIdentity(cfg.Params.VaultURI, cfg.Storage.ClientID, &http.Client{Transport: conns.Pool(cfg.MaxInFlight)})
 	case cfg.Params.LocalKey != nil:
 		log.Info("secret parameters are sealed with the local key", "keyId", localvault.KeyID(cfg.Params.LocalKey))
 		return localvault.New(cfg.Params.LocalKey)
@@ -233,11 +234,15 @@ func azureDeployments(cfg settings.Config, svcs Services) (func(), error) {
 	if cfg.ServiceBus.ClientID != "" {
 		opts.ID = azidentity.ClientID(cfg.ServiceBus.ClientID)
 	}
+	// Token requests and ARM calls share a pool as large as the requests
+	// in flight, capped per host (shared/conns).
+	transport := &http.Client{Transport: conns.Pool(cfg.MaxInFlight)}
+	opts.Transport = transport
 	cred, err := azidentity.NewManagedIdentityCredential(&opts)
 	if err != nil {
 		return nil, fmt.Errorf("managed identity for deployments: %w", err)
 	}
-	arm, err := portal.NewARM(cred, portal.ARMOptions{})
+	arm, err := portal.NewARM(cred, portal.ARMOptions{Transport: transport})
 	if err != nil {
 		return nil, err
 	}

@@ -52,9 +52,6 @@ func (rt *Router) LimitInFlight(n int) {
 	rt.slots = make(chan struct{}, n)
 }
 
-// InFlightLimit is the bound set by LimitInFlight (0: none).
-func (rt *Router) InFlightLimit() int { return cap(rt.slots) }
-
 // admit takes a slot for a bounded route; ok is false when the instance is
 // at its bound, and release must be called once the request is done.
 func (rt *Router) admit(route Route) (release func(), ok bool) {

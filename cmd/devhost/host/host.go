@@ -82,11 +82,6 @@ type Host struct {
 	// proxy is the transport of forwarded HTTP requests: an idle pool as
 	// large as the requests that may run at once, capped per handler.
 	proxy *http.Transport
-	// outstanding counts forwarded requests running or waiting, and running
-	// holds one slot per running one: host.json's extensions.http
-	// maxOutstandingRequests and maxConcurrentRequests (nil: unbounded).
-	outstanding atomic.Int64
-	running     chan struct{}
 
 	mu      sync.Mutex
 	timers  map[string]timerState
@@ -153,7 +148,6 @@ func New(opt Options) (*Host, error) {
 		client: &http.Client{Timeout: opt.App.Host.FunctionTimeout}}
 	perHandler := 64 // unbounded host: still a pool, not a dial per request
 	if n := opt.App.Host.HTTP.MaxConcurrentRequests; n > 0 {
-		h.running = make(chan struct{}, n)
 		perHandler = n
 	}
 	h.proxy = conns.Pool(perHandler)
@@ -163,7 +157,11 @@ func New(opt Options) (*Host, error) {
 		if opt.Instances > 1 {
 			log = log.With("instance", i)
 		}
-		h.procs = append(h.procs, newProcess(path, opt.App.Host.Arguments, opt.App.Root, env, opt.Output, log))
+		p := newProcess(path, opt.App.Host.Arguments, opt.App.Root, env, opt.Output, log)
+		if n := opt.App.Host.HTTP.MaxConcurrentRequests; n > 0 {
+			p.running = make(chan struct{}, n)
+		}
+		h.procs = append(h.procs, p)
 	}
 	if cs := h.setting("AzureWebJobsStorage"); strings.Contains(cs, "AccountKey=") || strings.Contains(cs, "AccountName=") {
 		acct, err := azure.Open(azure.Config{ConnectionString: cs, MaxRetries: 1, TryTimeout: 10 * time.Second})
@@ -298,7 +296,8 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(w, r, fault.Internal, fmt.Sprintf("%s is not forwarded: an HTTP function needs exactly one httpTrigger in and one http out", m.Function.Name))
 		return
 	}
-	release, admitted := h.admitHTTP(r)
+	proc := h.pick()
+	release, admitted := h.admitHTTP(r, proc)
 	if !admitted {
 		// As the host: 429 "Too Busy" past maxOutstandingRequests.
 		w.WriteHeader(http.StatusTooManyRequests)
@@ -307,7 +306,7 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	base, err := h.pick().endpoint(r.Context(), 10*time.Second)
+	base, err := proc.endpoint(r.Context(), 10*time.Second)
 	if err != nil {
 		problem(w, r, fault.Unavailable, "the handler is not running: "+err.Error())
 		return
@@ -336,36 +335,41 @@ func (h *Host) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Transport: h.proxy,
 	}
 	proxy.ServeHTTP(rec, r)
-	status, outcome := rec.status(), "ok"
-	if errors.Is(r.Context().Err(), context.Canceled) && (rec.code == 0 || status >= 500) {
-		status, outcome = httpapi.StatusClientClosedRequest, "cancelled"
+	status, outcome := rec.status(), httpapi.OutcomeOK
+	switch {
+	case errors.Is(r.Context().Err(), context.Canceled) && (rec.code == 0 || status >= 500):
+		status, outcome = httpapi.StatusClientClosedRequest, httpapi.OutcomeCancelled
+	case status >= 500:
+		outcome = httpapi.OutcomeError
+	case status >= 400:
+		outcome = httpapi.OutcomeClient
 	}
 	h.log.Info("invocation", "function", m.Function.Name, "trigger", "http", "method", r.Method, "path", r.URL.Path,
 		"status", status, "outcome", outcome, "durationMs", time.Since(start).Milliseconds(), "invocationId", invocationID)
 }
 
-// admitHTTP applies host.json's HTTP throttles to a forwarded request:
-// refused past maxOutstandingRequests, else it waits for one of
+// admitHTTP applies host.json's HTTP throttles to a request forwarded to
+// instance p: refused past maxOutstandingRequests, else it waits for one of
 // maxConcurrentRequests slots (or for its client to give up).
-func (h *Host) admitHTTP(r *http.Request) (release func(), ok bool) {
+func (h *Host) admitHTTP(r *http.Request, p *process) (release func(), ok bool) {
 	lim := h.app.Host.HTTP
 	if lim.MaxOutstandingRequests > 0 {
-		if h.outstanding.Add(1) > int64(lim.MaxOutstandingRequests) {
-			h.outstanding.Add(-1)
+		if p.outstanding.Add(1) > int64(lim.MaxOutstandingRequests) {
+			p.outstanding.Add(-1)
 			return nil, false
 		}
 	}
 	done := func() {
 		if lim.MaxOutstandingRequests > 0 {
-			h.outstanding.Add(-1)
+			p.outstanding.Add(-1)
 		}
 	}
-	if h.running == nil {
+	if p.running == nil {
 		return done, true
 	}
 	select {
-	case h.running <- struct{}{}:
-		return func() { <-h.running; done() }, true
+	case p.running <- struct{}{}:
+		return func() { <-p.running; done() }, true
 	case <-r.Context().Done():
 		// Gone while queued: run nothing; the proxy below sees the
 		// cancelled context and logs the 499.

@@ -411,7 +411,7 @@ func TestTimerFiresOnSchedule(t *testing.T) {
 }
 
 // TestHTTPThrottlesOfHostJSON: as the host with host.json's
-// extensions.http, at most maxConcurrentRequests forwarded requests run,
+// extensions.http (per instance: one instance here), at most maxConcurrentRequests forwarded requests run,
 // the next ones wait, and past maxOutstandingRequests a request is refused
 // with 429; a client that gives up is logged as a cancellation (499), not
 // as a 503 of the handler.
@@ -434,7 +434,7 @@ func TestHTTPThrottlesOfHostJSON(t *testing.T) {
 			errs <- err
 		}()
 	}
-	waitFor(t, "one request running and one waiting", func() bool { return th.Host.outstanding.Load() == 2 })
+	waitFor(t, "one request running and one waiting", func() bool { return th.Host.procs[0].outstanding.Load() == 2 })
 	if resp, _ := doReq(t, "GET", th.srv.URL+"/api/items/2", ""); resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("past maxOutstandingRequests: %d, want 429", resp.StatusCode)
 	}
@@ -444,7 +444,7 @@ func TestHTTPThrottlesOfHostJSON(t *testing.T) {
 			t.Fatal("a held request got an answer")
 		}
 	}
-	waitFor(t, "the slots given back", func() bool { return th.Host.outstanding.Load() == 0 })
+	waitFor(t, "the slots given back", func() bool { return th.Host.procs[0].outstanding.Load() == 0 })
 	if resp, m := doReq(t, "GET", th.srv.URL+"/api/items/3", ""); resp.StatusCode != 200 || m["id"] != "3" {
 		t.Fatalf("after the burst: %d %v", resp.StatusCode, m)
 	}

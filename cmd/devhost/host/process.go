@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -16,6 +17,13 @@ import (
 // process supervises the handler binary: start on a free port, wait until it
 // accepts connections, restart it with backoff when it exits.
 type process struct {
+	// outstanding counts the forwarded requests this instance runs or
+	// queues, and running holds one slot per running one: host.json's
+	// extensions.http limits apply per instance, as each Flex instance
+	// has its own host (nil: unbounded).
+	outstanding atomic.Int64
+	running     chan struct{}
+
 	path string
 	args []string
 	dir  string

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
@@ -111,14 +112,17 @@ func mapErr(op string, id envconfig.SecretID, err error) error {
 
 // NewManagedIdentity returns a Vault reached with the app's managed
 // identity (clientID of a user-assigned identity; "" for system-assigned).
-func NewManagedIdentity(vaultURL, clientID string) (*Vault, error) {
+// transport (nil: the SDK's default) carries both the token requests and
+// the vault's: the handler passes a pool sized to its bound (shared/conns).
+func NewManagedIdentity(vaultURL, clientID string, transport policy.Transporter) (*Vault, error) {
 	var opts azidentity.ManagedIdentityCredentialOptions
 	if clientID != "" {
 		opts.ID = azidentity.ClientID(clientID)
 	}
+	opts.Transport = transport
 	cred, err := azidentity.NewManagedIdentityCredential(&opts)
 	if err != nil {
 		return nil, fault.E("keyvault.NewManagedIdentity", fault.Internal, err)
 	}
-	return New(vaultURL, cred, nil)
+	return New(vaultURL, cred, &azsecrets.ClientOptions{ClientOptions: policy.ClientOptions{Transport: transport}})
 }
