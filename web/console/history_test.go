@@ -35,6 +35,8 @@ func TestCommitDiffAndRevert(t *testing.T) {
 	al.WaitText("/owner")
 	al.WaitText("-b")
 	al.WaitText("+B")
+	// The Revert offer comes after its own security check: wait for it.
+	al.WaitText("Revert makes a new commit")
 	text := al.Text()
 	if !strings.Contains(text, "Revert makes a new commit that will put back v1 of "+form) ||
 		!strings.Contains(text, "delete "+added) || !strings.Contains(text, "put back v1 of "+rule) {
