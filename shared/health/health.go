@@ -77,14 +77,15 @@ func (r *Readiness) Check(ctx context.Context) Report {
 	if ttl <= 0 {
 		ttl = 5 * time.Second
 	}
-	r.mu.Lock()
-	if r.valid && r.now().Sub(r.cached.CheckedAt) < ttl {
-		rep := r.cached
-		r.mu.Unlock()
+	if rep, ok := r.fresh(ttl); ok {
 		return rep
 	}
-	r.mu.Unlock()
 	ch := r.group.DoChan("storage", func() (any, error) {
+		// A probe that found the cache stale may join only after the
+		// previous flight stored its answer: that answer is fresh.
+		if rep, ok := r.fresh(ttl); ok {
+			return rep, nil
+		}
 		rep := r.run(context.WithoutCancel(ctx))
 		r.mu.Lock()
 		r.cached, r.valid = rep, true
@@ -98,6 +99,16 @@ func (r *Readiness) Check(ctx context.Context) Report {
 		// This probe gave up; the check goes on for the others.
 		return Report{Storage: StorageBusy, Slow: []string{"check"}, CheckedAt: r.now()}
 	}
+}
+
+// fresh answers the cached report while it is younger than ttl.
+func (r *Readiness) fresh(ttl time.Duration) (Report, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.valid && r.now().Sub(r.cached.CheckedAt) < ttl {
+		return r.cached, true
+	}
+	return Report{}, false
 }
 
 // run makes one check with its own deadline.
