@@ -241,6 +241,7 @@ type head struct {
 	Pending          string    // the record of the claimed commit while not applied
 	LeaseUntil       time.Time // until then only the claimant applies it
 	ETag             string    // "" = no row yet
+	By               string    // the instance that wrote the row last
 }
 
 const headRow = "head"
@@ -254,7 +255,7 @@ func (s *Service) readHead(ctx context.Context, project string) (head, error) {
 		return head{}, fault.E("catalog.head", err)
 	}
 	return head{Claimed: e.Int64("Claimed"), Applied: e.Int64("Applied"), Pending: e.String("Pending"),
-		LeaseUntil: e.Time("LeaseUntil"), ETag: e.ETag}, nil
+		LeaseUntil: e.Time("LeaseUntil"), ETag: e.ETag, By: e.String("By")}, nil
 }
 
 // writeHead replaces the head row if it is still h (ETag), or creates it.
@@ -275,7 +276,7 @@ func (s *Service) writeHead(ctx context.Context, project string, h head, next he
 	if err != nil {
 		return head{}, err
 	}
-	next.ETag = etag
+	next.ETag, next.By = etag, by
 	return next, nil
 }
 

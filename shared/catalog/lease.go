@@ -66,6 +66,10 @@ func (k *keeper) run(ctx context.Context) {
 			case err == nil:
 				k.h = got
 			case lostRace(err):
+				if cur, ok := k.landed(ctx, next); ok {
+					k.h = cur // the renewal was written; only its answer was lost
+					break
+				}
 				k.lost = fault.E("catalog.apply", fault.Unavailable, "the commit was taken over by another instance", err)
 			}
 			// Any other error: the lease still has three quarters left; try
@@ -73,6 +77,22 @@ func (k *keeper) run(ctx context.Context) {
 		}
 		k.mu.Unlock()
 	}
+}
+
+// landed tells whether a renewal that answered "lost race" was in fact
+// written: its answer can be lost (a timeout) and the storage client's retry
+// of the same conditional write then finds the ETag it changed itself. The
+// head row still holds this claim, written by this instance with exactly the
+// lease the renewal set (a takeover writes its own instance and lease), so
+// the claim is still this claimant's, at the row's new ETag.
+func (k *keeper) landed(ctx context.Context, next head) (head, bool) {
+	cur, err := k.s.readHead(ctx, k.project)
+	if err != nil {
+		return head{}, false
+	}
+	same := cur.By == k.s.instance && cur.Claimed == next.Claimed && cur.Applied == next.Applied &&
+		cur.Pending == next.Pending && cur.LeaseUntil.Truncate(time.Millisecond).Equal(next.LeaseUntil.Truncate(time.Millisecond))
+	return cur, same
 }
 
 // leaseLeft refuses to start a write phase once the claim's lease is nearly

@@ -3,10 +3,12 @@ package catalog_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/studio-collab/collab/shared/catalog"
+	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store"
 )
 
@@ -145,5 +147,74 @@ func TestRetryDuringTheLeaseIsTold503(t *testing.T) {
 	}
 	if h, err := retry.Head(ctx, p); err != nil || h != 1 {
 		t.Fatalf("head %d %v, want one commit", h, err)
+	}
+}
+
+// lostAnswerTable writes the first lease renewal and then answers it as a
+// lost race, as the storage client does when a renewal's answer times out
+// and its retry of the same conditional write meets the ETag the write
+// itself changed.
+type lostAnswerTable struct {
+	store.Table
+	claims *atomic.Int32 // head writes that keep a commit claimed
+	lied   chan<- struct{}
+}
+
+func (l lostAnswerTable) Update(ctx context.Context, e store.Entity, ifMatch string) (string, error) {
+	etag, err := l.Table.Update(ctx, e, ifMatch)
+	if err == nil && e.Props["Claimed"] != e.Props["Applied"] && l.claims.Add(1) == 1 { // a new project's claim is an insert: the first such update is a renewal
+		close(l.lied)
+		return "", fault.E("store.update", fault.PreconditionFailed, "the entity's ETag does not match (the retry of a written update)")
+	}
+	return etag, err
+}
+
+// TestRenewalWhoseAnswerWasLost: a renewal that was written but answered
+// "precondition failed" (its answer lost, the retry refused) does not make
+// the claimant believe its commit was taken over; it finishes the commit
+// itself. Before the keeper read the head again, the check-in failed with
+// "the commit was taken over by another instance" (TestCatalogCheckinLimits
+// failed so once under load).
+func TestRenewalWhoseAnswerWasLost(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	entered, release, lied := make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	tables := catalog.OpenTables(w.acct)
+	tables.History = heldTable{Table: tables.History, entered: entered, release: release}
+	tables.Heads = lostAnswerTable{Table: tables.Heads, claims: new(atomic.Int32), lied: lied}
+	s := catalog.New(tables, w.acct.Container("catalog"), w.now)
+	const p = "lost"
+	change := put(t, s, p, "applications/lost/processes/p1", 0, "v1")
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Checkin(ctx, catalog.CheckinRequest{Project: p, Author: alice, Changes: []catalog.ChangeRequest{change}})
+		done <- err
+	}()
+	const deadline = 2 * time.Minute // a bound for a condition, never a time waited
+	select {
+	case <-entered:
+	case err := <-done:
+		t.Fatalf("the check-in ended before its history write: %v", err)
+	case <-time.After(deadline):
+		t.Fatal("the check-in never reached its history write")
+	}
+	w.advance(s.Lease / 2) // the keeper renews
+	select {
+	case <-lied:
+	case <-time.After(deadline):
+		t.Fatal("the claimant did not renew its lease")
+	}
+	w.advance(s.Lease / 2) // and renews again, from the ETag it read back
+	close(release)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the claimant lost its own commit to a lost answer: %v", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("the check-in did not finish")
+	}
+	if h, err := w.instance().Head(ctx, p); err != nil || h != 1 {
+		t.Fatalf("head after the commit: %d, %v", h, err)
 	}
 }
