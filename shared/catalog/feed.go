@@ -323,6 +323,9 @@ type Commit struct {
 	CommittedAt time.Time `json:"committedAt"`
 	Message     string    `json:"message"`
 	Changes     []Change  `json:"changes"`
+	// Hidden counts the commit's changes the reader may not see (named
+	// nowhere): a Revert of the commit would touch them too.
+	Hidden int `json:"hidden,omitempty"`
 }
 
 // Commit returns commit seq (NotFound past the head), its changes filtered
@@ -353,6 +356,8 @@ func (s *Service) Commit(ctx context.Context, project string, seq int64, visible
 			if visible == nil || visible(x.Path) {
 				c.Changes = append(c.Changes, Change{Seq: seq, Path: x.Path, Op: x.Op, Version: x.Version, SHA256: x.SHA256,
 					Kind: x.Kind, Size: x.Size, ContentType: x.ContentType, CommittedBy: c.CommittedBy, CommittedAt: c.CommittedAt})
+			} else {
+				c.Hidden++
 			}
 		}
 	}

@@ -230,7 +230,7 @@ func TestRestoreAndDiff(t *testing.T) {
 		t.Fatalf("diff between commits: %+v %v", d, err)
 	}
 	cd, err := s.CommitDiff(ctx, p, two, func(path string) bool { return path != pc })
-	if err != nil || len(cd.Files) != 1 || cd.Files[0].Path != pa || cd.Message != "two" {
+	if err != nil || len(cd.Files) != 1 || cd.Files[0].Path != pa || cd.Message != "two" || cd.Hidden != 1 {
 		t.Fatalf("commit diff filtered: %+v %v", cd, err)
 	}
 	if _, err := catalog.ParseRef("x1"); fault.KindOf(err) != fault.Invalid {

@@ -72,9 +72,12 @@ export async function render(root, ctx) {
 }
 
 // offerRevert shows Revert when Studio Security lets the viewer modify every
-// path of the commit (owners always; the API decides anyway).
+// path of the commit, hidden ones included (owners always; the API decides
+// anyway).
 async function offerRevert(ctx, p, c, files, box) {
-  if (!files.length) return;
+  // A change the viewer may not see would be reverted too, and the API
+  // refuses the whole revert then: no offer.
+  if (!files.length || c.hidden) return;
   try {
     const r = await ctx.api.post(`/api/projects/${seg(p)}/security/check`, { checks: files.map((f) => ({ path: f.path, action: 'modify' })) });
     if (!(r.results || []).every((x) => x.allowed)) return;
