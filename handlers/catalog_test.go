@@ -167,6 +167,7 @@ func TestCatalogOverHTTP(t *testing.T) {
 
 // TestCatalogCheckinLimits: 10,001 changes is a clear 413; 10,000 commit.
 func TestCatalogCheckinLimits(t *testing.T) {
+	t.Parallel() // long (check-ins at the limits) on its own storage prefix: runs beside the others
 	a := fixture(t)
 	put := upload(t, a, bob, "x", 0, "same")
 	mk := func(n int) []map[string]any {
@@ -312,6 +313,7 @@ func TestCatalogIdempotency(t *testing.T) {
 // TestCatalogConcurrentWriters: 32 writers × 50 check-ins on overlapping
 // paths, through two handler instances on one storage account.
 func TestCatalogConcurrentWriters(t *testing.T) {
+	t.Parallel() // long and bound by the project's commit latency, not the CPU: its own storage prefix, so it runs beside the others
 	a1 := fixture(t)
 	a2 := handlertest.StartOn(t, a1.Prefix)
 	const writers, rounds = 32, 50
