@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/catalog"
+	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
 // TestTenThousandChanges: the largest check-in is atomic and commits. Its
@@ -24,7 +25,10 @@ func TestTenThousandChanges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("10,000 rows")
 	}
-	w := newWorld(t)
+	// Its own Azurite, beside the package's other tests: 10,000 rows keep one
+	// emulator busy for most of a minute.
+	t.Parallel()
+	w := newWorldOn(t, azuritetest.Fresh(t))
 	s := w.instance()
 	// No crash here: a long lease keeps a loaded machine from turning a slow
 	// apply into a takeover.

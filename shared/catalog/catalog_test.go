@@ -13,6 +13,7 @@ import (
 	"github.com/studio-collab/collab/shared/catalog"
 	"github.com/studio-collab/collab/shared/fault"
 	"github.com/studio-collab/collab/shared/store/azure"
+	"github.com/studio-collab/collab/shared/store/azurite"
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
@@ -29,7 +30,14 @@ type world struct {
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(),
+	return newWorldOn(t, azuritetest.Server(t))
+}
+
+// newWorldOn is newWorld on another Azurite: a test that loads the emulator
+// for a long time runs on one of its own, beside the others.
+func newWorldOn(t testing.TB, srv *azurite.Server) *world {
+	t.Helper()
+	acct, err := azure.Open(azure.Config{ConnectionString: srv.ConnectionString(),
 		NamePrefix: fmt.Sprintf("c%d%d", time.Now().UnixNano()%1e7, prefixSeq.Add(1))})
 	if err != nil {
 		t.Fatal(err)
