@@ -315,14 +315,9 @@ func (s *Service) List(ctx context.Context, project, env string) ([]Connector, e
 	if err != nil {
 		return nil, fault.E("connector.List", err)
 	}
-	out := make([]Connector, 0, len(es))
-	for _, e := range es {
-		c, err := connectorDoc.Get(e)
-		if err != nil {
-			return nil, fault.E("connector.List", err)
-		}
-		c.ETag = e.ETag
-		out = append(out, c)
+	out, err := connectorDoc.GetAll(es, func(c *Connector, etag string) { c.ETag = etag })
+	if err != nil {
+		return nil, fault.E("connector.List", err)
 	}
 	return out, nil
 }

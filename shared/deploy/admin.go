@@ -64,14 +64,9 @@ func (s *Service) Windows(ctx context.Context, project, env string) ([]Window, e
 	if err != nil {
 		return nil, fault.E("deploy.Windows", err)
 	}
-	out := make([]Window, 0, len(es))
-	for _, e := range es {
-		var w Window
-		if err := decodeDoc(e, &w); err != nil {
-			return nil, err
-		}
-		w.ETag = e.ETag
-		out = append(out, w)
+	out, err := (store.Doc[Window]{Name: "Doc", Binary: true}).GetAll(es, func(w *Window, etag string) { w.ETag = etag })
+	if err != nil {
+		return nil, fault.E("deploy.Windows", err)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
 	st, err := s.state(ctx, project, env)

@@ -256,14 +256,9 @@ func (r *Runner) Runs(ctx context.Context, j Job, limit int) ([]Run, error) {
 	if err != nil {
 		return nil, fault.E("jobs.Runs", err)
 	}
-	out := make([]Run, 0, len(es))
-	for _, e := range es {
-		var run Run
-		if err := decode(e, &run); err != nil {
-			return nil, err
-		}
-		run.ETag = e.ETag
-		out = append(out, run)
+	out, err := (store.Doc[Run]{Name: "Doc"}).GetAll(es, func(run *Run, etag string) { run.ETag = etag })
+	if err != nil {
+		return nil, fault.E("jobs.Runs", err)
 	}
 	return out, nil
 }
@@ -368,14 +363,9 @@ func (r *Runner) List(ctx context.Context, project, env string) ([]Job, error) {
 	if err != nil {
 		return nil, fault.E("jobs.List", err)
 	}
-	out := make([]Job, 0, len(es))
-	for _, e := range es {
-		var j Job
-		if err := decode(e, &j); err != nil {
-			return nil, err
-		}
-		j.ETag = e.ETag
-		out = append(out, j)
+	out, err := (store.Doc[Job]{Name: "Doc"}).GetAll(es, func(j *Job, etag string) { j.ETag = etag })
+	if err != nil {
+		return nil, fault.E("jobs.List", err)
 	}
 	return out, nil
 }

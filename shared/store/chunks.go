@@ -108,6 +108,21 @@ func (d Doc[T]) Set(props map[string]any, v T) error {
 	return err
 }
 
+// GetAll reads the documents of es in order, handing each value its
+// entity's ETag through tag: the rows of a query as the domain's values.
+func (d Doc[T]) GetAll(es []Entity, tag func(v *T, etag string)) ([]T, error) {
+	out := make([]T, 0, len(es))
+	for _, e := range es {
+		v, err := d.Get(e)
+		if err != nil {
+			return nil, err
+		}
+		tag(&v, e.ETag)
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // Get reads the document of e. One that does not decode is Internal:
 // storage holds what this code did not write.
 func (d Doc[T]) Get(e Entity) (T, error) {
