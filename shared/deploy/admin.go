@@ -60,11 +60,7 @@ func (s *Service) putPolicy(ctx context.Context, project, env string, p Policy, 
 
 // Windows lists an environment's windows, newest first.
 func (s *Service) Windows(ctx context.Context, project, env string) ([]Window, error) {
-	es, err := s.T.Windows.QueryAll(ctx, store.Eq("PartitionKey", envPK(project, env)), 0)
-	if err != nil {
-		return nil, fault.E("deploy.Windows", err)
-	}
-	out, err := (store.Doc[Window]{Name: "Doc", Binary: true}).GetAll(es, func(w *Window, etag string) { w.ETag = etag })
+	out, err := (store.Doc[Window]{Name: "Doc", Binary: true}).Query(ctx, s.T.Windows, store.Eq("PartitionKey", envPK(project, env)), 0, func(w *Window, etag string) { w.ETag = etag })
 	if err != nil {
 		return nil, fault.E("deploy.Windows", err)
 	}

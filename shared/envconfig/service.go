@@ -71,18 +71,14 @@ func notFound(name string) error {
 
 func (s *Service) read(ctx context.Context, project, env, name string) (record, string, error) {
 	pk, rk := keys(project, env, name)
-	e, err := s.table.Get(ctx, pk, rk)
+	r, etag, err := recordDoc.Read(ctx, s.table, pk, rk)
 	if fault.Is(err, fault.NotFound) {
 		return record{}, "", notFound(name)
 	}
 	if err != nil {
 		return record{}, "", fault.E("envconfig.read", err)
 	}
-	r, err := recordDoc.Get(e)
-	if err != nil {
-		return record{}, "", fault.E("envconfig.read", err)
-	}
-	return r, e.ETag, nil
+	return r, etag, nil
 }
 
 // recordDoc is a parameter row's document, always chunked binary.
