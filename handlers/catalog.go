@@ -45,23 +45,16 @@ func registerCatalog(rt *httpapi.Router, c Catalog) {
 	rt.Handle("GET "+base+"/history", c.history)
 	rt.Handle("GET "+base+"/commits/{seq}", c.commit)
 	rt.Handle("GET "+base+"/locks", c.locks)
-	rt.Handle("POST "+base+"/locks", c.idem(c.lock))
+	rt.Handle("POST "+base+"/locks", keyed(c.Idem, c.lock))
 	rt.Handle("POST "+base+"/locks/{id}/renew", c.renew)
 	rt.Handle("DELETE "+base+"/locks/{id}", c.unlock)
 	registerCatalogHistory(rt, c)
 }
 
-func (c Catalog) idem(h httpapi.HandlerFunc) httpapi.HandlerFunc {
-	if c.Idem == nil {
-		return h
-	}
-	return c.Idem.Wrap(h)
-}
-
 // requireKey refuses a check-in without an Idempotency-Key: a retried
 // check-in must never commit twice.
 func (c Catalog) requireKey(h httpapi.HandlerFunc) httpapi.HandlerFunc {
-	wrapped := c.idem(h)
+	wrapped := keyed(c.Idem, h)
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if r.Header.Get("Idempotency-Key") == "" {
 			return fault.E("handlers.checkin", fault.Invalid, "a check-in needs an Idempotency-Key header (any unique string; reuse it when you retry)")
@@ -186,14 +179,11 @@ func (c Catalog) checkin(w http.ResponseWriter, r *http.Request) error {
 	in := catalog.CheckinRequest{Project: u.project, Author: u.author, Message: req.Message, Changes: req.Changes,
 		Key: u.requestKey(r)}
 	res, err := c.Svc.Checkin(u.ctx, in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", fmt.Sprintf("/api/projects/%s/catalog/commits/%d", u.project, res.Seq))
-	httpapi.JSON(w, http.StatusCreated, res)
-	return nil
+	return committed(w, u.project, res.Seq, res, err)
 }
 
+// intParam reads the query parameter name, def when absent; a value that is
+// not a whole number from lo to hi is Invalid.
 func intParam(r *http.Request, name string, def, lo, hi int64) (int64, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {
@@ -201,9 +191,20 @@ func intParam(r *http.Request, name string, def, lo, hi int64) (int64, error) {
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < lo || n > hi {
-		return 0, fault.E("handlers.catalog", fault.Invalid, fmt.Sprintf("%s must be %d..%d", name, lo, hi))
+		return 0, fault.E("handlers.query", fault.Invalid, fmt.Sprintf("%s must be %d..%d", name, lo, hi))
 	}
 	return n, nil
+}
+
+// pager is the caller of a paged read and its ?limit= (at most
+// catalog.MaxPage, the default).
+func (c Catalog) pager(r *http.Request) (who, int, error) {
+	limit, err := intParam(r, "limit", catalog.MaxPage, 1, catalog.MaxPage)
+	if err != nil {
+		return who{}, 0, err
+	}
+	u, err := c.caller(r)
+	return u, int(limit), err
 }
 
 func (c Catalog) changes(w http.ResponseWriter, r *http.Request) error {
@@ -211,15 +212,11 @@ func (c Catalog) changes(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit", catalog.MaxPage, 1, catalog.MaxPage)
+	u, limit, err := c.pager(r)
 	if err != nil {
 		return err
 	}
-	u, err := c.caller(r)
-	if err != nil {
-		return err
-	}
-	page, err := c.Svc.Feed(u.ctx, u.project, since, int(limit), u.visible)
+	page, err := c.Svc.Feed(u.ctx, u.project, since, limit, u.visible)
 	return reply(w, http.StatusOK, page, err)
 }
 
@@ -228,15 +225,11 @@ func (c Catalog) objects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := intParam(r, "limit", catalog.MaxPage, 1, catalog.MaxPage)
+	u, limit, err := c.pager(r)
 	if err != nil {
 		return err
 	}
-	u, err := c.caller(r)
-	if err != nil {
-		return err
-	}
-	page, err := c.Svc.List(u.ctx, u.project, prefix, r.URL.Query().Get("cursor"), int(limit), u.visible)
+	page, err := c.Svc.List(u.ctx, u.project, prefix, r.URL.Query().Get("cursor"), limit, u.visible)
 	return reply(w, http.StatusOK, page, err)
 }
 
@@ -309,11 +302,7 @@ func (c Catalog) history(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c Catalog) commit(w http.ResponseWriter, r *http.Request) error {
-	seq, err := seqParam(r)
-	if err != nil {
-		return err
-	}
-	u, err := c.caller(r)
+	u, seq, err := c.commitOf(r)
 	if err != nil {
 		return err
 	}
@@ -384,11 +373,7 @@ func (c Catalog) unlock(w http.ResponseWriter, r *http.Request) error {
 	}
 	// The holder releases; so does someone with Full Control on the path.
 	force := func(path string) bool { return u.ix.Decide(u.subj, path).Level == security.Full }
-	if err := c.Svc.Unlock(u.ctx, u.project, u.author, r.PathValue("id"), force); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, c.Svc.Unlock(u.ctx, u.project, u.author, r.PathValue("id"), force))
 }
 
 // prefixParam reads ?prefix=, a catalog path or empty for the whole tree.

@@ -34,6 +34,28 @@ func (u who) requestKey(r *http.Request) string {
 	return catalog.CheckinKey(u.author.ID, r.Header.Get("Idempotency-Key"))
 }
 
+// commitOf is the caller of a request about the commit {seq}, and its
+// sequence number.
+func (c Catalog) commitOf(r *http.Request) (who, int64, error) {
+	seq, err := seqParam(r)
+	if err != nil {
+		return who{}, 0, err
+	}
+	u, err := c.caller(r)
+	return u, seq, err
+}
+
+// committed answers 201 with the result of a request that made commit seq,
+// and where the commit is.
+func committed(w http.ResponseWriter, project string, seq int64, res any, err error) error {
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", fmt.Sprintf("/api/projects/%s/catalog/commits/%d", project, seq))
+	httpapi.JSON(w, http.StatusCreated, res)
+	return nil
+}
+
 func seqParam(r *http.Request) (int64, error) {
 	seq, err := strconv.ParseInt(r.PathValue("seq"), 10, 64)
 	if err != nil || seq < 1 {
@@ -61,11 +83,7 @@ func (c Catalog) diff(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (c Catalog) commitDiff(w http.ResponseWriter, r *http.Request) error {
-	seq, err := seqParam(r)
-	if err != nil {
-		return err
-	}
-	u, err := c.caller(r)
+	u, seq, err := c.commitOf(r)
 	if err != nil {
 		return err
 	}
@@ -96,12 +114,7 @@ func (c Catalog) revert(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := c.Svc.Revert(u.ctx, catalog.RevertRequest{Project: u.project, Author: u.author, Seq: seq, Message: req.Message,
 		Key: u.requestKey(r), Force: req.Force, Access: u.access()})
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", fmt.Sprintf("/api/projects/%s/catalog/commits/%d", u.project, res.Seq))
-	httpapi.JSON(w, http.StatusCreated, res)
-	return nil
+	return committed(w, u.project, res.Seq, res, err)
 }
 
 func (c Catalog) restore(w http.ResponseWriter, r *http.Request) error {
@@ -125,10 +138,5 @@ func (c Catalog) restore(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := c.Svc.Restore(u.ctx, catalog.RestoreRequest{Project: u.project, Author: u.author, Path: req.Path, Version: req.Version,
 		Message: req.Message, Key: u.requestKey(r), Access: u.access()})
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", fmt.Sprintf("/api/projects/%s/catalog/commits/%d", u.project, res.Seq))
-	httpapi.JSON(w, http.StatusCreated, res)
-	return nil
+	return committed(w, u.project, res.Seq, res, err)
 }

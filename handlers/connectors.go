@@ -20,10 +20,7 @@ type Connectors struct {
 }
 
 func registerConnectors(rt *httpapi.Router, c Connectors) {
-	create := c.create
-	if c.Idem != nil {
-		create = c.Idem.Wrap(create)
-	}
+	create := keyed(c.Idem, c.create)
 	const base = "/api/projects/{p}/environments/{env}"
 	rt.Handle("GET "+base+"/connectors", c.list)
 	rt.Handle("POST "+base+"/connectors", create)
@@ -50,10 +47,7 @@ func (c Connectors) list(w http.ResponseWriter, r *http.Request) error {
 
 func (c Connectors) create(w http.ResponseWriter, r *http.Request) error {
 	var in connector.Connector
-	if err := httpapi.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	ctx, caller, err := envAccess(r, c.Platform, true, "register connectors")
+	ctx, caller, err := envWrite(r, c.Platform, &in, "register connectors")
 	if err != nil {
 		return err
 	}
@@ -72,10 +66,7 @@ func (c Connectors) get(w http.ResponseWriter, r *http.Request) error {
 
 func (c Connectors) put(w http.ResponseWriter, r *http.Request) error {
 	var in connector.Connector
-	if err := httpapi.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	ctx, caller, err := envAccess(r, c.Platform, true, "change connectors")
+	ctx, caller, err := envWrite(r, c.Platform, &in, "change connectors")
 	if err != nil {
 		return err
 	}
@@ -84,16 +75,7 @@ func (c Connectors) put(w http.ResponseWriter, r *http.Request) error {
 	}
 	in.Name = r.PathValue("name")
 	out, created, err := c.Svc.Put(ctx, connectorActor(r, caller), r.PathValue("p"), r.PathValue("env"), in, r.Header.Get("If-Match"))
-	if err != nil {
-		return err
-	}
-	withETag(w, out.ETag)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	httpapi.JSON(w, status, out)
-	return nil
+	return replyPut(w, out, out.ETag, created, err)
 }
 
 func (c Connectors) delete(w http.ResponseWriter, r *http.Request) error {
@@ -101,11 +83,7 @@ func (c Connectors) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := c.Svc.Delete(ctx, connectorActor(r, caller), r.PathValue("p"), r.PathValue("env"), r.PathValue("name"), r.Header.Get("If-Match")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, c.Svc.Delete(ctx, connectorActor(r, caller), r.PathValue("p"), r.PathValue("env"), r.PathValue("name"), r.Header.Get("If-Match")))
 }
 
 // invokeAccess admits admins and owners of the project, and the service
@@ -136,12 +114,7 @@ func (c Connectors) invoke(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out, err := c.Svc.Invoke(ctx, r.PathValue("p"), r.PathValue("env"), r.PathValue("name"), in)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpapi.JSON(w, http.StatusOK, out)
-	return nil
+	return replyUncached(w, out, err)
 }
 
 func (c Connectors) getSettings(w http.ResponseWriter, r *http.Request) error {
@@ -158,19 +131,11 @@ func (c Connectors) putSettings(w http.ResponseWriter, r *http.Request) error {
 		AllowNetworks []string `json:"allowNetworks"`
 		Invokers      []string `json:"invokers"`
 	}
-	if err := httpapi.DecodeJSON(r, &in); err != nil {
-		return err
-	}
-	ctx, caller, err := envAccess(r, c.Platform, true, "change connector settings")
+	ctx, caller, err := envWrite(r, c.Platform, &in, "change connector settings")
 	if err != nil {
 		return err
 	}
 	st, err := c.Svc.PutSettings(ctx, connectorActor(r, caller), r.PathValue("p"), r.PathValue("env"),
 		connector.Settings{AllowNetworks: in.AllowNetworks, Invokers: in.Invokers}, r.Header.Get("If-Match"))
-	if err != nil {
-		return err
-	}
-	withETag(w, st.ETag)
-	httpapi.JSON(w, http.StatusOK, st)
-	return nil
+	return replyTagged(w, http.StatusOK, st, st.ETag, err)
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
@@ -69,6 +68,11 @@ func (d Deploy) access(r *http.Request, write bool) (context.Context, platform.C
 	return envAccess(r, d.Platform, write, "change maintenance windows and policies")
 }
 
+// change decodes the body into v and admits an admin or owner (access).
+func (d Deploy) change(r *http.Request, v any) (context.Context, platform.Caller, error) {
+	return envWrite(r, d.Platform, v, "change maintenance windows and policies")
+}
+
 // record audits an administrator's change.
 func (d Deploy) record(ctx context.Context, r *http.Request, c platform.Caller, action string, before, after any) error {
 	if d.Audit == nil {
@@ -84,12 +88,7 @@ func (d Deploy) status(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st, err := d.Svc.Status(ctx, r.PathValue("p"), r.PathValue("env"))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Cache-Control", "no-store")
-	httpapi.JSON(w, http.StatusOK, st)
-	return nil
+	return replyUncached(w, st, err)
 }
 
 func (d Deploy) history(w http.ResponseWriter, r *http.Request) error {
@@ -97,13 +96,11 @@ func (d Deploy) history(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit := 50
-	if v := r.URL.Query().Get("limit"); v != "" {
-		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 1000 {
-			return fault.E("handlers.deploy", fault.Invalid, "limit must be 1..1000")
-		}
+	limit, err := intParam(r, "limit", 50, 1, 1000)
+	if err != nil {
+		return err
 	}
-	items, next, err := d.Svc.History(ctx, r.PathValue("p"), r.PathValue("env"), r.URL.Query().Get("cursor"), limit)
+	items, next, err := d.Svc.History(ctx, r.PathValue("p"), r.PathValue("env"), r.URL.Query().Get("cursor"), int(limit))
 	if err != nil {
 		return err
 	}
@@ -197,33 +194,20 @@ func (d Deploy) policy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, def, err := d.Svc.Policy(ctx, r.PathValue("p"), r.PathValue("env"))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", deploy.PolicyETag(p, def))
-	httpapi.JSON(w, http.StatusOK, policyView{Policy: p, Default: def})
-	return nil
+	return replyTagged(w, http.StatusOK, policyView{Policy: p, Default: def}, deploy.PolicyETag(p, def), err)
 }
 
 func (d Deploy) putPolicy(w http.ResponseWriter, r *http.Request) error {
 	var p deploy.Policy
-	if err := httpapi.DecodeJSON(r, &p); err != nil {
-		return err
-	}
-	ctx, c, err := d.access(r, true)
+	ctx, c, err := d.change(r, &p)
 	if err != nil {
 		return err
 	}
 	ch, err := d.Svc.PutPolicyIf(ctx, r.PathValue("p"), r.PathValue("env"), p, r.Header.Get("If-Match"))
-	if err != nil {
-		return err
+	if err == nil {
+		err = d.record(ctx, r, c, "maintenance-policy.put", ch.Before, ch.After)
 	}
-	if err := d.record(ctx, r, c, "maintenance-policy.put", ch.Before, ch.After); err != nil {
-		return err
-	}
-	w.Header().Set("ETag", ch.ETag)
-	httpapi.JSON(w, http.StatusOK, policyView{Policy: ch.After})
-	return nil
+	return replyTagged(w, http.StatusOK, policyView{Policy: ch.After}, ch.ETag, err)
 }
 
 func (d Deploy) runtime(w http.ResponseWriter, r *http.Request) error {
@@ -232,31 +216,18 @@ func (d Deploy) runtime(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rc, err := d.Svc.RuntimeConfig(ctx, r.PathValue("p"), r.PathValue("env"))
-	if err != nil {
-		return err
-	}
-	w.Header().Set("ETag", deploy.RuntimeETag(rc))
-	httpapi.JSON(w, http.StatusOK, rc)
-	return nil
+	return replyTagged(w, http.StatusOK, rc, deploy.RuntimeETag(rc), err)
 }
 
 func (d Deploy) putRuntime(w http.ResponseWriter, r *http.Request) error {
 	var rc deploy.RuntimeConfig
-	if err := httpapi.DecodeJSON(r, &rc); err != nil {
-		return err
-	}
-	ctx, c, err := d.access(r, true)
+	ctx, c, err := d.change(r, &rc)
 	if err != nil {
 		return err
 	}
 	ch, err := d.Svc.PutRuntimeConfigIf(ctx, r.PathValue("p"), r.PathValue("env"), rc, r.Header.Get("If-Match"))
-	if err != nil {
-		return err
+	if err == nil {
+		err = d.record(ctx, r, c, "runtime.put", ch.Before, ch.After)
 	}
-	if err := d.record(ctx, r, c, "runtime.put", ch.Before, ch.After); err != nil {
-		return err
-	}
-	w.Header().Set("ETag", ch.ETag)
-	httpapi.JSON(w, http.StatusOK, ch.After)
-	return nil
+	return replyTagged(w, http.StatusOK, ch.After, ch.ETag, err)
 }

@@ -36,6 +36,16 @@ func envAccess(r *http.Request, svc *platform.Service, write bool, what string) 
 	return ctx, c, nil
 }
 
+// envWrite decodes the request's body into v, then admits an admin or owner
+// of the environment's project (envAccess for a write): the start of every
+// handler that changes an environment's settings.
+func envWrite(r *http.Request, svc *platform.Service, v any, what string) (context.Context, platform.Caller, error) {
+	if err := httpapi.DecodeJSON(r, v); err != nil {
+		return nil, platform.Caller{}, err
+	}
+	return envAccess(r, svc, true, what)
+}
+
 func paramActor(r *http.Request, c platform.Caller) envconfig.Actor {
 	return envconfig.Actor{ID: c.UserID, Name: c.Email, RequestID: httpapi.RequestID(r.Context())}
 }
@@ -60,24 +70,12 @@ func (p Params) get(w http.ResponseWriter, r *http.Request) error {
 
 func (p Params) put(w http.ResponseWriter, r *http.Request) error {
 	var ch envconfig.Change
-	if err := httpapi.DecodeJSON(r, &ch); err != nil {
-		return err
-	}
-	ctx, c, err := envAccess(r, p.Platform, true, "change parameters")
+	ctx, c, err := envWrite(r, p.Platform, &ch, "change parameters")
 	if err != nil {
 		return err
 	}
 	par, created, err := p.Svc.Put(ctx, paramActor(r, c), r.PathValue("p"), r.PathValue("env"), r.PathValue("name"), ch, r.Header.Get("If-Match"))
-	if err != nil {
-		return err
-	}
-	withETag(w, par.ETag)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	httpapi.JSON(w, status, par)
-	return nil
+	return replyPut(w, par, par.ETag, created, err)
 }
 
 func (p Params) delete(w http.ResponseWriter, r *http.Request) error {
@@ -91,8 +89,7 @@ func (p Params) delete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if !pending {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return noContent(w, nil)
 	}
 	// A restart-needing parameter goes in the next maintenance window.
 	par, err := p.Svc.Get(ctx, project, env, name)

@@ -64,29 +64,19 @@ type jobRequest struct {
 
 // apply sets the fields the request names (the rules are jobs.Job.Validate).
 func (req jobRequest) apply(jb *jobs.Job) {
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
 	set(&jb.Schedule, req.Schedule)
 	set(&jb.TimeZone, req.TimeZone)
 	set(&jb.Action, req.Action)
 	set(&jb.Target, req.Target)
 	set(&jb.Overlap, req.Overlap)
 	set(&jb.CatchUp, req.CatchUp)
+	set(&jb.Retries, req.Retries)
+	set(&jb.CatchUpBound, req.CatchUpBound)
+	set(&jb.DisableAfter, req.DisableAfter)
 	if req.Enabled != nil {
 		jb.Enabled = *req.Enabled
 		if jb.Enabled {
 			jb.Failures = 0
-		}
-	}
-	for _, p := range []struct {
-		v   *int
-		dst *int
-	}{{req.Retries, &jb.Retries}, {req.CatchUpBound, &jb.CatchUpBound}, {req.DisableAfter, &jb.DisableAfter}} {
-		if p.v != nil {
-			*p.dst = *p.v
 		}
 	}
 	if req.TimeoutSec != nil {
@@ -94,6 +84,13 @@ func (req jobRequest) apply(jb *jobs.Job) {
 	}
 	if req.BackoffSec != nil {
 		jb.Backoff = seconds(*req.BackoffSec)
+	}
+}
+
+// set copies a field the request names (v not nil) into dst.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
 	}
 }
 
@@ -178,11 +175,7 @@ func (j Jobs) delete(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		err = j.Runner.Delete(ctx, jb)
 	}
-	if err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, err)
 }
 
 func (j Jobs) run(w http.ResponseWriter, r *http.Request) error {

@@ -11,7 +11,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -87,15 +86,11 @@ func (m Mail) notifications(w http.ResponseWriter, r *http.Request) error {
 	if err := m.adminOf(ctx, c, p, "see notifications"); err != nil {
 		return err
 	}
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return fault.E("handlers.notifications", fault.Invalid, "limit must be 1..1000")
-		}
-		limit = n
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
 	}
-	page, err := m.Outbox.List(ctx, p, r.URL.Query().Get("status"), limit, r.URL.Query().Get("cursor"))
+	page, err := m.Outbox.List(ctx, p, r.URL.Query().Get("status"), int(limit), r.URL.Query().Get("cursor"))
 	return reply(w, http.StatusOK, page, err)
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"net/http"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/studio-collab/collab/shared/audit"
@@ -60,13 +59,9 @@ type listPage[T any] struct {
 
 // paginate cuts a list sorted by key after the cursor, limit items long.
 func paginate[T any](r *http.Request, items []T, key func(T) string) (listPage[T], error) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return listPage[T]{}, fault.E("handlers.paginate", fault.Invalid, "limit must be 1..1000")
-		}
-		limit = n
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return listPage[T]{}, err
 	}
 	sort.SliceStable(items, func(i, j int) bool { return key(items[i]) < key(items[j]) })
 	start := 0
@@ -77,7 +72,7 @@ func paginate[T any](r *http.Request, items []T, key func(T) string) (listPage[T
 		}
 		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > string(after) })
 	}
-	end := min(start+limit, len(items))
+	end := min(start+int(limit), len(items))
 	out := listPage[T]{Items: items[start:end]}
 	if out.Items == nil {
 		out.Items = []T{}
@@ -117,6 +112,37 @@ func replyTagged(w http.ResponseWriter, status int, v any, etag string, err erro
 	return nil
 }
 
+// replyUncached is reply 200 for an answer no cache may keep: it is live
+// (an environment's status, a connector's answer).
+func replyUncached(w http.ResponseWriter, v any, err error) error {
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	httpapi.JSON(w, http.StatusOK, v)
+	return nil
+}
+
+// replyPut is the tail of a PUT that creates or replaces: 201 when it
+// created the resource, else 200, with its ETag.
+func replyPut(w http.ResponseWriter, v any, etag string, created bool, err error) error {
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return replyTagged(w, status, v, etag, err)
+}
+
+// noContent is the tail of a handler that answers nothing: err as the
+// problem answer, or else 204.
+func noContent(w http.ResponseWriter, err error) error {
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 func withETag(w http.ResponseWriter, etag string) {
 	if etag != "" {
 		w.Header().Set("ETag", etag)
@@ -124,12 +150,7 @@ func withETag(w http.ResponseWriter, etag string) {
 }
 
 func register(rt *httpapi.Router, p Platform) {
-	idem := func(h httpapi.HandlerFunc) httpapi.HandlerFunc {
-		if p.Idem == nil {
-			return h
-		}
-		return p.Idem.Wrap(h)
-	}
+	idem := func(h httpapi.HandlerFunc) httpapi.HandlerFunc { return keyed(p.Idem, h) }
 	rt.Handle("GET /api/me", p.me)
 	rt.Handle("POST /api/subscriptions", p.placed(idem(p.createSubscription)))
 	rt.Handle("GET /api/subscriptions/{s}", p.getSubscription)
@@ -289,11 +310,7 @@ func (p Platform) patchProject(w http.ResponseWriter, r *http.Request) error {
 
 func (p Platform) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	ctx, c := CallerOf(r)
-	if err := p.Svc.DeleteProject(ctx, c, r.PathValue("p"), r.Header.Get("If-Match")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, p.Svc.DeleteProject(ctx, c, r.PathValue("p"), r.Header.Get("If-Match")))
 }
 
 func (p Platform) listMembers(w http.ResponseWriter, r *http.Request) error {
@@ -311,25 +328,12 @@ func (p Platform) putMember(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, c := CallerOf(r)
 	m, created, err := p.Svc.PutMember(ctx, c, r.PathValue("p"), r.PathValue("u"), req.Role, r.Header.Get("If-Match"))
-	if err != nil {
-		return err
-	}
-	withETag(w, m.ETag)
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	httpapi.JSON(w, status, m)
-	return nil
+	return replyPut(w, m, m.ETag, created, err)
 }
 
 func (p Platform) deleteMember(w http.ResponseWriter, r *http.Request) error {
 	ctx, c := CallerOf(r)
-	if err := p.Svc.DeleteMember(ctx, c, r.PathValue("p"), r.PathValue("u"), r.Header.Get("If-Match")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, p.Svc.DeleteMember(ctx, c, r.PathValue("p"), r.PathValue("u"), r.Header.Get("If-Match")))
 }
 
 func (p Platform) listTeams(w http.ResponseWriter, r *http.Request) error {
@@ -350,11 +354,7 @@ func (p Platform) createTeam(w http.ResponseWriter, r *http.Request) error {
 
 func (p Platform) deleteTeam(w http.ResponseWriter, r *http.Request) error {
 	ctx, c := CallerOf(r)
-	if err := p.Svc.DeleteTeam(ctx, c, r.PathValue("p"), r.PathValue("t")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return noContent(w, p.Svc.DeleteTeam(ctx, c, r.PathValue("p"), r.PathValue("t")))
 }
 
 func (p Platform) setTeamMember(w http.ResponseWriter, r *http.Request, in bool) error {
@@ -364,12 +364,9 @@ func (p Platform) setTeamMember(w http.ResponseWriter, r *http.Request, in bool)
 		return err
 	}
 	if !in {
-		w.WriteHeader(http.StatusNoContent)
-		return nil
+		return noContent(w, nil)
 	}
-	withETag(w, t.ETag)
-	httpapi.JSON(w, http.StatusOK, t)
-	return nil
+	return replyTagged(w, http.StatusOK, t, t.ETag, nil)
 }
 
 func (p Platform) addTeamMember(w http.ResponseWriter, r *http.Request) error {
@@ -426,15 +423,11 @@ func (p Platform) auditPage(w http.ResponseWriter, r *http.Request, scope string
 		}
 		since = t
 	}
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return fault.E("handlers.audit", fault.Invalid, "limit must be 1..1000")
-		}
-		limit = n
+	limit, err := intParam(r, "limit", 100, 1, 1000)
+	if err != nil {
+		return err
 	}
-	page, err := p.Audit.List(r.Context(), scope, since, limit, r.URL.Query().Get("cursor"))
+	page, err := p.Audit.List(r.Context(), scope, since, int(limit), r.URL.Query().Get("cursor"))
 	return reply(w, http.StatusOK, page, err)
 }
 

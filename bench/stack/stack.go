@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/studio-collab/collab/shared/devproc"
 )
 
 // Stack is a running devhost with its handler and Azurite.
@@ -57,7 +58,7 @@ func Start(repoDir string, env []string, flags ...string) (*Stack, error) {
 			return nil, s.fail(err)
 		}
 	}
-	port, err := FreePort()
+	port, err := devproc.FreePort()
 	if err != nil {
 		return nil, s.fail(err)
 	}
@@ -178,14 +179,4 @@ func (s *Stack) LogSize() int64 {
 		return 0
 	}
 	return st.Size()
-}
-
-// FreePort is a loopback port nothing listens on now.
-func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/bench/stack"
+	"github.com/studio-collab/collab/shared/devproc"
 )
 
 func main() {
@@ -54,7 +55,7 @@ func run(repoDir, sizes string) error {
 	tmp, api, logPath, collab := st.Tmp, st.API, st.LogPath, st.Collab
 	createProject := st.CreateProject
 	gitBase := filepath.Join(tmp, "git")
-	gitPort, err := stack.FreePort()
+	gitPort, err := devproc.FreePort()
 	if err != nil {
 		return err
 	}

@@ -43,6 +43,18 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, bool) {
 	return pos, true
 }
 
+// subcommand splits a command's arguments into its sub-command and the rest,
+// and makes the sub-command's flag set with the --json flag every
+// sub-command has. No sub-command gives "", for which begin's check prints
+// the command's usage.
+func subcommand(cmd string, args []string) (sub string, rest []string, fs *flag.FlagSet, asJSON *bool) {
+	if len(args) > 0 {
+		sub, rest = args[0], args[1:]
+	}
+	fs = flag.NewFlagSet(cmd+" "+sub, flag.ContinueOnError)
+	return sub, rest, fs, fs.Bool("json", false, "print JSON")
+}
+
 // begin is what every sub-command does before its own work: parse its flags
 // and positional arguments, check them (check returns the usage to print,
 // or "" when they are right) and sign in. A nil client means stop with the
@@ -64,6 +76,9 @@ func begin(fs *flag.FlagSet, args []string, stderr io.Writer, check func(pos []s
 // count prints the sub-command's usage, then the command's.
 func arity(sub string, need map[string]int, usages map[string]string, usage string) func(pos []string) string {
 	return func(pos []string) string {
+		if sub == "" {
+			return usage
+		}
 		if n, known := need[sub]; !known || len(pos) != n {
 			return usages[sub] + "\n" + usage
 		}

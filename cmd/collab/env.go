@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -52,12 +51,7 @@ type policyView struct {
 
 func runEnv(args []string, stdout, stderr io.Writer) int {
 	usage := "usage: collab env status|windows|deployments|policy|open-now|cancel|reschedule <project> <env> ..."
-	if len(args) == 0 {
-		return usageErr(stderr, usage)
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("env "+sub, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON")
+	sub, args, fs, asJSON := subcommand("env", args)
 	var schedules multi
 	fs.Var(&schedules, "schedule", "policy: an NCRONTAB start time (repeat for several)")
 	tz := fs.String("tz", "", "policy: IANA time zone")
@@ -104,35 +98,17 @@ func runEnv(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitOK
 	case "windows":
-		ws, err := list[windowView](c, base+"/windows")
-		if err != nil {
-			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, ws)
-		}
-		rows := [][]string{}
-		for _, w := range ws {
+		return printList(stdout, stderr, c, base+"/windows", *asJSON, "WINDOW\tSTATE\tSTART\tEND\tIMPACTS\tERROR", func(w windowView) []string {
 			errText := w.Error
 			if w.FailedIn != "" {
 				errText = w.FailedIn + ": " + errText
 			}
-			rows = append(rows, []string{w.ID, w.State, w.Start.Local().Format(time.RFC3339), w.End.Local().Format(time.RFC3339), strings.Join(w.Impacts, " "), errText})
-		}
-		return table(stdout, "WINDOW\tSTATE\tSTART\tEND\tIMPACTS\tERROR", rows)
+			return []string{w.ID, w.State, w.Start.Local().Format(time.RFC3339), w.End.Local().Format(time.RFC3339), strings.Join(w.Impacts, " "), errText}
+		})
 	case "deployments":
-		ds, err := list[deploymentView](c, base+"/deployments")
-		if err != nil {
-			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, ds)
-		}
-		rows := [][]string{}
-		for _, d := range ds {
-			rows = append(rows, []string{fmt.Sprint(d.Seq), d.Status, fmt.Sprint(d.Hot), fmt.Sprint(d.Restart), strings.Join(d.Impacts, " "), d.CommittedBy})
-		}
-		return table(stdout, "SEQ\tSTATUS\tHOT\tRESTART\tIMPACTS\tBY", rows)
+		return printList(stdout, stderr, c, base+"/deployments", *asJSON, "SEQ\tSTATUS\tHOT\tRESTART\tIMPACTS\tBY", func(d deploymentView) []string {
+			return []string{fmt.Sprint(d.Seq), d.Status, fmt.Sprint(d.Hot), fmt.Sprint(d.Restart), strings.Join(d.Impacts, " "), d.CommittedBy}
+		})
 	case "policy":
 		var p policyView
 		if err := c.do("GET", base+"/maintenance-policy", nil, &p); err != nil {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -24,12 +23,7 @@ type runView struct {
 
 func runJobs(args []string, stdout, stderr io.Writer) int {
 	usage := "usage: collab jobs ls|add|run|runs <project> <env> ..."
-	if len(args) == 0 {
-		return usageErr(stderr, usage)
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON")
+	sub, args, fs, asJSON := subcommand("jobs", args)
 	schedule := fs.String("schedule", "", "add: NCRONTAB schedule")
 	tz := fs.String("tz", "UTC", "add: IANA time zone")
 	action := fs.String("action", "http", "add: http (the only action: a call to the environment's Scheduler at --target)")
@@ -51,15 +45,9 @@ func runJobs(args []string, stdout, stderr io.Writer) int {
 		if *asJSON {
 			return printRawList(stdout, stderr, c, base)
 		}
-		js, err := list[jobView](c, base)
-		if err != nil {
-			return fail(stderr, err)
-		}
-		rows := [][]string{}
-		for _, j := range js {
-			rows = append(rows, []string{j.Name, j.Schedule, j.TimeZone, j.Action + " " + j.Target, fmt.Sprint(j.Enabled), fmt.Sprint(j.ConsecutiveFailures)})
-		}
-		return table(stdout, "JOB\tSCHEDULE\tZONE\tACTION\tENABLED\tFAILURES", rows)
+		return printList(stdout, stderr, c, base, false, "JOB\tSCHEDULE\tZONE\tACTION\tENABLED\tFAILURES", func(j jobView) []string {
+			return []string{j.Name, j.Schedule, j.TimeZone, j.Action + " " + j.Target, fmt.Sprint(j.Enabled), fmt.Sprint(j.ConsecutiveFailures)}
+		})
 	case "add":
 		if *schedule == "" {
 			return usageErr(stderr, "jobs add needs --schedule")
@@ -80,14 +68,8 @@ func runJobs(args []string, stdout, stderr io.Writer) int {
 		if *asJSON {
 			return printRawList(stdout, stderr, c, base+"/"+url.PathEscape(pos[2])+"/runs")
 		}
-		rs, err := list[runView](c, base+"/"+url.PathEscape(pos[2])+"/runs")
-		if err != nil {
-			return fail(stderr, err)
-		}
-		rows := [][]string{}
-		for _, r := range rs {
-			rows = append(rows, []string{r.Occurrence.Format(time.RFC3339), r.Status, fmt.Sprint(r.Attempt), r.Duration.Round(time.Millisecond).String(), r.Error})
-		}
-		return table(stdout, "OCCURRENCE\tSTATUS\tATTEMPT\tDURATION\tERROR", rows)
+		return printList(stdout, stderr, c, base+"/"+url.PathEscape(pos[2])+"/runs", false, "OCCURRENCE\tSTATUS\tATTEMPT\tDURATION\tERROR", func(r runView) []string {
+			return []string{r.Occurrence.Format(time.RFC3339), r.Status, fmt.Sprint(r.Attempt), r.Duration.Round(time.Millisecond).String(), r.Error}
+		})
 	}
 }

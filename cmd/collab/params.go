@@ -81,12 +81,7 @@ func typedValue(typ, s string) (any, error) {
 
 func runParams(args []string, stdout, stderr io.Writer) int {
 	usage := "usage: collab params ls|get|set|rm <project> <env> ..."
-	if len(args) == 0 {
-		return usageErr(stderr, usage)
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("params "+sub, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON")
+	sub, args, fs, asJSON := subcommand("params", args)
 	typ := fs.String("type", "", "set: string, int, bool, url or secret (needed for a new parameter)")
 	impact := fs.String("impact", "", "set: hot, restart-portal or restart-scheduler")
 	desc := fs.String("description", "", "set: what the parameter is for")
@@ -115,18 +110,9 @@ func runParams(args []string, stdout, stderr io.Writer) int {
 	base := "/api/projects/" + url.PathEscape(pos[0]) + "/environments/" + url.PathEscape(pos[1]) + "/parameters"
 	switch sub {
 	case "ls":
-		ps, err := list[paramView](c, base)
-		if err != nil {
-			return fail(stderr, err)
-		}
-		if *asJSON {
-			return printJSON(stdout, ps)
-		}
-		rows := [][]string{}
-		for _, p := range ps {
-			rows = append(rows, []string{p.Name, p.Type, p.Impact, p.value(), p.pending(), p.Description})
-		}
-		return table(stdout, "PARAMETER\tTYPE\tIMPACT\tVALUE\tPENDING\tDESCRIPTION", rows)
+		return printList(stdout, stderr, c, base, *asJSON, "PARAMETER\tTYPE\tIMPACT\tVALUE\tPENDING\tDESCRIPTION", func(p paramView) []string {
+			return []string{p.Name, p.Type, p.Impact, p.value(), p.pending(), p.Description}
+		})
 	case "get":
 		var p paramView
 		if err := c.do("GET", base+"/"+url.PathEscape(pos[2]), nil, &p); err != nil {

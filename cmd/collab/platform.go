@@ -175,10 +175,12 @@ type me struct {
 		ID, Name string
 		Owner    bool
 	} `json:"subscriptions"`
-	Projects []struct {
-		ID, SubscriptionID, Name, Role string
-	} `json:"projects"`
+	Projects []myProject `json:"projects"`
 }
+
+// myProject is a project of /api/me: one the caller is a member of, with
+// the caller's role.
+type myProject struct{ ID, SubscriptionID, Name, Role string }
 
 func runWhoami(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("whoami", flag.ContinueOnError)
@@ -231,16 +233,31 @@ func listCommand[T any](name, arg string, path func(string) string, header strin
 		if *asJSON {
 			return printRawList(stdout, stderr, c, path(pos[0]))
 		}
-		items, err := list[T](c, path(pos[0]))
-		if err != nil {
-			return fail(stderr, err)
-		}
-		rows := make([][]string, 0, len(items))
-		for _, it := range items {
-			rows = append(rows, row(it))
-		}
-		return table(stdout, header, rows)
+		return printList(stdout, stderr, c, path(pos[0]), false, header, row)
 	}
+}
+
+// printList prints every item at path (all pages): with asJSON as JSON of T
+// (a command that prints the API's own items calls printRawList instead),
+// else as a table under header, a row per item made by row.
+func printList[T any](stdout, stderr io.Writer, c *client, path string, asJSON bool, header string, row func(T) []string) int {
+	items, err := list[T](c, path)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if asJSON {
+		return printJSON(stdout, items)
+	}
+	return printRows(stdout, header, items, row)
+}
+
+// printRows prints items as a table under header, a row per item made by row.
+func printRows[T any](w io.Writer, header string, items []T, row func(T) []string) int {
+	rows := make([][]string, 0, len(items))
+	for _, it := range items {
+		rows = append(rows, row(it))
+	}
+	return table(w, header, rows)
 }
 
 type project struct{ ID, SubscriptionID, Name, Description string }
@@ -271,15 +288,8 @@ func runProjects(args []string, stdout, stderr io.Writer) int {
 		if *asJSON {
 			return printRawList(stdout, stderr, c, "/api/subscriptions/"+url.PathEscape(*sub)+"/projects")
 		}
-		ps, err := list[project](c, "/api/subscriptions/"+url.PathEscape(*sub)+"/projects")
-		if err != nil {
-			return fail(stderr, err)
-		}
-		rows := [][]string{}
-		for _, p := range ps {
-			rows = append(rows, []string{p.ID, p.Name, p.SubscriptionID})
-		}
-		return table(stdout, "PROJECT\tNAME\tSUBSCRIPTION", rows)
+		return printList(stdout, stderr, c, "/api/subscriptions/"+url.PathEscape(*sub)+"/projects", false,
+			"PROJECT\tNAME\tSUBSCRIPTION", func(p project) []string { return []string{p.ID, p.Name, p.SubscriptionID} })
 	}
 	var m me
 	if err := c.do("GET", "/api/me", nil, &m); err != nil {
@@ -288,11 +298,9 @@ func runProjects(args []string, stdout, stderr io.Writer) int {
 	if *asJSON {
 		return printJSON(stdout, m.Projects)
 	}
-	rows := [][]string{}
-	for _, p := range m.Projects {
-		rows = append(rows, []string{p.ID, p.Name, p.SubscriptionID, p.Role})
-	}
-	return table(stdout, "PROJECT\tNAME\tSUBSCRIPTION\tYOUR ROLE", rows)
+	return printRows(stdout, "PROJECT\tNAME\tSUBSCRIPTION\tYOUR ROLE", m.Projects, func(p myProject) []string {
+		return []string{p.ID, p.Name, p.SubscriptionID, p.Role}
+	})
 }
 
 var (

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -29,12 +28,7 @@ func userArg(s string) string {
 
 func runSecurity(args []string, stdout, stderr io.Writer) int {
 	usage := "usage: collab security ls|grant|revoke|check|explain <project> ..."
-	if len(args) == 0 {
-		return usageErr(stderr, usage)
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("security "+sub, flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "print JSON")
+	sub, args, fs, asJSON := subcommand("security", args)
 	path := fs.String("path", "", "ls: entries at this path")
 	subtree := fs.Bool("subtree", false, "ls: include entries below --path")
 	action := fs.String("action", "modify", "check: view, modify or manage")

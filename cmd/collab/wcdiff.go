@@ -154,18 +154,32 @@ func runDiff(args []string, stdout, stderr io.Writer) int {
 func runShow(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("show", flag.ContinueOnError)
 	dir := dirFlag(fs)
-	w, pos, code := openFor(fs, dir, args, stdout, stderr, onePath("usage: collab show <commit> [-C dir]"))
+	var seq int64
+	w, _, code := openFor(fs, dir, args, stdout, stderr, oneCommit("usage: collab show <commit> [-C dir]", &seq))
 	if w == nil {
 		return code
-	}
-	seq, err := parseSeq(pos[0])
-	if err != nil {
-		return usageErr(stderr, err.Error())
 	}
 	if err := w.printCommit(seq, true); err != nil {
 		return fail(stderr, err)
 	}
 	return exitOK
+}
+
+// oneCommit is openFor's check for a command of one <commit>: it reads the
+// commit's sequence number into seq, and a wrong one is a usage error
+// before the working copy is opened.
+func oneCommit(usage string, seq *int64) func([]string) string {
+	return func(pos []string) string {
+		if len(pos) != 1 {
+			return usage
+		}
+		n, err := parseSeq(pos[0])
+		if err != nil {
+			return err.Error()
+		}
+		*seq = n
+		return ""
+	}
 }
 
 func parseSeq(s string) (int64, error) {
@@ -258,13 +272,10 @@ func runRevert(args []string, stdout, stderr io.Writer) int {
 	dir := dirFlag(fs)
 	msg := fs.String("m", "", "the new commit's message (default: Revert commit N: ...)")
 	force := fs.Bool("force", false, "merge paths changed after the commit instead of refusing")
-	w, pos, code := openFor(fs, dir, args, stdout, stderr, onePath("usage: collab revert <commit> [-m message] [--force] [-C dir]"))
+	var seq int64
+	w, _, code := openFor(fs, dir, args, stdout, stderr, oneCommit("usage: collab revert <commit> [-m message] [--force] [-C dir]", &seq))
 	if w == nil {
 		return code
-	}
-	seq, err := parseSeq(pos[0])
-	if err != nil {
-		return usageErr(stderr, err.Error())
 	}
 	return w.undo(fmt.Sprintf("/commits/%d/revert", seq), map[string]any{"message": *msg, "force": *force}, fmt.Sprintf("reverted commit %d", seq))
 }

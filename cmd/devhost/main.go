@@ -22,6 +22,7 @@ import (
 
 	"github.com/studio-collab/collab/cmd/devhost/host"
 	"github.com/studio-collab/collab/shared/deploy/standin"
+	"github.com/studio-collab/collab/shared/devproc"
 	"github.com/studio-collab/collab/shared/fnhost/manifest"
 	"github.com/studio-collab/collab/shared/store/azurite"
 )
@@ -306,13 +307,7 @@ func startMailDev(root string, smtp, web int) (*mailDev, error) {
 }
 
 func (m *mailDev) stop() {
-	_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-m.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL)
-		<-m.done
-	}
+	devproc.StopGroup(m.cmd.Process.Pid, m.done, 5*time.Second)
 }
 
 // printDeployBanner shows the deployment demo: the stand-in and the commands

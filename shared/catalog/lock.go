@@ -64,18 +64,14 @@ const locksRow = "locks"
 var locksDoc = store.Doc[lockDoc]{Name: "Doc", Binary: true}
 
 func (s *Service) loadLocks(ctx context.Context, project string) (lockDoc, string, error) {
-	e, err := s.t.Locks.Get(ctx, pk(project), locksRow)
+	d, etag, err := locksDoc.Read(ctx, s.t.Locks, pk(project), locksRow)
 	if fault.Is(err, fault.NotFound) {
 		return lockDoc{}, "", nil
 	}
 	if err != nil {
 		return lockDoc{}, "", fault.E("catalog.locks", err)
 	}
-	d, err := locksDoc.Get(e)
-	if err != nil {
-		return lockDoc{}, "", fault.E("catalog.locks", err)
-	}
-	return d, e.ETag, nil
+	return d, etag, nil
 }
 
 func (s *Service) saveLocks(ctx context.Context, project string, d lockDoc, etag string) error {

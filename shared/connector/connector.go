@@ -273,18 +273,14 @@ func (s *Service) read(ctx context.Context, project, env, name string) (Connecto
 	if !namePattern.MatchString(name) {
 		return Connector{}, notFound(name)
 	}
-	e, err := s.table.Get(ctx, pk(project, env), name)
+	c, etag, err := connectorDoc.Read(ctx, s.table, pk(project, env), name)
 	if fault.Is(err, fault.NotFound) {
 		return Connector{}, notFound(name)
 	}
 	if err != nil {
 		return Connector{}, fault.E("connector.read", err)
 	}
-	c, err := connectorDoc.Get(e)
-	if err != nil {
-		return Connector{}, fault.E("connector.read", err)
-	}
-	c.ETag = e.ETag
+	c.ETag = etag
 	return c, nil
 }
 
@@ -311,18 +307,9 @@ func (s *Service) Get(ctx context.Context, project, env, name string) (Connector
 
 // List returns an environment's connectors.
 func (s *Service) List(ctx context.Context, project, env string) ([]Connector, error) {
-	es, err := s.table.QueryAll(ctx, store.And(store.Eq("PartitionKey", pk(project, env)), store.Ne("RowKey", settingsKey)), 5000)
+	out, err := connectorDoc.Query(ctx, s.table, store.And(store.Eq("PartitionKey", pk(project, env)), store.Ne("RowKey", settingsKey)), 5000, func(c *Connector, etag string) { c.ETag = etag })
 	if err != nil {
 		return nil, fault.E("connector.List", err)
-	}
-	out := make([]Connector, 0, len(es))
-	for _, e := range es {
-		c, err := connectorDoc.Get(e)
-		if err != nil {
-			return nil, fault.E("connector.List", err)
-		}
-		c.ETag = e.ETag
-		out = append(out, c)
 	}
 	return out, nil
 }
@@ -403,18 +390,14 @@ func (s *Service) Delete(ctx context.Context, who Actor, project, env, name, ifM
 // GetSettings returns an environment's connector settings (empty ones when
 // never set: nothing private allowed, no service invokers).
 func (s *Service) GetSettings(ctx context.Context, project, env string) (Settings, error) {
-	e, err := s.table.Get(ctx, pk(project, env), settingsKey)
+	st, etag, err := settingsDoc.Read(ctx, s.table, pk(project, env), settingsKey)
 	if fault.Is(err, fault.NotFound) {
 		return Settings{AllowNetworks: []string{}, Invokers: []string{}}, nil
 	}
 	if err != nil {
 		return Settings{}, fault.E("connector.GetSettings", err)
 	}
-	st, err := settingsDoc.Get(e)
-	if err != nil {
-		return Settings{}, fault.E("connector.GetSettings", err)
-	}
-	st.ETag = e.ETag
+	st.ETag = etag
 	return st, nil
 }
 

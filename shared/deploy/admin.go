@@ -60,18 +60,9 @@ func (s *Service) putPolicy(ctx context.Context, project, env string, p Policy, 
 
 // Windows lists an environment's windows, newest first.
 func (s *Service) Windows(ctx context.Context, project, env string) ([]Window, error) {
-	es, err := s.T.Windows.QueryAll(ctx, store.Eq("PartitionKey", envPK(project, env)), 0)
+	out, err := (store.Doc[Window]{Name: "Doc", Binary: true}).Query(ctx, s.T.Windows, store.Eq("PartitionKey", envPK(project, env)), 0, func(w *Window, etag string) { w.ETag = etag })
 	if err != nil {
 		return nil, fault.E("deploy.Windows", err)
-	}
-	out := make([]Window, 0, len(es))
-	for _, e := range es {
-		var w Window
-		if err := decodeDoc(e, &w); err != nil {
-			return nil, err
-		}
-		w.ETag = e.ETag
-		out = append(out, w)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID > out[j].ID })
 	st, err := s.state(ctx, project, env)

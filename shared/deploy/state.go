@@ -147,18 +147,14 @@ func decodeDoc[T any](e store.Entity, into *T) error {
 // state reads an environment's row; a missing row is a fresh state (ETag
 // "": the first write inserts it).
 func (s *Service) state(ctx context.Context, project, env string) (EnvState, error) {
-	e, err := s.T.States.Get(ctx, store.EncodeKey(project), store.EncodeKey(env))
+	st, etag, err := (store.Doc[EnvState]{Name: "Doc"}).Read(ctx, s.T.States, store.EncodeKey(project), store.EncodeKey(env))
 	if fault.Is(err, fault.NotFound) {
 		return EnvState{Project: project, Env: env}, nil
 	}
 	if err != nil {
 		return EnvState{}, fault.E("deploy.state", err)
 	}
-	var st EnvState
-	if err := decodeDoc(e, &st); err != nil {
-		return st, err
-	}
-	st.ETag = e.ETag
+	st.ETag = etag
 	return st, nil
 }
 

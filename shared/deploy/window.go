@@ -175,15 +175,11 @@ func windowEntity(w Window) store.Entity {
 }
 
 func (s *Service) window(ctx context.Context, project, env, id string) (Window, error) {
-	e, err := s.T.Windows.Get(ctx, envPK(project, env), store.EncodeKey(id))
+	w, etag, err := (store.Doc[Window]{Name: "Doc"}).Read(ctx, s.T.Windows, envPK(project, env), store.EncodeKey(id))
 	if err != nil {
 		return Window{}, fault.E("deploy.window", err)
 	}
-	var w Window
-	if err := decodeDoc(e, &w); err != nil {
-		return w, err
-	}
-	w.ETag = e.ETag
+	w.ETag = etag
 	return w, nil
 }
 

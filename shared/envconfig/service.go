@@ -71,18 +71,14 @@ func notFound(name string) error {
 
 func (s *Service) read(ctx context.Context, project, env, name string) (record, string, error) {
 	pk, rk := keys(project, env, name)
-	e, err := s.table.Get(ctx, pk, rk)
+	r, etag, err := recordDoc.Read(ctx, s.table, pk, rk)
 	if fault.Is(err, fault.NotFound) {
 		return record{}, "", notFound(name)
 	}
 	if err != nil {
 		return record{}, "", fault.E("envconfig.read", err)
 	}
-	r, err := recordDoc.Get(e)
-	if err != nil {
-		return record{}, "", fault.E("envconfig.read", err)
-	}
-	return r, e.ETag, nil
+	return r, etag, nil
 }
 
 // recordDoc is a parameter row's document, always chunked binary.
@@ -346,32 +342,27 @@ func (s *Service) Delete(ctx context.Context, who Actor, project, env, name, ifM
 			return false, fault.E(op, fault.PreconditionFailed, fmt.Sprintf("parameter %s changed since you read it", name))
 		}
 		before := Parameter{Project: project, Env: env, rec: cur}
-		pk, rk := keys(project, env, name)
-		if !cur.Impact.NeedsRestart() || cur.Active == nil {
-			err = s.table.Delete(ctx, pk, rk, etag)
-			if fault.Is(err, fault.PreconditionFailed) || fault.Is(err, fault.NotFound) {
-				if ifMatch != "" {
-					return false, fault.E(op, fault.PreconditionFailed, fmt.Sprintf("parameter %s changed since you read it", name))
-				}
-				continue
-			}
-			if err != nil {
-				return false, fault.E(op, err)
-			}
-			return false, s.record(ctx, who, project, env, "parameter.delete", name, before, nil)
-		}
-		if s.Restarts == nil {
-			return false, fault.E(op, fault.Unavailable, fmt.Sprintf("deleting parameter %s needs a %s, and no deployment service is wired to open a maintenance window", name, cur.Impact))
-		}
+		// An active restart-needing parameter is not deleted yet: it is
+		// marked pending delete until the window.
+		later := cur.Impact.NeedsRestart() && cur.Active != nil
 		next := cur
-		now := s.now().UTC()
-		next.UpdatedAt, next.UpdatedBy = now, who.Name
-		next.Pending = &pending{Delete: true, Impact: cur.Impact, Since: now, By: who.Name}
-		e, err := entity(project, env, next)
-		if err != nil {
-			return false, err
+		var newTag string
+		if later {
+			if s.Restarts == nil {
+				return false, fault.E(op, fault.Unavailable, fmt.Sprintf("deleting parameter %s needs a %s, and no deployment service is wired to open a maintenance window", name, cur.Impact))
+			}
+			now := s.now().UTC()
+			next.UpdatedAt, next.UpdatedBy = now, who.Name
+			next.Pending = &pending{Delete: true, Impact: cur.Impact, Since: now, By: who.Name}
+			e, eerr := entity(project, env, next)
+			if eerr != nil {
+				return false, eerr
+			}
+			newTag, err = s.table.Update(ctx, e, etag)
+		} else {
+			pk, rk := keys(project, env, name)
+			err = s.table.Delete(ctx, pk, rk, etag)
 		}
-		newTag, err := s.table.Update(ctx, e, etag)
 		if fault.Is(err, fault.PreconditionFailed) || fault.Is(err, fault.NotFound) {
 			if ifMatch != "" {
 				return false, fault.E(op, fault.PreconditionFailed, fmt.Sprintf("parameter %s changed since you read it", name))
@@ -380,6 +371,9 @@ func (s *Service) Delete(ctx context.Context, who Actor, project, env, name, ifM
 		}
 		if err != nil {
 			return false, fault.E(op, err)
+		}
+		if !later {
+			return false, s.record(ctx, who, project, env, "parameter.delete", name, before, nil)
 		}
 		if err := s.Restarts.QueueRestartChange(ctx, project, env, "parameter:"+name, string(cur.Impact)); err != nil {
 			return false, fault.E(op, fault.Unavailable, "the deletion is stored as pending but the maintenance window could not be requested; retry", err)

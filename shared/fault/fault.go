@@ -145,49 +145,31 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // KindOf returns the first non-Other kind found along the error chain, or
 // Other when there is none (including for nil).
-func KindOf(err error) Kind {
-	for err != nil {
-		var fe *Error
-		if !errors.As(err, &fe) {
-			return Other
-		}
-		if fe.Kind != Other {
-			return fe.Kind
-		}
-		err = fe.Err
-	}
-	return Other
-}
+func KindOf(err error) Kind { return first(err, func(e *Error) Kind { return e.Kind }) }
 
 // Is reports whether err is of kind k anywhere along its chain.
 func Is(err error, k Kind) bool { return err != nil && KindOf(err) == k }
 
 // DetailOf returns the first caller-safe detail along the chain, or "".
-func DetailOf(err error) string {
-	for err != nil {
-		var fe *Error
-		if !errors.As(err, &fe) {
-			return ""
-		}
-		if fe.Detail != "" {
-			return fe.Detail
-		}
-		err = fe.Err
-	}
-	return ""
-}
+func DetailOf(err error) string { return first(err, func(e *Error) string { return e.Detail }) }
 
 // PathOf returns the first object path along the chain, or "".
-func PathOf(err error) string {
+func PathOf(err error) string { return first(err, func(e *Error) string { return e.Path }) }
+
+// first returns the first non-zero field along err's chain of *Error
+// (through whatever wraps them), or the zero value: the outermost error that
+// says something wins, as a handler adds context around a domain's error.
+func first[T comparable](err error, field func(*Error) T) T {
+	var zero T
 	for err != nil {
 		var fe *Error
 		if !errors.As(err, &fe) {
-			return ""
+			return zero
 		}
-		if fe.Path != "" {
-			return fe.Path
+		if v := field(fe); v != zero {
+			return v
 		}
 		err = fe.Err
 	}
-	return ""
+	return zero
 }

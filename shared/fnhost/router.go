@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/studio-collab/collab/shared/fault"
@@ -59,12 +60,7 @@ func (r *Router) Handle(name string, f Func) {
 // Functions lists the registered non-HTTP functions, sorted, so tests can
 // check them against functions/*/function.json.
 func (r *Router) Functions() []string {
-	out := make([]string, 0, len(r.funcs))
-	for n := range r.funcs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(r.funcs))
 }
 
 // ServeHTTP implements http.Handler.

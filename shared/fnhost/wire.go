@@ -156,33 +156,19 @@ func newFields(b []byte) (*fields, error) {
 	return f, nil
 }
 
-func (f *fields) str(key string, dst *string) {
+// field sets *dst from the field key, read with parse, unless the key is
+// absent or an earlier field failed (f.err says which).
+func field[T any](f *fields, key string, dst *T, parse func(json.RawMessage) (T, error)) {
 	if raw, ok := f.m[key]; ok && f.err == nil {
-		*dst, f.err = metaString(raw)
+		*dst, f.err = parse(raw)
 		f.wrap(key)
 	}
 }
 
-func (f *fields) int(key string, dst *int64) {
-	if raw, ok := f.m[key]; ok && f.err == nil {
-		*dst, f.err = metaInt(raw)
-		f.wrap(key)
-	}
-}
-
-func (f *fields) time(key string, dst *time.Time) {
-	if raw, ok := f.m[key]; ok && f.err == nil {
-		*dst, f.err = metaTime(raw)
-		f.wrap(key)
-	}
-}
-
-func (f *fields) object(key string, dst *map[string]any) {
-	if raw, ok := f.m[key]; ok && f.err == nil {
-		*dst, f.err = metaObject(raw)
-		f.wrap(key)
-	}
-}
+func (f *fields) str(key string, dst *string)            { field(f, key, dst, metaString) }
+func (f *fields) int(key string, dst *int64)             { field(f, key, dst, metaInt) }
+func (f *fields) time(key string, dst *time.Time)        { field(f, key, dst, metaTime) }
+func (f *fields) object(key string, dst *map[string]any) { field(f, key, dst, metaObject) }
 
 func (f *fields) bool(key string, dst *bool) {
 	raw, ok := f.m[key]

@@ -252,18 +252,9 @@ func (r *Runner) Get(ctx context.Context, project, env, name string) (Job, error
 
 // Runs lists a job's runs, newest first.
 func (r *Runner) Runs(ctx context.Context, j Job, limit int) ([]Run, error) {
-	es, err := r.RunTable.QueryAll(ctx, store.Eq("PartitionKey", runPK(j)), limit)
+	out, err := (store.Doc[Run]{Name: "Doc"}).Query(ctx, r.RunTable, store.Eq("PartitionKey", runPK(j)), limit, func(run *Run, etag string) { run.ETag = etag })
 	if err != nil {
 		return nil, fault.E("jobs.Runs", err)
-	}
-	out := make([]Run, 0, len(es))
-	for _, e := range es {
-		var run Run
-		if err := decode(e, &run); err != nil {
-			return nil, err
-		}
-		run.ETag = e.ETag
-		out = append(out, run)
 	}
 	return out, nil
 }
@@ -364,18 +355,9 @@ func (r *Runner) closeOpen(ctx context.Context, j Job, why string) error {
 
 // List returns the jobs of an environment.
 func (r *Runner) List(ctx context.Context, project, env string) ([]Job, error) {
-	es, err := r.JobTable.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(project+"/"+env)), 0)
+	out, err := (store.Doc[Job]{Name: "Doc"}).Query(ctx, r.JobTable, store.Eq("PartitionKey", store.EncodeKey(project+"/"+env)), 0, func(j *Job, etag string) { j.ETag = etag })
 	if err != nil {
 		return nil, fault.E("jobs.List", err)
-	}
-	out := make([]Job, 0, len(es))
-	for _, e := range es {
-		var j Job
-		if err := decode(e, &j); err != nil {
-			return nil, err
-		}
-		j.ETag = e.ETag
-		out = append(out, j)
 	}
 	return out, nil
 }

@@ -242,15 +242,6 @@ func taskEntity(t Task) (store.Entity, error) {
 	return e, nil
 }
 
-func decodeTask(e store.Entity) (Task, error) {
-	t, err := taskDoc.Get(e)
-	if err != nil {
-		return Task{}, fault.E("mail.decodeTask", err)
-	}
-	t.ETag = e.ETag
-	return t, nil
-}
-
 // Register records a task and queues its e-mail. Registering the same task
 // again with the same spec is a no-op that answers the task (created false);
 // another spec under the same id is a Conflict.
@@ -323,11 +314,12 @@ func (t *Tasks) taskEmail(task Task) Notification {
 }
 
 func (t *Tasks) load(ctx context.Context, ref string) (Task, error) {
-	e, err := t.Table.Get(ctx, ref, taskRow)
+	tk, etag, err := taskDoc.Read(ctx, t.Table, ref, taskRow)
 	if err != nil {
 		return Task{}, err
 	}
-	return decodeTask(e)
+	tk.ETag = etag
+	return tk, nil
 }
 
 // view sets the status a reader sees (expired for an open task past expiry).

@@ -53,9 +53,13 @@ func linkRow(id Identity) string {
 
 func isBindingRow(rk string) bool { return strings.HasPrefix(rk, identityPrefix) }
 
-// bindingsOf splits an address's index rows into its bindings and its
-// subscriptions.
-func bindingsOf(es []store.Entity) (bound []Binding, subs []string, err error) {
+// bindingsOf reads the index rows of the address uid (one partition, at
+// most 1000 rows) and splits them into its bindings and its subscriptions.
+func (s *Service) bindingsOf(ctx context.Context, uid string) (bound []Binding, subs []string, err error) {
+	es, err := s.t.UserIndex.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(uid)), 1000)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, e := range es {
 		rk, _ := store.DecodeKey(e.RowKey)
 		if !isBindingRow(rk) {
@@ -103,11 +107,7 @@ func (s *Service) bind(ctx context.Context, c Caller, via string) error {
 	if !fault.Is(err, fault.Conflict) {
 		return fault.E(op, err)
 	}
-	es, err := s.t.UserIndex.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(c.UserID)), 1000)
-	if err != nil {
-		return fault.E(op, err)
-	}
-	bound, _, err := bindingsOf(es)
+	bound, _, err := s.bindingsOf(ctx, c.UserID)
 	if err != nil {
 		return fault.E(op, err)
 	}
@@ -129,11 +129,7 @@ func (s *Service) Identities(ctx context.Context, c Caller, sub, uid string) ([]
 	} else if err != nil {
 		return nil, fault.E(op, err)
 	}
-	es, err := s.t.UserIndex.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(uid)), 1000)
-	if err != nil {
-		return nil, fault.E(op, err)
-	}
-	bound, _, err := bindingsOf(es)
+	bound, _, err := s.bindingsOf(ctx, uid)
 	if err != nil {
 		return nil, fault.E(op, err)
 	}
@@ -165,11 +161,7 @@ func (s *Service) LinkIdentity(ctx context.Context, c Caller, sub, uid string, i
 	if err != nil {
 		return Binding{}, fault.E(op, err)
 	}
-	es, err := s.t.UserIndex.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(uid)), 1000)
-	if err != nil {
-		return Binding{}, fault.E(op, err)
-	}
-	bound, subs, err := bindingsOf(es)
+	bound, subs, err := s.bindingsOf(ctx, uid)
 	if err != nil {
 		return Binding{}, fault.E(op, err)
 	}

@@ -193,11 +193,8 @@ func (s *Service) CreateTeam(ctx context.Context, c Caller, pid, id, name string
 	}
 	t := Team{ProjectID: pid, ID: id, Name: name, Members: []string{}}
 	etag, err := insertDoc(ctx, s.t.Teams, pid, id, t)
-	if fault.Is(err, fault.Conflict) {
-		return Team{}, fault.E(op, fault.Conflict, "a team with this id exists")
-	}
-	if err != nil {
-		return Team{}, fault.E(op, err)
+	if err = writeErr(op, err, fault.Conflict, "a team with this id exists"); err != nil {
+		return Team{}, err
 	}
 	t.ETag = etag
 	return t, s.record(ctx, c, audit.ProjectScope(pid), "team.create", "teams/"+id, nil, t)
@@ -364,11 +361,8 @@ func (s *Service) CreateEnvironment(ctx context.Context, c Caller, pid string, e
 		return Environment{}, err
 	}
 	etag, err := insertDoc(ctx, s.t.Environments, pid, e.Name, e)
-	if fault.Is(err, fault.Conflict) {
-		return Environment{}, fault.E(op, fault.Conflict, "an environment with this name exists")
-	}
-	if err != nil {
-		return Environment{}, fault.E(op, err)
+	if err = writeErr(op, err, fault.Conflict, "an environment with this name exists"); err != nil {
+		return Environment{}, err
 	}
 	e.ETag = etag
 	return e, s.record(ctx, c, audit.ProjectScope(pid), "environment.create", "environments/"+e.Name, nil, e)
@@ -418,11 +412,8 @@ func (s *Service) PatchEnvironment(ctx context.Context, c Caller, pid, name stri
 		return Environment{}, err
 	}
 	newTag, err := updateDoc(ctx, s.t.Environments, pid, name, e, ifMatch)
-	if fault.Is(err, fault.PreconditionFailed) {
-		return Environment{}, fault.E(op, fault.PreconditionFailed, "the environment changed since you read it")
-	}
-	if err != nil {
-		return Environment{}, fault.E(op, err)
+	if err = writeErr(op, err, fault.PreconditionFailed, "the environment changed since you read it"); err != nil {
+		return Environment{}, err
 	}
 	e.ETag = newTag
 	return e, s.record(ctx, c, audit.ProjectScope(pid), "environment.patch", "environments/"+name, before, e)

@@ -28,14 +28,26 @@ func OpenTables(a store.Account) Tables {
 // encoded with store.EncodeKey. The row's ETag guards updates.
 
 func getDoc[T any](ctx context.Context, t store.Table, pk, rk string, into *T) (string, error) {
-	e, err := t.Get(ctx, store.EncodeKey(pk), store.EncodeKey(rk))
+	v, etag, err := (store.Doc[T]{Name: "Doc"}).Read(ctx, t, store.EncodeKey(pk), store.EncodeKey(rk))
 	if err != nil {
 		return "", err
 	}
-	if *into, err = (store.Doc[T]{Name: "Doc"}).Get(e); err != nil {
-		return "", fault.E("platform.getDoc", err)
+	*into = v
+	return etag, nil
+}
+
+// writeErr is the error of a store write under op: the refusal the write
+// can meet in normal use (k: Conflict for an insert of an id that exists,
+// PreconditionFailed for an update that lost a race) says why; any other
+// error is wrapped; nil stays nil.
+func writeErr(op string, err error, k fault.Kind, why string) error {
+	if fault.Is(err, k) {
+		return fault.E(op, k, why)
 	}
-	return e.ETag, nil
+	if err != nil {
+		return fault.E(op, err)
+	}
+	return nil
 }
 
 func unmarshalDoc[T any](e store.Entity, into *T) error {

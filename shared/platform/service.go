@@ -112,11 +112,7 @@ func (s *Service) Admit(ctx context.Context, c Caller) error {
 	if c.Service || c.UserID == "" {
 		return nil
 	}
-	es, err := s.t.UserIndex.QueryAll(ctx, store.Eq("PartitionKey", store.EncodeKey(c.UserID)), 1000)
-	if err != nil {
-		return fault.E(op, err)
-	}
-	bound, subs, err := bindingsOf(es)
+	bound, subs, err := s.bindingsOf(ctx, c.UserID)
 	if err != nil {
 		return fault.E(op, err)
 	}
@@ -641,11 +637,8 @@ func (s *Service) CreateProject(ctx context.Context, c Caller, sub, id, name, de
 		}
 	}
 	etag, err := s.t.Projects.Insert(ctx, docEntity("p", id, p, map[string]any{"Sub": sub}))
-	if fault.Is(err, fault.Conflict) {
-		return Project{}, fault.E(op, fault.Conflict, "a project with this id exists")
-	}
-	if err != nil {
-		return Project{}, fault.E(op, err)
+	if err = writeErr(op, err, fault.Conflict, "a project with this id exists"); err != nil {
+		return Project{}, err
 	}
 	p.ETag = etag
 	return p, s.record(ctx, c, audit.ProjectScope(id), "project.create", "projects/"+id, nil, p)
@@ -694,11 +687,8 @@ func (s *Service) PatchProject(ctx context.Context, c Caller, pid string, p Proj
 		after.Description = *p.Description
 	}
 	etag, err := s.t.Projects.Update(ctx, docEntity("p", pid, after, map[string]any{"Sub": after.SubscriptionID}), ifMatch)
-	if fault.Is(err, fault.PreconditionFailed) {
-		return Project{}, fault.E(op, fault.PreconditionFailed, "the project changed since you read it")
-	}
-	if err != nil {
-		return Project{}, fault.E(op, err)
+	if err = writeErr(op, err, fault.PreconditionFailed, "the project changed since you read it"); err != nil {
+		return Project{}, err
 	}
 	after.ETag = etag
 	return after, s.record(ctx, c, audit.ProjectScope(pid), "project.patch", "projects/"+pid, before, after)

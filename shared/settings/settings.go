@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/netip"
 	"net/url"
 	"strconv"
@@ -264,40 +265,20 @@ func Load(getenv func(string) string) (Config, error) {
 			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_LOG_LEVEL", err)
 		}
 	}
-	if v := getenv("COLLAB_MAX_BODY_BYTES"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n <= 0 {
-			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_MAX_BODY_BYTES must be a positive integer")
+	var retentionDays int
+	for _, err := range []error{
+		ranged(getenv, "COLLAB_MAX_BODY_BYTES", &c.MaxBodyBytes, parseInt64, 1, math.MaxInt64, "a positive integer"),
+		ranged(getenv, "COLLAB_STORAGE_TIMEOUT", &c.StorageTimeout, time.ParseDuration, 1, math.MaxInt64, "a positive duration"),
+		ranged(getenv, "COLLAB_MAX_IN_FLIGHT", &c.MaxInFlight, strconv.Atoi, 1, 1000, "an integer from 1 to 1000"),
+		ranged(getenv, "COLLAB_JOBS_LEASE_GRACE", &c.JobsLeaseGrace, time.ParseDuration, time.Second, time.Hour, "a duration from 1s to 1h"),
+		ranged(getenv, "COLLAB_SECURITY_EVENT_RETENTION_DAYS", &retentionDays, strconv.Atoi, 1, 3650, "a whole number of days from 1 to 3650"),
+	} {
+		if err != nil {
+			return c, err
 		}
-		c.MaxBodyBytes = n
 	}
-	if v := getenv("COLLAB_STORAGE_TIMEOUT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_STORAGE_TIMEOUT must be a positive duration")
-		}
-		c.StorageTimeout = d
-	}
-	if v := getenv("COLLAB_MAX_IN_FLIGHT"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_MAX_IN_FLIGHT must be an integer from 1 to 1000")
-		}
-		c.MaxInFlight = n
-	}
-	if v := getenv("COLLAB_JOBS_LEASE_GRACE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second || d > time.Hour {
-			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_JOBS_LEASE_GRACE must be a duration from 1s to 1h")
-		}
-		c.JobsLeaseGrace = d
-	}
-	if v := getenv("COLLAB_SECURITY_EVENT_RETENTION_DAYS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 3650 {
-			return c, fault.E("settings.Load", fault.Invalid, "COLLAB_SECURITY_EVENT_RETENTION_DAYS must be a whole number of days from 1 to 3650")
-		}
-		c.SecurityEventRetention = time.Duration(n) * 24 * time.Hour
+	if retentionDays > 0 {
+		c.SecurityEventRetention = time.Duration(retentionDays) * 24 * time.Hour
 	}
 	c.Auth = Auth{
 		AcceptV1:    strings.EqualFold(getenv("COLLAB_OIDC_ACCEPT_V1"), "true"),
@@ -391,6 +372,24 @@ func (c *Config) notLocal(what string) string {
 	return fmt.Sprintf("%s is refused outside local development (COLLAB_ENVIRONMENT=%q; only the devhost and tests set \"local\"), and so in Azure", what, c.Environment)
 }
 
+// ranged sets *dst from the environment variable name when it is set: parse
+// reads it, and a value that does not parse or lies outside lo..hi is
+// Invalid, "<name> must be <what>". Unset leaves *dst (its default) alone.
+func ranged[T ~int | ~int64](getenv func(string) string, name string, dst *T, parse func(string) (T, error), lo, hi T, what string) error {
+	v := getenv(name)
+	if v == "" {
+		return nil
+	}
+	n, err := parse(v)
+	if err != nil || n < lo || n > hi {
+		return fault.E("settings.Load", fault.Invalid, name+" must be "+what)
+	}
+	*dst = n
+	return nil
+}
+
+func parseInt64(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def
@@ -452,10 +451,8 @@ func (c *Config) loadMail(getenv func(string) string) error {
 	if m.IMAP.Port, err = port("COLLAB_IMAP_PORT"); err != nil {
 		return err
 	}
-	if v := getenv("COLLAB_SMTP_TIMEOUT"); v != "" {
-		if m.SMTPTimeout, err = time.ParseDuration(v); err != nil || m.SMTPTimeout <= 0 {
-			return bad("COLLAB_SMTP_TIMEOUT must be a positive duration")
-		}
+	if err := ranged(getenv, "COLLAB_SMTP_TIMEOUT", &m.SMTPTimeout, time.ParseDuration, 1, math.MaxInt64, "a positive duration"); err != nil {
+		return err
 	}
 	for name, v := range map[string]string{"COLLAB_SMTP_TLS": m.SMTPSecurity, "COLLAB_IMAP_TLS": m.IMAP.Security} {
 		switch v {

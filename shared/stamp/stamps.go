@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/studio-collab/collab/shared/fault"
@@ -181,10 +182,5 @@ func (s *Stamps) Origins() []string {
 }
 
 func (s *Stamps) names() []string {
-	out := make([]string, 0, len(s.URLs))
-	for n := range s.URLs {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(s.URLs))
 }

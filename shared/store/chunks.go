@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -106,6 +107,38 @@ func (d Doc[T]) Set(props map[string]any, v T) error {
 		props[d.Name] = string(b)
 	}
 	return err
+}
+
+// Read reads the row pk/rk of t and its document, and the row's ETag. A
+// missing row is t.Get's NotFound.
+func (d Doc[T]) Read(ctx context.Context, t Table, pk, rk string) (T, string, error) {
+	e, err := t.Get(ctx, pk, rk)
+	if err != nil {
+		var zero T
+		return zero, "", err
+	}
+	v, err := d.Get(e)
+	return v, e.ETag, err
+}
+
+// Query reads the documents of the rows of t that f selects (limit as
+// QueryAll's), in order, handing each value its row's ETag through tag:
+// a listing as the domain's values.
+func (d Doc[T]) Query(ctx context.Context, t Table, f Filter, limit int, tag func(v *T, etag string)) ([]T, error) {
+	es, err := t.QueryAll(ctx, f, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(es))
+	for _, e := range es {
+		v, err := d.Get(e)
+		if err != nil {
+			return nil, err
+		}
+		tag(&v, e.ETag)
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 // Get reads the document of e. One that does not decode is Internal:

@@ -46,15 +46,10 @@ func (e Entity) Int64(name string) int64 {
 
 // Float64 returns a numeric property as float64, 0 when absent.
 func (e Entity) Float64(name string) float64 {
-	switch v := e.Props[name].(type) {
-	case float64:
-		return v
-	case int32:
-		return float64(v)
-	case int64:
-		return float64(v)
+	if f, ok := e.Props[name].(float64); ok {
+		return f
 	}
-	return 0
+	return float64(e.Int64(name))
 }
 
 // Bool returns a bool property, false when absent.

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/studio-collab/collab/shared/devproc"
 )
 
 // process supervises the handler binary: start on a free port, wait until it
@@ -71,7 +73,7 @@ func (p *process) run(ctx context.Context) {
 
 // once runs the handler until it exits (or ctx ends, then it is stopped).
 func (p *process) once(ctx context.Context) error {
-	port, err := freePort()
+	port, err := devproc.FreePort()
 	if err != nil {
 		return err
 	}
@@ -117,13 +119,7 @@ func (p *process) once(ctx context.Context) error {
 
 // stop asks the handler to shut down, then kills its process group.
 func (p *process) stop(cmd *exec.Cmd, done chan error) {
-	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-	}
+	devproc.StopGroup(cmd.Process.Pid, done, 5*time.Second)
 }
 
 func waitListening(ctx context.Context, port int, exited chan error) error {
@@ -192,15 +188,6 @@ func (p *process) status() status {
 		}
 	}
 	return s
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // mergeEnv builds the handler's environment: the process environment, then

@@ -126,49 +126,38 @@ func equal(a, b *node) bool {
 
 // encode writes n; indent "" is compact.
 func (n *node) encode(b *bytes.Buffer, indent, prefix string) {
-	nl := func(p string) {
-		if indent != "" {
-			b.WriteString("\n" + p)
-		}
-	}
 	colon := ":"
 	if indent != "" {
 		colon = ": "
 	}
+	// members writes count members between open and close, each on its
+	// own line when indenting ({} and [] when none); member writes the i-th.
+	members := func(open, close byte, count int, member func(i int)) {
+		b.WriteByte(open)
+		for i := 0; i < count; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if indent != "" {
+				b.WriteString("\n" + prefix + indent)
+			}
+			member(i)
+		}
+		if indent != "" && count > 0 {
+			b.WriteString("\n" + prefix)
+		}
+		b.WriteByte(close)
+	}
 	switch {
 	case n.isObj():
-		if len(n.keys) == 0 {
-			b.WriteString("{}")
-			return
-		}
-		b.WriteByte('{')
-		for i, k := range n.keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			nl(prefix + indent)
-			kb, _ := marshal(k)
+		members('{', '}', len(n.keys), func(i int) {
+			kb, _ := marshal(n.keys[i])
 			b.Write(kb)
 			b.WriteString(colon)
-			n.obj[k].encode(b, indent, prefix+indent)
-		}
-		nl(prefix)
-		b.WriteByte('}')
+			n.obj[n.keys[i]].encode(b, indent, prefix+indent)
+		})
 	case n.isArr:
-		if len(n.arr) == 0 {
-			b.WriteString("[]")
-			return
-		}
-		b.WriteByte('[')
-		for i, v := range n.arr {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			nl(prefix + indent)
-			v.encode(b, indent, prefix+indent)
-		}
-		nl(prefix)
-		b.WriteByte(']')
+		members('[', ']', len(n.arr), func(i int) { n.arr[i].encode(b, indent, prefix+indent) })
 	default:
 		b.Write(n.raw)
 	}

@@ -75,6 +75,42 @@ type Account struct {
 	contCache  map[string]*Container
 }
 
+// cached returns the client kept in cache under name, made by build the
+// first time: an Account hands out one client per table, queue or
+// container, however often a service asks for it.
+func cached[T any](a *Account, cache map[string]T, name string, build func() T) T {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if v, ok := cache[name]; ok {
+		return v
+	}
+	v := build()
+	cache[name] = v
+	return v
+}
+
+// Table returns the table called name (it is not created: see Bootstrap).
+func (a *Account) Table(name string) store.Table {
+	return cached(a, a.tableCache, name, func() *Table {
+		return &Table{name: a.tablePrefix + name, client: a.tables.NewClient(a.tablePrefix + name)}
+	})
+}
+
+// Queue returns the queue called name (created by Bootstrap).
+func (a *Account) Queue(name string) store.Queue {
+	return cached(a, a.queueCache, name, func() *Queue {
+		return &Queue{name: name, client: a.queues.NewQueueClient(name)}
+	})
+}
+
+// Container returns the container called name (created by Bootstrap).
+func (a *Account) Container(name string) store.Container {
+	return cached(a, a.contCache, name, func() *Container {
+		full := strings.ToLower(a.tablePrefix) + name
+		return &Container{name: full, client: a.blobs.ServiceClient().NewContainerClient(full)}
+	})
+}
+
 // Open builds the clients. It makes no network call, so a handler starts
 // fast and an outage shows in Ping rather than at start-up.
 func Open(cfg Config) (*Account, error) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -23,19 +22,6 @@ import (
 type Container struct {
 	name   string
 	client *container.Client
-}
-
-// Container returns the container called name (created by Bootstrap).
-func (a *Account) Container(name string) store.Container {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c, ok := a.contCache[name]; ok {
-		return c
-	}
-	full := strings.ToLower(a.tablePrefix) + name
-	c := &Container{name: full, client: a.blobs.ServiceClient().NewContainerClient(full)}
-	a.contCache[name] = c
-	return c
 }
 
 // Put stores data under name in one request.
@@ -80,16 +66,8 @@ func (c *Container) Get(ctx context.Context, name string) ([]byte, store.BlobInf
 	if err != nil {
 		return nil, store.BlobInfo{}, mapErr("store.Get", c.name+"/"+name, err)
 	}
-	info := store.BlobInfo{Size: int64(len(data))}
-	if resp.ETag != nil {
-		info.ETag = string(*resp.ETag)
-	}
-	if resp.ContentType != nil {
-		info.ContentType = *resp.ContentType
-	}
-	if resp.LastModified != nil {
-		info.LastModified = *resp.LastModified
-	}
+	info := store.BlobInfo{Size: int64(len(data)), ETag: string(deref(resp.ETag)),
+		ContentType: deref(resp.ContentType), LastModified: deref(resp.LastModified)}
 	return data, info, nil
 }
 
@@ -118,20 +96,8 @@ func (c *Container) Stat(ctx context.Context, name string) (store.BlobInfo, erro
 	if err != nil {
 		return store.BlobInfo{}, mapErr("store.Stat", c.name+"/"+name, err)
 	}
-	info := store.BlobInfo{}
-	if resp.ETag != nil {
-		info.ETag = string(*resp.ETag)
-	}
-	if resp.ContentLength != nil {
-		info.Size = *resp.ContentLength
-	}
-	if resp.ContentType != nil {
-		info.ContentType = *resp.ContentType
-	}
-	if resp.LastModified != nil {
-		info.LastModified = *resp.LastModified
-	}
-	return info, nil
+	return store.BlobInfo{Size: deref(resp.ContentLength), ETag: string(deref(resp.ETag)),
+		ContentType: deref(resp.ContentType), LastModified: deref(resp.LastModified)}, nil
 }
 
 // Exists reports whether a blob exists.

@@ -20,18 +20,6 @@ type Queue struct {
 	client *azqueue.QueueClient
 }
 
-// Queue returns the queue called name (created by Bootstrap).
-func (a *Account) Queue(name string) store.Queue {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if q, ok := a.queueCache[name]; ok {
-		return q
-	}
-	q := &Queue{name: name, client: a.queues.NewQueueClient(name)}
-	a.queueCache[name] = q
-	return q
-}
-
 // Name is the queue's name.
 func (q *Queue) Name() string { return q.name }
 
@@ -78,19 +66,8 @@ func (q *Queue) Receive(ctx context.Context, max int, visibility time.Duration) 
 	}
 	out := make([]store.Message, 0, len(resp.Messages))
 	for _, m := range resp.Messages {
-		msg := store.Message{ID: deref(m.MessageID), PopReceipt: deref(m.PopReceipt)}
-		if m.DequeueCount != nil {
-			msg.DequeueCount = *m.DequeueCount
-		}
-		if m.InsertionTime != nil {
-			msg.InsertionTime = *m.InsertionTime
-		}
-		if m.ExpirationTime != nil {
-			msg.Expiration = *m.ExpirationTime
-		}
-		if m.TimeNextVisible != nil {
-			msg.NextVisible = *m.TimeNextVisible
-		}
+		msg := store.Message{ID: deref(m.MessageID), PopReceipt: deref(m.PopReceipt), DequeueCount: deref(m.DequeueCount),
+			InsertionTime: deref(m.InsertionTime), Expiration: deref(m.ExpirationTime), NextVisible: deref(m.TimeNextVisible)}
 		raw := deref(m.MessageText)
 		if b, err := base64.StdEncoding.DecodeString(raw); err == nil {
 			msg.Text = string(b)
@@ -131,11 +108,14 @@ func (q *Queue) Length(ctx context.Context) (int, error) {
 	return int(*resp.ApproximateMessagesCount), nil
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
+// deref is what an SDK response's optional field holds, its zero value when
+// the service left it out.
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
 	}
-	return *s
+	return *p
 }
 
 func max64(a, b time.Duration) time.Duration {

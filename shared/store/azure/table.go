@@ -20,18 +20,6 @@ type Table struct {
 	client *aztables.Client
 }
 
-// Table returns the table called name (it is not created: see Bootstrap).
-func (a *Account) Table(name string) store.Table {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if t, ok := a.tableCache[name]; ok {
-		return t
-	}
-	t := &Table{name: a.tablePrefix + name, client: a.tables.NewClient(a.tablePrefix + name)}
-	a.tableCache[name] = t
-	return t
-}
-
 func (t *Table) what(pk, rk string) string { return t.name + "/" + pk + "/" + rk }
 
 // Get reads one entity; NotFound when absent.

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/studio-collab/collab/shared/devproc"
 )
 
 // Options say how to start Azurite. The zero value starts an in-memory
@@ -156,13 +158,7 @@ func (s *Server) Done() <-chan struct{} { return s.done }
 // Stop terminates Azurite (SIGTERM, then SIGKILL after 5 s) and waits for it.
 func (s *Server) Stop() error {
 	s.once.Do(func() {
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.done
-		}
+		devproc.StopGroup(s.cmd.Process.Pid, s.done, 5*time.Second)
 	})
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/studio-collab/collab/shared/debpkg"
+	"github.com/studio-collab/collab/shared/devproc"
 )
 
 // Binary is where Debian's dovecot-core puts the server.
@@ -74,7 +75,7 @@ func Start(t testing.TB) *Server {
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ { // a free port can be taken between finding and binding it
-		if s.Port, err = freePort(); err != nil {
+		if s.Port, err = devproc.FreePort(); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.writeConfig(); err != nil {
@@ -93,15 +94,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // writeConfig writes a self-contained dovecot.conf: every path in the
