@@ -139,7 +139,7 @@ func tickForever(ctx context.Context, in *instance, ticks *atomic.Int64) {
 // the Scheduler performed every succeeded occurrence exactly once and
 // refused every repeat by its Idempotency-Key.
 func TestJobsUnderKills(t *testing.T) {
-	t.Parallel() // a minute of wall time, mostly waiting, on its own Azurite: runs beside the others
+	t.Parallel()
 	const (
 		window = 60 * time.Second // occurrences counted: the first minute of the jobs
 		kills  = 8

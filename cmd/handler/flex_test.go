@@ -38,6 +38,7 @@ var flexEnv = []string{"WEBSITE_SKU=FlexConsumption", "CONTAINER_NAME=collab-fle
 // loopback is never dialled) and insecure (http) callbacks refused. The same
 // callbacks are delivered under COLLAB_ENVIRONMENT=local, so the test can fail.
 func TestFlexConsumptionRunsWithTheCloudPolicy(t *testing.T) {
+	t.Parallel()
 	srv := azuritetest.Server(t)
 	base := []string{"PATH=" + os.Getenv("PATH"), "AzureWebJobsStorage=" + srv.ConnectionString()}
 

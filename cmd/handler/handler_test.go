@@ -26,6 +26,10 @@ import (
 	"github.com/studio-collab/collab/shared/store/azuritetest"
 )
 
+// TestMain shares one Azurite among the tests that do not need their own.
+// Every test here runs the handler binary on ports, storage prefixes and
+// folders of its own, so they all run side by side (t.Parallel): most of
+// their time is spent waiting on processes, not computing.
 func TestMain(m *testing.M) { azuritetest.Main(m) }
 
 // binary is a command of this module (pkg, by default "." built as
@@ -173,6 +177,7 @@ func get(t *testing.T, url string) (*http.Response, map[string]any) {
 }
 
 func TestHealthFollowsStorage(t *testing.T) {
+	t.Parallel()
 	srv := azuritetest.Fresh(t)
 	h := startHandler(t, srv)
 	h.waitHealthy(t, 20*time.Second)
@@ -212,6 +217,7 @@ func TestHealthFollowsStorage(t *testing.T) {
 }
 
 func TestConventionsOnTheRealBinary(t *testing.T) {
+	t.Parallel()
 	h := startHandler(t, azuritetest.Server(t))
 	h.waitHealthy(t, 20*time.Second)
 	cases := []struct {
@@ -245,6 +251,7 @@ func TestConventionsOnTheRealBinary(t *testing.T) {
 // by the handler itself, tokens verified by discovery over HTTP against that
 // same process, the platform behind them.
 func TestDevSignInThroughTheBinary(t *testing.T) {
+	t.Parallel()
 	port := freePort(t)
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	h := startHandlerOn(t, port, azuritetest.Server(t), "COLLAB_DEV_AUTH=true",
@@ -294,6 +301,7 @@ func TestDevSignInThroughTheBinary(t *testing.T) {
 }
 
 func TestRefusesToStartMisconfigured(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(handlerBinary(t))
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "FUNCTIONS_CUSTOMHANDLER_PORT=" + strconv.Itoa(freePort(t))}
 	out, err := cmd.CombinedOutput()
@@ -357,6 +365,7 @@ func vmRSS(tb testing.TB, pid int) int64 {
 // TestSystemJobsAtStartUp: once storage is bootstrapped, two handlers
 // starting together create the housekeeping jobs in the system scope, once.
 func TestSystemJobsAtStartUp(t *testing.T) {
+	t.Parallel()
 	srv := azuritetest.Fresh(t)
 	a, b := startHandler(t, srv), startHandler(t, srv)
 	a.waitHealthy(t, 20*time.Second)
@@ -389,6 +398,7 @@ func TestSystemJobsAtStartUp(t *testing.T) {
 // page at / with its CSP, a versioned asset it names, and the sign-in
 // configuration read from the settings (Entra authority, no dev issuer).
 func TestConsoleThroughTheBinary(t *testing.T) {
+	t.Parallel()
 	h := startHandler(t, azuritetest.Server(t), "COLLAB_CONSOLE_AUTHORITY=https://login.example.test/tenant/v2.0",
 		"COLLAB_CONSOLE_CLIENT_ID=console-app", "COLLAB_CONSOLE_SCOPES=api://collab/user_impersonation")
 	h.waitHealthy(t, 20*time.Second)

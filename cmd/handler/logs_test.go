@@ -18,6 +18,7 @@ import (
 // information to stdout only, and a failed invocation, whose answer body the
 // host ignores, puts its reason on stderr as well as in the response's Logs.
 func TestLogsTheHostCanRead(t *testing.T) {
+	t.Parallel()
 	h := startHandler(t, azuritetest.Server(t))
 	h.waitHealthy(t, 20*time.Second)
 	// A queue message that does not decode: the invocation fails (4xx).

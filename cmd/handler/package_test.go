@@ -16,6 +16,7 @@ import (
 // linux/amd64 handler at host.json's defaultExecutablePath; and the zip zip
 // deploy uploads, read back: the same files, the handler executable inside.
 func TestMakePackageLayout(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Fatal("make is required")
 	}

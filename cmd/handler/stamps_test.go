@@ -173,6 +173,7 @@ func collab(t *testing.T, configDir string, args ...string) string {
 // dedicated stamp refuses every other customer; the collab CLI pointed at
 // B works unchanged, following the 421 to A.
 func TestTwoStamps(t *testing.T) {
+	t.Parallel()
 	s := startStamps(t, map[string]string{"c": "solo"}, "a", "b", "c")
 	a, b, c := s.urls["a"], s.urls["b"], s.urls["c"]
 	alice := devToken(t, b, "alice@example.com") // any stamp's dev issuer: the same key and issuer
