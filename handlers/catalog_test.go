@@ -71,6 +71,7 @@ func checkin(t testing.TB, a *handlertest.API, who string, changes []map[string]
 }
 
 func TestCatalogOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	proc := "applications/claims/processes/intake"
 	// Uploads: the hash names the content.
@@ -201,6 +202,7 @@ func TestCatalogCheckinLimits(t *testing.T) {
 }
 
 func TestCatalogSecurity(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	bobU := "user:" + platform.UserID(bob)
 	hidden, shown := "applications/x/processes/p", "applications/y/processes/p"
@@ -258,6 +260,7 @@ func TestCatalogSecurity(t *testing.T) {
 }
 
 func TestCatalogIdempotency(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	p := "rules/functions/f"
 	put := upload(t, a, bob, p, 0, "f1")

@@ -15,6 +15,7 @@ import (
 // path, then force merges it; a retried revert with the same key answers
 // the same commit; restore brings a version back; both are audited.
 func TestCatalogHistoryOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	bobU := "user:" + platform.UserID(bob)
 	proc, entity := "applications/claims/processes/intake.json", "entities/master/customer.json"

@@ -32,6 +32,7 @@ func packOf(t *testing.T, contents ...string) []byte {
 // pack stores nothing); a pack download serves exactly the hashes named by
 // changes the caller may view in the range, in one stream.
 func TestCatalogPacks(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	ct := map[string]string{"Content-Type": pack.ContentType}
 	missing := func(hs ...string) []any {

@@ -208,6 +208,7 @@ func (f *findings) expect(o contractOp, probe string, got answer, want int) {
 }
 
 func TestContractOfEveryOperation(t *testing.T) {
+	t.Parallel()
 	w := newContractWorld(t)
 	ops := contractOps(t)
 	if len(ops) < 90 {
@@ -245,6 +246,7 @@ func (w *contractWorld) probeBasics(t *testing.T, f *findings, o contractOp) int
 // operations with one thing taken away (a declared If-Match, a declared
 // Idempotency-Key, a declared 401) are each reported against the server.
 func TestContractTestDetectsDrift(t *testing.T) {
+	t.Parallel()
 	w := newContractWorld(t)
 	byID := map[string]contractOp{}
 	for _, o := range contractOps(t) {

@@ -21,6 +21,7 @@ func actionsOf(m map[string]any) string {
 // the state machine), on the window, in its list, and in the status, which
 // also offers open-now while changes wait without a window.
 func TestWindowActionsOverHTTP(t *testing.T) {
+	t.Parallel()
 	a, portal := deployFixture(t)
 	a.Must(t, carol, "PUT", envBase+"/maintenance-policy", map[string]any{"schedules": []string{"0 0 2 * * Sat"}, "timeZone": "UTC", "durationMinutes": 30, "noticeMinutes": 60}, 200)
 	devCommit(t, a, bob, "entities/application/Claim/attributes/amount")

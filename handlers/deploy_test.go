@@ -57,6 +57,7 @@ func devCommit(t *testing.T, a *handlertest.API, who string, paths ...string) in
 // maintenance; the stand-in Work Portal is restarted; the status returns to
 // running at the new sequence.
 func TestDeploymentsOverHTTP(t *testing.T) {
+	t.Parallel()
 	a, portal := deployFixture(t)
 	a.Must(t, carol, "PUT", envBase+"/maintenance-policy", map[string]any{"schedules": []string{"0 0 2 * * Sat"}, "timeZone": "America/Bogota", "durationMinutes": 30, "noticeMinutes": 60}, 200)
 	pol := a.Must(t, bob, "GET", envBase+"/maintenance-policy", nil, 200)
@@ -133,6 +134,7 @@ func TestDeploymentsOverHTTP(t *testing.T) {
 // TestDeployFunctions: the trigger takes a request, a duplicate is a no-op,
 // and a malformed one is refused (the host redelivers it, then dead-letters it).
 func TestDeployFunctions(t *testing.T) {
+	t.Parallel()
 	a, _ := deployFixture(t)
 	seq := devCommit(t, a, bob, "applications/claims/forms/search")
 	body := string(deploy.RequestMessage("claims", "development", seq).Body)
@@ -158,6 +160,7 @@ func TestDeployFunctions(t *testing.T) {
 // TestDeployAuthorization: "only admins/owners change policies and
 // windows; developers read status"; outsiders see nothing (404).
 func TestDeployAuthorization(t *testing.T) {
+	t.Parallel()
 	a, _ := deployFixture(t)
 	devCommit(t, a, bob, "entities/application/Claim")
 	reconcile(t, a)
@@ -226,6 +229,7 @@ func TestDeployAuthorization(t *testing.T) {
 // the same moments; each window transition happens once, each notice is
 // recorded once, the Work Portal restarts once.
 func TestDeployRaceAcrossInstances(t *testing.T) {
+	t.Parallel()
 	a, portal := deployFixture(t)
 	b := handlertest.StartOn(t, a.Prefix)
 	tune(b)
@@ -313,6 +317,7 @@ func TestDeployRaceAcrossInstances(t *testing.T) {
 // next reconcile round sees the catalog's head past the environment's cursor
 // and deploys the commit anyway.
 func TestLostRequestIsCaughtUpFromTheFeed(t *testing.T) {
+	t.Parallel()
 	a, portal := deployFixture(t)
 	devCommit(t, a, bob, "applications/claims/forms/first")
 	reconcile(t, a)
@@ -345,6 +350,7 @@ func TestLostRequestIsCaughtUpFromTheFeed(t *testing.T) {
 // Work Portal to restart stays pending (the old value active) until a
 // maintenance window applies it; the window restarts the Work Portal once.
 func TestParameterChangeWaitsForTheWindow(t *testing.T) {
+	t.Parallel()
 	a, portal := deployFixture(t)
 	p := envBase + "/parameters/portal.threads"
 	a.Must(t, carol, "PUT", p, map[string]any{"type": "int", "impact": "restart-portal", "value": 8}, 201)

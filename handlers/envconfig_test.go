@@ -34,6 +34,7 @@ func workPortal(t *testing.T, a *handlertest.API, oid string, roles ...string) s
 // in every answer and every log line, ETags, restart-needing changes waiting
 // for the window while hot ones apply at once, and the audit rows.
 func TestParametersOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	p := envBase + "/parameters"
 	// Types are validated; refusals are problems that name the rule.
@@ -128,6 +129,7 @@ func TestParametersOverHTTP(t *testing.T) {
 // Portal's identity, refusals as problems with a reason, the call logged
 // without secrets.
 func TestConnectorsOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	var hits atomic.Int64
 	crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -201,6 +203,7 @@ func TestConnectorsOverHTTP(t *testing.T) {
 // every kind of caller; outsiders (non-members, another subscription, a
 // service principal that is not the environment's) get 404.
 func TestParamsAndConnectorsAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }))
 	defer upstream.Close()

@@ -45,6 +45,7 @@ func unreachable(app *manifest.App, routes []httpapi.Route) []string {
 // requests that match some HTTP function's route and methods, so a handler
 // route without one does not exist there.
 func TestEveryRouteIsReachableThroughAFunction(t *testing.T) {
+	t.Parallel()
 	app, err := manifest.Load("..", "", func(string) string { return "x" })
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +69,7 @@ func TestEveryRouteIsReachableThroughAFunction(t *testing.T) {
 // TestNonHTTPFunctionsAreRegistered: every timer/queue/Service Bus function
 // folder has a registered Func, and every registered Func has a folder.
 func TestNonHTTPFunctionsAreRegistered(t *testing.T) {
+	t.Parallel()
 	app, err := manifest.Load("..", "", func(string) string { return "x" })
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +94,7 @@ func TestNonHTTPFunctionsAreRegistered(t *testing.T) {
 // that only WebConsole reaches would lose its other methods and its own
 // AzureWebJobs.<Name>.Disabled switch.
 func TestAPIRoutesHaveTheirOwnFunctions(t *testing.T) {
+	t.Parallel()
 	app, err := manifest.Load("..", "", func(string) string { return "x" })
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +128,7 @@ func TestAPIRoutesHaveTheirOwnFunctions(t *testing.T) {
 // a function with exactly one httpTrigger in and one http out
 // (IsHttpInAndOutFunction); the handler serves no other form.
 func TestHTTPFunctionsAreForwarded(t *testing.T) {
+	t.Parallel()
 	app, err := manifest.Load("..", "", func(string) string { return "x" })
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +172,7 @@ func templateSample(tmpl string) string {
 // releases of the extension; hence the catch-all is named WebConsole, after
 // every other HTTP function). And every path goes where its own function is.
 func TestRoutesAreUnambiguous(t *testing.T) {
+	t.Parallel()
 	app, err := manifest.Load("..", "", func(string) string { return "x" })
 	if err != nil {
 		t.Fatal(err)

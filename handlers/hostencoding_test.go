@@ -50,6 +50,7 @@ func fixturesFor(f *manifest.Function) []string {
 // the host's own encoding (the issue: a queue message JSON-encoded once more
 // and "DequeueCount":"1" failed every invocation with a 400 in Azure).
 func TestEveryNonHTTPFunctionTakesTheHostEncoding(t *testing.T) {
+	t.Parallel()
 	a, _ := deployFixture(t)
 	devCommit(t, a, bob, "applications/claims/forms/search") // seq 1, which the Service Bus fixture asks for
 	app, err := manifest.Load("..", "", func(string) string { return "x" })
@@ -93,6 +94,7 @@ func TestEveryNonHTTPFunctionTakesTheHostEncoding(t *testing.T) {
 // (a higher DequeueCount, in the host's encoding) for a notification that
 // was sent answers 2xx and sends nothing more.
 func TestRedeliveredOutboxMessageSendsNothing(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	ctx := context.Background()
 	msgs, err := a.Outbox.Receive(ctx, 1, time.Minute)

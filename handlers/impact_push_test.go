@@ -14,6 +14,7 @@ import (
 // added without a row here fails the test, and so does a rule the object
 // tree the catalog accepts cannot reach.
 func TestEveryImpactRuleThroughAPush(t *testing.T) {
+	t.Parallel()
 	byPattern := map[string]struct {
 		path   string
 		impact deploy.Impact
@@ -65,6 +66,7 @@ func TestEveryImpactRuleThroughAPush(t *testing.T) {
 // request: open-now classifies the visible commits itself and opens the
 // window (it answered 409 "nothing is waiting" until issue 26).
 func TestOpenNowRightAfterAPush(t *testing.T) {
+	t.Parallel()
 	a, portal := deployFixture(t)
 	seq := devCommit(t, a, bob, "entities/application/Claim/attributes/amount")
 	w := a.Must(t, carol, "POST", envBase+"/windows/open-now", nil, 200)

@@ -14,6 +14,7 @@ import (
 )
 
 func TestJobsOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	// The environment's Scheduler: a real loopback server that records calls.
 	var mu sync.Mutex
@@ -96,6 +97,7 @@ func TestJobsOverHTTP(t *testing.T) {
 // addresses only), a Scheduler URL on loopback is refused at connect time,
 // the run fails with the reason, and the server never sees the call.
 func TestJobCallsObeyTheEgressPolicy(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	hits := 0
 	sched := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
@@ -113,6 +115,7 @@ func TestJobCallsObeyTheEgressPolicy(t *testing.T) {
 }
 
 func TestSchedulePreview(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	m := a.Must(t, bob, "POST", "/api/schedules/preview", map[string]any{"schedule": "0 30 9 * * 1-5", "timeZone": "America/New_York", "from": "2026-10-30T00:00:00Z", "count": 2}, 200)
 	b, _ := json.Marshal(m["occurrences"])

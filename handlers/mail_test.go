@@ -60,6 +60,7 @@ func basic(secret string) map[string]string {
 // posted to the webhook completes it; the confirmation goes out; the signed
 // callback reaches the Work Portal through EmailCallback; GET shows it all.
 func TestEmailTaskEndToEnd(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	var mu sync.Mutex
 	var calls []*http.Request
@@ -138,6 +139,7 @@ func TestEmailTaskEndToEnd(t *testing.T) {
 
 // TestEmailTaskAccess: who may register tasks.
 func TestEmailTaskAccess(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	cases := []struct {
 		who  string
@@ -164,6 +166,7 @@ func TestEmailTaskAccess(t *testing.T) {
 // TestInboundWebhookAuthAndLimits: the shared secret (constant-time, basic
 // auth or header), the content types, the 10 MiB cap.
 func TestInboundWebhookAuthAndLimits(t *testing.T) {
+	t.Parallel()
 	a := handlertest.Start(t)
 	msg := []byte("From: x@example.com\r\nTo: nobody@example.com\r\nMessage-ID: <a@b>\r\n\r\nhello\r\n")
 	if resp, _ := postInbound(t, a, msg, nil); resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic") {
@@ -221,6 +224,7 @@ func TestInboundWebhookAuthAndLimits(t *testing.T) {
 // fails and the host retries; after the last retry the notification is
 // failed, and owners and admins see it at /notifications?status=failed.
 func TestNotificationsOutageThenFailed(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	a.Deliver(t, a.Outbox, "OutboxSend") // the fixture's invitations
 	a.SMTP.Stop()
@@ -254,6 +258,7 @@ func TestNotificationsOutageThenFailed(t *testing.T) {
 
 // TestNotificationsPaging: the list pages with a cursor.
 func TestNotificationsPaging(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	for _, id := range []string{"t1", "t2", "t3"} {
 		a.Must(t, carol, "POST", envBase+"/email-tasks", taskSpec(id, "http://127.0.0.1:9/cb"), 201)
@@ -277,6 +282,7 @@ func TestNotificationsPaging(t *testing.T) {
 // TestInvitationGoesThroughTheOutbox: inviting someone e-mails them the
 // link with the token the inviter got back.
 func TestInvitationGoesThroughTheOutbox(t *testing.T) {
+	t.Parallel()
 	a := handlertest.Start(t)
 	a.Must(t, alice, "POST", "/api/subscriptions", map[string]any{"id": "acme"}, 201)
 	inv := a.Must(t, alice, "POST", "/api/subscriptions/acme/users", map[string]any{"email": "newcomer@example.com", "name": "New Comer"}, 201)
@@ -295,6 +301,7 @@ func TestInvitationGoesThroughTheOutbox(t *testing.T) {
 // TestEmailSettingsShowHowRepliesArrive: owners and admins see whether the
 // mailbox is polled and why, never its password; others are refused.
 func TestEmailSettingsShowHowRepliesArrive(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	got := a.Must(t, carol, "GET", "/api/projects/claims/email-settings", nil, 200)
 	imapState := got["imap"].(map[string]any)

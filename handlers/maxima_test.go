@@ -66,6 +66,7 @@ func rep(c string, n int) string { return strings.Repeat(c, n) }
 // table row, at its caps and one past. Each row's largest stored entity is
 // logged (as Azure counts it) for the table in docs/limits.md.
 func TestRoutesAtTheirMaxima(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	expires := time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
 	choices := make([]string, 20)
@@ -199,6 +200,7 @@ func TestRoutesAtTheirMaxima(t *testing.T) {
 // TestDocumentedCapsAreEnforced: the caps api/openapi.yaml publishes for
 // the fields above are the constants the code enforces.
 func TestDocumentedCapsAreEnforced(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../api/openapi.yaml")
 	if err != nil {
 		t.Fatal(err)

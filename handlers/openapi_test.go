@@ -88,6 +88,7 @@ func diffRoutes(routes []httpapi.Route, doc openAPIDoc) (undocumented, unrouted 
 }
 
 func TestOpenAPIMatchesRouter(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
 		t.Fatalf("openapi version %q, want 3.1.x", doc.OpenAPI)
@@ -105,6 +106,7 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 // to the router without documentation, and a documented route removed from
 // the router, are both reported.
 func TestOpenAPIDiffDetectsDrift(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	routes := append(registeredRoutes(), httpapi.Route{Method: "POST", Pattern: "/api/undocumented/{id}"})
 	undocumented, _ := diffRoutes(routes, doc)
@@ -118,6 +120,7 @@ func TestOpenAPIDiffDetectsDrift(t *testing.T) {
 }
 
 func TestOpenAPIOperationsAreComplete(t *testing.T) {
+	t.Parallel()
 	doc := loadOpenAPI(t)
 	public := map[string]bool{}
 	for _, r := range registeredRoutes() {

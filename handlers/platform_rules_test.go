@@ -13,6 +13,7 @@ import (
 )
 
 func TestLastOwnerIsProtected(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	daveID := platform.UserID(dave)
 	// dave is the only explicit owner of claims.
@@ -34,6 +35,7 @@ func TestLastOwnerIsProtected(t *testing.T) {
 }
 
 func TestInvitationExpiresAndBindsTheInvitee(t *testing.T) {
+	t.Parallel()
 	a := handlertest.Start(t)
 	a.Must(t, alice, "POST", "/api/subscriptions", map[string]any{"id": "acme"}, 201)
 	inv := a.Must(t, alice, "POST", "/api/subscriptions/acme/users", map[string]any{"email": "Late@Example.com"}, 201)
@@ -65,6 +67,7 @@ func TestInvitationExpiresAndBindsTheInvitee(t *testing.T) {
 }
 
 func TestDisabledUserIsLockedOutAtOnce(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	a.Must(t, bob, "GET", "/api/projects/claims", nil, 200) // bob's token now cached
 	a.Must(t, alice, "PATCH", "/api/subscriptions/acme/users/"+platform.UserID(bob), map[string]any{"disabled": true}, 200)
@@ -84,6 +87,7 @@ func TestDisabledUserIsLockedOutAtOnce(t *testing.T) {
 }
 
 func TestEveryChangeIsAudited(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	a.Must(t, dave, "PATCH", "/api/projects/claims", map[string]any{"name": "Claims 2"}, 200)
 	a.Must(t, carol, "PATCH", "/api/projects/claims/environments/development", map[string]any{"workPortalUrl": "https://portal.example.com"}, 200)
@@ -132,6 +136,7 @@ func TestEveryChangeIsAudited(t *testing.T) {
 }
 
 func TestETagsRefuseStaleWrites(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	resp, _ := a.Call(t, dave, "GET", "/api/projects/claims", nil, nil)
 	etag := resp.Header.Get("ETag")
@@ -156,6 +161,7 @@ func TestETagsRefuseStaleWrites(t *testing.T) {
 }
 
 func TestIdempotencyKeys(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	key := map[string]string{"Idempotency-Key": "create-billing-1"}
 	body := map[string]any{"id": "billing", "name": "Billing"}
@@ -214,6 +220,7 @@ func TestIdempotencyKeys(t *testing.T) {
 }
 
 func TestMeAndPaging(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	me := a.Must(t, bob, "GET", "/api/me", nil, 200)
 	b, _ := json.Marshal(me)

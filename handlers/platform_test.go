@@ -51,6 +51,7 @@ type row struct {
 }
 
 func TestAuthorizationMatrix(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	zedID := platform.UserID(zed)
 	expired, _ := a.Issuer.IssueRaw(map[string]any{"email": bob}, identity.DevSubject(bob), handlertest.Audience, time.Now().Add(-3*time.Hour), time.Hour)

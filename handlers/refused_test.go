@@ -30,6 +30,7 @@ func snapshot(t *testing.T, a *handlertest.API) string {
 // failed before the fix: erin was stored as invited, with the CRLF name,
 // and the audit had user.invite.
 func TestRefusedRequestWritesNothing(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	rows := []struct {
 		name, method, path string
@@ -66,6 +67,7 @@ func TestRefusedRequestWritesNothing(t *testing.T) {
 // characters"; before the fix a team id "qa" was refused with it while "q"
 // was accepted.
 func TestIDsAreTwoToFortyCharacters(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	forty := strings.Repeat("a", 39) + "z"
 	for _, row := range []struct {
@@ -84,6 +86,7 @@ func TestIDsAreTwoToFortyCharacters(t *testing.T) {
 // other route; before the fix the project and environment PATCH (and the
 // project DELETE) passed it to storage and answered 400 without a detail.
 func TestUnknownETagIsPreconditionFailed(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	for _, tag := range []string{`W/"datetime'2020-01-01T00%3A00%3A00.0000000Z'"`, `"0x8DC0000000000000"`, `"nonsense"`} {
 		for _, row := range []struct {
@@ -119,6 +122,7 @@ func TestUnknownETagIsPreconditionFailed(t *testing.T) {
 // route). Before the fix neither route answered an ETag and both writes
 // succeeded.
 func TestPolicyAndRuntimeTakeIfMatch(t *testing.T) {
+	t.Parallel()
 	a, _ := deployFixture(t)
 	for _, row := range []struct {
 		path        string
@@ -165,6 +169,7 @@ func TestPolicyAndRuntimeTakeIfMatch(t *testing.T) {
 // with its key answered 409 "exists", another body 409 too; the run-now,
 // e-mail task, open-now and cancel POSTs ignored the key.
 func TestEveryPostHonoursIdempotencyKey(t *testing.T) {
+	t.Parallel()
 	a, _ := deployFixture(t)
 	jobs := envBase + "/jobs"
 	a.Must(t, carol, "POST", jobs, map[string]any{"name": "base", "schedule": "0 0 2 * * *", "target": "/jobs/base"}, 201)
@@ -217,6 +222,7 @@ func TestEveryPostHonoursIdempotencyKey(t *testing.T) {
 // 400 when saved, and nothing is stored; before the fix each was accepted
 // (the URLs were refused only when dialled).
 func TestUnsafeTargetsAreRefusedWhenSaved(t *testing.T) {
+	t.Parallel()
 	a, _ := deployFixture(t)
 	rows := []struct {
 		name, method, path string

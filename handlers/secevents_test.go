@@ -70,6 +70,7 @@ func gmailReply(t *testing.T, reply, from, messageID string) []byte {
 // by the real call (API, webhook, egress), read back through the endpoint of
 // the scope it concerns, and is invisible to another subscription's owner.
 func TestEverySecurityEventKindThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	operator := workPortal(t, a, "ops", secevent.OperatorRole)
 	bobID, olgaID, malloryID := platform.UserID(bob), platform.UserID(olga), platform.UserID(mallory)
@@ -314,6 +315,7 @@ func runAlertTimer(t *testing.T, a *handlertest.API) {
 // and the real SMTP server for the window, however many more refusals and
 // evaluations follow in it; the alert is listed for the subscription only.
 func TestAlertMailOncePerWindow(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	ctx := t.Context()
 	if err := a.Services().Jobs.EnsureSystem(ctx, a.Services().Jobs.SystemJobs()); err != nil {
@@ -369,6 +371,7 @@ func TestAlertMailOncePerWindow(t *testing.T) {
 // COLLAB_SECURITY_EVENT_RETENTION_DAYS says otherwise), and keeps younger
 // ones; each event is also one structured log line, without secrets.
 func TestSecurityEventRetention(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	a.Must(t, olga, "GET", "/api/projects/claims", nil, 404)
 	if n := len(securityEvents(t, a, alice, acmeEvents, secevent.TenantProbe)); n != 1 {

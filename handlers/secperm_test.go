@@ -15,6 +15,7 @@ import (
 // catalog nor its entries; once the Project Owner permits bob (a user
 // entry) and team finance (a team entry), they can, on that element only.
 func TestOwnerPermitsSecurityElements(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	bobU, carolU := "user:"+platform.UserID(bob), "user:"+platform.UserID(carol)
 	ldap, authz := "security/ldap/servers.json", "security/authorization/roles.json"
@@ -62,6 +63,7 @@ func TestOwnerPermitsSecurityElements(t *testing.T) {
 // project is 422, not 404 "project not found" (the project exists: the
 // caller is in it). Before the fix an e-mail answered 404 "project not found".
 func TestEffectiveTakesAnEmail(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	base := "/api/projects/claims/security/effective?user="
 	m := a.Must(t, dave, "GET", base+"Bob@Example.com", nil, 200)

@@ -27,6 +27,7 @@ func check(a *handlertest.API, t *testing.T, who, user, path, action string) map
 // share one storage account; a change made through one is seen by the very
 // next check through the other.
 func TestEntryChangeSeenByTheNextCheckOnAnotherInstance(t *testing.T) {
+	t.Parallel()
 	a1 := fixture(t)
 	a2 := handlertest.StartOn(t, a1.Prefix)
 	bobU := "user:" + platform.UserID(bob)
@@ -46,6 +47,7 @@ func TestEntryChangeSeenByTheNextCheckOnAnotherInstance(t *testing.T) {
 }
 
 func TestSecurityOverHTTP(t *testing.T) {
+	t.Parallel()
 	a := fixture(t)
 	bobU, carolU := "user:"+platform.UserID(bob), "user:"+platform.UserID(carol)
 	// Grants: the owner may; a developer may not, and is told why.

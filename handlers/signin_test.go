@@ -59,6 +59,7 @@ func wantProblem(t *testing.T, a *handlertest.API, who string, status int, detai
 // TestDexTokens: the API and a real OpenID Connect provider (Dex, HTTPS on
 // loopback, throw-away CA), the provider's own access tokens.
 func TestDexTokens(t *testing.T) {
+	t.Parallel()
 	dex, a := withDex(t, dextest.Options{Users: []dextest.User{
 		{Email: "grace@example.com", Name: "Grace", EmailVerified: true},
 		{Email: "erin@example.com", Name: "Erin", EmailVerified: false},
@@ -136,6 +137,7 @@ func kidOf(t *testing.T, tok string) string {
 // subject); an address is trusted only when the issuer verified it", with
 // Dex and the dev issuer both trusted by one API.
 func TestOneIdentityPerAddress(t *testing.T) {
+	t.Parallel()
 	const alice, bob, dora, frank, erin = "alice@example.com", "bob@example.com", "dora@example.com", "frank@example.com", "erin@example.com"
 	dex, a := withDex(t, dextest.Options{Users: []dextest.User{
 		{Email: alice, EmailVerified: true}, {Email: dora, EmailVerified: true}, {Email: frank, EmailVerified: true}, {Email: erin},
@@ -210,6 +212,7 @@ func TestOneIdentityPerAddress(t *testing.T) {
 // TestProviderName: the console's sign-in button says "Microsoft" only for
 // Entra ID.
 func TestProviderName(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ authority, configured, want string }{
 		{"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0", "", "Microsoft"},
 		{"https://LOGIN.microsoftonline.com/t/v2.0", "", "Microsoft"},

@@ -24,6 +24,7 @@ import (
 // there, a missing Idempotency-Key a 428) and before any data of the
 // customer is read here (nothing of it exists here to find).
 func TestEveryScopedRouteAnswersTheHome(t *testing.T) {
+	t.Parallel()
 	stamps := handlertest.StartStamps(t, nil, nil, "a", "b")
 	home, api := stamps["a"], stamps["b"]
 	home.Must(t, "alice@example.com", "POST", "/api/subscriptions", map[string]string{"id": "far"}, 201)
@@ -62,6 +63,7 @@ func TestEveryScopedRouteAnswersTheHome(t *testing.T) {
 // TestHomeChoiceAndDedicatedStamp: rules of creating a subscription and of a
 // dedicated stamp, one row per sentence of issue 22.
 func TestHomeChoiceAndDedicatedStamp(t *testing.T) {
+	t.Parallel()
 	stamps := handlertest.StartStamps(t, map[string]string{"c": "solo"}, nil, "a", "b", "c")
 	shared, dedicated := stamps["b"], stamps["c"]
 	const who = "alice@example.com"
@@ -104,6 +106,7 @@ func TestHomeChoiceAndDedicatedStamp(t *testing.T) {
 // requests from the other stamps' origins (their consoles re-target here
 // after a 421), and from no other origin.
 func TestOtherStampsConsolesMayCall(t *testing.T) {
+	t.Parallel()
 	stamps := handlertest.StartStamps(t, nil, nil, "a", "b")
 	api := stamps["b"]
 	for _, c := range []struct {
@@ -135,6 +138,7 @@ func TestOtherStampsConsolesMayCall(t *testing.T) {
 // directory existed are claimed for their stamp at start-up (ClaimHomes);
 // an id another stamp already claimed is reported, not taken over.
 func TestClaimHomesBackfills(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	open := func(prefix string) *azure.Account {
 		acct, err := azure.Open(azure.Config{ConnectionString: azuritetest.Server(t).ConnectionString(), NamePrefix: prefix})
