@@ -174,6 +174,21 @@ type pollCounter struct {
 
 	mu      sync.Mutex
 	waiters map[int64][]chan struct{} // closed when gets reaches the key
+
+	// updated, when set, receives every record an Update wrote (a running
+	// request's lease renewals): a condition to wait on instead of polling.
+	updated chan store.Entity
+}
+
+func (p *pollCounter) Update(ctx context.Context, e store.Entity, etag string) (string, error) {
+	next, err := p.Table.Update(ctx, e, etag)
+	if err == nil && p.updated != nil {
+		select {
+		case p.updated <- e:
+		default: // nobody is waiting: the renewal goes on
+		}
+	}
+	return next, err
 }
 
 func (p *pollCounter) Get(ctx context.Context, pk, rk string) (store.Entity, error) {

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ type leaseRig struct {
 	clock   atomic.Int64
 	calls   atomic.Int64
 	gate    chan struct{}
+	opened  sync.Once
 	entered chan struct{}
 }
 
@@ -42,7 +44,7 @@ func newLeaseRig(t *testing.T) *leaseRig {
 		t.Fatal(err)
 	}
 	rig := &leaseRig{raw: acct.Table("idempotency"), gate: make(chan struct{}), entered: make(chan struct{}, 10)}
-	rig.table = &pollCounter{Table: rig.raw}
+	rig.table = &pollCounter{Table: rig.raw, updated: make(chan store.Entity)}
 	rig.clock.Store(time.Now().UnixNano())
 	k := New(rig.table)
 	k.poll, k.renew = 2*time.Millisecond, 5*time.Millisecond
@@ -57,9 +59,15 @@ func newLeaseRig(t *testing.T) *leaseRig {
 	}), httpapi.Public())
 	srv := httptest.NewServer(rt)
 	t.Cleanup(srv.Close)
+	// Cleanups run last first: a test that failed while a request is held
+	// lets it go, so that closing the server does not wait for it forever.
+	t.Cleanup(rig.open)
 	rig.url = srv.URL + "/api/things"
 	return rig
 }
+
+// open lets every held request (and every later one) through.
+func (r *leaseRig) open() { r.opened.Do(func() { close(r.gate) }) }
 
 func (r *leaseRig) now() time.Time          { return time.Unix(0, r.clock.Load()) }
 func (r *leaseRig) advance(d time.Duration) { r.clock.Add(int64(d)) }
@@ -82,7 +90,7 @@ func (r *leaseRig) advanceWhilePolling(d time.Duration) {
 // retry held 30 s, answered 409, and the key stayed blocked for 2 minutes.
 func TestAbandonedKeyIsTakenOverWhenItsLeaseRunsOut(t *testing.T) {
 	rig := newLeaseRig(t)
-	close(rig.gate)
+	rig.open()
 	// The dead request's record, as its Insert left it.
 	sum := postFullBodyHash(`{"a":1}`)
 	pk, rk := scopeOf(t, rig)
@@ -125,21 +133,27 @@ func TestLiveRequestKeepsItsKey(t *testing.T) {
 	<-rig.entered
 	rig.advance(3 * PendingLease) // long past one lease: only renewals keep it
 	pk, rk := scopeOf(t, rig)
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		e, err := rig.raw.Get(context.Background(), pk, rk)
-		if err == nil && e.Time("LeaseUntil").After(rig.now()) {
-			break
-		}
-		if time.Now().After(deadline) {
+	// Wait for a renewal written after the clock moved: its lease runs from now.
+	for timeout := time.After(10 * time.Second); ; {
+		select {
+		case e := <-rig.table.updated:
+			if e.PartitionKey != pk || e.RowKey != rk || !e.Time("LeaseUntil").After(rig.now()) {
+				continue // written before the clock moved
+			}
+		case <-timeout:
+			e, err := rig.raw.Get(context.Background(), pk, rk)
 			t.Fatalf("the running request did not renew its lease: %v %v", e.Props, err)
 		}
-		time.Sleep(time.Millisecond) // polling the renewal
+		break
+	}
+	if e, err := rig.raw.Get(context.Background(), pk, rk); err != nil || !e.Time("LeaseUntil").After(rig.now()) {
+		t.Fatalf("the stored lease was not renewed: %v %v", e.Props, err)
 	}
 	rig.advanceWhilePolling(MaxWait + time.Second)
 	if code, body, after := postFull(t, rig.url, "k1"); code != 503 || after == "" || rig.calls.Load() != 1 {
 		t.Fatalf("retry while the first runs: %d %s (Retry-After %q, calls %d)", code, body, after, rig.calls.Load())
 	}
-	close(rig.gate)
+	rig.open()
 	if code := <-first; code != 201 {
 		t.Fatalf("first: %d", code)
 	}
