@@ -65,20 +65,8 @@ func TestLongCommitKeepsItsLease(t *testing.T) {
 	tables.Heads = renewTable{Table: tables.Heads, renewed: renewed}
 	s := catalog.New(tables, w.acct.Container("catalog"), w.now)
 	const p = "long"
-	change := put(t, s, p, "applications/long/processes/p1", 0, "v1")
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.Checkin(ctx, catalog.CheckinRequest{Project: p, Author: alice, Changes: []catalog.ChangeRequest{change}})
-		done <- err
-	}()
+	done := checkinHeldAtHistory(t, s, p, "applications/long/processes/p1", entered)
 	const deadline = 2 * time.Minute // a bound for a condition, never a time waited
-	select {
-	case <-entered:
-	case err := <-done:
-		t.Fatalf("the check-in ended before its history write: %v", err)
-	case <-time.After(deadline):
-		t.Fatal("the check-in never reached its history write")
-	}
 	reader := w.instance()
 	last := w.now()
 	for range 4 { // two leases, half a lease at a time
@@ -184,21 +172,9 @@ func TestRenewalWhoseAnswerWasLost(t *testing.T) {
 	tables.Heads = lostAnswerTable{Table: tables.Heads, claims: new(atomic.Int32), lied: lied}
 	s := catalog.New(tables, w.acct.Container("catalog"), w.now)
 	const p = "lost"
-	change := put(t, s, p, "applications/lost/processes/p1", 0, "v1")
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.Checkin(ctx, catalog.CheckinRequest{Project: p, Author: alice, Changes: []catalog.ChangeRequest{change}})
-		done <- err
-	}()
+	done := checkinHeldAtHistory(t, s, p, "applications/lost/processes/p1", entered)
 	const deadline = 2 * time.Minute // a bound for a condition, never a time waited
-	select {
-	case <-entered:
-	case err := <-done:
-		t.Fatalf("the check-in ended before its history write: %v", err)
-	case <-time.After(deadline):
-		t.Fatal("the check-in never reached its history write")
-	}
-	w.advance(s.Lease / 2) // the keeper renews
+	w.advance(s.Lease / 2)           // the keeper renews
 	select {
 	case <-lied:
 	case <-time.After(deadline):
@@ -217,4 +193,25 @@ func TestRenewalWhoseAnswerWasLost(t *testing.T) {
 	if h, err := w.instance().Head(ctx, p); err != nil || h != 1 {
 		t.Fatalf("head after the commit: %d, %v", h, err)
 	}
+}
+
+// checkinHeldAtHistory starts a one-object check-in of path and returns once
+// it is held at its history write (entered), with the channel its result
+// arrives on.
+func checkinHeldAtHistory(t *testing.T, s *catalog.Service, p, path string, entered <-chan struct{}) <-chan error {
+	t.Helper()
+	change := put(t, s, p, path, 0, "v1")
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Checkin(context.Background(), catalog.CheckinRequest{Project: p, Author: alice, Changes: []catalog.ChangeRequest{change}})
+		done <- err
+	}()
+	select {
+	case <-entered:
+	case err := <-done:
+		t.Fatalf("the check-in ended before its history write: %v", err)
+	case <-time.After(2 * time.Minute): // a bound for a condition, never a time waited
+		t.Fatal("the check-in never reached its history write")
+	}
+	return done
 }
